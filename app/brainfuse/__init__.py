@@ -1,0 +1,18 @@
+"""BrainFuse: fusion of brain CT and MRI with an unsupervised CNN decision map.
+
+The package reads as the path a scan takes::
+
+    io (files -> ImageVolume) -> grid (one grid) -> fusion -> metrics -> export
+
+with ``cli`` and ``gui`` as thin shells over that core. Nothing outside
+``brainfuse.gui`` imports Qt (checked by import-linter, see ``pyproject.toml``).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("brainfuse")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+src"
+
+__all__ = ["__version__"]
