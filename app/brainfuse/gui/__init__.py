@@ -1,0 +1,11 @@
+"""The BrainFuse window (PySide6 + pyqtgraph + superqt): shows and asks, the core works.
+
+State lives in the Qt-free :class:`brainfuse.workspace.Workspace`; this package is its view.
+"""
+
+from __future__ import annotations
+
+from brainfuse.gui.app import run_app
+from brainfuse.gui.main_window import MainWindow
+
+__all__ = ["run_app", "MainWindow"]

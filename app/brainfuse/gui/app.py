@@ -1,0 +1,91 @@
+"""Start the Qt application: dark clinical theme, main window, optional pair from the CLI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from PySide6 import QtGui, QtWidgets
+
+__all__ = ["run_app", "apply_dark_theme", "application"]
+
+_STYLE = """
+QLabel#hint { color: #9a9a9a; font-size: 9pt; }
+QGroupBox { font-weight: bold; border: 1px solid #3c3c3c; border-radius: 4px;
+            margin-top: 1.2em; padding-top: 0.3em; }
+QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; }
+QStatusBar QLabel { padding: 0 6px; }
+"""
+
+
+def apply_dark_theme(app: QtWidgets.QApplication) -> None:
+    """Fusion style with a dark palette, as radiology workstations use around images."""
+    app.setStyle("Fusion")
+    p = QtGui.QPalette()
+    c = QtGui.QColor
+    roles = QtGui.QPalette.ColorRole
+    for role, colour in (
+        (roles.Window, c(37, 37, 38)),
+        (roles.WindowText, c(220, 220, 220)),
+        (roles.Base, c(25, 25, 26)),
+        (roles.AlternateBase, c(45, 45, 48)),
+        (roles.ToolTipBase, c(50, 50, 50)),
+        (roles.ToolTipText, c(230, 230, 230)),
+        (roles.Text, c(220, 220, 220)),
+        (roles.Button, c(50, 50, 52)),
+        (roles.ButtonText, c(220, 220, 220)),
+        (roles.BrightText, c(255, 80, 80)),
+        (roles.Highlight, c(42, 130, 218)),
+        (roles.HighlightedText, c(255, 255, 255)),
+        (roles.Link, c(90, 160, 230)),
+    ):
+        p.setColor(role, colour)
+    p.setColor(QtGui.QPalette.ColorGroup.Disabled, roles.Text, c(120, 120, 120))
+    p.setColor(QtGui.QPalette.ColorGroup.Disabled, roles.ButtonText, c(120, 120, 120))
+    app.setPalette(p)
+    app.setStyleSheet(_STYLE)
+
+
+def application() -> QtWidgets.QApplication:
+    """The running QApplication, created (and themed) on first use."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setApplicationName("BrainFuse")
+        app.setOrganizationName("BrainFuse")
+        apply_dark_theme(app)
+    return app
+
+
+def run_app(
+    argv: Sequence[str] = (), *, ct: str | None = None, mri: str | None = None, demo: bool = False
+) -> int:
+    """Open the window (with a CT/MRI pair or the demo pair) and run the event loop.
+
+    Parameters
+    ----------
+    argv : sequence of str
+        Extra Qt arguments (unused today; kept for ``brainfuse`` with no subcommand).
+    ct, mri : str, optional
+        Files or DICOM folders to open at start.
+    demo : bool
+        Open the built-in demo pair.
+
+    Returns
+    -------
+    int
+        The event loop's exit status.
+    """
+    app = application()
+    from brainfuse.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if demo:
+        window.open_demo()
+    else:
+        if ct:
+            window.open_ct(ct)
+        if mri:
+            window.open_mri(mri)
+    return int(app.exec())

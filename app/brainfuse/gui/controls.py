@@ -1,0 +1,129 @@
+"""Side-panel controls: slice, window/level, decision-map overlay.
+
+The widgets only move values between the user and the :class:`~brainfuse.workspace.Workspace`
+(3D Slicer's ``updateGUIFromParameterNode`` / ``updateParameterNodeFromGUI``); echoes are
+blocked with :func:`superqt.utils.signals_blocked`.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+from superqt import QLabeledSlider
+from superqt.utils import signals_blocked
+
+from brainfuse.workspace import CT_PRESETS, Workspace
+
+__all__ = ["SliceControl", "WindowControl", "OverlayControl", "COLORMAPS"]
+
+#: Colormaps offered for the decision map (pyqtgraph names).
+COLORMAPS = ("viridis", "inferno", "plasma", "CET-L4", "cividis", "turbo")
+_HORIZONTAL = QtCore.Qt.Orientation.Horizontal
+
+
+class SliceControl(QtWidgets.QGroupBox):
+    """Slice slider (Page Up/Down and the mouse wheel in a viewer do the same)."""
+
+    def __init__(self, workspace: Workspace, parent=None) -> None:
+        super().__init__("Slice", parent)
+        self.workspace = workspace
+        self.slider = QLabeledSlider(_HORIZONTAL)
+        self.slider.setRange(0, 0)
+        self.slider.setEnabled(False)
+        self.slider.setToolTip("Axial slice (Page Up / Page Down, mouse wheel over a viewer)")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.slider)
+        self.slider.valueChanged.connect(workspace.set_slice)
+
+    def update_from_workspace(self) -> None:
+        ws = self.workspace
+        with signals_blocked(self.slider):
+            self.slider.setRange(0, max(ws.n_slices - 1, 0))
+            self.slider.setValue(ws.slice_index)
+        self.slider.setEnabled(ws.n_slices > 1)
+
+
+class WindowControl(QtWidgets.QGroupBox):
+    """CT presets (brain 40/80, subdural 75/215, bone 500/2000), MR auto, reset."""
+
+    def __init__(self, workspace: Workspace, parent=None) -> None:
+        super().__init__("Window / level", parent)
+        self.workspace = workspace
+        self.preset = QtWidgets.QComboBox()
+        for name, window in CT_PRESETS.items():
+            self.preset.addItem(f"{name.capitalize()}  {window.center:g}/{window.width:g}", name)
+        self.preset.addItem("Custom", None)
+        self.preset.setToolTip("CT window presets (centre/width, HU)")
+        self.ct_label = QtWidgets.QLabel()
+        self.mr_label = QtWidgets.QLabel()
+        self.mr_auto = QtWidgets.QPushButton("Auto")
+        self.mr_auto.setToolTip("Automatic MR window (0.5–99.5 percentiles)")
+        self.reset = QtWidgets.QPushButton("Reset")
+        self.reset.setToolTip("Brain window for CT, automatic window for MR")
+        form = QtWidgets.QGridLayout(self)
+        form.addWidget(QtWidgets.QLabel("CT"), 0, 0)
+        form.addWidget(self.preset, 0, 1, 1, 2)
+        form.addWidget(self.ct_label, 1, 1, 1, 2)
+        form.addWidget(QtWidgets.QLabel("MR"), 2, 0)
+        form.addWidget(self.mr_label, 2, 1)
+        form.addWidget(self.mr_auto, 2, 2)
+        form.addWidget(self.reset, 3, 1, 1, 2)
+        hint = QtWidgets.QLabel("Right-drag on an image: ↔ width, ↕ level")
+        hint.setObjectName("hint")
+        form.addWidget(hint, 4, 0, 1, 3)
+        self.preset.activated.connect(self._preset_chosen)
+        self.mr_auto.clicked.connect(lambda: workspace.set_mr_window(None))
+        self.reset.clicked.connect(workspace.reset_windows)
+
+    def _preset_chosen(self, index: int) -> None:
+        name = self.preset.itemData(index)
+        if name:
+            self.workspace.set_ct_window(name)
+
+    def update_from_workspace(self) -> None:
+        ws = self.workspace
+        with signals_blocked(self.preset):
+            index = self.preset.findData(ws.ct_preset) if ws.ct_preset else -1
+            self.preset.setCurrentIndex(index if index >= 0 else self.preset.count() - 1)
+        self.ct_label.setText(f"C {ws.ct_window.center:.0f} / W {ws.ct_window.width:.0f} HU")
+        mr = ws.mr_display_window
+        mode = "auto" if ws.mr_window is None else "manual"
+        self.mr_label.setText(f"C {mr.center:.0f} / W {mr.width:.0f} ({mode})")
+
+
+class OverlayControl(QtWidgets.QGroupBox):
+    """Decision-map overlay on the fused image: toggle (O), opacity, colormap, soft/hard."""
+
+    def __init__(self, workspace: Workspace, parent=None) -> None:
+        super().__init__("Decision map", parent)
+        self.workspace = workspace
+        self.visible = QtWidgets.QCheckBox("Overlay on fused image  (O)")
+        self.opacity = QLabeledSlider(_HORIZONTAL)
+        self.opacity.setRange(0, 100)
+        self.opacity.setToolTip("Overlay opacity, %")
+        self.colormap = QtWidgets.QComboBox()
+        self.colormap.addItems(COLORMAPS)
+        self.kind = QtWidgets.QComboBox()
+        self.kind.addItem("Hard map (0/1)", False)
+        self.kind.addItem("Soft map (refined)", True)
+        form = QtWidgets.QFormLayout(self)
+        form.addRow(self.visible)
+        form.addRow("Opacity", self.opacity)
+        form.addRow("Colours", self.colormap)
+        form.addRow("Map", self.kind)
+        self.visible.toggled.connect(lambda on: workspace.set_overlay(visible=on))
+        self.opacity.valueChanged.connect(lambda v: workspace.set_overlay(opacity=v / 100.0))
+        self.colormap.currentTextChanged.connect(lambda c: workspace.set_overlay(colormap=c))
+        self.kind.currentIndexChanged.connect(
+            lambda i: workspace.set_overlay(soft=bool(self.kind.itemData(i)))
+        )
+
+    def update_from_workspace(self) -> None:
+        ws = self.workspace
+        with signals_blocked(self.visible):
+            self.visible.setChecked(ws.overlay_visible)
+        with signals_blocked(self.opacity):
+            self.opacity.setValue(round(100 * ws.overlay_opacity))
+        with signals_blocked(self.colormap):
+            self.colormap.setCurrentText(ws.overlay_colormap)
+        with signals_blocked(self.kind):
+            self.kind.setCurrentIndex(1 if ws.soft_map else 0)

@@ -1,0 +1,100 @@
+"""Export dialog: format (PNG / DICOM / NIfTI), overlay and anonymise options, target path.
+
+The dialog only asks; the window hands the answers to
+:func:`brainfuse.export.export_result` in a worker and shows the written path in the
+status bar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6 import QtWidgets
+
+__all__ = ["ExportOptions", "ExportDialog", "FORMATS"]
+
+#: format key -> (label, default suffix)
+FORMATS = {
+    "png": ("PNG image of the fused slice", ".png"),
+    "dicom": ("DICOM derived series", ""),
+    "nifti": ("NIfTI volume", ".nii.gz"),
+}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the user asked to export."""
+
+    path: Path
+    format: str
+    overlay: bool
+    anonymize: bool
+    overwrite: bool = False
+
+
+class ExportDialog(QtWidgets.QDialog):
+    """Modal dialog; :meth:`options` reads the answers after ``exec()`` returns Accepted."""
+
+    def __init__(self, folder: str, *, overlay: bool = False, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export fused result")
+        self.format = QtWidgets.QComboBox()
+        for key, (label, _) in FORMATS.items():
+            self.format.addItem(label, key)
+        self.path = QtWidgets.QLineEdit(str(Path(folder) / "brainfuse_fused.png"))
+        browse = QtWidgets.QPushButton("Browse…")
+        self.overlay = QtWidgets.QCheckBox("Burn the decision-map overlay into the image")
+        self.overlay.setChecked(overlay)
+        self.anonymize = QtWidgets.QCheckBox("Anonymise (remove patient and study identity)")
+        self.anonymize.setChecked(True)
+        self.overwrite = QtWidgets.QCheckBox("Replace an existing file")
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form = QtWidgets.QFormLayout()
+        form.addRow("Format", self.format)
+        form.addRow("Save to", row)
+        form.addRow(self.overlay)
+        form.addRow(self.anonymize)
+        form.addRow(self.overwrite)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Save
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        browse.clicked.connect(self._browse)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self.resize(560, self.sizeHint().height())
+
+    def _format_changed(self) -> None:
+        key = self.format.currentData()
+        suffix = FORMATS[key][1]
+        current = Path(self.path.text())
+        stem = current.name.split(".")[0] or "brainfuse_fused"
+        self.path.setText(str(current.with_name(stem + suffix)))
+
+    def _browse(self) -> None:
+        key = self.format.currentData()
+        if key == "dicom":
+            chosen = QtWidgets.QFileDialog.getExistingDirectory(self, "Export DICOM to folder")
+        else:
+            chosen, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Export fused result", self.path.text()
+            )
+        if chosen:
+            self.path.setText(chosen)
+
+    def options(self) -> ExportOptions:
+        """The answers as an :class:`ExportOptions`."""
+        return ExportOptions(
+            path=Path(self.path.text()).expanduser(),
+            format=self.format.currentData(),
+            overlay=self.overlay.isChecked(),
+            anonymize=self.anonymize.isChecked(),
+            overwrite=self.overwrite.isChecked(),
+        )
