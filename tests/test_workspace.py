@@ -1,0 +1,143 @@
+"""The Qt-free workspace: geometry, slice/cursor, windows, fused slices, overlay state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brainfuse.image import ImageVolume
+from brainfuse.workspace import CT_PRESETS, SliceFusion, Window, Workspace, auto_window
+
+
+def _pair(direction=None, shape=(5, 6, 8), spacing=(0.5, 0.8, 2.0)):
+    rng = np.random.default_rng(0)
+    kw = {
+        "spacing": spacing,
+        "origin": (-10.0, 20.0, 5.0),
+        "direction": np.eye(3) if direction is None else direction,
+    }
+    ct = ImageVolume(
+        rng.integers(-1000, 1500, shape).astype(np.int16), modality="CT", units="HU", **kw
+    )
+    mri = ImageVolume(rng.integers(0, 400, shape).astype(np.uint16), modality="MR", **kw)
+    return ct, mri
+
+
+def _workspace(**kw) -> Workspace:
+    ws = Workspace()
+    ct, mri = _pair(**kw)
+    ws.set_sources(ct=ct, mri=mri)
+    ws.set_grid(ct, mri)
+    return ws
+
+
+def test_grid_starts_at_the_centre_slice_and_cursor():
+    ws = _workspace()
+    assert ws.shape == (5, 6, 8)
+    assert ws.slice_index == 2
+    np.testing.assert_allclose(ws.mm_to_index(ws.cursor_mm), [3.5, 2.5, 2.0])
+
+
+def test_index_and_mm_round_trip_through_the_affine():
+    ws = _workspace()
+    mm = ws.index_to_mm((2, 3, 4))
+    np.testing.assert_allclose(mm, [-10 + 2 * 0.5, 20 + 3 * 0.8, 5 + 4 * 2.0])
+    np.testing.assert_allclose(ws.mm_to_index(mm), [2, 3, 4])
+
+
+def test_scene_rect_is_in_mm_with_true_aspect():
+    ws = _workspace()
+    x0, y0, w, h = ws.scene_rect()
+    assert (w, h) == pytest.approx((8 * 0.5, 6 * 0.8))
+    assert (x0, y0) == pytest.approx((-0.25, -0.4))
+    # scene <-> mm is consistent on the current slice
+    mm = ws.scene_to_mm(1.0, 1.6)
+    assert ws.mm_to_scene(mm) == pytest.approx((1.0, 1.6))
+
+
+def test_radiological_labels_for_lps_and_ras_grids():
+    lps = _workspace()
+    assert lps.screen_labels() == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    assert not lps.flip_columns()
+    ras = _workspace(direction=np.diag([-1.0, -1.0, 1.0]))
+    assert ras.flip_columns()  # columns run towards patient right: mirror them
+    assert ras.screen_labels() == {"left": "R", "right": "L", "top": "P", "bottom": "A"}
+
+
+def test_slice_is_clamped_and_moves_the_cursor():
+    ws = _workspace()
+    seen = []
+    ws.slice_changed.connect(seen.append)
+    ws.set_slice(99)
+    assert ws.slice_index == 4 and seen == [4]
+    assert ws.mm_to_index(ws.cursor_mm)[2] == pytest.approx(4)
+    ws.set_slice(-3)
+    assert ws.slice_index == 0
+
+
+def test_cursor_sets_the_slice_and_reads_values_in_source_units():
+    ws = _workspace()
+    mm = ws.index_to_mm((7, 5, 1))
+    ws.set_cursor_mm(mm)
+    assert ws.slice_index == 1
+    assert ws.value_at("ct") == float(ws.ct_grid.array[1, 5, 7])
+    assert ws.units("ct") == "HU"
+    assert ws.value_at("ct", ws.index_to_mm((20, 0, 0))) is None  # outside the grid
+    assert ws.value_at("fused") is None  # not fused yet
+
+
+def test_windows_presets_auto_and_drag():
+    ws = _workspace()
+    ws.set_ct_window("bone")
+    assert ws.ct_window == CT_PRESETS["bone"] and ws.ct_window.levels == (-500.0, 1500.0)
+    ws.set_ct_window(ws.ct_window.dragged(-5000.0, 10.0))
+    assert ws.ct_preset is None and ws.ct_window.width == 1.0 and ws.ct_window.center == 510.0
+    with pytest.raises(KeyError, match="unknown CT window preset"):
+        ws.set_ct_window("lung-ish")
+    auto = ws.mr_display_window
+    assert auto == auto_window(ws.mri_grid.array)
+    ws.set_mr_window(Window(100.0, 50.0))
+    assert ws.mr_display_window == Window(100.0, 50.0)
+    ws.reset_windows()
+    assert ws.ct_window == CT_PRESETS["brain"] and ws.mr_display_window == auto
+
+
+def test_auto_window_spans_robust_percentiles():
+    a = np.arange(1001, dtype=float)
+    w = auto_window(a, low=10, high=90)
+    assert w.levels == pytest.approx((100.0, 900.0))
+    assert auto_window(np.full(4, np.nan)) == Window(0.5, 1.0)
+
+
+def test_fused_slices_are_stored_and_layers_served():
+    ws = _workspace()
+    z, y, x = ws.shape
+    events = []
+    ws.fusion_changed.connect(events.append)
+    fused = np.linspace(0, 1, y * x, dtype=np.float32).reshape(y, x)
+    hard = (fused > 0.5).astype(np.uint8)
+    ws.store_slice(2, SliceFusion(fused, hard, fused * 0.9))
+    assert events == [2] and ws.is_fused(2) and not ws.is_fused()
+    np.testing.assert_array_equal(ws.slice_image("fused"), fused)
+    np.testing.assert_array_equal(ws.slice_image("map"), hard)
+    ws.set_overlay(soft=True, opacity=1.7, visible=False, colormap="inferno")
+    np.testing.assert_allclose(ws.slice_image("map"), fused * 0.9)
+    assert (ws.overlay_opacity, ws.overlay_visible, ws.overlay_colormap) == (1.0, False, "inferno")
+    assert ws.slice_image("fused", 3) is None
+    ws.invalidate_fusion()
+    assert events[-1] is None and not ws.is_fused(2)
+    with pytest.raises(KeyError):
+        ws.slice_image("pet")
+
+
+def test_set_unit_checks_shapes_and_grid_checks_pair():
+    ws = _workspace()
+    with pytest.raises(ValueError, match="grid"):
+        ws.set_unit(np.zeros((1, 2, 3)), np.zeros((1, 2, 3)))
+    ct, mri = _pair()
+    with pytest.raises(ValueError, match="differ in shape"):
+        ws.set_grid(ct, mri.with_array(mri.array[:2]))
+    empty = Workspace()
+    assert empty.slice_image("ct") is None and empty.value_at("ct") is None
+    with pytest.raises(RuntimeError, match="no common grid"):
+        empty.scene_rect()
