@@ -1,0 +1,238 @@
+"""Atomic writes: a temporary file in the target folder, then one rename.
+
+Every export goes through :func:`write_bytes_atomic` (one file) or
+:func:`write_folder_atomic` (a folder of files, e.g. a DICOM series or numbered PNG
+slices). Either the complete new output appears under the target name, or nothing
+changes: a failure half-way (disk full, an exception) removes the temporary file and leaves
+any previous output intact. An existing output is replaced only with ``overwrite=True``,
+and an output that is (or would replace) one of the source files is always refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from brainfuse.errors import ExportError
+
+__all__ = ["check_target", "write_bytes_atomic", "write_folder_atomic"]
+
+_CHUNK = 1 << 20  # bytes written per call, so a full disk fails part-way like a real one
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write ``data`` to the open descriptor ``fd`` in chunks (separate so tests can fail it)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view[:_CHUNK])
+        view = view[written:]
+
+
+def _resolve(path: str | os.PathLike[str]) -> Path:
+    return Path(path).expanduser().resolve()
+
+
+def _source_paths(sources: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    return [_resolve(s) for s in sources if s]
+
+
+def check_target(
+    target: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    sources: Iterable[str | os.PathLike[str]] = (),
+    is_folder: bool = False,
+) -> Path:
+    """Validate an output path before anything is written.
+
+    Parameters
+    ----------
+    target : path
+        File (or folder, with ``is_folder``) to be written.
+    overwrite : bool
+        Whether an existing output may be replaced.
+    sources : iterable of paths
+        Files and folders the data came from; the output may not be any of them, and a
+        folder output may not contain one of them.
+    is_folder : bool
+        True when ``target`` is a folder that will be replaced as a whole.
+
+    Returns
+    -------
+    Path
+        The resolved target path.
+
+    Raises
+    ------
+    ExportError
+        The target equals or would replace a source, exists without ``overwrite``, is of
+        the wrong kind (file vs folder), or its folder does not exist.
+    """
+    resolved = _resolve(target)
+    for src in _source_paths(sources):
+        if resolved == src or (is_folder and resolved in src.parents):
+            raise ExportError(
+                f"Refusing to export to '{target}': that would overwrite the source "
+                f"'{src}'. Choose another output path."
+            )
+    if not resolved.parent.is_dir():
+        raise ExportError(
+            f"Cannot export to '{target}': the folder '{resolved.parent}' does not exist."
+        )
+    if resolved.exists() or resolved.is_symlink():
+        if not overwrite:
+            raise ExportError(
+                f"'{target}' already exists; choose another name or allow overwriting "
+                "(--overwrite)."
+            )
+        if is_folder and not resolved.is_dir():
+            raise ExportError(f"Cannot write a folder of images to '{target}': it is a file.")
+        if not is_folder and resolved.is_dir():
+            raise ExportError(f"Cannot write a file to '{target}': it is a folder.")
+    return resolved
+
+
+def _failure(target: Path, exc: OSError) -> ExportError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "the disk is full"
+    return ExportError(
+        f"Could not write '{target}': {reason}. Nothing was written; any previous file "
+        "there is unchanged."
+    )
+
+
+def write_bytes_atomic(
+    target: str | os.PathLike[str],
+    data: bytes,
+    *,
+    overwrite: bool = False,
+    sources: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write ``data`` to ``target`` through a temporary file in the same folder.
+
+    Parameters
+    ----------
+    target : path
+        Output file.
+    data : bytes
+        Complete file contents.
+    overwrite : bool
+        Replace an existing ``target``.
+    sources : iterable of paths
+        Source files the output may not replace.
+
+    Returns
+    -------
+    Path
+        The resolved path written.
+
+    Raises
+    ------
+    ExportError
+        See :func:`check_target`; or the write failed (the temporary file is removed and a
+        previous ``target`` is left intact).
+    """
+    resolved = check_target(target, overwrite=overwrite, sources=sources)
+    fd, tmp = tempfile.mkstemp(prefix=f".{resolved.name}.", suffix=".part", dir=resolved.parent)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not overwrite and resolved.exists():  # appeared while we were writing
+            raise ExportError(f"'{target}' appeared during the export; not replaced.")
+        os.replace(tmp, resolved)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(exc, ExportError):
+            raise
+        raise _failure(resolved, exc) from exc
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return resolved
+
+
+def write_folder_atomic(
+    target: str | os.PathLike[str],
+    files: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
+    *,
+    overwrite: bool = False,
+    sources: Iterable[str | os.PathLike[str]] = (),
+) -> list[Path]:
+    """Write a set of files as a new folder ``target``, all or nothing.
+
+    The files go into a temporary folder beside ``target``, which is then renamed. A
+    previous ``target`` folder (with ``overwrite``) is moved aside first and restored if the
+    final rename fails, deleted once the new folder is in place.
+
+    Parameters
+    ----------
+    target : path
+        Output folder.
+    files : mapping or iterable of (name, bytes)
+        File names (no folders) and contents; an iterable is consumed lazily so a long
+        series need not be held in memory at once.
+    overwrite : bool
+        Replace an existing ``target`` folder.
+    sources : iterable of paths
+        Source files the output may not equal or contain.
+
+    Returns
+    -------
+    list of Path
+        The files written, in order.
+    """
+    resolved = check_target(target, overwrite=overwrite, sources=sources, is_folder=True)
+    items = files.items() if isinstance(files, Mapping) else files
+    tmp_dir = Path(
+        tempfile.mkdtemp(prefix=f".{resolved.name}.", suffix=".part", dir=resolved.parent)
+    )
+    backup: Path | None = None
+    names: list[str] = []
+    try:
+        for name, data in items:
+            if Path(name).name != name or name in ("", ".", ".."):
+                raise ExportError(f"Invalid output file name '{name}' for folder '{target}'.")
+            fd = os.open(tmp_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            names.append(name)
+        if resolved.exists():
+            if not overwrite:
+                raise ExportError(f"'{target}' appeared during the export; not replaced.")
+            backup = Path(
+                tempfile.mkdtemp(prefix=f".{resolved.name}.", suffix=".old", dir=resolved.parent)
+            )
+            backup.rmdir()
+            os.replace(resolved, backup)
+        try:
+            os.replace(tmp_dir, resolved)
+        except OSError:
+            if backup is not None:
+                os.replace(backup, resolved)
+                backup = None
+            raise
+    except OSError as exc:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if isinstance(exc, ExportError):
+            raise
+        raise _failure(resolved, exc) from exc
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+    return [resolved / name for name in names]

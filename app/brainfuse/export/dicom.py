@@ -1,0 +1,490 @@
+"""DICOM export: the fused image as a new derived series beside its sources.
+
+SOP class (chosen per export, see :func:`choose_sop_class`):
+
+* grey fusion on the grid of a DICOM **CT** or **MR** series -> the same storage class as
+  that reference (CT Image / MR Image Storage). These classic IODs carry the Frame of
+  Reference and Image Plane modules, so every PACS and viewer stacks the fused series by
+  position in the reference's study and frame of reference, and scrolls it in step with
+  the sources. ImageType is ``DERIVED\\SECONDARY``.
+* colour (RGB fusion or a burned-in overlay), or a reference that is not CT/MR DICOM, or
+  no DICOM source at all -> Secondary Capture Image Storage (grey or RGB), which makes no
+  acquisition claims. Geometry (Frame of Reference, plane position) is still written when
+  the grid has it, as attributes outside the SC IOD (dciodvfy reports them as warnings),
+  so the series reloads on the same grid.
+
+Pixel encoding of grey fusion (values ``x`` in ``[0, 1]``): unsigned 16-bit words holding
+``round(4095 * x)`` (BitsStored 12), RescaleSlope ``1/4095``, RescaleIntercept 0, so the
+stored value maps back to ``x`` within ``1/8190``, 16 times finer than the 8-bit display;
+12 bits stored is what every CT/MR reader handles. The default display window
+(WindowCenter 0.5, WindowWidth 1) shows the whole range. RGB is stored as 8-bit RGB.
+
+One file per slice (``0001.dcm``, ...), new SeriesInstanceUID and SOPInstanceUIDs from
+``pydicom.uid.generate_uid``; patient and study come from the reference series (or, for
+non-DICOM sources, only from what the user gives, empty by default - never invented).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import logging
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.datadict import keyword_dict
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    MRImageStorage,
+    SecondaryCaptureImageStorage,
+    generate_uid,
+)
+from pydicom.valuerep import format_number_as_ds
+
+from brainfuse import __version__
+from brainfuse.errors import ExportError
+from brainfuse.export.anonymize import UIDMap, anonymize_dataset
+from brainfuse.export.atomic import write_bytes_atomic, write_folder_atomic
+from brainfuse.export.provenance import provenance_text
+from brainfuse.image import ImageVolume, SourceIdentity
+
+__all__ = [
+    "STORED_MAX",
+    "choose_sop_class",
+    "build_series",
+    "write_dicom",
+    "PATIENT_KEYWORDS",
+    "STUDY_KEYWORDS",
+]
+
+log = logging.getLogger(__name__)
+
+STORED_MAX = 4095  # grey fusion [0, 1] -> 0..4095 with RescaleSlope 1/4095
+_MAX_REFERENCES = 64  # a non-matching source series larger than this is not listed per image
+
+PATIENT_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "IssuerOfPatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+)
+STUDY_KEYWORDS = (
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+    "StudyDescription",
+)
+_TYPE2_PATIENT = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex")
+_TYPE2_STUDY = ("StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber")
+# MR Image module acquisition attributes copied from the reference MR (type 1/2 there).
+_MR_ACQUISITION = (
+    "ScanningSequence",
+    "SequenceVariant",
+    "ScanOptions",
+    "MRAcquisitionType",
+    "RepetitionTime",
+    "EchoTime",
+    "EchoTrainLength",
+    "InversionTime",
+    "MagneticFieldStrength",
+    "ImagedNucleus",
+)
+_ORDERED_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
+
+
+def _ds(value: float) -> str:
+    return format_number_as_ds(float(value))
+
+
+def _code(value: str, scheme: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue = value
+    item.CodingSchemeDesignator = scheme
+    item.CodeMeaning = meaning
+    return item
+
+
+def _is_dicom(source: SourceIdentity | None) -> bool:
+    return bool(source and source.study_instance_uid and source.sop_instance_uids)
+
+
+def choose_sop_class(fused: ImageVolume, reference: ImageVolume | None, *, rgb: bool) -> str:
+    """The SOP class UID for this export (rules in the module notes)."""
+    if rgb or reference is None or not _is_dicom(reference.source):
+        return SecondaryCaptureImageStorage
+    return _ORDERED_CLASSES.get(reference.modality, SecondaryCaptureImageStorage)
+
+
+def _read_reference_header(source: SourceIdentity) -> Dataset | None:
+    """Header of the reference's first file (read-only, no pixels), if still readable."""
+    for path in source.files[:1]:
+        try:
+            return pydicom.dcmread(path, stop_before_pixels=True)
+        except (OSError, pydicom.errors.InvalidDicomError) as exc:
+            log.warning("could not re-read the reference header %s: %s", path, exc)
+    return None
+
+
+def _set(ds: Dataset, keyword: str, value: Any) -> None:
+    setattr(ds, keyword, value)
+
+
+def _patient_and_study(
+    reference: ImageVolume | None, header: Dataset | None, patient: Mapping[str, Any] | None
+) -> Dataset:
+    """Patient and General Study modules: from the DICOM reference, else from ``patient``."""
+    out = Dataset()
+    source = reference.source if reference is not None else None
+    if _is_dicom(source):
+        assert source is not None
+        for keyword in PATIENT_KEYWORDS + STUDY_KEYWORDS:
+            if header is not None and keyword in header:
+                _set(out, keyword, header[keyword].value)
+        for keyword, value in {**source.patient, **source.study}.items():
+            if keyword in keyword_dict:
+                _set(out, keyword, value)
+        out.StudyInstanceUID = source.study_instance_uid
+    else:
+        out.StudyInstanceUID = generate_uid()
+    for keyword, value in (patient or {}).items():
+        if keyword not in keyword_dict:
+            raise ExportError(
+                f"Unknown DICOM patient/study attribute '{keyword}'; use DICOM keywords such "
+                "as PatientName, PatientID, PatientBirthDate."
+            )
+        _set(out, keyword, value)
+    for keyword in _TYPE2_PATIENT + _TYPE2_STUDY:
+        if keyword not in out:
+            _set(out, keyword, None)
+    return out
+
+
+def _references(source: SourceIdentity, k: int, n_slices: int) -> list[tuple[str, str, int | None]]:
+    """``(class UID, instance UID, frame number)`` of the source images behind slice ``k``."""
+    if not _is_dicom(source) or not source.sop_class_uid:
+        return []
+    uids = source.sop_instance_uids
+    if len(uids) == n_slices:
+        return [(source.sop_class_uid, uids[k], None)]
+    if len(uids) == 1:  # single image, or one multi-frame file for the whole volume
+        return [(source.sop_class_uid, uids[0], k + 1 if n_slices > 1 else None)]
+    if len(uids) <= _MAX_REFERENCES:
+        return [(source.sop_class_uid, uid, None) for uid in uids]
+    return []
+
+
+def _source_image_sequence(refs: Iterable[tuple[str, str, int | None]]) -> DicomSequence:
+    items = []
+    for class_uid, instance_uid, frame in refs:
+        item = Dataset()
+        item.ReferencedSOPClassUID = class_uid
+        item.ReferencedSOPInstanceUID = instance_uid
+        if frame is not None:
+            item.ReferencedFrameNumber = frame
+        item.PurposeOfReferenceCodeSequence = DicomSequence(
+            [_code("121322", "DCM", "Source image for image processing operation")]
+        )
+        items.append(item)
+    return DicomSequence(items)
+
+
+def _patient_orientation(direction: np.ndarray) -> list[str]:
+    letters = (("L", "R"), ("P", "A"), ("H", "F"))
+    out = []
+    for col in range(2):
+        v = direction[:, col]
+        text = ""
+        for axis in np.argsort(-np.abs(v)):
+            if abs(v[axis]) > 1e-3 and len(text) < 3:
+                text += letters[axis][0 if v[axis] > 0 else 1]
+        out.append(text)
+    return out
+
+
+def _series_description(provenance: Mapping[str, Any], rgb: bool, overlay: bool) -> str:
+    method = provenance.get("method", "fusion")
+    extra = ", overlay" if overlay else (", colour" if rgb else "")
+    return f"BrainFuse fusion ({method}{extra})"[:64]
+
+
+def build_series(
+    fused: ImageVolume,
+    *,
+    reference: ImageVolume | None,
+    provenance: Mapping[str, Any],
+    other_sources: Sequence[SourceIdentity] = (),
+    patient: Mapping[str, Any] | None = None,
+    anonymize: bool = False,
+    burned_in_annotation: bool = False,
+    series_description: str | None = None,
+    uid_salt: str = "",
+    now: _dt.datetime | None = None,
+) -> Iterator[Dataset]:
+    """Build the datasets of the derived series, one per slice (see the module notes).
+
+    Parameters
+    ----------
+    fused : ImageVolume
+        ``(Z, Y, X)`` float in ``[0, 1]`` or ``(Z, Y, X, 3)`` uint8 RGB, on the grid of
+        ``reference``.
+    reference : ImageVolume or None
+        The source defining the grid; its :class:`SourceIdentity` gives study, frame of
+        reference and patient when it is DICOM.
+    provenance : mapping
+        Record from :func:`brainfuse.export.provenance.make_provenance`.
+    other_sources : sequence of SourceIdentity
+        Further sources (e.g. the resampled CT) to list in SourceImageSequence.
+    patient : mapping, optional
+        DICOM keyword -> value for the patient/study modules (used as given, overriding the
+        reference's); the only patient data of a non-DICOM export.
+    anonymize : bool
+        Apply :func:`brainfuse.export.anonymize.anonymize_dataset`.
+    burned_in_annotation : bool
+        The pixels contain burned-in graphics (overlay legend).
+    series_description : str, optional
+        Overrides ``"BrainFuse fusion (<method>)"``.
+    uid_salt : str
+        Salt of the anonymisation UID map.
+    now : datetime, optional
+        Creation time written into the files (default: the current local time).
+
+    Yields
+    ------
+    pydicom.dataset.Dataset
+        One dataset with ``file_meta`` per slice, in slice order.
+    """
+    rgb = bool(fused.is_rgb)
+    if rgb:
+        if fused.array.dtype != np.uint8:
+            raise ExportError("A colour fusion must be 8-bit RGB to be written as DICOM.")
+    else:
+        lo, hi = fused.value_range()
+        if lo < -1e-6 or hi > 1 + 1e-6 or not np.isfinite([lo, hi]).all():
+            raise ExportError(
+                f"The fused image must hold values in [0, 1] for DICOM export; got {lo:g}..{hi:g}."
+            )
+    if reference is not None and reference.shape != fused.shape:
+        raise ExportError(
+            f"The fused image ({fused.shape}) is not on the grid of the reference "
+            f"'{reference.name}' ({reference.shape})."
+        )
+    sop_class = choose_sop_class(fused, reference, rgb=rgb)
+    source = reference.source if reference is not None else SourceIdentity()
+    dicom_ref = _is_dicom(source)
+    header = _read_reference_header(source) if dicom_ref else None
+    common = _patient_and_study(reference, header, patient)
+    now = now or _dt.datetime.now()
+    date, time = now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
+    series_uid = generate_uid()
+    uids = UIDMap(uid_salt)
+    n = fused.n_slices
+    direction = fused.direction
+    spacing = np.asarray(fused.spacing)
+    normal = direction[:, 2]
+    description = provenance_text(provenance)
+    base_number = (source.series_number or 0) + 1000 if dicom_ref else 1000
+    frame_of_reference = (
+        source.frame_of_reference_uid
+        if dicom_ref and source.frame_of_reference_uid
+        else generate_uid()
+    )
+
+    for k in range(n):
+        ds = Dataset()
+        ds.SpecificCharacterSet = "ISO_IR 192"
+        ds.SOPClassUID = sop_class
+        ds.SOPInstanceUID = generate_uid()
+        ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
+        for elem in common:
+            ds.add(elem)
+        # General Series
+        ds.Modality = reference.modality if sop_class in (CTImageStorage, MRImageStorage) else "OT"
+        ds.SeriesInstanceUID = series_uid
+        ds.SeriesNumber = base_number
+        ds.SeriesDate, ds.SeriesTime = date, time
+        ds.SeriesDescription = series_description or _series_description(
+            provenance, rgb, burned_in_annotation
+        )
+        for keyword in ("Laterality", "PatientPosition"):
+            # type 2C in General Series; copied from the reference where it has them
+            value = header.get(keyword) if header is not None else None
+            if keyword == "Laterality" or sop_class != SecondaryCaptureImageStorage:
+                setattr(ds, keyword, value or None)
+        # General Equipment (+ SC Equipment): BrainFuse made this series.
+        ds.Manufacturer = "BrainFuse"
+        ds.ManufacturerModelName = "BrainFuse"
+        ds.SoftwareVersions = str(__version__)
+        if sop_class == SecondaryCaptureImageStorage:
+            ds.ConversionType = "WSD"
+            ds.SecondaryCaptureDeviceManufacturer = "BrainFuse"
+            ds.SecondaryCaptureDeviceSoftwareVersions = str(__version__)
+        # General Image
+        ds.InstanceNumber = k + 1
+        ds.ContentDate, ds.ContentTime = date, time
+        ds.ImageType = ["DERIVED", "SECONDARY"]
+        if sop_class == CTImageStorage:
+            ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
+        elif sop_class == MRImageStorage:
+            ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]
+        ds.DerivationDescription = description
+        ds.DerivationCodeSequence = DicomSequence(
+            [_code("113042", "DCM", "Pixel by pixel addition")]
+        )
+        refs = _references(source, k, n)
+        for other in other_sources:
+            refs += _references(other, k, n)
+        if refs:
+            ds.SourceImageSequence = _source_image_sequence(refs)
+        ds.BurnedInAnnotation = "YES" if burned_in_annotation else "NO"
+        ds.LossyImageCompression = "00"
+        # Frame of Reference + Image Plane
+        if fused.has_geometry:
+            ds.FrameOfReferenceUID = frame_of_reference
+            ds.PositionReferenceIndicator = None
+            position = np.asarray(fused.origin) + direction @ (spacing * np.array([0, 0, k]))
+            ds.ImagePositionPatient = [_ds(v) for v in position]
+            ds.ImageOrientationPatient = [_ds(v) for v in direction[:, :2].T.ravel()]
+            ds.PixelSpacing = [_ds(spacing[1]), _ds(spacing[0])]
+            thickness = header.get("SliceThickness") if header is not None and n == 1 else None
+            ds.SliceThickness = _ds(thickness) if thickness else _ds(spacing[2])
+            ds.SliceLocation = _ds(float(position @ normal))
+        if sop_class == SecondaryCaptureImageStorage:
+            ds.PatientOrientation = _patient_orientation(direction) if fused.has_geometry else None
+        # Image Pixel
+        ds.Rows, ds.Columns = fused.shape[1], fused.shape[2]
+        if rgb:
+            ds.SamplesPerPixel = 3
+            ds.PhotometricInterpretation = "RGB"
+            ds.PlanarConfiguration = 0
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+            ds.PixelRepresentation = 0
+            ds.PixelData = np.ascontiguousarray(fused.array[k], dtype=np.uint8).tobytes()
+        else:
+            ds.SamplesPerPixel = 1
+            ds.PhotometricInterpretation = "MONOCHROME2"
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+            ds.PixelRepresentation = 0
+            stored = np.round(STORED_MAX * np.clip(fused.array[k].astype(np.float64), 0, 1))
+            ds.PixelData = stored.astype("<u2").tobytes()
+            ds.RescaleIntercept = "0"
+            ds.RescaleSlope = _ds(1.0 / STORED_MAX)
+            if sop_class != MRImageStorage:
+                ds.RescaleType = "US"  # unspecified: fused values are not Hounsfield units
+            ds.WindowCenter = "0.5"
+            ds.WindowWidth = "1"
+        # Modality-specific acquisition modules
+        if sop_class == CTImageStorage:
+            ds.KVP = None
+            ds.AcquisitionNumber = None
+        elif sop_class == MRImageStorage:
+            for keyword in _MR_ACQUISITION:
+                if header is not None and keyword in header:
+                    ds.add(header[keyword])
+            if "ScanningSequence" not in ds:
+                ds.ScanningSequence = "RM"
+            if "SequenceVariant" not in ds:
+                ds.SequenceVariant = "NONE"
+            for keyword in ("ScanOptions", "MRAcquisitionType", "EchoTime", "EchoTrainLength"):
+                if keyword not in ds:
+                    setattr(ds, keyword, None)
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.MediaStorageSOPClassUID = sop_class
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        ds.file_meta.ImplementationVersionName = f"BRAINFUSE_{__version__}"[:16]
+        if anonymize:
+            anonymize_dataset(ds, uids)
+        yield ds
+
+
+def _encode(ds: Dataset) -> bytes:
+    buffer = io.BytesIO()
+    pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def write_dicom(
+    fused: ImageVolume,
+    out: str | os.PathLike[str],
+    *,
+    reference: ImageVolume | None,
+    provenance: Mapping[str, Any],
+    other_sources: Sequence[SourceIdentity] = (),
+    patient: Mapping[str, Any] | None = None,
+    anonymize: bool = False,
+    burned_in_annotation: bool = False,
+    series_description: str | None = None,
+    uid_salt: str = "",
+    overwrite: bool = False,
+    sources: Iterable[str | os.PathLike[str]] = (),
+) -> list[Path]:
+    """Write the derived series (see :func:`build_series`) atomically.
+
+    Parameters
+    ----------
+    out : path
+        A ``.dcm`` file for a single slice, else a folder created with one file per slice
+        (``0001.dcm``, ...).
+    overwrite : bool
+        Replace an existing output.
+    sources : iterable of paths
+        Source files and folders the output may not replace (the reference's and other
+        sources' files are added automatically).
+    Other parameters
+        See :func:`build_series`.
+
+    Returns
+    -------
+    list of Path
+        The files written, in slice order.
+
+    Raises
+    ------
+    ExportError
+        Values out of range, grid mismatch, the output exists or is a source, or the write
+        failed (nothing is left behind).
+    """
+    protected = [*sources]
+    if reference is not None:
+        protected += [*reference.source.files, reference.path]
+    for other in other_sources:
+        protected += list(other.files)
+    datasets = build_series(
+        fused,
+        reference=reference,
+        provenance=provenance,
+        other_sources=other_sources,
+        patient=patient,
+        anonymize=anonymize,
+        burned_in_annotation=burned_in_annotation,
+        series_description=series_description,
+        uid_salt=uid_salt,
+    )
+    if str(out).lower().endswith(".dcm"):
+        if fused.n_slices != 1:
+            raise ExportError(
+                f"'{out}' names one file but the fused volume has {fused.n_slices} slices; "
+                "give a folder, or choose one slice."
+            )
+        return [
+            write_bytes_atomic(out, _encode(next(datasets)), overwrite=overwrite, sources=protected)
+        ]
+    digits = max(4, len(str(fused.n_slices)))
+    files = ((f"{k + 1:0{digits}d}.dcm", _encode(ds)) for k, ds in enumerate(datasets))
+    return write_folder_atomic(out, files, overwrite=overwrite, sources=protected)

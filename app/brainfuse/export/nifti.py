@@ -1,0 +1,120 @@
+"""NIfTI-1 export of a fused volume or a decision map on the reference grid.
+
+Inside BrainFuse geometry is LPS (see :mod:`brainfuse.image`); NIfTI is RAS, so this edge
+flips the first two rows of the affine: ``affine_ras = diag(-1, -1, 1, 1) @ affine_lps``.
+The array ``(z, y, x)`` is stored as NIfTI's ``(i, j, k) = (x, y, z)``. Both the qform and
+the sform hold the affine (code 1, scanner coordinates; 0 for images without geometry).
+NIfTI files carry no patient data; ``descrip`` holds a short provenance line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+
+from brainfuse.errors import ExportError
+from brainfuse.export.atomic import write_bytes_atomic
+from brainfuse.image import ImageVolume
+
+__all__ = ["LPS_TO_RAS", "nifti_image", "write_nifti"]
+
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def nifti_image(
+    volume: ImageVolume,
+    *,
+    array: np.ndarray | None = None,
+    provenance: Mapping[str, Any] | None = None,
+) -> nib.Nifti1Image:
+    """A ``Nifti1Image`` of ``volume`` (or of ``array`` on ``volume``'s grid).
+
+    Parameters
+    ----------
+    volume : ImageVolume
+        Supplies the grid (affine) and, unless ``array`` is given, the voxels.
+    array : (Z, Y, X) or (Z, Y, X, 3) ndarray, optional
+        Voxels on the same grid, e.g. the decision map.
+    provenance : mapping, optional
+        Its method and software go into the 80-character ``descrip`` field.
+
+    Returns
+    -------
+    nibabel.Nifti1Image
+        float32 for float data, uint8 for 8-bit (RGB as ``RGB24``), the dtype otherwise.
+    """
+    data = np.asarray(volume.array if array is None else array)
+    if data.shape[:3] != volume.shape:
+        raise ExportError(
+            f"Array of shape {data.shape} does not lie on the grid of '{volume.name}' "
+            f"({volume.shape}); cannot write it as NIfTI."
+        )
+    if data.ndim == 4:
+        if data.shape[-1] != 3:
+            raise ExportError(f"Cannot write an array of shape {data.shape} as NIfTI.")
+        rgb = np.ascontiguousarray(np.transpose(data, (2, 1, 0, 3)), dtype=np.uint8)
+        data_xyz = rgb.view([("R", "u1"), ("G", "u1"), ("B", "u1")])[..., 0]
+    else:
+        if data.dtype == bool:
+            data = data.astype(np.uint8)
+        elif np.issubdtype(data.dtype, np.floating):
+            data = data.astype(np.float32)
+        data_xyz = np.ascontiguousarray(np.transpose(data, (2, 1, 0)))
+    affine = LPS_TO_RAS @ volume.affine
+    image = nib.Nifti1Image(data_xyz, affine)
+    code = 1 if volume.has_geometry else 0
+    image.set_qform(affine, code=code)
+    image.set_sform(affine, code=code)
+    image.header.set_xyzt_units("mm")
+    if provenance:
+        text = f"{provenance.get('software', 'BrainFuse')} {provenance.get('method', '')} fusion"
+        image.header["descrip"] = text.encode("ascii", "replace")[:79]
+    return image
+
+
+def write_nifti(
+    volume: ImageVolume,
+    out: str | os.PathLike[str],
+    *,
+    array: np.ndarray | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    sources: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write ``volume`` (or ``array`` on its grid) atomically as ``.nii`` or ``.nii.gz``.
+
+    Parameters
+    ----------
+    volume, array, provenance
+        See :func:`nifti_image`.
+    out : path
+        Ends in ``.nii`` or ``.nii.gz`` (gzip-compressed, with a fixed timestamp so equal
+        inputs give equal files).
+    overwrite : bool
+        Replace an existing ``out``.
+    sources : iterable of paths
+        Source files the output may not replace.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ExportError
+        Wrong suffix, ``out`` exists or is a source, or the write failed.
+    """
+    name = Path(out).name.lower()
+    if not (name.endswith(".nii") or name.endswith(".nii.gz")):
+        raise ExportError(f"A NIfTI file name must end in .nii or .nii.gz; got '{out}'.")
+    data = nifti_image(volume, array=array, provenance=provenance).to_bytes()
+    if name.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=6, mtime=0)
+    return write_bytes_atomic(out, data, overwrite=overwrite, sources=sources)

@@ -1,0 +1,121 @@
+"""How an exported image was made: one record, written into every output format.
+
+The provenance record is a plain dict (JSON-serialisable) with the keys below; exporters
+turn it into a PNG ``tEXt`` chunk, the DICOM DerivationDescription and the NIfTI
+``descrip`` field. No patient data ever goes into it.
+
+Keys
+----
+software : str
+    ``"BrainFuse <version>"``.
+method : str
+    Fusion method (``cnn``, ``average``, ...).
+device : str
+    Where the fusion ran (``"CPU (2 threads)"``).
+windows : dict
+    Intensity windows used to bring each source to [0, 1], e.g.
+    ``{"ct": "40/80 HU", "mri": "p1-p99 12-873"}``.
+model_sha256 : str or None
+    SHA-256 of the network weights (``cnn`` only).
+reference : str
+    Which source defines the grid (``"mri"`` or ``"ct"``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from brainfuse import __version__
+
+__all__ = ["make_provenance", "provenance_text", "provenance_json"]
+
+
+def _window_text(window: Any) -> str:
+    """A window as ``center/width`` when it has those, else its ``str``."""
+    if window is None:
+        return "none"
+    center = getattr(window, "center", None)
+    width = getattr(window, "width", None)
+    if center is not None and width is not None:
+        unit = getattr(window, "units", "") or getattr(window, "unit", "") or ""
+        return f"{float(center):g}/{float(width):g}{' ' + unit if unit else ''}"
+    if isinstance(window, (tuple, list)) and len(window) == 2:
+        return f"{float(window[0]):g}/{float(window[1]):g}"
+    return str(window)
+
+
+def make_provenance(
+    *,
+    method: str,
+    device: str = "",
+    windows: Mapping[str, Any] | None = None,
+    model_sha256: str | None = None,
+    reference: str = "",
+    **extra: Any,
+) -> dict[str, Any]:
+    """Build the provenance record of an export.
+
+    Parameters
+    ----------
+    method : str
+        Fusion method name.
+    device : str
+        Human-readable compute device.
+    windows : mapping of str to window, optional
+        Source name to the window used (an object with ``center``/``width``, a
+        ``(center, width)`` pair, or text).
+    model_sha256 : str, optional
+        SHA-256 hex digest of the model weights.
+    reference : str
+        Name of the source defining the grid.
+    **extra
+        Further JSON-serialisable parameters (e.g. ``register="auto"``).
+
+    Returns
+    -------
+    dict
+        The record, with ``software`` filled in.
+    """
+    record: dict[str, Any] = {
+        "software": f"BrainFuse {__version__}",
+        "method": str(method),
+        "device": str(device),
+        "windows": {str(k): _window_text(v) for k, v in (windows or {}).items()},
+        "model_sha256": model_sha256,
+        "reference": str(reference),
+    }
+    for key, value in extra.items():
+        record[key] = (
+            value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        )
+    return record
+
+
+def provenance_text(record: Mapping[str, Any]) -> str:
+    """One line for humans, e.g. for DICOM DerivationDescription (at most 1024 characters).
+
+    Examples
+    --------
+    >>> provenance_text({"software": "BrainFuse 0.1", "method": "cnn",
+    ...                  "windows": {"ct": "40/80"}, "model_sha256": "ab12"})
+    'BrainFuse 0.1 image fusion F = DM*CT + (1-DM)*MRI; method cnn; windows ct 40/80; model SHA-256 ab12'
+    """
+    parts = [f"{record.get('software', 'BrainFuse')} image fusion F = DM*CT + (1-DM)*MRI"]
+    parts.append(f"method {record.get('method', 'unknown')}")
+    windows = record.get("windows") or {}
+    if windows:
+        parts.append("windows " + ", ".join(f"{k} {v}" for k, v in windows.items()))
+    if record.get("reference"):
+        parts.append(f"grid of {record['reference']}")
+    if record.get("model_sha256"):
+        parts.append(f"model SHA-256 {record['model_sha256']}")
+    if record.get("device"):
+        parts.append(f"device {record['device']}")
+    return "; ".join(parts)[:1024]
+
+
+def provenance_json(record: Mapping[str, Any]) -> str:
+    """The record as compact, key-sorted JSON (for the PNG ``tEXt`` chunk)."""
+    return json.dumps(dict(record), sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,161 @@
+"""Turn fused images and decision maps into 8-bit pictures as the viewer shows them.
+
+Shared by the PNG exporter and by DICOM exports with a burned-in overlay. Values in
+``[0, 1]`` map to ``0-255`` by ``np.round(255 * x)`` (the project-wide convention, see
+``docs/architecture.md``), so 8-bit sources come back exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+__all__ = ["to_uint8", "to_uint16", "colormap_lut", "overlay_decision_map", "draw_legend"]
+
+
+def to_uint8(image01: np.ndarray, window: tuple[float, float] | None = None) -> np.ndarray:
+    """Scale a ``[0, 1]`` image to ``uint8``.
+
+    Parameters
+    ----------
+    image01 : ndarray of float
+        Values in ``[0, 1]`` (clipped outside).
+    window : (low, high), optional
+        Display window in the same ``[0, 1]`` units; values are stretched from ``low`` to
+        ``high`` before scaling. ``None`` shows the full range.
+
+    Returns
+    -------
+    ndarray of uint8
+        ``np.round(255 * x)``, same shape.
+    """
+    x = np.asarray(image01, dtype=np.float64)
+    if window is not None:
+        low, high = float(window[0]), float(window[1])
+        if not high > low:
+            raise ValueError(f"display window must have high > low; got ({low}, {high})")
+        x = (x - low) / (high - low)
+    return np.round(255.0 * np.clip(x, 0.0, 1.0)).astype(np.uint8)
+
+
+def to_uint16(image01: np.ndarray) -> np.ndarray:
+    """Scale a ``[0, 1]`` image to ``uint16`` (``np.round(65535 * x)``), keeping precision."""
+    x = np.clip(np.asarray(image01, dtype=np.float64), 0.0, 1.0)
+    return np.round(65535.0 * x).astype(np.uint16)
+
+
+def colormap_lut(name: str = "coolwarm") -> np.ndarray:
+    """A ``(256, 3)`` uint8 lookup table of a matplotlib colormap.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a matplotlib colormap.
+    """
+    import matplotlib  # imported lazily: only overlays need it
+
+    try:
+        cmap = matplotlib.colormaps[name]
+    except KeyError:
+        raise ValueError(f"unknown colormap '{name}'") from None
+    return np.round(255.0 * cmap(np.linspace(0.0, 1.0, 256))[:, :3]).astype(np.uint8)
+
+
+def _as_rgb8(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        return image.astype(np.uint8) if image.dtype == np.uint8 else to_uint8(image, window)
+    grey = to_uint8(image, window)
+    return np.repeat(grey[..., None], 3, axis=-1)
+
+
+def overlay_decision_map(
+    image: np.ndarray,
+    decision_map: np.ndarray,
+    *,
+    opacity: float = 0.4,
+    colormap: str = "coolwarm",
+    window: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Burn a colour-coded decision map into a fused slice.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of float in [0, 1], or (H, W, 3) uint8
+        The fused slice (grey or RGB).
+    decision_map : (H, W) ndarray
+        1 (or the soft weight) where image 1 (CT) was taken, 0 where image 2 (MRI) was.
+    opacity : float
+        Weight of the colour layer, 0 (invisible) to 1 (opaque).
+    colormap : str
+        Matplotlib colormap; its top end marks image 1.
+    window : (low, high), optional
+        Display window applied to a grey ``image`` (see :func:`to_uint8`).
+
+    Returns
+    -------
+    (H, W, 3) ndarray of uint8
+        ``(1 - opacity) * image + opacity * colour(decision_map)``, rounded.
+    """
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise ValueError(f"overlay opacity must be between 0 and 1; got {opacity}")
+    dm = np.asarray(decision_map, dtype=np.float64)
+    base = _as_rgb8(image, window)
+    if dm.shape != base.shape[:2]:
+        raise ValueError(f"decision map shape {dm.shape} differs from the image's {base.shape[:2]}")
+    colour = colormap_lut(colormap)[np.round(255.0 * np.clip(dm, 0.0, 1.0)).astype(np.intp)]
+    mixed = (1.0 - opacity) * base + opacity * colour.astype(np.float64)
+    return np.round(mixed).astype(np.uint8)
+
+
+def draw_legend(
+    rgb: np.ndarray,
+    *,
+    labels: Sequence[str] = ("MRI", "CT"),
+    colormap: str = "coolwarm",
+    opacity: float = 1.0,
+) -> np.ndarray:
+    """Draw a small colour bar with its two end labels in the lower-left corner.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) ndarray of uint8
+        Picture to draw on (not modified).
+    labels : (str, str)
+        Text at the low (decision map 0) and high (1) ends of the bar.
+    colormap : str
+        The overlay's colormap.
+    opacity : float
+        Overlay opacity, so the bar shows the colours as they were blended.
+
+    Returns
+    -------
+    (H, W, 3) ndarray of uint8
+        A copy with the legend drawn.
+    """
+    picture = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), mode="RGB")
+    height, width = rgb.shape[:2]
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(picture)
+    text_h = max(draw.textbbox((0, 0), label, font=font)[3] for label in labels)
+    bar_w = max(16, min(96, width // 4))
+    bar_h = max(3, min(8, height // 40))
+    margin = max(2, min(6, width // 64))
+    y0 = height - margin - bar_h - text_h - 2
+    if y0 < 0 or bar_w + 2 * margin > width:
+        return _picture_array(picture)  # image too small for a legend
+    lut = colormap_lut(colormap)
+    grey = np.full((bar_h, bar_w, 3), 128.0)
+    bar = (1.0 - opacity) * grey + opacity * lut[np.linspace(0, 255, bar_w).astype(np.intp)][None]
+    picture.paste(Image.fromarray(np.round(bar).astype(np.uint8), mode="RGB"), (margin, y0))
+    draw.text((margin, y0 + bar_h + 1), labels[0], fill=(255, 255, 255), font=font)
+    right = draw.textbbox((0, 0), labels[1], font=font)[2]
+    draw.text((margin + bar_w - right, y0 + bar_h + 1), labels[1], fill=(255, 255, 255), font=font)
+    return _picture_array(picture)
+
+
+def _picture_array(picture: Image.Image) -> np.ndarray:
+    """A Pillow RGB image as an ``(H, W, 3)`` uint8 array."""
+    return np.asarray(picture, dtype=np.uint8).copy()

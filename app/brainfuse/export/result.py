@@ -1,0 +1,290 @@
+"""``export_result``: write a :class:`brainfuse.pipeline.PairResult` as PNG, DICOM or NIfTI.
+
+A thin adapter for the CLI (``brainfuse fuse -o``) and the GUI: it picks the reference
+source, builds the provenance record and calls the format's writer. The writers themselves
+take explicit volumes (:func:`~brainfuse.export.png.write_png`,
+:func:`~brainfuse.export.dicom.write_dicom`, :func:`~brainfuse.export.nifti.write_nifti`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brainfuse.errors import ExportError
+from brainfuse.export.dicom import write_dicom
+from brainfuse.export.nifti import write_nifti
+from brainfuse.export.png import write_png, write_png_slices
+from brainfuse.export.provenance import make_provenance
+from brainfuse.export.render import draw_legend, overlay_decision_map
+from brainfuse.image import ImageVolume
+
+__all__ = ["export_result", "infer_format", "slice_volume", "FORMATS"]
+
+FORMATS = ("png", "dicom", "nifti")
+
+
+def infer_format(out: str | os.PathLike[str], format: str | None = None) -> str:
+    """The export format: ``format`` if given, else from the suffix of ``out``.
+
+    Examples
+    --------
+    >>> infer_format("fused.nii.gz")
+    'nifti'
+    >>> infer_format("series_dir", "dicom")
+    'dicom'
+    """
+    if format is not None:
+        fmt = format.lower()
+        if fmt not in FORMATS:
+            raise ExportError(f"Unknown export format '{format}'; choose png, dicom or nifti.")
+        return fmt
+    name = Path(out).name.lower()
+    if name.endswith(".png"):
+        return "png"
+    if name.endswith((".dcm", ".dicom")):
+        return "dicom"
+    if name.endswith((".nii", ".nii.gz")):
+        return "nifti"
+    raise ExportError(
+        f"Cannot tell the export format from '{out}'; name it .png, .dcm, .nii or .nii.gz, "
+        "or give the format (--format png|dicom|nifti)."
+    )
+
+
+def slice_volume(volume: ImageVolume, k: int) -> ImageVolume:
+    """Slice ``k`` of ``volume`` as a one-slice volume with its own origin."""
+    if not -volume.n_slices <= k < volume.n_slices:
+        raise ExportError(
+            f"Slice {k} does not exist: '{volume.name}' has {volume.n_slices} slices "
+            f"(0 to {volume.n_slices - 1})."
+        )
+    k %= volume.n_slices
+    origin = volume.affine @ np.array([0.0, 0.0, float(k), 1.0])
+    source = volume.source
+    if len(source.sop_instance_uids) == volume.n_slices > 1:  # one instance per slice
+        source = replace(source, sop_instance_uids=(source.sop_instance_uids[k],))
+    return volume.with_array(volume.array[k : k + 1], origin=tuple(origin[:3]), source=source)
+
+
+def _array(value: Any) -> np.ndarray | None:
+    if value is None:
+        return None
+    return np.asarray(getattr(value, "array", value))
+
+
+def _grid_array(value: Any, volume: ImageVolume, k: int | None) -> np.ndarray | None:
+    """A map on the fused grid as ``(Z, Y, X)``, restricted to slice ``k``."""
+    arr = _array(value)
+    if arr is None:
+        return None
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.shape != volume.shape:
+        raise ExportError(
+            f"The decision map ({arr.shape}) is not on the fused image's grid ({volume.shape})."
+        )
+    return arr if k is None else arr[k : k + 1]
+
+
+def _reference(pair: Any) -> tuple[ImageVolume | None, list[ImageVolume]]:
+    """(reference-grid source, the other sources) of a PairResult."""
+    ct, mri = getattr(pair, "ct", None), getattr(pair, "mri", None)
+    ref = getattr(pair, "reference", "mri")
+    if not isinstance(ref, ImageVolume):
+        ref = ct if str(ref).lower() == "ct" else mri
+    reference = ref
+    others = [v for v in (ct, mri) if v is not None and v is not reference]
+    return reference, others
+
+
+def _provenance(pair: Any) -> dict[str, Any]:
+    fusion = getattr(pair, "fusion", None)
+    sha = getattr(fusion, "model_sha256", None) or getattr(pair, "model_sha256", None)
+    ref = getattr(pair, "reference", "mri")
+    return make_provenance(
+        method=getattr(fusion, "method", "unknown"),
+        device=getattr(fusion, "device", ""),
+        windows=getattr(pair, "windows", None) or {},
+        model_sha256=sha,
+        reference=ref.modality if isinstance(ref, ImageVolume) else str(ref),
+    )
+
+
+def _source_paths(volumes: list[ImageVolume | None]) -> list[str]:
+    paths: list[str] = []
+    for v in volumes:
+        if v is not None:
+            paths += [*v.source.files, v.path] if v.path else list(v.source.files)
+    return paths
+
+
+def _overlay_slices(
+    fused: ImageVolume, soft: np.ndarray, opacity: float, labels: tuple[str, str]
+) -> np.ndarray:
+    out = []
+    for k in range(fused.n_slices):
+        rgb = overlay_decision_map(fused.array[k], soft[k], opacity=opacity)
+        out.append(draw_legend(rgb, labels=labels, opacity=opacity))
+    return np.stack(out)
+
+
+def export_result(
+    pair_result: Any,
+    out: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    overlay: bool = False,
+    opacity: float = 0.4,
+    anonymize: bool = False,
+    overwrite: bool = False,
+    decision_map_path: str | os.PathLike[str] | None = None,
+    slice_index: int | None = None,
+    patient: Mapping[str, Any] | None = None,
+    bit_depth: int = 8,
+) -> list[Path]:
+    """Export a fusion result.
+
+    Parameters
+    ----------
+    pair_result : brainfuse.pipeline.PairResult
+        Uses ``fused`` (ImageVolume, [0, 1] or RGB), ``decision_map``, ``soft_map``,
+        ``fusion`` (method, device), ``windows``, ``reference``, ``ct`` and ``mri``.
+    out : path
+        ``.png`` / ``.dcm`` / ``.nii[.gz]`` file, or a folder (one file per slice) for PNG
+        and DICOM volumes.
+    format : {"png", "dicom", "nifti"}, optional
+        Inferred from ``out``'s suffix when omitted.
+    overlay : bool
+        Burn the decision map (colour, ``opacity``, legend) into PNG/DICOM pixels; DICOM
+        then becomes an RGB Secondary Capture with BurnedInAnnotation YES.
+    opacity : float
+        Overlay opacity, 0 to 1.
+    anonymize : bool
+        De-identify DICOM output (PNG and NIfTI carry no patient data anyway).
+    overwrite : bool
+        Replace existing outputs.
+    decision_map_path : path, optional
+        Also write the hard decision map (0/1) there, as PNG (0/255) or NIfTI by suffix.
+    slice_index : int, optional
+        Export only this slice of a volume.
+    patient : mapping, optional
+        DICOM patient/study attributes for a DICOM export of non-DICOM sources.
+    bit_depth : {8, 16}
+        PNG bit depth for grey output without overlay.
+
+    Returns
+    -------
+    list of Path
+        Every file written (the decision map last).
+
+    Raises
+    ------
+    ExportError
+        Unknown format, missing slice, output exists or equals a source, write failed.
+    """
+    fmt = infer_format(out, format)
+    fused_full: ImageVolume = pair_result.fused
+    fused = fused_full if slice_index is None else slice_volume(fused_full, slice_index)
+    provenance = _provenance(pair_result)
+    reference, others = _reference(pair_result)
+    sources = _source_paths([reference, *others])
+    soft_value = getattr(pair_result, "soft_map", None)
+    if soft_value is None:
+        soft_value = getattr(pair_result, "decision_map", None)
+    soft = _grid_array(soft_value, fused_full, slice_index)
+    if overlay and soft is None:
+        raise ExportError("This result has no decision map to overlay.")
+    if overlay and fmt == "nifti":
+        raise ExportError("An overlay can be burned into PNG or DICOM, not NIfTI.")
+    ct = getattr(pair_result, "ct", None)
+    labels = ("MRI", ct.modality if ct is not None and ct.modality in ("PT", "NM") else "CT")
+    written: list[Path] = []
+    if fmt == "png":
+        pictures = _overlay_slices(fused, soft, opacity, labels) if overlay else fused.array
+        depth = 8 if overlay or fused.is_rgb else bit_depth
+        if fused.n_slices == 1 and Path(out).suffix.lower() == ".png":
+            written.append(
+                write_png(
+                    pictures[0],
+                    out,
+                    provenance=provenance,
+                    bit_depth=depth,
+                    overwrite=overwrite,
+                    sources=sources,
+                )
+            )
+        elif Path(out).suffix.lower() == ".png":
+            raise ExportError(
+                f"'{out}' names one PNG but the fused volume has {fused.n_slices} slices; give "
+                "a folder for numbered slices, or choose one slice."
+            )
+        else:
+            written += write_png_slices(
+                pictures,
+                out,
+                provenance=provenance,
+                bit_depth=depth,
+                overwrite=overwrite,
+                sources=sources,
+            )
+    elif fmt == "dicom":
+        image = fused
+        if overlay:
+            image = fused.with_array(_overlay_slices(fused, soft, opacity, labels), is_rgb=True)
+        if slice_index is not None:
+            reference = None if reference is None else slice_volume(reference, slice_index)
+            others = [slice_volume(o, slice_index) for o in others]
+        written += write_dicom(
+            image,
+            out,
+            reference=reference,
+            provenance=provenance,
+            other_sources=[o.source for o in others],
+            patient=patient,
+            anonymize=anonymize,
+            burned_in_annotation=overlay,
+            overwrite=overwrite,
+            sources=sources,
+        )
+    else:
+        written.append(
+            write_nifti(fused, out, provenance=provenance, overwrite=overwrite, sources=sources)
+        )
+    if decision_map_path is not None:
+        hard = _grid_array(getattr(pair_result, "decision_map", None), fused_full, slice_index)
+        if hard is None:
+            raise ExportError("This result has no decision map to export.")
+        dm_fmt = infer_format(decision_map_path)
+        if dm_fmt == "nifti":
+            written.append(
+                write_nifti(
+                    fused,
+                    decision_map_path,
+                    array=hard.astype(np.uint8),
+                    provenance=provenance,
+                    overwrite=overwrite,
+                    sources=sources,
+                )
+            )
+        elif dm_fmt == "png" and hard.shape[0] == 1:
+            written.append(
+                write_png(
+                    hard[0].astype(np.float32),
+                    decision_map_path,
+                    provenance=provenance,
+                    overwrite=overwrite,
+                    sources=sources,
+                )
+            )
+        else:
+            raise ExportError(
+                f"The decision map can be written as NIfTI, or as PNG for one slice; "
+                f"got '{decision_map_path}' for {hard.shape[0]} slices."
+            )
+    return written
