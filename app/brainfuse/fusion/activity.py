@@ -1,0 +1,111 @@
+"""Spatial-frequency activity of deep features (or raw pixels), per pixel.
+
+For each channel, the squared first differences along rows and along columns (shifted
+difference, zero at the far border) are added, summed over the channels, then summed over
+a ``k x k`` box window (SESF-Fuse, Ma et al. 2021, eq. 5-7; the square root of the
+spatial frequency is not needed to compare two activities). Summing over channels before
+the box filter is equivalent (the box filter is linear) and 64x cheaper.
+
+Large slices are encoded in overlapping tiles (``tile`` pixels, margin larger than the
+encoder's receptive field) after computing the cSE's global pooling over the whole slice
+stage by stage, so tiled and untiled activities agree to float rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from brainfuse.fusion.network import Encoder
+
+__all__ = ["gradient_energy", "box_sum", "deep_gradient_energy", "spatial_frequency_map"]
+
+TILE_MARGIN = 16  # > encoder receptive radius (4) + 1 for the difference
+
+
+def gradient_energy(f: torch.Tensor) -> torch.Tensor:
+    """Channel-summed squared shifted differences.
+
+    Parameters
+    ----------
+    f : (N, C, H, W) tensor
+
+    Returns
+    -------
+    (N, H, W) tensor
+        ``sum_c (f[y, x] - f[y-1, x])^2 + (f[y, x] - f[y, x-1])^2``, the difference being
+        zero in row 0 / column 0.
+    """
+    n, _, h, w = f.shape
+    out = torch.zeros((n, h, w), dtype=f.dtype, device=f.device)
+    dr = f[:, :, 1:, :] - f[:, :, :-1, :]
+    out[:, 1:, :] += dr.square_().sum(dim=1)
+    dc = f[:, :, :, 1:] - f[:, :, :, :-1]
+    out[:, :, 1:] += dc.square_().sum(dim=1)
+    return out
+
+
+def box_sum(e: torch.Tensor, k: int) -> torch.Tensor:
+    """Sum over a ``k x k`` window (zero outside the image), same size; ``e`` is (N, H, W)."""
+    if k <= 1:
+        return e
+    pad = k // 2
+    out = F.avg_pool2d(e[:, None], k, stride=1, padding=pad, count_include_pad=True)[:, 0]
+    return out[:, : e.shape[1], : e.shape[2]] * float(k * k)
+
+
+def _tiles(n: int, tile: int, margin: int) -> list[tuple[int, int, int, int]]:
+    """(start, stop) of each padded tile and (core_start, core_stop) along one axis."""
+    core = max(tile - 2 * margin, 1)
+    out = []
+    for c0 in range(0, n, core):
+        c1 = min(c0 + core, n)
+        out.append((max(c0 - margin, 0), min(c1 + margin, n), c0, c1))
+    return out
+
+
+def deep_gradient_energy(
+    encoder: Encoder, x: torch.Tensor, *, tile: int | None = None
+) -> torch.Tensor:
+    """Channel-summed gradient energy of the encoder's 64 deep feature maps.
+
+    Parameters
+    ----------
+    encoder : Encoder, in eval mode
+    x : (N, 1, H, W) tensor in [0, 1]
+    tile : int or None
+        Encode in ``tile x tile`` pieces (with a :data:`TILE_MARGIN` pixel overlap) when
+        the slice is larger; ``None`` encodes it whole.
+
+    Returns
+    -------
+    (N, H, W) tensor
+    """
+    _, _, h, w = x.shape
+    if tile is None or (h <= tile and w <= tile):
+        return gradient_energy(encoder(x))
+    rows = _tiles(h, tile, TILE_MARGIN)
+    cols = _tiles(w, tile, TILE_MARGIN)
+    # Global cSE pooling, stage by stage, summed over the tile cores.
+    gates: list[torch.Tensor] = []
+    for stage in range(encoder.n_stages):
+        total = None
+        for r0, r1, rc0, rc1 in rows:
+            for c0, c1, cc0, cc1 in cols:
+                y = encoder.stage_output(x[:, :, r0:r1, c0:c1], stage, gates)
+                part = y[:, :, rc0 - r0 : rc1 - r0, cc0 - c0 : cc1 - c0].sum(dim=(2, 3))
+                total = part if total is None else total + part
+        gates.append(encoder.gates_from_means(stage, total / float(h * w)))
+    out = torch.empty((x.shape[0], h, w), dtype=x.dtype, device=x.device)
+    for r0, r1, rc0, rc1 in rows:
+        for c0, c1, cc0, cc1 in cols:
+            e = gradient_energy(encoder(x[:, :, r0:r1, c0:c1], se_scales=gates))
+            out[:, rc0:rc1, cc0:cc1] = e[:, rc0 - r0 : rc1 - r0, cc0 - c0 : cc1 - c0]
+    return out
+
+
+def spatial_frequency_map(image: np.ndarray, k: int) -> np.ndarray:
+    """Raw-pixel spatial-frequency activity (box-summed gradient energy) of a 2-D image."""
+    t = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]
+    return box_sum(gradient_energy(t), k)[0].numpy()
