@@ -1,0 +1,124 @@
+"""Fixtures for the grid tests: shipped demo MRI/CT, NIfTI written in tmp_path, known moves."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from brainfuse.grid import resample_to
+from brainfuse.image import ImageVolume
+from brainfuse.resources import demo_dir
+
+# RAS (NIfTI) <-> LPS (ImageVolume): negate the first two world axes.
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def load_volume(path: Path) -> ImageVolume:
+    """Load through the project's loader (``brainfuse.io.load``).
+
+    Until ``brainfuse.io`` lands, NIfTI files are read here directly with nibabel (RAS → LPS,
+    no reorientation), CT recognised by ``ct`` in the file name.
+    """
+    try:
+        from brainfuse.io import load
+    except ImportError:
+        load = None
+    if load is not None:
+        return load(path)
+    image = nib.load(path)
+    affine = RAS_TO_LPS @ image.affine
+    spacing = np.linalg.norm(affine[:3, :3], axis=0)
+    is_ct = "ct" in Path(path).name.lower()
+    return ImageVolume(
+        np.asarray(image.dataobj).transpose(2, 1, 0),
+        spacing=tuple(spacing),
+        origin=tuple(affine[:3, 3]),
+        direction=affine[:3, :3] / spacing,
+        modality="CT" if is_ct else "MR",
+        units="HU" if is_ct else "",
+        path=str(path),
+        format="NIfTI",
+    )
+
+
+def write_nifti(path: Path, volume: ImageVolume) -> Path:
+    """Write ``volume`` as NIfTI-1 with its own voxel order (``(x, y, z)`` array, RAS affine)."""
+    affine = RAS_TO_LPS @ volume.affine
+    image = nib.Nifti1Image(np.asarray(volume.array).transpose(2, 1, 0), affine)
+    image.set_sform(affine, code=1)
+    image.set_qform(affine, code=1)
+    nib.save(image, path)
+    return path
+
+
+def isotropic_grid(volume: ImageVolume, spacing: float) -> ImageVolume:
+    """An empty grid over the same field of view as ``volume`` with cubic voxels of ``spacing``."""
+    z, y, x = volume.shape
+    extent = np.array([x, y, z]) * np.asarray(volume.spacing)
+    size = np.maximum(1, np.round(extent / spacing).astype(int))
+    centre = volume.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0])
+    origin = centre[:3] - volume.direction @ (spacing * (size - 1) / 2)
+    return ImageVolume(
+        np.zeros(tuple(size[::-1]), dtype=np.uint8),
+        spacing=(spacing,) * 3,
+        origin=tuple(origin),
+        direction=volume.direction,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_mri() -> ImageVolume:
+    """The shipped demo MRI (Colin27 T1, 1.5 mm), as loaded by ``brainfuse.io``."""
+    return load_volume(demo_dir() / "demo_mri.nii.gz")
+
+
+@pytest.fixture(scope="session")
+def demo_ct() -> ImageVolume:
+    """The shipped demo CT template (HU, 1.5 mm), on the same grid as the demo MRI."""
+    return load_volume(demo_dir() / "demo_ct.nii.gz")
+
+
+@pytest.fixture(scope="session")
+def mri_3mm(demo_mri: ImageVolume) -> ImageVolume:
+    """The demo MRI on a 3 mm grid (about 60×73×61 voxels): small enough for fast tests."""
+    return resample_to(demo_mri, isotropic_grid(demo_mri, 3.0))
+
+
+def known_move(
+    volume: ImageVolume, translation_mm: float = 8.0, rotation_deg: float = 6.0
+) -> sitk.Euler3DTransform:
+    """A rigid move about the volume's centre: ``rotation_deg`` about an oblique axis, then
+    ``translation_mm`` along an oblique direction."""
+    z, y, x = volume.shape
+    centre = volume.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0])
+    axis = np.array([1.0, -2.0, 2.0]) / 3.0
+    shift = translation_mm * np.array([2.0, 1.0, -2.0]) / 3.0
+    transform = sitk.VersorRigid3DTransform()
+    transform.SetCenter(tuple(centre[:3]))
+    transform.SetRotation(tuple(axis), math.radians(rotation_deg))
+    transform.SetTranslation(tuple(shift))
+    return _as_euler(transform)
+
+
+def _as_euler(transform: sitk.VersorRigid3DTransform) -> sitk.Euler3DTransform:
+    euler = sitk.Euler3DTransform()
+    euler.SetCenter(transform.GetCenter())
+    euler.SetMatrix(transform.GetMatrix())
+    euler.SetTranslation(transform.GetTranslation())
+    return euler
+
+
+def other_modality(array: np.ndarray) -> np.ndarray:
+    """A non-monotonic intensity mapping, so the moved copy looks like another contrast."""
+    x = np.asarray(array, dtype=np.float32) / max(float(np.max(array)), 1.0)
+    return (1000.0 * (np.sqrt(x) * 0.6 + 0.4 * np.sin(3.0 * np.pi * x) ** 2)).astype(np.float32)
+
+
+def head_mask(volume: ImageVolume, fraction: float = 0.1) -> np.ndarray:
+    """Voxels above ``fraction`` of the maximum: inside the head."""
+    return volume.array > fraction * float(np.max(volume.array))
