@@ -26,6 +26,7 @@ non-DICOM sources, only from what the user gives, empty by default - never inven
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import io
 import logging
@@ -105,6 +106,20 @@ _MR_ACQUISITION = (
     "ImagedNucleus",
 )
 _ORDERED_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
+# Multi-frame storage classes whose frames a reference may name (ReferencedFrameNumber).
+_MULTI_FRAME_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT
+    "1.2.840.10008.5.1.4.1.1.2.2",  # Legacy Converted Enhanced CT
+    "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR
+    "1.2.840.10008.5.1.4.1.1.4.3",  # Enhanced MR Color
+    "1.2.840.10008.5.1.4.1.1.4.4",  # Legacy Converted Enhanced MR
+    "1.2.840.10008.5.1.4.1.1.128.1",  # Legacy Converted Enhanced PET
+    "1.2.840.10008.5.1.4.1.1.130",  # Enhanced PET
+    "1.2.840.10008.5.1.4.1.1.20",  # NM
+    "1.2.840.10008.5.1.4.1.1.7.2",  # Multi-frame Grayscale Byte SC
+    "1.2.840.10008.5.1.4.1.1.7.3",  # Multi-frame Grayscale Word SC
+    "1.2.840.10008.5.1.4.1.1.7.4",  # Multi-frame True Color SC
+}
 
 
 def _ds(value: float) -> str:
@@ -181,8 +196,9 @@ def _references(source: SourceIdentity, k: int, n_slices: int) -> list[tuple[str
     uids = source.sop_instance_uids
     if len(uids) == n_slices:
         return [(source.sop_class_uid, uids[k], None)]
-    if len(uids) == 1:  # single image, or one multi-frame file for the whole volume
-        return [(source.sop_class_uid, uids[0], k + 1 if n_slices > 1 else None)]
+    if len(uids) == 1:  # a single image, or one multi-frame file for the whole volume
+        frame = k + 1 if n_slices > 1 and source.sop_class_uid in _MULTI_FRAME_CLASSES else None
+        return [(source.sop_class_uid, uids[0], frame)]
     if len(uids) <= _MAX_REFERENCES:
         return [(source.sop_class_uid, uid, None) for uid in uids]
     return []
@@ -311,7 +327,7 @@ def build_series(
         ds.SOPInstanceUID = generate_uid()
         ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
         for elem in common:
-            ds.add(elem)
+            ds.add(copy.deepcopy(elem))  # anonymisation edits values in place
         # General Series
         ds.Modality = reference.modality if sop_class in (CTImageStorage, MRImageStorage) else "OT"
         ds.SeriesInstanceUID = series_uid
@@ -394,7 +410,7 @@ def build_series(
         elif sop_class == MRImageStorage:
             for keyword in _MR_ACQUISITION:
                 if header is not None and keyword in header:
-                    ds.add(header[keyword])
+                    ds.add(copy.deepcopy(header[keyword]))
             if "ScanningSequence" not in ds:
                 ds.ScanningSequence = "RM"
             if "SequenceVariant" not in ds:
