@@ -92,6 +92,9 @@ class ImageVolume:
         Series description or file name, for display.
     warnings : list of str
         Things a user should know (gaps, non-uniform spacing, mixed sizes).
+    stored_orientation : str
+        Orientation code of the axes as stored in the file, before ``io.load`` reoriented
+        them to canonical LPS (e.g. ``"PIR"`` for a sagittal series); ``""`` if unknown.
     """
 
     array: np.ndarray
@@ -109,6 +112,7 @@ class ImageVolume:
     format: str = ""
     description: str = ""
     warnings: list[str] = field(default_factory=list)
+    stored_orientation: str = ""
 
     def __post_init__(self) -> None:
         self.array = np.asarray(self.array)
