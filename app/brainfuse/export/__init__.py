@@ -12,7 +12,13 @@ from brainfuse.export.dicom import build_series, choose_sop_class, write_dicom
 from brainfuse.export.nifti import nifti_image, write_nifti
 from brainfuse.export.png import encode_png, write_png, write_png_slices
 from brainfuse.export.provenance import make_provenance, provenance_json, provenance_text
-from brainfuse.export.render import draw_legend, overlay_decision_map, to_uint8, to_uint16
+from brainfuse.export.render import (
+    colormap_lut,
+    draw_legend,
+    overlay_decision_map,
+    to_uint8,
+    to_uint16,
+)
 from brainfuse.export.result import FORMATS, export_result, infer_format, slice_volume
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "build_series",
     "check_target",
     "choose_sop_class",
+    "colormap_lut",
     "draw_legend",
     "encode_png",
     "export_result",

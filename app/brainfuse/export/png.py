@@ -58,14 +58,14 @@ def encode_png(
     if image.ndim == 3 and image.shape[-1] == 3:
         if bit_depth == 16:
             raise ValueError("16-bit PNG export is for grey images; this one is RGB")
-        picture = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="RGB")
+        picture = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
     elif image.ndim == 2:
         if bit_depth == 16:
-            picture = Image.fromarray(to_uint16(image), mode="I;16")
+            picture = Image.fromarray(to_uint16(image))
         elif image.dtype == np.uint8 and window is None:
-            picture = Image.fromarray(np.ascontiguousarray(image), mode="L")
+            picture = Image.fromarray(np.ascontiguousarray(image))
         else:
-            picture = Image.fromarray(to_uint8(image, window), mode="L")
+            picture = Image.fromarray(to_uint8(image, window))
     else:
         raise ValueError(f"a PNG needs an (H, W) or (H, W, 3) image; got shape {image.shape}")
     info = PngInfo()

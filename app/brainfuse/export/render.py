@@ -135,7 +135,7 @@ def draw_legend(
     (H, W, 3) ndarray of uint8
         A copy with the legend drawn.
     """
-    picture = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), mode="RGB")
+    picture = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
     height, width = rgb.shape[:2]
     font = ImageFont.load_default()
     draw = ImageDraw.Draw(picture)
@@ -149,7 +149,7 @@ def draw_legend(
     lut = colormap_lut(colormap)
     grey = np.full((bar_h, bar_w, 3), 128.0)
     bar = (1.0 - opacity) * grey + opacity * lut[np.linspace(0, 255, bar_w).astype(np.intp)][None]
-    picture.paste(Image.fromarray(np.round(bar).astype(np.uint8), mode="RGB"), (margin, y0))
+    picture.paste(Image.fromarray(np.round(bar).astype(np.uint8)), (margin, y0))
     draw.text((margin, y0 + bar_h + 1), labels[0], fill=(255, 255, 255), font=font)
     right = draw.textbbox((0, 0), labels[1], font=font)[2]
     draw.text((margin + bar_w - right, y0 + bar_h + 1), labels[1], fill=(255, 255, 255), font=font)

@@ -239,7 +239,10 @@ def export_result(
             image = fused.with_array(_overlay_slices(fused, soft, opacity, labels), is_rgb=True)
         if slice_index is not None:
             reference = None if reference is None else slice_volume(reference, slice_index)
-            others = [slice_volume(o, slice_index) for o in others]
+            others = [
+                slice_volume(o, slice_index) if o.n_slices == fused_full.n_slices else o
+                for o in others
+            ]
         written += write_dicom(
             image,
             out,

@@ -1,0 +1,82 @@
+"""NIfTI export: reference grid affine (LPS -> RAS), values and decision map round trip."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from brainfuse.errors import ExportError
+from brainfuse.export import write_nifti
+from brainfuse.export.nifti import LPS_TO_RAS
+from brainfuse.image import ImageVolume
+
+from .conftest import as_fused, load_volume
+
+
+@pytest.fixture
+def oblique() -> ImageVolume:
+    """A small oblique, anisotropic grid with an off-centre origin."""
+    angle = np.deg2rad(12)
+    direction = np.array(
+        [[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]]
+    )
+    rng = np.random.default_rng(7)
+    return ImageVolume(
+        rng.random((5, 12, 10), dtype=np.float32),
+        spacing=(0.9, 1.1, 2.5),
+        origin=(-40.0, 22.5, 13.0),
+        direction=direction,
+        modality="MR",
+    )
+
+
+@pytest.mark.parametrize("name", ["f.nii", "f.nii.gz"])
+def test_round_trip_values_and_geometry(oblique, tmp_path, name, provenance):
+    out = write_nifti(oblique, tmp_path / name, provenance=provenance)
+    image = nib.load(out)
+    np.testing.assert_allclose(image.affine, LPS_TO_RAS @ oblique.affine, atol=1e-5)
+    assert int(image.header["sform_code"]) == 1 and int(image.header["qform_code"]) == 1
+    assert image.get_data_dtype() == np.float32
+    assert b"cnn" in image.header["descrip"].item()
+    back = load_volume(out)
+    np.testing.assert_array_equal(back.array, oblique.array)
+    np.testing.assert_allclose(back.spacing, oblique.spacing, atol=1e-5)
+    np.testing.assert_allclose(back.origin, oblique.origin, atol=1e-4)
+    np.testing.assert_allclose(back.direction, oblique.direction, atol=1e-5)
+
+
+def test_dicom_grid_round_trip(mr_series, tmp_path):
+    mri = load_volume(mr_series)
+    fused = as_fused(mri)
+    out = write_nifti(fused, tmp_path / "fused.nii.gz")
+    back = load_volume(out)
+    np.testing.assert_array_equal(back.array, fused.array)
+    np.testing.assert_allclose(back.affine, fused.affine, atol=1e-4)
+
+
+def test_decision_map_on_the_same_grid(oblique, tmp_path):
+    dm = (oblique.array > 0.5).astype(np.uint8)
+    out = write_nifti(oblique, tmp_path / "dm.nii.gz", array=dm)
+    image = nib.load(out)
+    assert image.get_data_dtype() == np.uint8
+    np.testing.assert_array_equal(np.asarray(image.dataobj).transpose(2, 1, 0), dm)
+    np.testing.assert_allclose(image.affine, LPS_TO_RAS @ oblique.affine, atol=1e-5)
+
+
+def test_rgb_is_written_as_rgb24(oblique, tmp_path):
+    rgb = np.round(255 * np.repeat(oblique.array[..., None], 3, axis=-1)).astype(np.uint8)
+    rgb[..., 1] = 7
+    out = write_nifti(oblique.with_array(rgb, is_rgb=True), tmp_path / "rgb.nii")
+    data = np.asarray(nib.load(out).dataobj)
+    assert data.shape == (10, 12, 5)
+    np.testing.assert_array_equal(data["R"].transpose(2, 1, 0), rgb[..., 0])
+    np.testing.assert_array_equal(data["G"], 7)
+
+
+def test_bad_requests_are_refused(oblique, tmp_path):
+    with pytest.raises(ExportError, match=r"\.nii"):
+        write_nifti(oblique, tmp_path / "fused.img")
+    with pytest.raises(ExportError, match="grid"):
+        write_nifti(oblique, tmp_path / "dm.nii", array=np.zeros((2, 2, 2), np.uint8))
+    assert list(tmp_path.iterdir()) == []
