@@ -1,0 +1,45 @@
+"""Fusion quality metrics on the 0–255 scale (numpy/scikit-image only: no Qt, no torch).
+
+One implementation, used by ``brainfuse evaluate``, ``brainfuse bench`` and the GUI readouts::
+
+    from brainfuse.metrics import fusion_metrics, ssim, qabf
+    scores = fusion_metrics(fused, ct, mri, mask="head")
+
+Each function takes the fused image and the sources (or one image) as 2-D arrays on the
+0–255 scale, uint8 or float; colour ``(H, W, 3)`` images are scored on their BT.601
+luminance. Every function accepts ``mask=`` (boolean, same shape) to score only part of
+the image; :func:`head_mask` gives the head of a pair, background air excluded.
+Conventions and references are in each docstring.
+"""
+
+from brainfuse.metrics._information import entropy, mutual_information, mutual_information_source
+from brainfuse.metrics._inputs import as_grey
+from brainfuse.metrics._mask import head_mask
+from brainfuse.metrics._qabf import qabf
+from brainfuse.metrics._reference import psnr, psnr_source, ssim, ssim_source
+from brainfuse.metrics._scd import scd
+from brainfuse.metrics._statistics import average_gradient, spatial_frequency, standard_deviation
+from brainfuse.metrics._summary import HIGHER_IS_BETTER, METRIC_NAMES, fusion_metrics
+from brainfuse.metrics._vif import vif, vif_source
+
+__all__ = [
+    "ssim",
+    "ssim_source",
+    "psnr",
+    "psnr_source",
+    "entropy",
+    "standard_deviation",
+    "spatial_frequency",
+    "average_gradient",
+    "mutual_information",
+    "mutual_information_source",
+    "qabf",
+    "vif",
+    "vif_source",
+    "scd",
+    "head_mask",
+    "fusion_metrics",
+    "as_grey",
+    "METRIC_NAMES",
+    "HIGHER_IS_BETTER",
+]
