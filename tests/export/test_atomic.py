@@ -41,7 +41,12 @@ def test_failed_folder_write_keeps_previous_folder(tmp_path, monkeypatch):
     write_folder_atomic(target, {"0001.dcm": b"old 1", "0002.dcm": b"old 2"})
     fail_half_way(monkeypatch, after_calls=1)  # the second file fails half-way
     with pytest.raises(ExportError, match="disk is full"):
-        write_folder_atomic(target, {"0001.dcm": b"new", "0002.dcm": b"n" * 5000}, overwrite=True)
+        write_folder_atomic(
+            target,
+            {"0001.dcm": b"new", "0002.dcm": b"n" * 5000},
+            overwrite=True,
+            replaceable=(".dcm",),
+        )
     assert {p.name: p.read_bytes() for p in target.iterdir()} == {
         "0001.dcm": b"old 1",
         "0002.dcm": b"old 2",
@@ -69,7 +74,7 @@ def test_existing_output_needs_overwrite(tmp_path):
     assert target.read_bytes() == b"2"
     folder = tmp_path / "f"
     write_folder_atomic(folder, {"1.png": b"a", "2.png": b"b"})
-    write_folder_atomic(folder, {"1.png": b"c"}, overwrite=True)
+    write_folder_atomic(folder, {"1.png": b"c"}, overwrite=True, replaceable=(".png",))
     assert [p.name for p in folder.iterdir()] == ["1.png"]  # replaced as a whole
     with pytest.raises(ExportError, match="is a folder"):
         write_bytes_atomic(folder, b"x", overwrite=True)
@@ -91,3 +96,17 @@ def test_source_is_never_the_output(tmp_path):
 def test_missing_folder_is_reported(tmp_path):
     with pytest.raises(ExportError, match="does not exist"):
         write_bytes_atomic(tmp_path / "nope" / "a.png", b"x")
+
+
+def test_overwrite_never_replaces_a_folder_of_other_things(tmp_path):
+    folder = tmp_path / "patient_documents"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "0001.dcm").write_bytes(b"old")
+    (folder / "report.txt").write_bytes(b"keep me")
+    with pytest.raises(ExportError, match="Will not replace.*report.txt"):
+        write_folder_atomic(folder, {"0001.dcm": b"new"}, overwrite=True, replaceable=(".dcm",))
+    assert (folder / "report.txt").read_bytes() == b"keep me" and (folder / "sub").is_dir()
+    (folder / "sub" / "0001.dcm").write_bytes(b"old")
+    with pytest.raises(ExportError, match="Will not replace"):  # nothing replaceable by default
+        write_folder_atomic(folder / "sub", {"0001.dcm": b""}, overwrite=True)
+    assert (folder / "sub" / "0001.dcm").read_bytes() == b"old"

@@ -47,6 +47,7 @@ def check_target(
     overwrite: bool = False,
     sources: Iterable[str | os.PathLike[str]] = (),
     is_folder: bool = False,
+    replaceable: tuple[str, ...] = (),
 ) -> Path:
     """Validate an output path before anything is written.
 
@@ -61,6 +62,10 @@ def check_target(
         folder output may not contain one of them.
     is_folder : bool
         True when ``target`` is a folder that will be replaced as a whole.
+    replaceable : tuple of str
+        File suffixes (e.g. ``(".dcm",)``) an existing folder may hold to be replaced; a
+        folder holding anything else (sub-folders, other files) is never replaced, so an
+        ``overwrite`` aimed at the wrong folder cannot delete unrelated data.
 
     Returns
     -------
@@ -92,6 +97,18 @@ def check_target(
             )
         if is_folder and not resolved.is_dir():
             raise ExportError(f"Cannot write a folder of images to '{target}': it is a file.")
+        if is_folder:
+            foreign = [
+                p.name
+                for p in resolved.iterdir()
+                if not (p.is_file() and not p.is_symlink() and p.name.lower().endswith(replaceable))
+            ]
+            if foreign:
+                raise ExportError(
+                    f"Will not replace the folder '{target}': it holds other things than "
+                    f"{'/'.join(replaceable) or 'nothing'} files (e.g. '{sorted(foreign)[0]}'). "
+                    "Choose a new or empty folder."
+                )
         if not is_folder and resolved.is_dir():
             raise ExportError(f"Cannot write a file to '{target}': it is a folder.")
     return resolved
@@ -168,6 +185,7 @@ def write_folder_atomic(
     *,
     overwrite: bool = False,
     sources: Iterable[str | os.PathLike[str]] = (),
+    replaceable: tuple[str, ...] = (),
 ) -> list[Path]:
     """Write a set of files as a new folder ``target``, all or nothing.
 
@@ -186,13 +204,18 @@ def write_folder_atomic(
         Replace an existing ``target`` folder.
     sources : iterable of paths
         Source files the output may not equal or contain.
+    replaceable : tuple of str
+        Suffixes of the files an existing ``target`` may hold to be replaced (see
+        :func:`check_target`).
 
     Returns
     -------
     list of Path
         The files written, in order.
     """
-    resolved = check_target(target, overwrite=overwrite, sources=sources, is_folder=True)
+    resolved = check_target(
+        target, overwrite=overwrite, sources=sources, is_folder=True, replaceable=replaceable
+    )
     items = files.items() if isinstance(files, Mapping) else files
     tmp_dir = Path(
         tempfile.mkdtemp(prefix=f".{resolved.name}.", suffix=".part", dir=resolved.parent)

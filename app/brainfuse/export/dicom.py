@@ -503,4 +503,6 @@ def write_dicom(
         ]
     digits = max(4, len(str(fused.n_slices)))
     files = ((f"{k + 1:0{digits}d}.dcm", _encode(ds)) for k, ds in enumerate(datasets))
-    return write_folder_atomic(out, files, overwrite=overwrite, sources=protected)
+    return write_folder_atomic(
+        out, files, overwrite=overwrite, sources=protected, replaceable=(".dcm",)
+    )

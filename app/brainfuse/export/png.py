@@ -137,4 +137,6 @@ def write_png_slices(
             data = encode_png(image, provenance=provenance, bit_depth=bit_depth, window=window)
             yield f"{prefix}{k + 1:0{digits}d}.png", data
 
-    return write_folder_atomic(out_folder, files(), overwrite=overwrite, sources=sources)
+    return write_folder_atomic(
+        out_folder, files(), overwrite=overwrite, sources=sources, replaceable=(".png",)
+    )
