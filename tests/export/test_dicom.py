@@ -160,3 +160,21 @@ def test_bad_inputs_are_refused_with_clear_messages(mr_series, tmp_path, provena
     with pytest.raises(ExportError, match="source"):
         write_dicom(as_fused(mri), mr_series, reference=mri, provenance=provenance, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mr_series"]
+
+
+@pytest.mark.shared
+def test_real_head_ct_series_round_trip(shared_data, tmp_path, provenance, guard_sources):
+    series = shared_data / "dicom" / "ct" / "cranium_ct_series"
+    guard_sources(series)
+    ct = load_volume(series)
+    fused = as_fused(ct)
+    files = write_dicom(fused, tmp_path / "fused", reference=ct, provenance=provenance)
+    assert len(files) == ct.n_slices == 108
+    back = load_volume(tmp_path / "fused")
+    np.testing.assert_allclose(back.array, fused.array, atol=0.5 / STORED_MAX + 1e-7)
+    np.testing.assert_allclose(back.affine, fused.affine, atol=1e-4)
+    first = pydicom.dcmread(files[0])
+    assert first.BodyPartExamined == "HEAD" and "Laterality" not in first
+    if DCIODVFY:
+        for f in (files[0], files[-1]):
+            assert dciodvfy(f)[0] == []

@@ -106,6 +106,7 @@ _MR_ACQUISITION = (
     "ImagedNucleus",
 )
 _ORDERED_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
+_UNPAIRED_BODY_PARTS = {"HEAD", "BRAIN", "SKULL", "HEADNECK", "NECK", "CSPINE", "WHOLEBODY"}
 # Multi-frame storage classes whose frames a reference may name (ReferencedFrameNumber).
 _MULTI_FRAME_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT
@@ -336,11 +337,19 @@ def build_series(
         ds.SeriesDescription = series_description or _series_description(
             provenance, rgb, burned_in_annotation
         )
-        for keyword in ("Laterality", "PatientPosition"):
-            # type 2C in General Series; copied from the reference where it has them
-            value = header.get(keyword) if header is not None else None
-            if keyword == "Laterality" or sop_class != SecondaryCaptureImageStorage:
-                setattr(ds, keyword, value or None)
+        # General Series, from the reference where it has them: BodyPartExamined (3);
+        # Laterality (2C: absent for an unpaired body part, else empty when unknown);
+        # PatientPosition (2C for CT/MR).
+        body_part = header.get("BodyPartExamined") if header is not None else None
+        if body_part:
+            ds.BodyPartExamined = body_part
+        laterality = header.get("Laterality") if header is not None else None
+        if laterality or str(body_part or "").upper() not in _UNPAIRED_BODY_PARTS:
+            ds.Laterality = laterality or None
+        if sop_class != SecondaryCaptureImageStorage:
+            ds.PatientPosition = (
+                header.get("PatientPosition") if header is not None else None
+            ) or None
         # General Equipment (+ SC Equipment): BrainFuse made this series.
         ds.Manufacturer = "BrainFuse"
         ds.ManufacturerModelName = "BrainFuse"
