@@ -217,7 +217,7 @@ def align_pair(
             f"The CT '{ct.name}' and the MRI '{mri.name}' do not overlap in patient space: "
             f"{100 * covered:.1f}% of the {kind[reference]}'s grid lies inside the other image "
             f"(CT spans {_extent_text(ct)}; MRI spans {_extent_text(mri)}). Check that both are "
-            "of the same patient and position, or try --register rigid."
+            "of the same patient" + (", or try --register rigid." if mode == "geometry" else ".")
         )
     if covered < WARN_COVERAGE:
         warnings.append(

@@ -1,0 +1,116 @@
+"""``brainfuse fuse CT_SERIES MRI.nii.gz -o out.nii.gz --register rigid`` end to end.
+
+The CT is a DICOM series written here with pydicom from the shipped demo CT, on its own grid
+(3.5 mm pixels, 4 mm slices) and moved by a known rigid transform; the MRI is the demo MRI
+written as NIfTI on a 3 mm grid. The output must lie on the MRI's grid (shape and affine).
+"""
+
+from __future__ import annotations
+
+import math
+
+import nibabel as nib
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+from brainfuse.cli import main
+from brainfuse.grid import resample_to
+from brainfuse.image import ImageVolume
+from brainfuse.io import demo_pair
+
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def _grid(like: ImageVolume, spacing: tuple[float, float, float], shift_mm) -> ImageVolume:
+    z, y, x = like.shape
+    extent = np.array([x, y, z]) * np.asarray(like.spacing)
+    size = np.maximum(1, np.round(extent / np.asarray(spacing)).astype(int))
+    centre = like.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0])
+    origin = centre[:3] - np.asarray(spacing) * (size - 1) / 2 + np.asarray(shift_mm)
+    return ImageVolume(np.zeros(tuple(size[::-1]), np.uint8), spacing=spacing, origin=origin)
+
+
+def write_ct_series(folder, ct: ImageVolume) -> None:
+    """One CT Image Storage file per axial slice (LPS, identity orientation), HU via rescale."""
+    assert np.allclose(ct.direction, np.eye(3))
+    folder.mkdir()
+    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    stored = np.clip(np.rint(ct.array) + 1024, 0, 4095).astype(np.uint16)
+    for k in range(ct.shape[0]):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CTImageStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
+        ds.Modality, ds.PatientName, ds.PatientID = "CT", "Test^Phantom", "TEST0001"
+        ds.InstanceNumber = ct.shape[0] - k  # reversed on purpose: order by position
+        position = np.asarray(ct.origin) + k * ct.spacing[2] * np.asarray(ct.direction[:, 2])
+        ds.ImagePositionPatient = [f"{v:.4f}" for v in position]
+        ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+        ds.PixelSpacing = [f"{ct.spacing[1]:g}", f"{ct.spacing[0]:g}"]  # row, column
+        ds.SliceThickness = f"{ct.spacing[2]:g}"
+        ds.Rows, ds.Columns = ct.shape[1], ct.shape[2]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        ds.RescaleSlope, ds.RescaleIntercept, ds.RescaleType = "1", "-1024", "HU"
+        ds.PixelData = stored[k].tobytes()
+        ds.save_as(folder / f"slice_{(7 * k) % ct.shape[0]:03d}.dcm", enforce_file_format=True)
+
+
+def write_nifti(path, volume: ImageVolume) -> np.ndarray:
+    affine = RAS_TO_LPS @ volume.affine
+    image = nib.Nifti1Image(np.asarray(volume.array).transpose(2, 1, 0), affine)
+    image.set_sform(affine, code=1)
+    image.set_qform(affine, code=1)
+    nib.save(image, path)
+    return affine
+
+
+@pytest.mark.slow
+def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
+    demo_ct, demo_mri = demo_pair()
+    mri = resample_to(demo_mri, _grid(demo_mri, (3.0, 3.0, 3.0), (0, 0, 0)))
+    mri = mri.with_array(np.rint(mri.array).astype(np.int16))
+    # CT: its own scanner grid, and the head moved by 5 mm / 4° within it.
+    ct_grid = _grid(demo_ct, (3.5, 3.5, 4.0), (1.7, -2.3, 6.0))
+    move = sitk.Euler3DTransform()
+    z, y, x = ct_grid.shape
+    move.SetCenter(tuple((ct_grid.affine @ np.array([x / 2, y / 2, z / 2, 1.0]))[:3]))
+    move.SetRotation(math.radians(4.0), 0.0, math.radians(-2.0))
+    move.SetTranslation((3.0, -4.0, 0.0))
+    ct = resample_to(resample_to(demo_ct, ct_grid), ct_grid, transform=move)
+
+    ct_dir = tmp_path / "ct_series"
+    write_ct_series(ct_dir, ct)
+    mri_path = tmp_path / "mri.nii.gz"
+    mri_affine = write_nifti(mri_path, mri)
+    out = tmp_path / "out.nii.gz"
+
+    status = main(["fuse", str(ct_dir), str(mri_path), "-o", str(out), "--register", "rigid"])
+    assert status == 0, capsys.readouterr().err
+    fused = nib.load(out)
+    assert fused.shape[:3] == (mri.shape[2], mri.shape[1], mri.shape[0])
+    np.testing.assert_allclose(fused.affine, mri_affine, atol=1e-3)
+    data = np.asarray(fused.dataobj, dtype=np.float32)
+    assert np.isfinite(data).all() and data.max() > data.min()
+
+
+def test_fuse_refuses_plain_png_with_scan_without_none(tmp_path, capsys):
+    from PIL import Image
+
+    _, demo_mri = demo_pair()
+    png = tmp_path / "ct_slice.png"
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(png)
+    mri_path = tmp_path / "mri.nii.gz"
+    write_nifti(mri_path, demo_mri)
+    status = main(["fuse", str(png), str(mri_path), "-o", str(tmp_path / "o.nii.gz")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "ct_slice.png" in err and "plain image" in err
+    assert not (tmp_path / "o.nii.gz").exists()
