@@ -98,3 +98,14 @@ def test_refusals(mr_series, tmp_path):
 )
 def test_infer_format(name, fmt):
     assert infer_format(name) == fmt
+
+
+def test_provenance_uses_the_windows_and_model_hash(mr_series, tmp_path):
+    from brainfuse.fusion import WindowUsed
+
+    pair = fake_pair(load_volume(mr_series))
+    pair.windows = {"ct": WindowUsed(40.0, 80.0, "preset:brain", "HU")}
+    pair.fusion.model_sha256 = "f" * 64
+    ds = pydicom.dcmread(export_result(pair, tmp_path / "a.dcm", slice_index=0)[0])
+    assert "ct preset:brain C40/W80 HU" in ds.DerivationDescription
+    assert "f" * 64 in ds.DerivationDescription

@@ -36,6 +36,9 @@ def _window_text(window: Any) -> str:
     """A window as ``center/width`` when it has those, else its ``str``."""
     if window is None:
         return "none"
+    describe = getattr(window, "describe", None)  # brainfuse.fusion.WindowUsed
+    if callable(describe):
+        return str(describe())
     center = getattr(window, "center", None)
     width = getattr(window, "width", None)
     if center is not None and width is not None:

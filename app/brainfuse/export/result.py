@@ -105,7 +105,15 @@ def _reference(pair: Any) -> tuple[ImageVolume | None, list[ImageVolume]]:
 
 def _provenance(pair: Any) -> dict[str, Any]:
     fusion = getattr(pair, "fusion", None)
-    sha = getattr(fusion, "model_sha256", None) or getattr(pair, "model_sha256", None)
+    sha = next(
+        (
+            getattr(obj, name)
+            for obj in (fusion, pair)
+            for name in ("model_sha256", "weights_sha256")
+            if getattr(obj, name, None)
+        ),
+        None,
+    )
     ref = getattr(pair, "reference", "mri")
     return make_provenance(
         method=getattr(fusion, "method", "unknown"),
