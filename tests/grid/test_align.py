@@ -10,7 +10,7 @@ import SimpleITK as sitk
 
 from brainfuse.errors import CancelledError, GeometryMismatchError
 from brainfuse.grid import AIR_HU, align_pair, resample_to, rigid_difference
-from brainfuse.image import ImageVolume
+from brainfuse.image import ImageVolume, SourceIdentity
 
 from .conftest import isotropic_grid, known_move
 
@@ -36,6 +36,14 @@ def test_geometry_puts_ct_on_the_mri_grid(ct_4mm, mri_3mm):
     # Inside, the CT has skull (bone) and brain values, not fill.
     middle = pair.ct.array[pair.ct.shape[0] // 2]
     assert middle.max() > 300 and np.any(np.abs(middle - 30) < 20)
+
+
+def test_different_frames_of_reference_warn(ct_4mm, mri_3mm):
+    ct = ct_4mm.with_array(ct_4mm.array, source=SourceIdentity(frame_of_reference_uid="1.2.3"))
+    mri = mri_3mm.with_array(mri_3mm.array, source=SourceIdentity(frame_of_reference_uid="1.2.4"))
+    assert any("frames of reference" in w for w in align_pair(ct, mri).warnings)
+    same = mri.with_array(mri.array, source=SourceIdentity(frame_of_reference_uid="1.2.3"))
+    assert align_pair(ct, same).warnings == []
 
 
 def test_reference_ct_keeps_the_ct_grid(ct_4mm, mri_3mm):

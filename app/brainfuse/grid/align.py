@@ -225,6 +225,13 @@ def align_pair(
             f"{kind['ct' if reference == 'mri' else 'mri']}'s field of view; the rest is filled "
             "(air for CT, 0 for MRI)."
         )
+    frames = (ct.source.frame_of_reference_uid, mri.source.frame_of_reference_uid)
+    if mode == "geometry" and all(frames) and frames[0] != frames[1]:
+        warnings.append(
+            "The CT and the MRI have different DICOM frames of reference (different scanners or "
+            "sessions): their header positions need not agree. Check the overlay, or use "
+            "--register rigid."
+        )
     moved = resample_to(mov, ref, transform=transform)
     if transform is None:
         transform = sitk.Transform(3, sitk.sitkIdentity)
