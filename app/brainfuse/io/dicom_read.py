@@ -1,0 +1,274 @@
+"""Read one DICOM file and decode its pixels to physical values.
+
+Decoding goes through pydicom's pixel handlers: RLE (pydicom / pylibjpeg-rle), JPEG 2000
+(pylibjpeg-openjpeg), JPEG-LS (pyjpegls), JPEG baseline/extended (Pillow). A transfer syntax with
+no installed decoder (e.g. JPEG Lossless Process 14, MPEG/HEVC video) is refused with an
+:class:`~brainfuse.errors.UnsupportedInputError` naming the syntax. The modality LUT (Rescale
+Slope/Intercept, per frame for enhanced multi-frame) is applied; MONOCHROME1 values are kept
+(display inverts them); palette and RGB/YBR colour become RGB uint8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
+
+from brainfuse.errors import UnreadableInputError, UnsupportedInputError
+
+__all__ = [
+    "read_dicom",
+    "read_header",
+    "decode_frames",
+    "frame_value",
+    "first_number",
+    "PixelFrames",
+]
+
+_COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT", "YBR_PARTIAL_420")
+
+
+def _read(path: Path, *, stop_before_pixels: bool, force: bool) -> Dataset:
+    try:
+        return pydicom.dcmread(str(path), stop_before_pixels=stop_before_pixels, force=force)
+    except InvalidDicomError as exc:
+        raise UnreadableInputError(f"File {path} is not a DICOM file.") from exc
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UnreadableInputError(
+            f"File {path} is a damaged or truncated DICOM file ({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def read_header(path: Path) -> Dataset | None:
+    """Header of a DICOM image file (no pixels), or ``None`` if it is not a DICOM image.
+
+    Used to scan folders cheaply: files without the ``DICM`` prefix, unreadable files and
+    DICOM objects without rows (reports, DICOMDIR, RT plans) give ``None``.
+    """
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+    except Exception:  # anything that is not a DICOM file is simply skipped in a folder
+        return None
+    return ds if "Rows" in ds else None
+
+
+def read_dicom(path: Path) -> Dataset:
+    """Read a whole DICOM file, with a clear error if it is not one.
+
+    Files without the 128-byte preamble and ``DICM`` prefix are tried once more with
+    ``force=True`` and accepted only if they then look like an image.
+    """
+    if path.stat().st_size == 0:
+        raise UnreadableInputError(f"File {path} is empty (0 bytes).")
+    try:
+        return _read(path, stop_before_pixels=False, force=False)
+    except UnreadableInputError as first:
+        if "not a DICOM file" not in str(first):
+            raise
+        try:
+            ds = _read(path, stop_before_pixels=False, force=True)
+        except UnreadableInputError:
+            raise first from None
+        if "SOPClassUID" in ds and ("PixelData" in ds or "Rows" in ds):
+            if "TransferSyntaxUID" not in ds.file_meta:
+                ds.file_meta.TransferSyntaxUID = (
+                    pydicom.uid.ImplicitVRLittleEndian
+                    if ds.is_implicit_VR
+                    else pydicom.uid.ExplicitVRLittleEndian
+                )
+            return ds
+        raise first from None
+
+
+def first_number(value) -> float | None:
+    """First value of a (possibly multi-valued) numeric DICOM element, or ``None``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, list | tuple | pydicom.multival.MultiValue):
+        if len(value) == 0:
+            return None
+        value = value[0]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def frame_value(ds: Dataset, frame: int, sequence: str, keyword: str):
+    """Value of ``keyword`` in functional group ``sequence`` for one frame of an enhanced file.
+
+    Looks in the Per-frame Functional Groups first, then in the Shared ones, then at the top
+    level of the dataset (classic files). Returns ``None`` where absent.
+    """
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    groups = []
+    if per_frame is not None and frame < len(per_frame):
+        groups.append(per_frame[frame])
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        groups.append(shared[0])
+    for group in groups:
+        seq = group.get(sequence)
+        if seq and keyword in seq[0]:
+            return seq[0][keyword].value
+    return ds.get(keyword)
+
+
+@dataclass
+class PixelFrames:
+    """Decoded frames of one DICOM file.
+
+    Attributes
+    ----------
+    array : (n, rows, cols) ndarray, or (n, rows, cols, 3) uint8 when ``is_rgb``
+        Values after the modality LUT (e.g. HU for CT).
+    is_rgb : bool
+    monochrome1 : bool
+    units : str
+        ``"HU"`` for CT unless Rescale Type says otherwise.
+    window : (center, width) or None
+    warnings : list of str
+    """
+
+    array: np.ndarray
+    is_rgb: bool
+    monochrome1: bool
+    units: str
+    window: tuple[float, float] | None
+    warnings: list[str]
+
+
+def _check_decoder(ds: Dataset, path: Path) -> None:
+    tsyntax = ds.file_meta.get("TransferSyntaxUID")
+    if tsyntax is None:
+        return
+    uid = pydicom.uid.UID(tsyntax)
+    if not uid.is_compressed:
+        return
+    name = uid.name if uid.is_valid else str(uid)
+    try:
+        decoder = get_decoder(uid)
+    except NotImplementedError:
+        decoder = None
+    if decoder is None or not decoder.is_available:
+        raise UnsupportedInputError(
+            f"File {path} is compressed with '{name}' ({uid}), which BrainFuse cannot decode; "
+            "convert it to an uncompressed or JPEG 2000/JPEG-LS/RLE transfer syntax "
+            "(e.g. with dcmdjpeg or gdcmconv) and load it again."
+        )
+
+
+def _rescale_pairs(ds: Dataset, n: int) -> list[tuple[float, float]]:
+    pairs = []
+    for f in range(n):
+        slope = first_number(frame_value(ds, f, "PixelValueTransformationSequence", "RescaleSlope"))
+        inter = first_number(
+            frame_value(ds, f, "PixelValueTransformationSequence", "RescaleIntercept")
+        )
+        pairs.append((1.0 if slope in (None, 0.0) else slope, 0.0 if inter is None else inter))
+    return pairs
+
+
+def _apply_rescale(raw: np.ndarray, pairs: list[tuple[float, float]]) -> np.ndarray:
+    """Per-frame ``slope * stored + intercept``; integers stay integers where exact."""
+    if all(s == 1.0 and i == 0.0 for s, i in pairs):
+        return raw
+    integral = all(float(s).is_integer() and float(i).is_integer() for s, i in pairs)
+    out = np.empty(raw.shape, dtype=np.float64)
+    for f, (slope, inter) in enumerate(pairs):
+        out[f] = raw[f].astype(np.float64) * slope + inter
+    if integral:
+        lo, hi = (out.min(), out.max()) if out.size else (0, 0)
+        for dtype in (np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if info.min <= lo and hi <= info.max:
+                return out.astype(dtype)
+    return out.astype(np.float32)
+
+
+def _to_uint8_rgb(rgb: np.ndarray, bits: int) -> np.ndarray:
+    if rgb.dtype == np.uint8:
+        return rgb
+    scale = (2**bits - 1) / 255.0 if bits > 8 else 1.0
+    return np.clip(np.round(rgb / scale), 0, 255).astype(np.uint8)
+
+
+def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
+    """Decode all frames of ``ds`` and apply its modality LUT.
+
+    Parameters
+    ----------
+    ds : pydicom Dataset
+        A full dataset (read with pixels).
+    path : Path
+        For messages.
+
+    Raises
+    ------
+    UnreadableInputError
+        No pixel data, or the pixel data are truncated/corrupt.
+    UnsupportedInputError
+        No decoder for the transfer syntax.
+    """
+    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        sop = ds.get("SOPClassUID")
+        kind = f" (it is a {sop.name})" if sop is not None and sop.is_valid else ""
+        raise UnreadableInputError(
+            f"DICOM file {path} has no pixel data{kind}: it is not an image."
+        )
+    _check_decoder(ds, path)
+    try:
+        raw = ds.pixel_array
+    except (NotImplementedError, RuntimeError) as exc:
+        tsyntax = ds.file_meta.get("TransferSyntaxUID")
+        name = tsyntax.name if tsyntax is not None else "unknown transfer syntax"
+        raise UnsupportedInputError(f"File {path}: cannot decode '{name}' ({exc}).") from exc
+    except Exception as exc:  # truncated or corrupt pixel data: many exception types
+        raise UnreadableInputError(
+            f"The pixel data of {path} are damaged or truncated ({type(exc).__name__}: {exc})."
+        ) from exc
+    n = int(first_number(ds.get("NumberOfFrames")) or 1)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
+    warnings: list[str] = []
+    if raw.dtype.byteorder not in ("=", "|"):
+        raw = raw.astype(raw.dtype.newbyteorder("="))
+
+    if photometric == "PALETTE COLOR":
+        rgb = apply_color_lut(raw, ds)
+        bits = 16 if rgb.dtype != np.uint8 and rgb.max() > 255 else 8
+        rgb = _to_uint8_rgb(rgb, bits).reshape(n, rows, cols, 3)
+        return PixelFrames(rgb, True, False, "", None, warnings)
+    if samples == 3 or photometric in _COLOUR:
+        bits = int(ds.get("BitsStored", 8) or 8)
+        rgb = _to_uint8_rgb(raw, bits).reshape(n, rows, cols, 3)
+        return PixelFrames(rgb, True, False, "", None, warnings)
+
+    raw = raw.reshape(n, rows, cols)
+    if "ModalityLUTSequence" in ds:
+        values = np.asarray(apply_modality_lut(raw, ds))
+    else:
+        values = _apply_rescale(raw, _rescale_pairs(ds, n))
+    modality = str(ds.get("Modality", "")).upper()
+    rescale_type = frame_value(ds, 0, "PixelValueTransformationSequence", "RescaleType")
+    rescale_type = str(rescale_type).strip().upper() if rescale_type else ""
+    if modality == "CT":
+        units = "HU" if rescale_type in ("", "HU") else ""
+        if units != "HU":
+            image_type = "\\".join(str(v) for v in ds.get("ImageType", []))
+            warnings.append(
+                f"CT values are not Hounsfield units (Rescale Type {rescale_type}; "
+                f"Image Type {image_type})"
+            )
+    else:
+        units = rescale_type if rescale_type not in ("", "US") else ""
+    center = first_number(frame_value(ds, 0, "FrameVOILUTSequence", "WindowCenter"))
+    width = first_number(frame_value(ds, 0, "FrameVOILUTSequence", "WindowWidth"))
+    window = (center, width) if center is not None and width is not None and width > 0 else None
+    return PixelFrames(values, False, photometric == "MONOCHROME1", units, window, warnings)
