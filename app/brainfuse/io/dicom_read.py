@@ -191,6 +191,18 @@ def _apply_rescale(raw: np.ndarray, pairs: list[tuple[float, float]]) -> np.ndar
     return out.astype(np.float32)
 
 
+def _padding_mask(ds: Dataset, raw: np.ndarray) -> np.ndarray | None:
+    """Stored pixels equal to Pixel Padding Value (or within its range limit), else ``None``."""
+    pad = first_number(ds.get("PixelPaddingValue"))
+    if pad is None:
+        return None
+    limit = first_number(ds.get("PixelPaddingRangeLimit"))
+    if limit is None:
+        return raw == pad
+    lo, hi = min(pad, limit), max(pad, limit)
+    return (raw >= lo) & (raw <= hi)
+
+
 def _to_uint8_rgb(rgb: np.ndarray, bits: int) -> np.ndarray:
     if rgb.dtype == np.uint8:
         return rgb
@@ -251,11 +263,19 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
         return PixelFrames(rgb, True, False, "", None, warnings)
 
     raw = raw.reshape(n, rows, cols)
+    padding = _padding_mask(ds, raw)
     if "ModalityLUTSequence" in ds:
         values = np.asarray(apply_modality_lut(raw, ds))
     else:
         values = _apply_rescale(raw, _rescale_pairs(ds, n))
     modality = str(ds.get("Modality", "")).upper()
+    if padding is not None and padding.any() and not padding.all():
+        # Padding marks "outside the patient": show it as air for CT, the minimum otherwise.
+        fill = values[~padding].min()
+        if modality == "CT":
+            fill = max(min(fill, -1024), np.iinfo(np.int16).min)
+        values = values.copy()
+        values[padding] = fill
     rescale_type = frame_value(ds, 0, "PixelValueTransformationSequence", "RescaleType")
     rescale_type = str(rescale_type).strip().upper() if rescale_type else ""
     if modality == "CT":
