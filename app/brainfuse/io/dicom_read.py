@@ -20,6 +20,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
+from brainfuse.io.messages import one_line
 
 __all__ = [
     "read_dicom",
@@ -40,7 +41,7 @@ def _read(path: Path, *, stop_before_pixels: bool, force: bool) -> Dataset:
         raise UnreadableInputError(f"File {path} is not a DICOM file.") from exc
     except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UnreadableInputError(
-            f"File {path} is a damaged or truncated DICOM file ({type(exc).__name__}: {exc})."
+            f"File {path} is a damaged or truncated DICOM file ({type(exc).__name__}: {one_line(exc)})."
         ) from exc
 
 
@@ -239,10 +240,12 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
     except (NotImplementedError, RuntimeError) as exc:
         tsyntax = ds.file_meta.get("TransferSyntaxUID")
         name = tsyntax.name if tsyntax is not None else "unknown transfer syntax"
-        raise UnsupportedInputError(f"File {path}: cannot decode '{name}' ({exc}).") from exc
+        raise UnsupportedInputError(
+            f"File {path}: cannot decode '{name}' ({one_line(exc)})."
+        ) from exc
     except Exception as exc:  # truncated or corrupt pixel data: many exception types
         raise UnreadableInputError(
-            f"The pixel data of {path} are damaged or truncated ({type(exc).__name__}: {exc})."
+            f"The pixel data of {path} are damaged or truncated ({type(exc).__name__}: {one_line(exc)})."
         ) from exc
     n = int(first_number(ds.get("NumberOfFrames")) or 1)
     rows, cols = int(ds.Rows), int(ds.Columns)

@@ -14,6 +14,7 @@ import numpy as np
 
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
 from brainfuse.image import ImageVolume, orientation_code
+from brainfuse.io.messages import one_line
 from brainfuse.io.reorient import geometry_from_affine, to_canonical_lps
 
 __all__ = ["load_nifti", "is_nifti_path", "guess_modality_from_values"]
@@ -79,7 +80,9 @@ def load_nifti(
     try:
         img = nib.load(str(path))
     except Exception as exc:  # nibabel raises many types for corrupt headers
-        raise UnreadableInputError(f"File {path} is not a readable NIfTI image ({exc}).") from exc
+        raise UnreadableInputError(
+            f"File {path} is not a readable NIfTI image ({one_line(exc)})."
+        ) from exc
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise UnsupportedInputError(f"File {path} is a {type(img).__name__}, not a NIfTI image.")
     shape = tuple(int(s) for s in img.shape)
@@ -123,7 +126,7 @@ def load_nifti(
         data = np.asanyarray(img.dataobj[index])
     except (OSError, EOFError, ValueError) as exc:
         raise UnreadableInputError(
-            f"Could not read the voxels of {path} (the file may be truncated): {exc}"
+            f"Could not read the voxels of {path} (the file may be truncated): {one_line(exc)}"
         ) from exc
     data = np.asarray(data)
     data = data.reshape(data.shape + (1,) * (3 - data.ndim))

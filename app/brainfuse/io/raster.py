@@ -17,6 +17,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from brainfuse.errors import GeometryMismatchError, UnreadableInputError
 from brainfuse.image import ImageVolume
+from brainfuse.io.messages import one_line
 
 __all__ = ["load_raster", "RASTER_SUFFIXES", "modality_from_name"]
 
@@ -92,7 +93,9 @@ def load_raster(path: Path, *, modality: str | None = None) -> ImageVolume:
         with Image.open(path) as img:
             pages = [_frame_array(frame.copy()) for frame in ImageSequence.Iterator(img)]
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableInputError(f"File {path} is not a readable {fmt} image ({exc}).") from exc
+        raise UnreadableInputError(
+            f"File {path} is not a readable {fmt} image ({one_line(exc)})."
+        ) from exc
     shapes = {a.shape for a, _ in pages}
     if len(shapes) > 1:
         raise GeometryMismatchError(
