@@ -173,6 +173,7 @@ class Workspace:
         self.fusion_ms: float | None = None
         self.pair_result: Any = None
         self.ct01: np.ndarray | None = None
+        self.windows: dict[str, Any] = {}
         self.mri01: np.ndarray | None = None
         self._mr_auto: Window | None = None
         self.sources_changed = Event()

@@ -15,6 +15,7 @@ Page Up/Down step slices, right-drag for window/level, CT presets brain 40/80, s
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,14 @@ def _align_task(ct: ImageVolume, mri: ImageVolume, *, cancel=None) -> Any:
     return align_pair(ct, mri, cancel=cancel)
 
 
-def _export_task(pair_result: Any, options: ExportOptions, *, cancel=None) -> Any:
+def _export_task(
+    pair_result: Any,
+    options: ExportOptions,
+    slice_index: int | None,
+    opacity: float,
+    *,
+    cancel=None,
+) -> Any:
     from brainfuse.export import export_result
 
     return export_result(
@@ -77,8 +85,10 @@ def _export_task(pair_result: Any, options: ExportOptions, *, cancel=None) -> An
         options.path,
         format=options.format,
         overlay=options.overlay,
+        opacity=opacity,
         anonymize=options.anonymize,
         overwrite=options.overwrite,
+        slice_index=slice_index,
     )
 
 
@@ -373,9 +383,9 @@ class MainWindow(QtWidgets.QMainWindow):
         from brainfuse.fusion.intensity import to_unit
 
         fuser = self._get_fuser()
-        ct01, _ = to_unit(ct, ct_window)
+        ct01, ct_used = to_unit(ct, ct_window)
         mri01, mr_used = to_unit(mri, mr_window)
-        yield 0.0, ("unit", ct01, mri01, Window(mr_used.center, mr_used.width))
+        yield 0.0, ("unit", ct01, mri01, {"ct": ct_used, "mri": mr_used})
         n = ct.shape[0]
         order = sorted(range(n), key=lambda k: (abs(k - first), k))
         for fraction, item in fuse_slices(
@@ -394,9 +404,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _fusion_step(self, payload: tuple) -> None:
         ws = self.workspace
         if payload[0] == "unit":
-            _, ct01, mri01, mr_auto = payload
+            _, ct01, mri01, windows = payload
             ws.set_unit(ct01, mri01)
-            ws.set_auto_mr_window(mr_auto)
+            ws.windows = windows
+            ws.set_auto_mr_window(Window(windows["mri"].center, windows["mri"].width))
             self._fusion_started = time.perf_counter()
             return
         _, k, fused, result, ms = payload
@@ -412,12 +423,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ export
     def export(self, options: ExportOptions | None = None) -> None:
-        """Export the fused result (ask with the dialog when ``options`` is ``None``)."""
+        """Export the fused result (ask with the dialog when ``options`` is ``None``).
+
+        PNG writes the slice on screen; DICOM and NIfTI write the whole fused volume.
+        """
         ws = self.workspace
-        if not ws.is_fused():
-            QtWidgets.QMessageBox.information(
-                self, "Export", "The fusion of the whole volume is not finished yet."
-            )
+        if not (ws.has_grid and ws.is_fused(ws.slice_index)):
+            QtWidgets.QMessageBox.information(self, "Export", "Nothing has been fused yet.")
             return
         if options is None:
             dialog = ExportDialog(
@@ -426,33 +438,57 @@ class MainWindow(QtWidgets.QMainWindow):
             if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
                 return
             options = dialog.options()
+        slice_index = ws.slice_index if options.format == "png" else None
+        if slice_index is None and not ws.is_fused():
+            QtWidgets.QMessageBox.information(
+                self, "Export", "The fusion of the whole volume is not finished yet."
+            )
+            return
         self.settings.set_last_folder("export", str(options.path.parent))
         self.runner.start(
             "export",
             _export_task,
             self.pair_result(),
             options,
+            slice_index,
+            ws.overlay_opacity,
             label="Exporting",
             on_return=lambda written: self._exported(written, options),
         )
 
     def pair_result(self) -> Any:
         """The workspace's fused volume as a :class:`brainfuse.pipeline.PairResult`."""
-        from brainfuse.pipeline import PairResult
+        from brainfuse.fusion import FusionResult
+
+        try:
+            from brainfuse.pipeline import PairResult
+        except ImportError:  # pipeline not installed yet: export_result reads attributes only
+            from types import SimpleNamespace as PairResult
 
         ws = self.workspace
-        fused = ws.mri_grid.with_array(ws.fused.copy(), modality="OT", units="")
-        return PairResult.from_parts(
-            ct=ws.ct_grid,
-            mri=ws.mri_grid,
-            ct01=ws.ct01,
-            mri01=ws.mri01,
-            fused=fused,
-            decision_map=ws.decision_map,
-            soft_map=ws.soft,
-            device=ws.device,
-            transform=ws.transform,
+        fused = ws.mri_grid.with_array(
+            ws.fused.copy(), modality="OT", units="", window=None, description="BrainFuse fused"
         )
+        fusion = FusionResult(
+            fused=ws.fused, decision_map=ws.decision_map, soft_map=ws.soft, device=ws.device
+        )
+        parts = {
+            "ct": ws.ct_grid,
+            "mri": ws.mri_grid,
+            "ct01": ws.ct01,
+            "mri01": ws.mri01,
+            "fused": fused,
+            "decision_map": ws.decision_map,
+            "soft_map": ws.soft,
+            "fusion": fusion,
+            "windows": ws.windows,
+            "transform": ws.transform,
+            "reference": "mri",
+        }
+        if PairResult.__name__ == "SimpleNamespace":
+            return PairResult(**parts)
+        accepted = inspect.signature(PairResult).parameters
+        return PairResult(**{k: v for k, v in parts.items() if k in accepted})
 
     def _exported(self, written: Any, options: ExportOptions) -> None:
         paths = written if isinstance(written, list | tuple) else [written or options.path]
@@ -541,8 +577,20 @@ class MainWindow(QtWidgets.QMainWindow):
     def _windows_changed(self) -> None:
         self.window_control.update_from_workspace()
         self.viewers.refresh_images()
-        if self.workspace.has_grid and self.workspace.fused_done is not None:
+        if self._windows_differ_from_fusion():
             self._refuse_later()
+
+    def _windows_differ_from_fusion(self) -> bool:
+        """True when the windows on screen are not those the fused images were made with."""
+        ws = self.workspace
+        used = ws.windows
+        if not ws.has_grid or not used:
+            return False
+        if (ws.ct_window.center, ws.ct_window.width) != (used["ct"].center, used["ct"].width):
+            return True
+        if ws.mr_window is None:
+            return used["mri"].kind == "manual"
+        return (ws.mr_window.center, ws.mr_window.width) != (used["mri"].center, used["mri"].width)
 
     def _fusion_changed(self, k: int | None) -> None:
         if k is None or k == self.workspace.slice_index:

@@ -204,9 +204,6 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         labels = ws.screen_labels()
         flip = ws.flip_columns()
         for panel in self.panels.values():
-            panel.image.setRect(rect)
-            if panel.overlay is not None:
-                panel.overlay.setRect(rect)
             panel.box.invertX(flip)
             panel.box.setLimits(
                 xMin=x0 - w, xMax=x0 + 2 * w, yMin=y0 - h, yMax=y0 + 2 * h, minXRange=5.0
@@ -239,6 +236,7 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
             overlay.clear()
         else:
             overlay.setImage(np.asarray(dmap, np.float32), levels=(0.0, 1.0), lut=lut)
+            overlay.setRect(self._rect())
         overlay.setOpacity(ws.overlay_opacity)
         overlay.setVisible(ws.overlay_visible and dmap is not None)
         self.refresh_cursor()
@@ -256,6 +254,10 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
             return
         panel.set_message("")
         panel.image.setImage(np.asarray(image, np.float32), levels=levels, lut=lut)
+        panel.image.setRect(self._rect())  # the scale depends on the image size: set after
+
+    def _rect(self) -> QtCore.QRectF:
+        return QtCore.QRectF(*self.workspace.scene_rect())
 
     def refresh_cursor(self) -> None:
         """Move every crosshair to the workspace's mm cursor."""

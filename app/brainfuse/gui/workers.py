@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import shiboken6
 from PySide6 import QtCore, QtWidgets
 from superqt.utils import GeneratorWorker, WorkerBase, create_worker
 
@@ -70,6 +71,8 @@ class TaskRunner(QtCore.QObject):
         self.progress = progress
         self.cancel_button = cancel_button
         self.tasks: dict[str, Task] = {}
+        #: kind -> id of the thread that ran the latest task of that kind (for checks)
+        self.thread_ids: dict[str, int] = {}
         self._generation: dict[str, int] = {}
         cancel_button.clicked.connect(self.cancel_all)
         self._set_busy(False)
@@ -102,15 +105,20 @@ class TaskRunner(QtCore.QObject):
             return self._generation.get(kind) == generation
 
         def run(*a: Any, **kw: Any) -> Any:
-            holder["task"].thread_id = threading.get_ident()
+            holder["task"].thread_id = self.thread_ids[kind] = threading.get_ident()
             return func(*a, **kw)
 
         if inspect.isgeneratorfunction(func):
             worker = GeneratorWorker(
-                _generator_wrapper(func, holder), *args, cancel=cancel, **kwargs
+                _generator_wrapper(func, holder, self.thread_ids, kind),
+                *args,
+                cancel=cancel,
+                **kwargs,
             )
         else:
-            worker = create_worker(run, *args, cancel=cancel, _start_thread=False, **kwargs)
+            worker = create_worker(
+                run, *args, cancel=cancel, _start_thread=False, _ignore_errors=True, **kwargs
+            )
         task = Task(kind, generation, worker, cancel)
         holder["task"] = task
         self.tasks[kind] = task
@@ -167,13 +175,17 @@ class TaskRunner(QtCore.QObject):
             self.cancel(kind)
 
     def _set_busy(self, busy: bool) -> None:
+        if not (shiboken6.isValid(self.progress) and shiboken6.isValid(self.cancel_button)):
+            return  # the window closed while a task was finishing
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
 
 
-def _generator_wrapper(func: Callable[..., Iterator[Any]], holder: dict[str, Task]):
+def _generator_wrapper(
+    func: Callable[..., Iterator[Any]], holder: dict[str, Task], ids: dict[str, int], kind: str
+):
     def run(*args: Any, **kwargs: Any):
-        holder["task"].thread_id = threading.get_ident()
+        holder["task"].thread_id = ids[kind] = threading.get_ident()
         return (yield from func(*args, **kwargs))
 
     return run

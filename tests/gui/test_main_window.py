@@ -1,0 +1,200 @@
+"""The real window, driven offscreen: load, fuse, link, slice, overlay, readouts, cancel, errors,
+export."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from brainfuse import metrics
+from brainfuse.gui.export_dialog import ExportOptions
+from brainfuse.workspace import LAYERS
+
+from .conftest import crop
+
+
+def _panel_pixels(window, name: str) -> np.ndarray:
+    """What panel ``name`` draws on screen, as an (H, W, 4) uint8 array."""
+    from superqt.utils import qimage_to_array
+
+    box = window.viewers.box(name)
+    rect = window.viewers.mapFromScene(box.sceneBoundingRect()).boundingRect()
+    return qimage_to_array(window.viewers.grab(rect).toImage())
+
+
+def test_demo_pair_fuses_off_the_gui_thread_and_fills_four_viewers(fused_window, small_pair):
+    ws = fused_window.workspace
+    z, y, x = small_pair[1].shape
+    assert ws.shape == (z, y, x) and ws.is_fused()
+    k = ws.slice_index
+    for name in LAYERS:
+        assert fused_window.viewers.drawn_image(name).shape == (y, x), name
+    np.testing.assert_array_equal(fused_window.viewers.drawn_image("ct"), ws.ct_grid.array[k])
+    np.testing.assert_array_equal(fused_window.viewers.drawn_image("mri"), ws.mri_grid.array[k])
+    np.testing.assert_array_equal(fused_window.viewers.drawn_image("fused"), ws.fused[k])
+    main = threading.get_ident()
+    for kind in ("align", "fuse"):
+        assert fused_window.runner.thread_ids[kind] != main, kind
+    # the images are placed in mm with the grid's spacing
+    rect = fused_window.viewers.panels["fused"].image.mapRectToParent(
+        fused_window.viewers.panels["fused"].image.boundingRect()
+    )
+    sx, sy, _ = ws.mri_grid.spacing
+    assert rect.width() == pytest.approx(x * sx) and rect.height() == pytest.approx(y * sy)
+    assert "Device" in fused_window.readouts.FIELDS[5][1]
+    assert fused_window.readouts.labels["device"].text() == ws.device != ""
+
+
+def test_panning_one_viewer_pans_the_others(fused_window):
+    viewers = fused_window.viewers
+    before = viewers.box("mri").viewRange()
+    viewers.box("ct").translateBy(x=12.0, y=-7.0)
+    QtWidgets.QApplication.processEvents()
+    after = viewers.box("mri").viewRange()
+    assert after[0][0] == pytest.approx(before[0][0] + 12.0)
+    assert after[1][0] == pytest.approx(before[1][0] - 7.0)
+    for name in LAYERS:
+        np.testing.assert_allclose(viewers.box(name).viewRange(), after, atol=1e-6)
+
+
+def test_slice_slider_and_page_keys_change_every_viewer(fused_window, qtbot):
+    ws = fused_window.workspace
+    slider = fused_window.slice_control.slider
+    target = (ws.slice_index + 2) % ws.n_slices
+    slider.setValue(target)
+    assert ws.slice_index == target
+    for name, expected in (
+        ("ct", ws.ct_grid.array[target]),
+        ("mri", ws.mri_grid.array[target]),
+        ("fused", ws.fused[target]),
+        ("map", ws.decision_map[target]),
+    ):
+        np.testing.assert_array_equal(fused_window.viewers.drawn_image(name), expected)
+    fused_window.step_slice(-1)  # what Page Down does
+    assert ws.slice_index == target - 1 and slider.value() == target - 1
+    fused_window.viewers.box("ct").slice_step.emit(1)  # a wheel step
+    assert ws.slice_index == target
+
+
+def test_overlay_toggle_and_opacity_change_the_fused_drawing(fused_window):
+    ws = fused_window.workspace
+    assert ws.decision_map[ws.slice_index].any() and not ws.decision_map[ws.slice_index].all()
+    fused_window.overlay_control.visible.setChecked(True)
+    fused_window.overlay_control.opacity.setValue(80)
+    on = _panel_pixels(fused_window, "fused")
+    fused_window.overlay_control.opacity.setValue(20)
+    faint = _panel_pixels(fused_window, "fused")
+    fused_window.action_overlay.trigger()  # the O shortcut's action
+    assert not ws.overlay_visible and not fused_window.overlay_control.visible.isChecked()
+    off = _panel_pixels(fused_window, "fused")
+    assert not fused_window.viewers.panels["fused"].overlay.isVisible()
+    assert np.abs(on.astype(int) - off).mean() > np.abs(faint.astype(int) - off).mean() > 0.5
+
+
+def test_ssim_psnr_labels_match_brainfuse_metrics(fused_window, qtbot):
+    ws = fused_window.workspace
+    k = ws.slice_index
+
+    def s255(a):
+        return np.round(255.0 * a[k].astype(np.float64))
+
+    f, a, b = s255(ws.fused), s255(ws.ct01), s255(ws.mri01)
+    labels = fused_window.readouts.labels
+    assert labels["ssim"].text() == f"{metrics.ssim(f, a, b):.4f}"
+    assert labels["psnr"].text() == f"{metrics.psnr(f, a, b):.2f} dB"
+    assert labels["qabf"].text() == "–"
+    qtbot.mouseClick(fused_window.readouts.extra_button, QtCore.Qt.MouseButton.LeftButton)
+    assert labels["qabf"].text() == f"{metrics.qabf(f, a, b):.4f}"
+    assert labels["mi"].text() == f"{metrics.mutual_information(f, a, b):.3f} bits"
+
+
+def test_window_preset_refuses_with_the_new_window(fused_window, qtbot):
+    with qtbot.waitSignal(fused_window.fusion_finished, timeout=120000):
+        fused_window.window_control.preset.setCurrentIndex(2)
+        fused_window.window_control.preset.activated.emit(2)  # user picks "Bone"
+    ws = fused_window.workspace
+    assert ws.windows["ct"].center == 500.0 and ws.windows["ct"].width == 2000.0
+    lo, hi = fused_window.viewers.panels["ct"].image.getLevels()
+    assert (lo, hi) == (-500.0, 1500.0)
+
+
+def test_cancel_stops_a_volume_fusion(window, demo, qtbot):
+    ct, mri = demo
+    k = ct.n_slices // 2
+    pair = crop(ct, k - 20, k + 20), crop(mri, k - 20, k + 20)
+    ws = window.workspace
+    window.set_pair(*pair)
+    qtbot.waitUntil(lambda: ws.fused_done is not None and ws.fused_done.sum() >= 2, timeout=60000)
+    assert window.cancel_button.isVisible()
+    qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=30000)
+    done = int(ws.fused_done.sum())
+    assert 2 <= done < ws.n_slices
+    qtbot.wait(300)
+    assert int(ws.fused_done.sum()) == done  # nothing arrives after the cancel
+    assert not window.cancel_button.isVisible()
+
+
+def test_bad_file_shows_a_readable_error_and_the_app_keeps_running(window, qtbot, tmp_path):
+    bad = tmp_path / "not_a_scan.dcm"
+    bad.write_bytes(b"this is not DICOM at all" * 10)
+    shown = []
+    QtWidgets.QMessageBox.critical, original = (
+        lambda *a, **k: shown.append(a[2]) or QtWidgets.QMessageBox.StandardButton.Ok,
+        QtWidgets.QMessageBox.critical,
+    )
+    try:
+        window.open_ct(str(bad))
+        qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    finally:
+        QtWidgets.QMessageBox.critical = original
+    assert "The CT could not be opened" in shown[0] and "not_a_scan.dcm" in shown[0]
+    assert window.isVisible() and window.workspace.ct is None
+    assert not window.runner.is_running()
+
+
+def test_export_writes_png_and_nifti_and_reports_the_path(fused_window, qtbot, tmp_path):
+    png = tmp_path / "fused.png"
+    fused_window.export(ExportOptions(png, "png", overlay=True, anonymize=True))
+    qtbot.waitUntil(lambda: png.is_file(), timeout=20000)
+    qtbot.waitUntil(lambda: str(png) in fused_window.statusBar().currentMessage(), timeout=5000)
+    from PIL import Image
+
+    y, x = fused_window.workspace.shape[1:]
+    assert Image.open(png).size == (x, y)
+    nii = tmp_path / "fused.nii.gz"
+    fused_window.export(ExportOptions(nii, "nifti", overlay=False, anonymize=False))
+    qtbot.waitUntil(lambda: nii.is_file(), timeout=20000)
+    import nibabel as nib
+
+    assert nib.load(nii).shape[:3] == (x, y, fused_window.workspace.n_slices)
+
+
+def test_click_moves_the_linked_crosshair_and_hover_reads_hu(fused_window):
+    ws = fused_window.workspace
+    viewers = fused_window.viewers
+    x0, y0, w, h = ws.scene_rect()
+    viewers.box("mri").clicked.emit(x0 + w / 3, y0 + h / 4)
+    sx, sy = ws.mm_to_scene(ws.cursor_mm)
+    assert (sx, sy) == pytest.approx((x0 + w / 3, y0 + h / 4))
+    for panel in viewers.panels.values():
+        assert (panel.vline.value(), panel.hline.value()) == pytest.approx((sx, sy))
+    viewers.hovered.emit(sx, sy)
+    i, j, _ = np.rint(ws.mm_to_index(ws.cursor_mm)).astype(int)
+    hu = ws.ct_grid.array[ws.slice_index, j, i]
+    assert f"CT {hu:.0f} HU" in fused_window.position_label.text()
+    assert viewers.panels["ct"].readout.text() == f"{hu:.0f} HU"
+
+
+def test_right_drag_changes_the_ct_window(fused_window):
+    ws = fused_window.workspace
+    before = ws.ct_window
+    fused_window.viewers.box("ct").window_dragged.emit(50.0, -25.0)
+    assert ws.ct_window.width > before.width and ws.ct_window.center > before.center
+    assert ws.ct_preset is None
+    assert fused_window.window_control.preset.currentText() == "Custom"
+    fused_window.workspace.reset_windows()
+    assert ws.ct_window == before
