@@ -178,3 +178,29 @@ def test_real_head_ct_series_round_trip(shared_data, tmp_path, provenance, guard
     if DCIODVFY:
         for f in (files[0], files[-1]):
             assert dciodvfy(f)[0] == []
+
+
+@pytest.mark.shared
+@needs_dciodvfy
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "mr/emri_small.dcm",  # enhanced multi-frame, no plane geometry -> Secondary Capture
+        "ct/693_UNCI.dcm",  # de-identified source (PatientIdentityRemoved YES)
+        "ct/eCT_Supplemental.dcm",  # enhanced CT, 2 frames
+        "mr/bbmri_t1_sag_series",  # sagittal series, exported on its canonical LPS grid
+    ],
+)
+def test_every_shared_dicom_source_gives_a_valid_export(
+    relative, shared_data, tmp_path, provenance, guard_sources
+):
+    path = shared_data / "dicom" / relative
+    guard_sources(path)
+    source = load_volume(path)
+    files = write_dicom(as_fused(source), tmp_path / "out", reference=source, provenance=provenance)
+    for f in (files[0], files[-1]):
+        assert dciodvfy(f)[0] == [], f
+    back = load_volume(tmp_path / "out")
+    np.testing.assert_allclose(back.array, as_fused(source).array, atol=0.5 / STORED_MAX + 1e-7)
+    if source.has_geometry:
+        np.testing.assert_allclose(back.affine, source.affine, atol=1e-4)

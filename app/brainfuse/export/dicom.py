@@ -7,8 +7,8 @@ SOP class (chosen per export, see :func:`choose_sop_class`):
   Reference and Image Plane modules, so every PACS and viewer stacks the fused series by
   position in the reference's study and frame of reference, and scrolls it in step with
   the sources. ImageType is ``DERIVED\\SECONDARY``.
-* colour (RGB fusion or a burned-in overlay), or a reference that is not CT/MR DICOM, or
-  no DICOM source at all -> Secondary Capture Image Storage (grey or RGB), which makes no
+* colour (RGB fusion or a burned-in overlay), a reference that is not CT/MR DICOM or has
+  no usable geometry, or no DICOM source at all -> Secondary Capture Image Storage (grey or RGB), which makes no
   acquisition claims. Geometry (Frame of Reference, plane position) is still written when
   the grid has it, as attributes outside the SC IOD (dciodvfy reports them as warnings),
   so the series reloads on the same grid.
@@ -141,7 +141,7 @@ def _is_dicom(source: SourceIdentity | None) -> bool:
 
 def choose_sop_class(fused: ImageVolume, reference: ImageVolume | None, *, rgb: bool) -> str:
     """The SOP class UID for this export (rules in the module notes)."""
-    if rgb or reference is None or not _is_dicom(reference.source):
+    if rgb or reference is None or not _is_dicom(reference.source) or not fused.has_geometry:
         return SecondaryCaptureImageStorage
     return _ORDERED_CLASSES.get(reference.modality, SecondaryCaptureImageStorage)
 
@@ -187,6 +187,10 @@ def _patient_and_study(
     for keyword in _TYPE2_PATIENT + _TYPE2_STUDY:
         if keyword not in out:
             _set(out, keyword, None)
+    if str(out.get("PatientIdentityRemoved", "")).upper() == "YES" and not out.get(
+        "DeidentificationMethod"
+    ):
+        out.DeidentificationMethod = "Source de-identified; method not recorded"  # 1C
     return out
 
 
@@ -424,7 +428,13 @@ def build_series(
                 ds.ScanningSequence = "RM"
             if "SequenceVariant" not in ds:
                 ds.SequenceVariant = "NONE"
-            for keyword in ("ScanOptions", "MRAcquisitionType", "EchoTime", "EchoTrainLength"):
+            for keyword in (
+                "ScanOptions",
+                "MRAcquisitionType",
+                "RepetitionTime",
+                "EchoTime",
+                "EchoTrainLength",
+            ):
                 if keyword not in ds:
                     setattr(ds, keyword, None)
         ds.file_meta = FileMetaDataset()
