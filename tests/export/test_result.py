@@ -67,8 +67,13 @@ def test_png_nifti_and_decision_map(mr_series, tmp_path):
         assert "average" in im.text["Description"]
     with Image.open(png[1]) as im:
         np.testing.assert_array_equal(np.asarray(im), 255 * pair.decision_map[1])
-    slices = export_result(pair, tmp_path / "pngs", format="png", overlay=True)
-    assert len(slices) == mri.n_slices
+    slices = export_result(
+        pair, tmp_path / "pngs", format="png", overlay=True, decision_map_path=tmp_path / "dms"
+    )
+    assert len(slices) == 2 * mri.n_slices
+    assert slices[-1].name == "decision_map_0004.png"
+    with Image.open(slices[-1]) as im:
+        np.testing.assert_array_equal(np.asarray(im), 255 * pair.decision_map[3])
     nii = export_result(pair, tmp_path / "f.nii.gz", decision_map_path=tmp_path / "dm.nii.gz")
     np.testing.assert_array_equal(
         np.asarray(nib.load(nii[1]).dataobj).transpose(2, 1, 0), pair.decision_map

@@ -178,7 +178,8 @@ def export_result(
     overwrite : bool
         Replace existing outputs.
     decision_map_path : path, optional
-        Also write the hard decision map (0/1) there, as PNG (0/255) or NIfTI by suffix.
+        Also write the hard decision map (0/1) there: NIfTI (``.nii``/``.nii.gz``), one
+        PNG (0/255, one slice), or a folder of numbered PNGs (a path without suffix).
     slice_index : int, optional
         Export only this slice of a volume.
     patient : mapping, optional
@@ -271,7 +272,8 @@ def export_result(
         hard = _grid_array(getattr(pair_result, "decision_map", None), fused_full, slice_index)
         if hard is None:
             raise ExportError("This result has no decision map to export.")
-        dm_fmt = infer_format(decision_map_path)
+        suffix = Path(decision_map_path).suffix
+        dm_fmt = infer_format(decision_map_path) if suffix else "png-folder"
         if dm_fmt == "nifti":
             written.append(
                 write_nifti(
@@ -293,9 +295,19 @@ def export_result(
                     sources=sources,
                 )
             )
+        elif dm_fmt == "png-folder":
+            written += write_png_slices(
+                hard.astype(np.float32),
+                decision_map_path,
+                provenance=provenance,
+                prefix="decision_map_",
+                overwrite=overwrite,
+                sources=sources,
+            )
         else:
             raise ExportError(
-                f"The decision map can be written as NIfTI, or as PNG for one slice; "
-                f"got '{decision_map_path}' for {hard.shape[0]} slices."
+                f"The decision map can be written as NIfTI (.nii/.nii.gz), as one PNG for one "
+                f"slice, or as numbered PNGs in a folder; got '{decision_map_path}' for "
+                f"{hard.shape[0]} slices."
             )
     return written
