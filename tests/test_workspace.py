@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from brainfuse.image import ImageVolume
-from brainfuse.workspace import CT_PRESETS, SliceFusion, Window, Workspace, auto_window
+from brainfuse.workspace import (
+    CT_PRESETS,
+    SliceFusion,
+    Window,
+    Workspace,
+    auto_window,
+    load_ct_presets,
+)
 
 
 def _pair(direction=None, shape=(5, 6, 8), spacing=(0.5, 0.8, 2.0)):
@@ -141,3 +148,15 @@ def test_set_unit_checks_shapes_and_grid_checks_pair():
     assert empty.slice_image("ct") is None and empty.value_at("ct") is None
     with pytest.raises(RuntimeError, match="no common grid"):
         empty.scene_rect()
+
+
+def test_shipped_ct_presets_are_the_clinical_ones(tmp_path):
+    assert {k: (w.center, w.width) for k, w in CT_PRESETS.items()} == {
+        "brain": (40.0, 80.0),
+        "subdural": (75.0, 215.0),
+        "bone": (500.0, 2000.0),
+    }
+    bad = tmp_path / "p.json"
+    bad.write_text('{"lung": {"center": -600, "width": 0}}')
+    with pytest.raises(ValueError, match="positive width"):
+        load_ct_presets(bad)

@@ -21,13 +21,16 @@ References
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from brainfuse.image import ImageVolume
+from brainfuse.resources import resource_path
 
 __all__ = [
     "CT_PRESETS",
@@ -37,6 +40,7 @@ __all__ = [
     "Window",
     "Workspace",
     "auto_window",
+    "load_ct_presets",
 ]
 
 #: The four panels, in display order.
@@ -68,12 +72,29 @@ class Window:
         return Window(self.center + d_center, max(1.0, self.width + d_width))
 
 
-#: CT window presets in HU (centre, width), as on clinical consoles.
-CT_PRESETS: dict[str, Window] = {
-    "brain": Window(40.0, 80.0),
-    "subdural": Window(75.0, 215.0),
-    "bone": Window(500.0, 2000.0),
-}
+def load_ct_presets(path: Path | None = None) -> dict[str, Window]:
+    """CT window presets (HU) from ``resources/presets/ct_windows.json``, in menu order.
+
+    Raises
+    ------
+    ValueError
+        If an entry has no positive ``width``.
+    """
+    if path is None:
+        path = resource_path("resources") / "presets" / "ct_windows.json"
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    presets = {}
+    for name, entry in raw.items():
+        if name.startswith("_"):
+            continue
+        if float(entry.get("width", 0)) <= 0:
+            raise ValueError(f"{path}: preset {name!r} needs a positive width, got {entry}")
+        presets[name] = Window(float(entry["center"]), float(entry["width"]))
+    return presets
+
+
+#: CT window presets in HU (centre, width): brain 40/80, subdural 75/215, bone 500/2000.
+CT_PRESETS: dict[str, Window] = load_ct_presets()
 
 
 def auto_window(array: np.ndarray, *, low: float = 0.5, high: float = 99.5) -> Window:
