@@ -12,38 +12,15 @@ import SimpleITK as sitk
 
 from brainfuse.grid import resample_to
 from brainfuse.image import ImageVolume
-from brainfuse.resources import demo_dir
+from brainfuse.io import demo_pair, load
 
 # RAS (NIfTI) <-> LPS (ImageVolume): negate the first two world axes.
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 def load_volume(path: Path) -> ImageVolume:
-    """Load through the project's loader (``brainfuse.io.load``).
-
-    Until ``brainfuse.io`` lands, NIfTI files are read here directly with nibabel (RAS → LPS,
-    no reorientation), CT recognised by ``ct`` in the file name.
-    """
-    try:
-        from brainfuse.io import load
-    except ImportError:
-        load = None
-    if load is not None:
-        return load(path)
-    image = nib.load(path)
-    affine = RAS_TO_LPS @ image.affine
-    spacing = np.linalg.norm(affine[:3, :3], axis=0)
-    is_ct = "ct" in Path(path).name.lower()
-    return ImageVolume(
-        np.asarray(image.dataobj).transpose(2, 1, 0),
-        spacing=tuple(spacing),
-        origin=tuple(affine[:3, 3]),
-        direction=affine[:3, :3] / spacing,
-        modality="CT" if is_ct else "MR",
-        units="HU" if is_ct else "",
-        path=str(path),
-        format="NIfTI",
-    )
+    """Load through the project's loader, as the application does."""
+    return load(path)
 
 
 def write_nifti(path: Path, volume: ImageVolume) -> Path:
@@ -72,15 +49,19 @@ def isotropic_grid(volume: ImageVolume, spacing: float) -> ImageVolume:
 
 
 @pytest.fixture(scope="session")
-def demo_mri() -> ImageVolume:
-    """The shipped demo MRI (Colin27 T1, 1.5 mm), as loaded by ``brainfuse.io``."""
-    return load_volume(demo_dir() / "demo_mri.nii.gz")
+def demo_volumes() -> tuple[ImageVolume, ImageVolume]:
+    """The shipped demo pair (CT template in HU, Colin27 T1 MRI; one 1.5 mm grid)."""
+    return demo_pair()
 
 
 @pytest.fixture(scope="session")
-def demo_ct() -> ImageVolume:
-    """The shipped demo CT template (HU, 1.5 mm), on the same grid as the demo MRI."""
-    return load_volume(demo_dir() / "demo_ct.nii.gz")
+def demo_mri(demo_volumes) -> ImageVolume:
+    return demo_volumes[1]
+
+
+@pytest.fixture(scope="session")
+def demo_ct(demo_volumes) -> ImageVolume:
+    return demo_volumes[0]
 
 
 @pytest.fixture(scope="session")

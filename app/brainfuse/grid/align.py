@@ -18,6 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from brainfuse.errors import GeometryMismatchError
+from brainfuse.grid._names import label
 from brainfuse.grid.register import register_rigid
 from brainfuse.grid.resample import coverage, resample_to
 from brainfuse.image import ImageVolume
@@ -75,7 +76,7 @@ def check_geometry(volume: ImageVolume) -> None:
     if not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
         shown = ", ".join(f"{s:g}" for s in spacing)
         raise GeometryMismatchError(
-            f"'{volume.name}' has voxel spacing ({shown}) mm (x, y, z); zero, negative or "
+            f"{label(volume)} has voxel spacing ({shown}) mm (x, y, z); zero, negative or "
             "missing spacing means the file's geometry is broken, so it cannot be placed on a "
             "grid. Check PixelSpacing / slice positions (DICOM) or pixdim (NIfTI)."
         )
@@ -83,12 +84,12 @@ def check_geometry(volume: ImageVolume) -> None:
     det = np.linalg.det(direction) if np.all(np.isfinite(direction)) else math.nan
     if not abs(det) > 1e-3:
         raise GeometryMismatchError(
-            f"'{volume.name}' has a degenerate orientation (direction cosines "
+            f"{label(volume)} has a degenerate orientation (direction cosines "
             f"{np.round(direction, 3).tolist()}); its geometry cannot be used."
         )
     origin = np.asarray(volume.origin, dtype=float)
     if not np.all(np.isfinite(origin)):
-        raise GeometryMismatchError(f"'{volume.name}' has a non-finite origin {origin.tolist()}.")
+        raise GeometryMismatchError(f"{label(volume)} has a non-finite origin {origin.tolist()}.")
 
 
 def _shape_text(volume: ImageVolume) -> str:
@@ -112,7 +113,7 @@ def _resolve_mode(ct: ImageVolume, mri: ImageVolume, register: str) -> str:
     if not any(geo):
         if register == "geometry":
             raise GeometryMismatchError(
-                f"Neither '{ct.name}' nor '{mri.name}' carries patient geometry (plain images), "
+                f"Neither {label(ct)} nor {label(mri)} carries patient geometry (plain images), "
                 "so they cannot be aligned by geometry; use --register none (same size, already "
                 "registered) or --register rigid."
             )
@@ -121,8 +122,8 @@ def _resolve_mode(ct: ImageVolume, mri: ImageVolume, register: str) -> str:
     if register == "none" and ct.shape == mri.shape:
         return "none"
     raise GeometryMismatchError(
-        f"'{plain.name}' is a plain image without position information ({_shape_text(plain)} "
-        f"pixels) and '{volume.name}' is a scan with patient geometry ({_shape_text(volume)} "
+        f"{label(plain)} is a plain image without position information ({_shape_text(plain)} "
+        f"pixels) and {label(volume)} is a scan with patient geometry ({_shape_text(volume)} "
         "voxels): they cannot be placed on one grid. Load both as DICOM or NIfTI, or, only if "
         "they are the same size and already registered pixel for pixel, use --register none."
     )
@@ -180,7 +181,7 @@ def align_pair(
     if mode == "none":
         if ct.shape != mri.shape:
             raise GeometryMismatchError(
-                f"'{ct.name}' is {_shape_text(ct)} and '{mri.name}' is {_shape_text(mri)}: "
+                f"{label(ct)} is {_shape_text(ct)} and {label(mri)} is {_shape_text(mri)}: "
                 "images of different sizes cannot be fused pixel for pixel. Use --register "
                 "geometry (both files carry patient geometry) or --register rigid."
             )
@@ -214,7 +215,7 @@ def align_pair(
     kind = {"mri": "MRI", "ct": "CT"}
     if covered < MIN_COVERAGE:
         raise GeometryMismatchError(
-            f"The CT '{ct.name}' and the MRI '{mri.name}' do not overlap in patient space: "
+            f"The CT {label(ct)} and the MRI {label(mri)} do not overlap in patient space: "
             f"{100 * covered:.1f}% of the {kind[reference]}'s grid lies inside the other image "
             f"(CT spans {_extent_text(ct)}; MRI spans {_extent_text(mri)}). Check that both are "
             "of the same patient" + (", or try --register rigid." if mode == "geometry" else ".")

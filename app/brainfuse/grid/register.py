@@ -44,6 +44,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from brainfuse.errors import CancelledError, RegistrationError
+from brainfuse.grid._names import label
 from brainfuse.grid.sitk_bridge import to_sitk, to_sitk_2d
 from brainfuse.image import ImageVolume
 
@@ -89,7 +90,7 @@ def _grey01(volume: ImageVolume, two_d: bool) -> sitk.Image:
     lo, hi = np.percentile(array, [0.5, 99.5])
     if not hi > lo:
         raise RegistrationError(
-            f"Cannot register '{volume.name}': the image is uniform (all values {lo:g}), "
+            f"Cannot register {label(volume)}: the image is uniform (all values {lo:g}), "
             "there is nothing to align."
         )
     array = (np.clip(array, lo, hi) - lo) / np.float32(hi - lo)
@@ -228,8 +229,8 @@ def register_rigid(
     """
     if fixed.is_2d != moving.is_2d:
         raise RegistrationError(
-            f"Cannot register a single slice with a volume ('{fixed.name}' has "
-            f"{fixed.n_slices} slice(s), '{moving.name}' has {moving.n_slices}); use "
+            f"Cannot register a single slice with a volume ({label(fixed)} has "
+            f"{fixed.n_slices} slice(s), {label(moving)} has {moving.n_slices}); use "
             "--register geometry, or give two volumes or two slices."
         )
     if cancel is not None and cancel.is_set():
@@ -278,7 +279,7 @@ def register_rigid(
         reg.Execute(fixed_img, moving_img)
     except RuntimeError as exc:
         raise RegistrationError(
-            f"Registration of '{moving.name}' to '{fixed.name}' failed: the images do not "
+            f"Registration of {label(moving)} to {label(fixed)} failed: the images do not "
             f"overlap enough once placed in patient space ({_first_line(exc)})."
         ) from exc
     if state["cancelled"] or (cancel is not None and cancel.is_set()):

@@ -1,0 +1,15 @@
+"""How grid messages name an image: its description and, when different, its file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from brainfuse.image import ImageVolume
+
+
+def label(volume: ImageVolume) -> str:
+    """``'description'`` or ``'description' (path)``, quoted, for error messages."""
+    name = volume.name or "image"
+    if volume.path and Path(volume.path).name != name:
+        return f"'{name}' ({volume.path})"
+    return f"'{name}'"
