@@ -125,7 +125,9 @@ def test_legacy_multiframe_with_frame_offsets():
 
 
 def test_no_pixel_data_truncated_and_non_dicom(tmp_path):
-    with pytest.raises(UnreadableInputError, match="no pixel data.*RT Plan"):
+    with pytest.raises(
+        UnreadableInputError, match=r"no pixel data \(it is a RT Plan Storage, not an image\)"
+    ):
         load(bundled("rtplan.dcm"))
     with pytest.raises(UnreadableInputError, match="damaged or truncated"):
         load(bundled("MR_truncated.dcm"))

@@ -230,10 +230,11 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
     """
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         sop = ds.get("SOPClassUID")
-        kind = f" (it is a {sop.name})" if sop is not None and sop.is_valid else ""
-        raise UnreadableInputError(
-            f"DICOM file {path} has no pixel data{kind}: it is not an image."
-        )
+        if sop is not None and sop.is_valid and "Image" not in sop.name:
+            reason = f"it is a {sop.name}, not an image"
+        else:
+            reason = "the file may be truncated or damaged"
+        raise UnreadableInputError(f"DICOM file {path} has no pixel data ({reason}).")
     _check_decoder(ds, path)
     try:
         raw = ds.pixel_array
