@@ -103,7 +103,7 @@ def _extent_text(volume: ImageVolume) -> str:
     corners = np.array([[i, j, k, 1.0] for i in (0, x - 1) for j in (0, y - 1) for k in (0, z - 1)])
     points = (volume.affine @ corners.T)[:3]
     lo, hi = points.min(axis=1), points.max(axis=1)
-    return ", ".join(f"{a} {lo[n]:.0f}…{hi[n]:.0f}" for n, a in enumerate("LPS")) + " mm"
+    return ", ".join(f"{a} {lo[n]:.0f}…{hi[n]:.0f}" for n, a in enumerate("xyz")) + " mm (LPS)"
 
 
 def _resolve_mode(ct: ImageVolume, mri: ImageVolume, register: str) -> str:
