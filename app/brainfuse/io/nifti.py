@@ -15,6 +15,7 @@ import numpy as np
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
 from brainfuse.image import ImageVolume, orientation_code
 from brainfuse.io.messages import one_line
+from brainfuse.io.raster import modality_from_name
 from brainfuse.io.reorient import geometry_from_affine, to_canonical_lps
 
 __all__ = ["load_nifti", "is_nifti_path", "guess_modality_from_values"]
@@ -62,7 +63,8 @@ def load_nifti(
     volume : int, optional
         0-based index of the volume to take from a 4-D file.
     modality : str, optional
-        Override of the modality guess (``CT`` when values look like HU, else ``MR``).
+        Override of the modality guess: the file name's modality token (``head_ct.nii.gz``,
+        ``t1_mri.nii``), else ``CT`` when values look like HU, else ``MR``.
 
     Returns
     -------
@@ -142,7 +144,8 @@ def load_nifti(
     description = ""
     if descrip is not None:
         description = bytes(np.asarray(descrip).item()).decode("latin-1").strip("\x00 ").strip()
-    mod = (modality or guess_modality_from_values(data)).upper()
+    named = modality_from_name(path)
+    mod = (modality or (named if named != "OT" else guess_modality_from_values(data))).upper()
     window = None
     cal_min, cal_max = float(header.get("cal_min", 0) or 0), float(header.get("cal_max", 0) or 0)
     if cal_max > cal_min:
