@@ -1,0 +1,293 @@
+"""Timing of the fusion methods on one machine (no Qt): the core of ``brainfuse bench``.
+
+Each method is timed through :class:`brainfuse.fusion.Fuser` (created once per method), on
+the middle axial slice of the shipped demo pair (:func:`brainfuse.io.demo_pair`, CT in the
+brain window, MRI by robust percentiles) resized to each size, and on a volume made of the
+demo pair resampled to ``(180, 256, 256)`` for the per-volume rate of our method. Every
+timing follows one untimed warm-up run and is the median of ``repeat`` runs; peak memory is
+measured in a separate untimed run (``tracemalloc`` for NumPy/Python allocations, the CUDA
+allocator's peak on a GPU) plus the process's maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from brainfuse import __version__
+
+__all__ = ["BENCH_METHODS", "REFERENCE_METHOD", "bench_inputs", "run_benchmark", "format_table"]
+
+BENCH_METHODS = ("cnn", "average", "laplacian", "pixel-sf")
+#: Times are also given as ratios to this method's, since absolute times vary by machine.
+REFERENCE_METHOD = "laplacian"
+
+
+def _demo_slices() -> tuple[np.ndarray, np.ndarray, str]:
+    """The demo pair as float32 [0, 1] volumes (z, y, x) and a description."""
+    from brainfuse.fusion import to_unit
+    from brainfuse.io import demo_pair
+
+    ct, mri = demo_pair()
+    ct01, _ = to_unit(ct)
+    mr01, _ = to_unit(mri)
+    return ct01, mr01, "demo pair (CT template, brain window / Colin27 T1 MRI)"
+
+
+def bench_inputs(
+    sizes: Sequence[int], volume_shape: tuple[int, int, int] | None
+) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray] | None, str]:
+    """2-D pairs (one per size) and an optional volume pair, float32 in [0, 1].
+
+    Uses the middle axial slice of the demo pair; falls back to scikit-image's camera and a
+    flipped copy if the demo files are not installed.
+    """
+    try:
+        ct, mr, what = _demo_slices()
+    except Exception:  # demo missing in a stripped install: any real image will do
+        from skimage import data
+
+        cam = data.camera().astype(np.float32) / 255.0
+        ct, mr, what = cam[None], cam[None, :, ::-1].copy(), "scikit-image camera (demo missing)"
+    mid = ct.shape[0] // 2
+    pairs = {}
+    for n in sizes:
+        zoom = (n / ct.shape[1], n / ct.shape[2])
+        pairs[n] = tuple(
+            np.clip(ndi.zoom(x[mid], zoom, order=1), 0, 1).astype(np.float32) for x in (ct, mr)
+        )
+    volume = None
+    if volume_shape is not None:
+        zoom3 = tuple(t / s for t, s in zip(volume_shape, ct.shape, strict=True))
+        volume = tuple(
+            np.clip(ndi.zoom(x, zoom3, order=1), 0, 1).astype(np.float32) for x in (ct, mr)
+        )
+    return pairs, volume, what
+
+
+def _cuda_sync(fuser: Any) -> Callable[[], None]:
+    dev = getattr(fuser, "torch_device", None)
+    if dev is not None and getattr(dev, "type", "") == "cuda":
+        import torch
+
+        return torch.cuda.synchronize
+    return lambda: None
+
+
+def _time(fuser: Any, a: np.ndarray, b: np.ndarray, repeat: int) -> list[float]:
+    """Milliseconds of ``repeat`` runs after one warm-up run."""
+    sync = _cuda_sync(fuser)
+    fuser.fuse(a, b)
+    sync()
+    times = []
+    for _ in range(max(repeat, 1)):
+        t0 = time.perf_counter()
+        fuser.fuse(a, b)
+        sync()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return times
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux ≥ 4.0); False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mib() -> float | None:
+    """Peak resident set size since the last reset (VmHWM), MiB; None if unknown."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _peak_memory(fuser: Any, a: np.ndarray, b: np.ndarray) -> dict[str, float | None]:
+    """Peaks of one run, MiB: traced NumPy/Python allocations, process RSS (whole process,
+    Linux only, else None) and the CUDA allocator (GPU only, else None)."""
+    cuda = None
+    can_reset = _reset_peak_rss()
+    dev = getattr(fuser, "torch_device", None)
+    on_gpu = dev is not None and getattr(dev, "type", "") == "cuda"
+    if on_gpu:
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+    tracemalloc.start()
+    try:
+        fuser.fuse(a, b)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    if on_gpu:
+        import torch
+
+        torch.cuda.synchronize()
+        cuda = torch.cuda.max_memory_allocated() / 2**20
+    rss = _peak_rss_mib() if can_reset else None
+    return {"traced_peak_mib": peak / 2**20, "rss_peak_mib": rss, "cuda_peak_mib": cuda}
+
+
+def _max_rss_mib() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024.0  # bytes on macOS, KiB else
+
+
+def run_benchmark(
+    *,
+    sizes: Sequence[int] = (256, 512),
+    methods: Sequence[str] = BENCH_METHODS,
+    device: str = "auto",
+    threads: int = 2,
+    repeat: int = 3,
+    volume_slices: int = 180,
+    make_fuser: Callable[..., Any] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Time every method per 2-D pair at each size, and our method per volume.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Square slice sizes, pixels.
+    methods : sequence of str
+        Methods to time; :data:`REFERENCE_METHOD` is added if missing (for the ratios).
+    device : {"auto", "cpu", "cuda"}
+    threads : int
+        Torch CPU threads, fixed for the whole run.
+    repeat : int
+        Timed runs per measurement (after one warm-up); the median is reported.
+    volume_slices : int
+        Slices of the ``(volume_slices, 256, 256)`` volume fused with ``cnn`` (0: skip).
+    make_fuser : callable(method, device=..., threads=...), optional
+        Fuser factory (default :class:`brainfuse.fusion.Fuser`).
+    log : callable(str), optional
+        Receives one line per finished measurement.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``environment`` (versions, device, threads, CPU), ``settings``, ``pairs``
+        (one entry per method and size: ``ms_median``, ``ms_runs``, ``ratio_to_laplacian``,
+        memory), ``volume`` (``slices_per_s``...) or None, ``max_rss_mib``.
+    """
+    import torch
+
+    if make_fuser is None:
+        from brainfuse.fusion import Fuser as make_fuser
+    methods = list(dict.fromkeys(methods))
+    if REFERENCE_METHOD not in methods:
+        methods.append(REFERENCE_METHOD)
+    say = log or (lambda line: None)
+    volume_shape = (volume_slices, 256, 256) if volume_slices > 0 and "cnn" in methods else None
+    pairs, volume, what = bench_inputs(sizes, volume_shape)
+    fusers = {m: make_fuser(m, device=device, threads=threads) for m in methods}
+    device_name = str(getattr(fusers[methods[0]], "device", device))
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        a, b = pairs[n]
+        for m in methods:
+            runs = _time(fusers[m], a, b, repeat)
+            rows.append(
+                {"method": m, "size": n, "ms_median": statistics.median(runs), "ms_runs": runs}
+                | _peak_memory(fusers[m], a, b)
+            )
+            say(f"{m} {n}x{n}: {rows[-1]['ms_median']:.1f} ms")
+    ref = {r["size"]: r["ms_median"] for r in rows if r["method"] == REFERENCE_METHOD}
+    for r in rows:
+        r["ratio_to_laplacian"] = r["ms_median"] / ref[r["size"]] if ref[r["size"]] > 0 else None
+    vol_result = None
+    if volume is not None:
+        fuser, (va, vb) = fusers["cnn"], volume
+        sync = _cuda_sync(fuser)
+        fuser.fuse(va[:8], vb[:8])  # warm-up on a few slices
+        sync()
+        t0 = time.perf_counter()
+        fuser.fuse(va, vb)
+        sync()
+        seconds = time.perf_counter() - t0
+        vol_result = {
+            "method": "cnn",
+            "shape": list(va.shape),
+            "seconds": seconds,
+            "slices_per_s": va.shape[0] / seconds,
+            "runs": 1,
+        }
+        say(f"cnn volume {va.shape}: {vol_result['slices_per_s']:.1f} slices/s")
+    return {
+        "environment": {
+            "brainfuse": __version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "device": device_name,
+            "torch_threads": torch.get_num_threads(),
+            "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "cuda_device": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        },
+        "settings": {
+            "sizes": list(sizes),
+            "methods": methods,
+            "repeat": repeat,
+            "warmup": 1,
+            "statistic": "median",
+            "threads": threads,
+            "input": what,
+        },
+        "pairs": rows,
+        "volume": vol_result,
+        "max_rss_mib": _max_rss_mib(),
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as a plain-text table (ms/pair, ratio to Laplacian, memory; volume rate)."""
+    env, st = report["environment"], report["settings"]
+    lines = [
+        f"brainfuse {env['brainfuse']} bench: {env['device']}, torch {env['torch']}, "
+        f"{env['torch_threads']} torch threads, {env['cpu_count']} CPUs",
+        f"input: {st['input']}; median of {st['repeat']} runs after {st['warmup']} warm-up",
+        "",
+        f"{'method':<10} {'size':>9} {'ms/pair':>10} {'× laplacian':>12} {'peak MiB':>9}"
+        f" {'RSS MiB':>8}",
+    ]
+    for r in report["pairs"]:
+        ratio = "" if r["ratio_to_laplacian"] is None else f"{r['ratio_to_laplacian']:.2f}"
+        mem = r["cuda_peak_mib"] if r["cuda_peak_mib"] is not None else r["traced_peak_mib"]
+        size = f"{r['size']}x{r['size']}"
+        rss = "" if r["rss_peak_mib"] is None else f"{r['rss_peak_mib']:.0f}"
+        lines.append(
+            f"{r['method']:<10} {size:>9} {r['ms_median']:>10.1f} {ratio:>12} {mem:>9.1f} {rss:>8}"
+        )
+    vol = report["volume"]
+    if vol:
+        z, y, x = vol["shape"]
+        lines += [
+            "",
+            f"volume {z}x{y}x{x} (cnn): {vol['seconds']:.1f} s, {vol['slices_per_s']:.1f} slices/s",
+        ]
+    lines.append(f"max resident memory of the process: {report['max_rss_mib']:.0f} MiB")
+    lines.append(
+        "peak MiB: NumPy/Python allocations (tracemalloc; torch CPU tensors are not traced) or "
+        "the CUDA allocator on a GPU; RSS MiB: whole-process peak resident memory during one run"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""brainfuse.benchmark and ``brainfuse bench``: they run on tiny sizes and report every field.
+
+No timing is asserted (speed is measured by ``brainfuse bench`` itself, not by tests).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from brainfuse.benchmark import REFERENCE_METHOD, bench_inputs, format_table, run_benchmark
+from brainfuse.cli import main
+
+
+def test_bench_inputs_are_real_slices_in_unit_range():
+    pairs, volume, what = bench_inputs([32, 48], (6, 40, 40))
+    assert set(pairs) == {32, 48}
+    for n, (a, b) in pairs.items():
+        assert a.shape == b.shape == (n, n) and a.dtype == np.float32
+        assert a.min() >= 0 and a.max() <= 1 and a.std() > 0.05  # a head, not a blank
+    assert volume[0].shape == volume[1].shape == (6, 40, 40)
+    assert "demo" in what or "camera" in what
+
+
+def test_run_benchmark_reports_every_method_size_and_ratio():
+    lines: list[str] = []
+    report = run_benchmark(
+        sizes=[32],
+        methods=["average", "pixel-sf"],
+        device="cpu",
+        threads=1,
+        repeat=2,
+        volume_slices=0,
+        log=lines.append,
+    )
+    methods = [r["method"] for r in report["pairs"]]
+    assert methods == ["average", "pixel-sf", REFERENCE_METHOD]  # reference added for ratios
+    for r in report["pairs"]:
+        assert len(r["ms_runs"]) == 2 and r["ms_median"] == np.median(r["ms_runs"])
+        assert r["traced_peak_mib"] > 0 and r["cuda_peak_mib"] is None
+    ref = next(r for r in report["pairs"] if r["method"] == REFERENCE_METHOD)
+    assert ref["ratio_to_laplacian"] == 1.0
+    assert report["volume"] is None and report["environment"]["torch_threads"] == 1
+    assert len(lines) == 3
+    table = format_table(report)
+    assert "pixel-sf" in table and "32x32" in table and "× laplacian" in table
+
+
+def test_bench_command_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    rc = main(
+        [
+            "bench",
+            "--size",
+            "32",
+            "--repeat",
+            "1",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--volume-slices",
+            "3",
+            "--json",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "cnn" in printed and "slices/s" in printed
+    report = json.loads(out.read_text())
+    assert {"environment", "settings", "pairs", "volume", "max_rss_mib"} <= set(report)
+    env = report["environment"]
+    assert {"torch", "device", "torch_threads", "numpy", "cpu_count"} <= set(env)
+    assert {r["method"] for r in report["pairs"]} == {"cnn", "average", "laplacian", "pixel-sf"}
+    assert report["volume"]["shape"] == [3, 256, 256] and report["volume"]["slices_per_s"] > 0
+
+
+def test_bench_command_rejects_bad_options(capsys):
+    assert main(["bench", "--size", "8"]) == 2
+    assert main(["bench", "--method", "magic"]) == 2
+    assert "magic" in capsys.readouterr().err
