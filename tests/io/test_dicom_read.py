@@ -158,3 +158,30 @@ def test_shared_enhanced_files(shared_data):
     emri = load(shared_data / "dicom" / "mr" / "emri_small.dcm")
     assert emri.shape == (10, 64, 64)  # all frames
     assert not emri.has_geometry and emri.spacing[2] == pytest.approx(1.2)
+
+
+@pytest.mark.parametrize(
+    "syntax",
+    ["JPEGLosslessProcess14_1", "JPEGLosslessProcess14", "JPEG2000Lossless", "RLELossless"],
+)
+def test_transcoded_ct_decodes_to_the_same_hu(syntax, tmp_path):
+    """A CT slice re-encoded by GDCM in each lossless syntax reads back voxel for voxel."""
+    gdcm = pytest.importorskip("gdcm")
+    pixels = np.random.default_rng(11).integers(0, 4000, (32, 24)).astype(np.uint16)
+    src = write_slice(tmp_path / "plain.dcm", pixels, position=(0, 0, 0))
+    reader = gdcm.ImageReader()
+    reader.SetFileName(str(src))
+    assert reader.Read()
+    change = gdcm.ImageChangeTransferSyntax()
+    change.SetTransferSyntax(gdcm.TransferSyntax(getattr(gdcm.TransferSyntax, syntax)))
+    change.SetInput(reader.GetImage())
+    assert change.Change()
+    writer = gdcm.ImageWriter()
+    writer.SetFileName(str(tmp_path / "coded.dcm"))
+    writer.SetFile(reader.GetFile())
+    writer.SetImage(change.GetOutput())
+    assert writer.Write()
+    assert pydicom.dcmread(tmp_path / "coded.dcm").file_meta.TransferSyntaxUID.is_compressed
+    v = load(tmp_path / "coded.dcm")
+    np.testing.assert_array_equal(v.array[0], pixels.astype(np.int32) - 1024)
+    assert v.units == "HU"

@@ -1,8 +1,9 @@
 """Read one DICOM file and decode its pixels to physical values.
 
 Decoding goes through pydicom's pixel handlers: RLE (pydicom / pylibjpeg-rle), JPEG 2000
-(pylibjpeg-openjpeg), JPEG-LS (pyjpegls), JPEG baseline/extended (Pillow). A transfer syntax with
-no installed decoder (e.g. JPEG Lossless Process 14, MPEG/HEVC video) is refused with an
+(pylibjpeg-openjpeg), JPEG-LS (pyjpegls), JPEG baseline/extended (Pillow, GDCM for 12-bit) and
+JPEG Lossless Process 14 (python-gdcm; the GPL pylibjpeg-libjpeg plugin is deliberately not
+used). A transfer syntax with no installed decoder (e.g. MPEG/HEVC video) is refused with an
 :class:`~brainfuse.errors.UnsupportedInputError` naming the syntax. The modality LUT (Rescale
 Slope/Intercept, per frame for enhanced multi-frame) is applied; MONOCHROME1 values are kept
 (display inverts them); palette and RGB/YBR colour become RGB uint8.
