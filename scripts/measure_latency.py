@@ -69,9 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     fusing = {"start": None, "end": None}
 
+    phases: list[tuple[float, str]] = []
+
     def step(payload):
         if payload[0] == "slice" and fusing["start"] is None:
             fusing["start"] = time.perf_counter()
+        if payload[0] == "unit" or fusing["start"] is not None and len(phases) < 3:
+            phases.append((time.perf_counter(), payload[0]))
+
+    window.workspace.grid_changed.connect(lambda: phases.append((time.perf_counter(), "grid")))
 
     window.fusion_finished.connect(
         lambda: (fusing.__setitem__("end", time.perf_counter()), app.quit())

@@ -228,8 +228,18 @@ class Workspace:
         """True when the pair has been put on one grid."""
         return self.ct_grid is not None and self.mri_grid is not None
 
-    def set_grid(self, ct: ImageVolume, mri: ImageVolume, transform: Any = None) -> None:
+    def set_grid(
+        self,
+        ct: ImageVolume,
+        mri: ImageVolume,
+        transform: Any = None,
+        *,
+        mr_auto: Window | None = None,
+    ) -> None:
         """Store the pair resampled on one grid; the slice and cursor go to the volume centre.
+
+        ``mr_auto`` is the automatic MR window if already computed (a worker can do it: on a
+        large volume it takes a noticeable fraction of a second).
 
         Raises
         ------
@@ -239,7 +249,7 @@ class Workspace:
         if ct.shape != mri.shape:
             raise ValueError(f"aligned CT {ct.shape} and MRI {mri.shape} differ in shape")
         self.ct_grid, self.mri_grid, self.transform = ct, mri, transform
-        self._mr_auto = auto_window(mri.array)
+        self._mr_auto = mr_auto or auto_window(mri.array)
         self._clear_fusion()
         z, y, x = mri.shape
         self.slice_index = z // 2

@@ -198,3 +198,50 @@ def test_right_drag_changes_the_ct_window(fused_window):
     assert fused_window.window_control.preset.currentText() == "Custom"
     fused_window.workspace.reset_windows()
     assert ws.ct_window == before
+
+
+def test_folder_with_two_series_offers_a_choice(window, qtbot, tmp_path, monkeypatch):
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        shutil.copy(get_testdata_file(name), folder / name)
+    asked = []
+
+    def choose(parent, title, label, items, *args):
+        asked.append(list(items))
+        return next(i for i in items if "MR" in i), True
+
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getItem", choose)
+    window.open_mri(str(folder))
+    qtbot.waitUntil(lambda: window.workspace.mri is not None, timeout=20000)
+    assert len(asked) == 1 and len(asked[0]) == 2
+    assert window.workspace.mri.modality == "MR"
+
+
+def test_dropping_a_file_on_the_ct_viewer_opens_it_as_ct(window, qtbot, demo, tmp_path):
+    import nibabel as nib
+
+    path = tmp_path / "ct.nii.gz"
+    volume = demo[0]
+    nib.save(nib.Nifti1Image(volume.array[:3].T.copy(), np.diag([-1.5, -1.5, 1.5, 1])), path)
+    from PySide6 import QtGui
+
+    viewers = window.viewers
+    centre = viewers.mapFromScene(viewers.box("ct").sceneBoundingRect().center())
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    event = QtGui.QDropEvent(
+        QtCore.QPointF(centre),
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.LeftButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+    )
+    viewers.dropEvent(event)
+    qtbot.waitUntil(lambda: window.workspace.ct is not None, timeout=20000)
+    assert window.workspace.ct.path.endswith("ct.nii.gz")
+    assert ("ct", str(path)) in window.settings.recent()

@@ -33,7 +33,7 @@ from brainfuse.gui.settings import DEVICES, Settings
 from brainfuse.gui.viewers import ViewerGrid
 from brainfuse.gui.workers import TaskRunner, fuse_slices
 from brainfuse.image import ImageVolume
-from brainfuse.workspace import SliceFusion, Window, Workspace
+from brainfuse.workspace import SliceFusion, Window, Workspace, auto_window
 
 __all__ = ["MainWindow", "format_position"]
 
@@ -64,10 +64,11 @@ def _demo_task(*, cancel=None) -> tuple[ImageVolume, ImageVolume]:
     return demo_pair()
 
 
-def _align_task(ct: ImageVolume, mri: ImageVolume, *, cancel=None) -> Any:
+def _align_task(ct: ImageVolume, mri: ImageVolume, *, cancel=None) -> tuple[Any, Window]:
     from brainfuse.grid import align_pair
 
-    return align_pair(ct, mri, cancel=cancel)
+    aligned = align_pair(ct, mri, cancel=cancel)
+    return aligned, auto_window(aligned.mri.array)
 
 
 def _export_task(
@@ -336,9 +337,10 @@ class MainWindow(QtWidgets.QMainWindow):
             on_return=self._aligned,
         )
 
-    def _aligned(self, aligned: Any) -> None:
+    def _aligned(self, result: tuple[Any, Window]) -> None:
+        aligned, mr_auto = result
         self.progress.setRange(0, 1000)
-        self.workspace.set_grid(aligned.ct, aligned.mri, aligned.transform)
+        self.workspace.set_grid(aligned.ct, aligned.mri, aligned.transform, mr_auto=mr_auto)
         for warning in getattr(aligned, "warnings", []) or []:
             self.statusBar().showMessage(warning, 8000)
         self.start_fusion()
