@@ -54,11 +54,12 @@ def bench_inputs(
     """
     try:
         ct, mr, what = _demo_slices()
-    except Exception:  # demo missing in a stripped install: any real image will do
+    except Exception as exc:  # demo unavailable in a stripped install: any real image will do
         from skimage import data
 
         cam = data.camera().astype(np.float32) / 255.0
-        ct, mr, what = cam[None], cam[None, :, ::-1].copy(), "scikit-image camera (demo missing)"
+        ct, mr = cam[None], cam[None, :, ::-1].copy()
+        what = f"scikit-image camera and its mirror image (demo pair unavailable: {exc})"
     mid = ct.shape[0] // 2
     pairs = {}
     for n in sizes:
@@ -200,6 +201,7 @@ def run_benchmark(
     volume_shape = (volume_slices, 256, 256) if volume_slices > 0 and "cnn" in methods else None
     pairs, volume, what = bench_inputs(sizes, volume_shape)
     fusers = {m: make_fuser(m, device=device, threads=threads) for m in methods}
+    torch.set_num_threads(threads)  # fixed for every method, CPU or GPU run alike
     device_name = str(getattr(fusers[methods[0]], "device", device))
     rows: list[dict[str, Any]] = []
     for n in sizes:
@@ -267,16 +269,17 @@ def format_table(report: dict[str, Any]) -> str:
         f"{env['torch_threads']} torch threads, {env['cpu_count']} CPUs",
         f"input: {st['input']}; median of {st['repeat']} runs after {st['warmup']} warm-up",
         "",
-        f"{'method':<10} {'size':>9} {'ms/pair':>10} {'× laplacian':>12} {'peak MiB':>9}"
-        f" {'RSS MiB':>8}",
+        f"{'method':<10} {'size':>9} {'ms/pair':>10} {'× laplacian':>12} {'NumPy MiB':>10}"
+        f" {'CUDA MiB':>9} {'RSS MiB':>8}",
     ]
     for r in report["pairs"]:
         ratio = "" if r["ratio_to_laplacian"] is None else f"{r['ratio_to_laplacian']:.2f}"
-        mem = r["cuda_peak_mib"] if r["cuda_peak_mib"] is not None else r["traced_peak_mib"]
+        cuda = "" if r["cuda_peak_mib"] is None else f"{r['cuda_peak_mib']:.1f}"
         size = f"{r['size']}x{r['size']}"
         rss = "" if r["rss_peak_mib"] is None else f"{r['rss_peak_mib']:.0f}"
         lines.append(
-            f"{r['method']:<10} {size:>9} {r['ms_median']:>10.1f} {ratio:>12} {mem:>9.1f} {rss:>8}"
+            f"{r['method']:<10} {size:>9} {r['ms_median']:>10.1f} {ratio:>12}"
+            f" {r['traced_peak_mib']:>10.1f} {cuda:>9} {rss:>8}"
         )
     vol = report["volume"]
     if vol:
@@ -287,7 +290,8 @@ def format_table(report: dict[str, Any]) -> str:
         ]
     lines.append(f"max resident memory of the process: {report['max_rss_mib']:.0f} MiB")
     lines.append(
-        "peak MiB: NumPy/Python allocations (tracemalloc; torch CPU tensors are not traced) or "
-        "the CUDA allocator on a GPU; RSS MiB: whole-process peak resident memory during one run"
+        "peaks during one run: NumPy MiB = NumPy/Python allocations (tracemalloc; torch CPU "
+        "tensors are not traced), CUDA MiB = torch CUDA allocator (includes the resident "
+        "weights), RSS MiB = whole-process resident memory (Linux)"
     )
     return "\n".join(lines)
