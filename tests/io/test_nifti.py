@@ -90,6 +90,17 @@ def test_nifti2_and_big_endian(tmp_path):
     np.testing.assert_array_equal(be.array, n2.array)
 
 
+def test_nifti_pair_and_analyze(tmp_path):
+    data = RNG.integers(0, 100, size=(5, 4, 3)).astype(np.int16)
+    single = load(_save(_ras_image(data), tmp_path / "one.nii"))
+    pair = load(_save(nib.Nifti1Pair(data, _ras_image(data).affine), tmp_path / "pair.img"))
+    np.testing.assert_array_equal(pair.array, single.array)
+    analyze = tmp_path / "old.hdr"
+    nib.save(nib.AnalyzeImage(data, np.eye(4)), str(analyze))
+    with pytest.raises(UnsupportedInputError, match="AnalyzeImage"):
+        load(analyze)
+
+
 def test_zero_length_dimension_and_corrupt_file(tmp_path):
     img = _ras_image(np.zeros((4, 0, 3), dtype=np.int16))
     path = _save(img, tmp_path / "zero.nii")

@@ -25,9 +25,9 @@ _RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 def is_nifti_path(path: Path) -> bool:
-    """True for ``*.nii`` and ``*.nii.gz`` file names (case-insensitive)."""
+    """True for ``.nii``, ``.nii.gz`` and NIfTI pair ``.hdr``/``.img`` names (any case)."""
     name = path.name.lower()
-    return name.endswith(".nii") or name.endswith(".nii.gz")
+    return name.endswith((".nii", ".nii.gz", ".hdr", ".img", ".hdr.gz", ".img.gz"))
 
 
 def guess_modality_from_values(array: np.ndarray) -> str:
@@ -85,8 +85,11 @@ def load_nifti(
         raise UnreadableInputError(
             f"File {path} is not a readable NIfTI image ({one_line(exc)})."
         ) from exc
-    if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
-        raise UnsupportedInputError(f"File {path} is a {type(img).__name__}, not a NIfTI image.")
+    if not isinstance(img, nib.Nifti1Pair):  # NIfTI-1/2 single files and pairs
+        raise UnsupportedInputError(
+            f"File {path} is a {type(img).__name__} (e.g. Analyze 7.5 without a reliable "
+            "orientation), not a NIfTI image; convert it to NIfTI."
+        )
     shape = tuple(int(s) for s in img.shape)
     if any(s == 0 for s in shape) or len(shape) == 0:
         raise UnreadableInputError(
@@ -159,7 +162,7 @@ def load_nifti(
         units="HU" if mod == "CT" else "",
         window=window,
         path=str(path),
-        format="NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1",
+        format="NIfTI-2" if isinstance(img.header, nib.Nifti2Header) else "NIfTI-1",
         description=description or path.name,
         warnings=warnings,
         stored_orientation=orientation_code(direction),
