@@ -249,7 +249,10 @@ def _load_files(paths: list[Path]) -> ImageVolume:
     slices = []
     for path in paths:
         ds = read_dicom(path)
-        slices.append(_Slice(path, ds, decode_frames(ds, path)))
+        pixels = decode_frames(ds, path)
+        if "PixelData" in ds:  # keep the decoded copy only (our in-memory dataset)
+            del ds.PixelData
+        slices.append(_Slice(path, ds, pixels))
     multi = [s for s in slices if s.pixels.array.shape[0] > 1]
     if multi and len(slices) > 1:
         biggest = max(multi, key=lambda s: s.pixels.array.shape[0])
@@ -317,7 +320,8 @@ def _load_files(paths: list[Path]) -> ImageVolume:
     sx, sy = in_plane or (1.0, 1.0)
     if not has_geometry:
         warnings.append(
-            "the file has no complete patient geometry (position/orientation/pixel spacing)"
+            "no complete patient geometry in the file(s) (position, orientation or pixel "
+            "spacing missing): shown with placeholder geometry"
         )
     ds = first.ds
     modality = str(ds.get("Modality", "OT")).upper()
