@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
 from PIL import Image
 
-from brainfuse.cli import build_parser, main
+from brainfuse.cli import main
 from brainfuse.errors import GeometryMismatchError
 from brainfuse.io import check_same_size, load
 from tests.io.dicom_factory import write_series, write_slice
@@ -148,8 +150,7 @@ def test_images_of_different_sizes(tmp_path, capsys):
 
 
 def test_fuse_refuses_images_of_different_sizes(tmp_path, capsys):
-    choices = build_parser()._subparsers._group_actions[0].choices
-    if "fuse" not in choices:
+    if importlib.util.find_spec("brainfuse.cli.fuse") is None:
         pytest.skip("the fuse subcommand is not in this checkout yet")
     Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / "1_ct.png")
     Image.fromarray(np.zeros((48, 64), np.uint8)).save(tmp_path / "1_mri.png")
