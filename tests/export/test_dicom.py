@@ -204,3 +204,16 @@ def test_every_shared_dicom_source_gives_a_valid_export(
     np.testing.assert_allclose(back.array, as_fused(source).array, atol=0.5 / STORED_MAX + 1e-7)
     if source.has_geometry:
         np.testing.assert_allclose(back.affine, source.affine, atol=1e-4)
+
+
+def test_float_colour_fusion_is_stored_as_8_bit_rgb(mr_small, tmp_path, provenance):
+    mri = load_volume(mr_small)
+    unit = as_fused(mri).array
+    rgb = np.stack([unit, 1 - unit, unit / 2], axis=-1)
+    out = write_dicom(
+        mri.with_array(rgb, is_rgb=True), tmp_path / "c.dcm", reference=mri, provenance=provenance
+    )[0]
+    ds = pydicom.dcmread(out)
+    assert ds.SOPClassUID == SecondaryCaptureImageStorage and ds.PhotometricInterpretation == "RGB"
+    assert ds.StudyInstanceUID == mri.source.study_instance_uid
+    np.testing.assert_array_equal(ds.pixel_array, np.round(255 * rgb[0]))

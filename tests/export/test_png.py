@@ -98,3 +98,11 @@ def test_bad_shapes_are_refused(tmp_path):
     with pytest.raises(ValueError, match="RGB"):
         write_png(np.zeros((4, 4, 3), np.uint8), tmp_path / "x.png", bit_depth=16)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_float_colour_is_scaled_like_grey(ramp, tmp_path):
+    rgb = np.stack([ramp, 1 - ramp, ramp / 2], axis=-1)
+    out = write_png(rgb, tmp_path / "c.png")
+    with Image.open(out) as im:
+        assert im.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(im), np.round(255 * rgb))

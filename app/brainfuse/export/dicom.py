@@ -55,6 +55,7 @@ from brainfuse.errors import ExportError
 from brainfuse.export.anonymize import UIDMap, anonymize_dataset
 from brainfuse.export.atomic import write_bytes_atomic, write_folder_atomic
 from brainfuse.export.provenance import provenance_text
+from brainfuse.export.render import as_uint8_rgb
 from brainfuse.image import ImageVolume, SourceIdentity
 
 __all__ = [
@@ -261,7 +262,8 @@ def build_series(
     Parameters
     ----------
     fused : ImageVolume
-        ``(Z, Y, X)`` float in ``[0, 1]`` or ``(Z, Y, X, 3)`` uint8 RGB, on the grid of
+        ``(Z, Y, X)`` float in ``[0, 1]`` or ``(Z, Y, X, 3)`` RGB (uint8, or float in
+        ``[0, 1]``), on the grid of
         ``reference``.
     reference : ImageVolume or None
         The source defining the grid; its :class:`SourceIdentity` gives study, frame of
@@ -291,8 +293,8 @@ def build_series(
     """
     rgb = bool(fused.is_rgb)
     if rgb:
-        if fused.array.dtype != np.uint8:
-            raise ExportError("A colour fusion must be 8-bit RGB to be written as DICOM.")
+        if fused.array.dtype != np.uint8:  # float colour in [0, 1]
+            fused = fused.with_array(as_uint8_rgb(fused.array))
     else:
         lo, hi = fused.value_range()
         if lo < -1e-6 or hi > 1 + 1e-6 or not np.isfinite([lo, hi]).all():

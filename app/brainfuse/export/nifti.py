@@ -20,6 +20,7 @@ import numpy as np
 
 from brainfuse.errors import ExportError
 from brainfuse.export.atomic import write_bytes_atomic
+from brainfuse.export.render import as_uint8_rgb
 from brainfuse.image import ImageVolume
 
 __all__ = ["LPS_TO_RAS", "nifti_image", "write_nifti"]
@@ -58,7 +59,7 @@ def nifti_image(
     if data.ndim == 4:
         if data.shape[-1] != 3:
             raise ExportError(f"Cannot write an array of shape {data.shape} as NIfTI.")
-        rgb = np.ascontiguousarray(np.transpose(data, (2, 1, 0, 3)), dtype=np.uint8)
+        rgb = np.ascontiguousarray(np.transpose(as_uint8_rgb(data), (2, 1, 0, 3)))
         data_xyz = rgb.view([("R", "u1"), ("G", "u1"), ("B", "u1")])[..., 0]
     else:
         if data.dtype == bool:

@@ -19,7 +19,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from brainfuse.export.atomic import write_bytes_atomic, write_folder_atomic
 from brainfuse.export.provenance import provenance_json, provenance_text
-from brainfuse.export.render import to_uint8, to_uint16
+from brainfuse.export.render import as_uint8_rgb, to_uint8, to_uint16
 
 __all__ = ["encode_png", "write_png", "write_png_slices", "PNG_TEXT_KEY"]
 
@@ -37,7 +37,7 @@ def encode_png(
 
     Parameters
     ----------
-    image : (H, W) ndarray of float in [0, 1], or (H, W, 3) ndarray of uint8
+    image : (H, W) ndarray of float in [0, 1], or (H, W, 3) ndarray (uint8, or float in [0, 1])
         A grey slice (fused image or decision map) or an RGB picture (colour fusion,
         burned-in overlay). Grey ``uint8`` input is stored as it is.
     provenance : mapping, optional
@@ -58,7 +58,7 @@ def encode_png(
     if image.ndim == 3 and image.shape[-1] == 3:
         if bit_depth == 16:
             raise ValueError("16-bit PNG export is for grey images; this one is RGB")
-        picture = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
+        picture = Image.fromarray(as_uint8_rgb(image))
     elif image.ndim == 2:
         if bit_depth == 16:
             picture = Image.fromarray(to_uint16(image))

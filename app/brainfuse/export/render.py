@@ -12,7 +12,14 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["to_uint8", "to_uint16", "colormap_lut", "overlay_decision_map", "draw_legend"]
+__all__ = [
+    "to_uint8",
+    "to_uint16",
+    "as_uint8_rgb",
+    "colormap_lut",
+    "overlay_decision_map",
+    "draw_legend",
+]
 
 
 def to_uint8(image01: np.ndarray, window: tuple[float, float] | None = None) -> np.ndarray:
@@ -46,6 +53,14 @@ def to_uint16(image01: np.ndarray) -> np.ndarray:
     return np.round(65535.0 * x).astype(np.uint16)
 
 
+def as_uint8_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Colour pixels ``(..., 3)`` as uint8: kept if already 8-bit, else ``[0, 1]`` scaled."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return np.ascontiguousarray(rgb)
+    return to_uint8(rgb)
+
+
 def colormap_lut(name: str = "coolwarm") -> np.ndarray:
     """A ``(256, 3)`` uint8 lookup table of a matplotlib colormap.
 
@@ -66,7 +81,7 @@ def colormap_lut(name: str = "coolwarm") -> np.ndarray:
 def _as_rgb8(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 3:
-        return image.astype(np.uint8) if image.dtype == np.uint8 else to_uint8(image, window)
+        return as_uint8_rgb(image)
     grey = to_uint8(image, window)
     return np.repeat(grey[..., None], 3, axis=-1)
 
