@@ -17,9 +17,9 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from brainfuse.cli import main
-from brainfuse.grid import resample_to
+from brainfuse.grid import align_pair, resample_to, rigid_difference
 from brainfuse.image import ImageVolume
-from brainfuse.io import demo_pair
+from brainfuse.io import demo_pair, load
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -91,6 +91,16 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
     mri_path = tmp_path / "mri.nii.gz"
     mri_affine = write_nifti(mri_path, mri)
     out = tmp_path / "out.nii.gz"
+
+    # The series as the loader sees it registers back to the known move (templates of two
+    # people: within 2 mm / 2°, see tests/grid/test_align.py).
+    loaded_ct, loaded_mri = load(ct_dir), load(mri_path)
+    assert loaded_ct.modality == "CT" and loaded_ct.units == "HU"
+    pair = align_pair(loaded_ct, loaded_mri, register="rigid")
+    z, y, x = mri.shape
+    centre = (mri.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0]))[:3]
+    angle, shift = rigid_difference(pair.transform, move.GetInverse(), centre)
+    assert angle < 2.0 and shift < 2.0, (angle, shift)
 
     status = main(["fuse", str(ct_dir), str(mri_path), "-o", str(out), "--register", "rigid"])
     assert status == 0, capsys.readouterr().err
