@@ -7,7 +7,6 @@ A CUDA request on a machine without a usable GPU falls back to the CPU with a
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from brainfuse.errors import BrainFuseError
 __all__ = ["DeviceChoice", "choose_device", "DEVICES"]
 
 DEVICES = ("auto", "cpu", "cuda")
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,6 @@ def choose_device(request: str = "auto", threads: int | None = None) -> DeviceCh
         if request == "cuda":
             msg = "CUDA was requested but no usable CUDA GPU was found; running on the CPU"
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
-            _log.warning(msg)
             choice = _cpu(threads)
             return DeviceChoice(choice.device, choice.description, msg)
     return _cpu(threads)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
 from brainfuse.fusion.activity import box_sum, deep_gradient_energy, gradient_energy
@@ -58,6 +59,7 @@ class FusionResult:
     device : str, e.g. ``"CPU (2 threads)"`` or ``"CUDA: NVIDIA H100"``
     timings : dict of str -> float, milliseconds
     fallback : str or None, the message when a CUDA request fell back to the CPU
+    model_sha256 : str or None, SHA-256 of the weights used (``cnn`` only)
     """
 
     fused: np.ndarray
@@ -68,6 +70,7 @@ class FusionResult:
     device: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     fallback: str | None = None
+    model_sha256: str | None = None
 
 
 def _check_pair(image1: np.ndarray, image2: np.ndarray) -> bool:
@@ -108,8 +111,11 @@ class Fuser:
         Disk radius for a 256 x 256 slice (scaled with the slice size).
     min_area : float
         Islands and holes below this fraction of the slice are removed.
-    gf_radius, gf_eps : int, float
-        Guided filter radius (for 256 x 256, scaled) and regularisation.
+    gf_radius, gf_eps : float, float
+        Guided filter radius (for 256 x 256, scaled) and regularisation; with
+        ``refine_mode="gaussian"`` the radius is the Gaussian's sigma.
+    refine_mode : {"guided", "gaussian"}
+        Guided filter of the map (guide: mean of the sources) or a Gaussian blur of it.
     activity_source : {"deep", "pixels"}
         Spatial frequency on deep features (the method) or on raw pixels (ablation).
     tile : int or None
@@ -132,8 +138,9 @@ class Fuser:
         consistency: bool = True,
         cv_radius: float = 5.0,
         min_area: float = 0.01,
-        gf_radius: int = 4,
+        gf_radius: float = 4,
         gf_eps: float = 0.1,
+        refine_mode: str = "guided",
         activity_source: str = "deep",
         tile: int | None = 1024,
         batch: int = 8,
@@ -151,8 +158,9 @@ class Fuser:
         self.consistency = bool(consistency)
         self.cv_radius = float(cv_radius)
         self.min_area = float(min_area)
-        self.gf_radius = int(gf_radius)
+        self.gf_radius = float(gf_radius)
         self.gf_eps = float(gf_eps)
+        self.refine_mode = refine_mode
         self.activity_source = activity_source
         self.tile = tile
         self.batch = max(int(batch), 1)
@@ -162,8 +170,11 @@ class Fuser:
         self.device = choice.description
         self.fallback = choice.fallback
         self.encoder = None
+        self.weights_sha256: str | None = None
         if method == "cnn" and activity_source == "deep":
-            self.encoder = load_autoencoder(weights).encoder.to(self.torch_device).eval()
+            model = load_autoencoder(weights)
+            self.weights_sha256 = model.sha256
+            self.encoder = model.encoder.to(self.torch_device).eval()
 
     # ------------------------------------------------------------------ public
     def fuse(
@@ -221,6 +232,7 @@ class Fuser:
             device=self.device,
             timings=timings,
             fallback=self.fallback,
+            model_sha256=self.weights_sha256,
         )
 
     # ------------------------------------------------------------------ internals
@@ -247,6 +259,9 @@ class Fuser:
         """Soft map of one slice: guided filter of the hard map, guided by the sources."""
         if not self.refine:
             return dm.astype(np.float32)
+        if self.refine_mode == "gaussian":
+            sigma = self.gf_radius * min(dm.shape) / 256.0
+            return ndimage.gaussian_filter(dm.astype(np.float32), sigma, mode="nearest")
         r = max(int(round(self.gf_radius * min(dm.shape) / 256.0)), 1)
         guide = 0.5 * (i1 + i2)
         return np.clip(guided_filter(guide, dm.astype(np.float32), r, self.gf_eps), 0.0, 1.0)

@@ -84,8 +84,13 @@ def apply_window(array: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip(out, 0.0, 1.0, out=out)
 
 
+_PLAIN_FORMATS = {"PNG", "JPEG", "JPG", "TIFF", "TIF", "BMP"}
+
+
 def _is_eight_bit(volume: ImageVolume) -> bool:
-    return volume.is_rgb or (volume.array.dtype == np.uint8 and volume.units != "HU")
+    """Colour, or a plain 8-bit picture (PNG/JPEG/TIFF or no patient geometry)."""
+    plain = volume.format.upper() in _PLAIN_FORMATS or not volume.has_geometry
+    return volume.is_rgb or (volume.array.dtype == np.uint8 and plain and volume.units != "HU")
 
 
 def to_unit(

@@ -35,17 +35,20 @@ from brainfuse.fusion.weights import save_weights
 __all__ = ["TrainSettings", "ssim_torch", "train", "sample_batch"]
 
 WEIGHTS_NAME = "brainfuse_ae.safetensors"
+BEST_NAME = "best_epoch.safetensors"  # weights of the epoch with the lowest mean loss
+MIN_CROP_STD = 0.02  # crops flatter than this (background) are redrawn, up to 10 times
+GRAD_CLIP = 1.0  # gradient-norm clipping, for stability of the SSIM term
 
 
 @dataclass
 class TrainSettings:
     """Settings of one training run (written to ``settings.json``)."""
 
-    epochs: int = 12
-    steps_per_epoch: int = 200
+    epochs: int = 10
+    steps_per_epoch: int = 120
     batch: int = 12
     crop: int = 128
-    lr: float = 1e-3
+    lr: float = 1e-4
     lr_decay: float = 0.8
     lr_step: int = 2
     ssim_weight: float = 3.0
@@ -78,14 +81,18 @@ def sample_batch(
     """One batch ``(batch, 1, crop, crop)`` float32 of augmented random crops."""
     out = np.empty((s.batch, 1, s.crop, s.crop), np.float32)
     for i in range(s.batch):
-        im = images[int(rng.integers(len(images)))]
-        h, w = im.shape
-        if h < s.crop or w < s.crop:
-            im = np.pad(im, ((0, max(s.crop - h, 0)), (0, max(s.crop - w, 0))), mode="reflect")
+        for _ in range(10):  # prefer crops with content over flat background
+            im = images[int(rng.integers(len(images)))]
             h, w = im.shape
-        y0 = int(rng.integers(h - s.crop + 1))
-        x0 = int(rng.integers(w - s.crop + 1))
-        c = im[y0 : y0 + s.crop, x0 : x0 + s.crop]
+            if h < s.crop or w < s.crop:
+                pads = ((0, max(s.crop - h, 0)), (0, max(s.crop - w, 0)))
+                im = np.pad(im, pads, mode="reflect")
+                h, w = im.shape
+            y0 = int(rng.integers(h - s.crop + 1))
+            x0 = int(rng.integers(w - s.crop + 1))
+            c = im[y0 : y0 + s.crop, x0 : x0 + s.crop]
+            if c.std() >= MIN_CROP_STD:
+                break
         if rng.random() < 0.5:
             c = c[:, ::-1]
         if rng.random() < 0.5:
@@ -203,6 +210,7 @@ def train(
             loss = pix + s.ssim_weight * l_ssim
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
             opt.step()
             tot += float(loss.detach())
             tot_pix += float(pix.detach())
@@ -223,6 +231,8 @@ def train(
             }
         )
         model.eval()
+        if rows[-1]["loss"] <= min(r["loss"] for r in rows):
+            save_weights(model, out / BEST_NAME, metadata={"epoch": epoch})
         tmp = ckpt.with_name("checkpoint.pt.tmp")
         torch.save(
             {
@@ -238,7 +248,15 @@ def train(
     if not quiet:
         sys.stderr.write("\n")
     model.eval()
-    meta = {"settings": asdict(s), "parameters": count_parameters(model)}
+    # The shipped/returned weights are those of the epoch with the lowest mean training loss
+    # (the ReLU -> BatchNorm blocks occasionally spike late in training).
+    best_epoch = min(rows, key=lambda r: r["loss"])["epoch"] if rows else 0
+    best_file = out / BEST_NAME
+    if best_file.is_file():
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(best_file)))
+    meta = {"settings": asdict(s), "parameters": count_parameters(model), "epoch": best_epoch}
     digest = save_weights(model, out / WEIGHTS_NAME, metadata=meta)
     if rows:
         _plot_losses(rows, out / "loss.png")
@@ -252,6 +270,7 @@ def train(
         "sha256": digest,
         "wall_time_s": round(time.perf_counter() - t0, 1),
         "losses": [r["loss"] for r in rows],
+        "best_epoch": best_epoch,
     }
     (out / "settings.json").write_text(json.dumps(info, indent=2))
     return {**info, "weights": str(out / WEIGHTS_NAME)}

@@ -77,6 +77,7 @@ def load_autoencoder(path: str | Path | None = None) -> FusionAutoencoder:
             "written by 'brainfuse train'"
         )
     expected = _expected_sha(p, shipped)
+    actual = None
     if expected is not None:
         actual = sha256_of(p)
         if actual != expected:
@@ -90,6 +91,7 @@ def load_autoencoder(path: str | Path | None = None) -> FusionAutoencoder:
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"fusion weights {p} cannot be read as safetensors: {exc}") from exc
     model = FusionAutoencoder()
+    model.sha256 = actual if expected is not None else sha256_of(p)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

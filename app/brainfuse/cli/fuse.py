@@ -1,0 +1,130 @@
+"""``brainfuse fuse CT MRI -o OUT``: fuse a CT (or PET/SPECT) with an MRI from the shell.
+
+2-D inputs give a PNG on the sources' 0-255 scale; volumes give a NIfTI with the grid's
+affine, or a PNG of one slice (``--slice``, default the middle) when OUT ends in ``.png``.
+``--demo`` fuses the built-in demo pair (two templates, not one patient).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from brainfuse.errors import ExportError
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from brainfuse.fusion import available_methods
+
+    p = subparsers.add_parser(
+        "fuse",
+        help="fuse a CT (or PET/SPECT) with an MRI",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("ct", nargs="?", help="image 1: CT (or PET/SPECT) file or DICOM folder")
+    p.add_argument("mri", nargs="?", help="image 2: MRI file or DICOM folder")
+    p.add_argument("-o", "--output", required=True, help="output .png, .nii[.gz] or .dcm")
+    p.add_argument("--demo", action="store_true", help="fuse the built-in demo pair")
+    p.add_argument("--decision-map", metavar="DM_OUT", help="also write the decision map")
+    p.add_argument("--method", default="cnn", choices=available_methods())
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--ct-window", help="CENTER/WIDTH in HU or a preset: brain, subdural, bone")
+    p.add_argument("--mr-window", help="CENTER/WIDTH (default robust percentiles)")
+    p.add_argument("--slice", type=int, default=None, help="slice for a PNG of a volume")
+    p.add_argument("--register", default="auto", choices=("auto", "none", "geometry", "rigid"))
+    p.add_argument("--reference", default="mri", choices=("mri", "ct"))
+    p.add_argument("--format", choices=("png", "dicom", "nifti"), default=None)
+    p.add_argument("--overlay", action="store_true", help="burn the decision map into the output")
+    p.add_argument("--anonymize", action="store_true", help="de-identify DICOM output")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(func=run)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _refuse_inputs(outputs: list[str | None], inputs: list[str]) -> None:
+    for out in filter(None, outputs):
+        o = Path(out).resolve()
+        for src in inputs:
+            s = Path(src).resolve()
+            if o == s or _same_file(o, s) or (s.is_dir() and s in o.parents):
+                raise ExportError(f"refusing to write {out}: it is (or is inside) the input {src}")
+
+
+def _fuse(args, ct, mri, fuse_pair):
+    return fuse_pair(
+        ct,
+        mri,
+        method=args.method,
+        device=args.device,
+        ct_window=args.ct_window,
+        mr_window=args.mr_window,
+        register=args.register,
+        reference=args.reference,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from brainfuse.pipeline import fuse_pair
+
+    if args.demo:
+        from brainfuse.io import demo_pair
+
+        ct, mri = demo_pair()
+        inputs: list[str] = [p for p in (ct.path, mri.path) if p]
+    else:
+        if not args.ct or not args.mri:
+            raise ExportError("give two inputs (CT then MRI), or --demo")
+        from brainfuse.io import load
+
+        inputs = [args.ct, args.mri]
+        _refuse_inputs([args.output, args.decision_map], inputs)
+        ct, mri = load(args.ct), load(args.mri)
+    _refuse_inputs([args.output, args.decision_map], inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
+        result = _fuse(args, ct, mri, fuse_pair)
+    slice_index = args.slice
+        mri,
+    out = Path(args.output)
+    is_png = (args.format or "").lower() == "png" or out.suffix.lower() == ".png"
+    if is_png and result.fused.n_slices > 1 and slice_index is None:
+        slice_index = result.fused.n_slices // 2
+    from brainfuse.export import export_result
+
+    written = export_result(
+        result,
+        out,
+        format=args.format,
+        overlay=args.overlay,
+        anonymize=args.anonymize,
+        overwrite=args.overwrite,
+        decision_map_path=args.decision_map,
+        slice_index=slice_index,
+    )
+    fusion = result.fusion
+    if fusion.fallback:
+        print(f"warning: {fusion.fallback}", file=sys.stderr)
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    t = fusion.timings
+    print(f"device: {fusion.device}")
+    print(
+        f"method: {fusion.method}; windows: CT {result.windows['ct'].describe()}, "
+        f"MRI {result.windows['mri'].describe()}"
+    )
+    print("timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items()))
+    for path in written:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,129 @@
+"""The Fuser on synthetic pairs: decision, exact blending, determinism, tiling, colour."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from brainfuse.errors import CancelledError, GeometryMismatchError
+from brainfuse.fusion import Fuser, available_methods
+from brainfuse.fusion.colour import rgb_to_ycbcr
+
+from .conftest import textured
+
+
+@pytest.fixture(scope="module")
+def fuser():
+    return Fuser(device="cpu", threads=2)
+
+
+def test_available_methods_lists_ours_first():
+    assert available_methods()[0] == "cnn"
+    assert {"average", "laplacian", "pixel-sf"} <= set(available_methods())
+
+
+def test_decision_map_picks_the_sharp_side(fuser, sharp_left_right):
+    a, b = sharp_left_right
+    res = fuser.fuse(a, b)
+    half = a.shape[1] // 2
+    margin = 12
+    left = res.decision_map[:, : half - margin]
+    right = res.decision_map[:, half + margin :]
+    assert left.mean() >= 0.95  # A (image 1) is taken where it is sharp
+    assert right.mean() <= 0.05
+
+
+def test_hard_map_blend_is_exact(sharp_left_right):
+    a, b = sharp_left_right
+    res = Fuser(device="cpu", refine=False).fuse(a, b)
+    dm = res.decision_map
+    assert dm.dtype == np.uint8 and set(np.unique(dm)) <= {0, 1}
+    assert np.array_equal(res.fused, np.where(dm == 1, a, b))
+    assert np.array_equal(res.soft_map, dm.astype(np.float32))
+
+
+def test_soft_map_is_used_and_in_range(fuser, sharp_left_right):
+    a, b = sharp_left_right
+    res = fuser.fuse(a, b)
+    assert res.soft_map.min() >= 0.0 and res.soft_map.max() <= 1.0
+    np.testing.assert_allclose(res.fused, res.soft_map * a + (1 - res.soft_map) * b, atol=1e-6)
+
+
+def test_deterministic(fuser, sharp_left_right):
+    a, b = sharp_left_right
+    r1, r2 = fuser.fuse(a, b), fuser.fuse(a, b)
+    assert np.array_equal(r1.fused, r2.fused)
+    assert np.array_equal(r1.decision_map, r2.decision_map)
+
+
+def test_tiled_equals_untiled():
+    a, b = textured((100, 90), 1), textured((100, 90), 2)
+    whole = Fuser(device="cpu", tile=None, keep_activity=True).fuse(a, b)
+    tiled = Fuser(device="cpu", tile=40, keep_activity=True).fuse(a, b)
+    for x, y in zip(whole.activity, tiled.activity, strict=True):
+        np.testing.assert_allclose(y, x, rtol=1e-5, atol=1e-5 * float(x.max()))
+    np.testing.assert_allclose(tiled.fused, whole.fused, atol=1e-5)
+    assert np.array_equal(tiled.decision_map, whole.decision_map)
+
+
+def test_volume_batches_slices_with_progress_and_matches_slices(fuser):
+    a = np.stack([textured((48, 48), s) for s in range(3)])
+    b = np.stack([textured((48, 48), s + 10) for s in range(3)])
+    seen = []
+    res = Fuser(device="cpu", batch=2).fuse(a, b, progress=seen.append)
+    assert res.fused.shape == a.shape and res.decision_map.shape == a.shape
+    assert seen[-1] == 1.0 and len(seen) == 2
+    one = fuser.fuse(a[1], b[1])
+    np.testing.assert_allclose(res.fused[1], one.fused, atol=1e-5)
+
+
+def test_cancel_raises():
+    a = np.stack([textured((32, 32), s) for s in range(2)])
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(CancelledError):
+        Fuser(device="cpu").fuse(a, a, cancel=ev)
+
+
+def test_colour_path_keeps_chroma(fuser):
+    rng = np.random.default_rng(3)
+    grey = textured((64, 64), 4)
+    rgb = np.clip(
+        grey[..., None] * np.array([0.9, 0.5, 0.2], np.float32) + 0.05 * rng.random((64, 64, 3)),
+        0,
+        1,
+    ).astype(np.float32)
+    mri = textured((64, 64), 5)
+    res = fuser.fuse(rgb, mri)
+    assert res.fused.shape == rgb.shape
+    _, cb0, cr0 = rgb_to_ycbcr(rgb)
+    _, cb1, cr1 = rgb_to_ycbcr(res.fused)
+    inside = np.all((res.fused > 0.001) & (res.fused < 0.999), axis=-1)
+    assert inside.mean() > 0.5
+    np.testing.assert_allclose(cb1[inside], cb0[inside], atol=1e-4)
+    np.testing.assert_allclose(cr1[inside], cr0[inside], atol=1e-4)
+
+
+def test_size_mismatch_is_refused(fuser):
+    with pytest.raises(GeometryMismatchError, match="32x32.*32x40"):
+        fuser.fuse(np.zeros((32, 32), np.float32), np.zeros((32, 40), np.float32))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_forced_cuda_falls_back_with_a_warning(sharp_left_right):
+    with pytest.warns(RuntimeWarning, match="CUDA"):
+        f = Fuser(device="cuda")
+    assert f.device.startswith("CPU (")
+    res = f.fuse(*sharp_left_right)
+    assert res.device.startswith("CPU") and "CUDA" in (res.fallback or "")
+
+
+@pytest.mark.parametrize("method", ["average", "laplacian", "pixel-sf"])
+def test_baselines_dispatch(method, sharp_left_right):
+    a, b = sharp_left_right
+    res = Fuser(method).fuse(a, b)
+    assert res.method == method and res.fused.shape == a.shape
+    assert res.fused.min() >= 0 and res.fused.max() <= 1
