@@ -96,7 +96,6 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
         result = _fuse(args, ct, mri, fuse_pair)
     slice_index = args.slice
-        mri,
     out = Path(args.output)
     is_png = (args.format or "").lower() == "png" or out.suffix.lower() == ".png"
     if is_png and result.fused.n_slices > 1 and slice_index is None:
