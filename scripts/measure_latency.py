@@ -106,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"timer interval {args.interval} ms, {gaps.size} gaps measured during fusion")
     everything = np.array([t for t in ticks if t0 <= t <= end])
     all_gaps = np.diff(everything) * 1000.0
+    order = np.argsort(all_gaps)[::-1][:5]
+    print("phases (s from opening):", ", ".join(f"{n} {t - t0:.2f}" for t, n in phases))
+    print(
+        "largest gaps (start s: ms):",
+        ", ".join(f"{everything[g] - t0:.2f}: {all_gaps[g]:.0f}" for g in order),
+    )
     print(
         f"worst gap from opening the pair to the end (align, windowing, fusion): "
         f"{all_gaps.max():.1f} ms"

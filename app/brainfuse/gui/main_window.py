@@ -16,7 +16,6 @@ Page Up/Down step slices, right-drag for window/level, CT presets brain 40/80, s
 from __future__ import annotations
 
 import inspect
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from brainfuse.gui.export_dialog import ExportDialog, ExportOptions
 from brainfuse.gui.readouts import ReadoutPanel, slice_metrics
 from brainfuse.gui.settings import DEVICES, Settings
 from brainfuse.gui.viewers import ViewerGrid
-from brainfuse.gui.workers import TaskRunner, fuse_slices
+from brainfuse.gui.workers import TaskRunner, fuse_slices, fuser_for, window_in_slabs
 from brainfuse.image import ImageVolume
 from brainfuse.workspace import SliceFusion, Window, Workspace, auto_window
 
@@ -68,7 +67,7 @@ def _align_task(ct: ImageVolume, mri: ImageVolume, *, cancel=None) -> tuple[Any,
     from brainfuse.grid import align_pair
 
     aligned = align_pair(ct, mri, cancel=cancel)
-    return aligned, auto_window(aligned.mri.array)
+    return aligned, auto_window(aligned.mri.array[::2, ::4, ::4])
 
 
 def _export_task(
@@ -170,6 +169,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.restore(ws)
         self._refresh_all()
         self.resize(1280, 800)
+        self.warm_up()
 
     # ------------------------------------------------------------------ construction
     def _build_menus(self) -> None:
@@ -352,10 +352,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _get_fuser(self) -> Any:
         if self.fuser is None:
-            from brainfuse.fusion import Fuser
-
-            self.fuser = Fuser(method="cnn", device=self.settings.device())
+            self.fuser = fuser_for(self.settings.device())
         return self.fuser
+
+    def warm_up(self) -> None:
+        """Load the fusion model in the background now, not when the first pair arrives."""
+        self.runner.start("model", lambda *, cancel: self._get_fuser(), label="Loading model")
 
     def start_fusion(self) -> None:
         """Fuse the slice on screen first, then every other slice, in one worker."""
@@ -382,11 +384,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fusion_task(self, ct, mri, ct_window, mr_window, first, *, cancel):
         """Worker body: window both sources, then fuse slice by slice (one yield each)."""
-        from brainfuse.fusion.intensity import to_unit
-
         fuser = self._get_fuser()
-        ct01, ct_used = to_unit(ct, ct_window)
-        mri01, mr_used = to_unit(mri, mr_window)
+        ct01, ct_used = yield from window_in_slabs(ct, ct_window, cancel=cancel)
+        mri01, mr_used = yield from window_in_slabs(mri, mr_window, cancel=cancel)
         yield 0.0, ("unit", ct01, mri01, {"ct": ct_used, "mri": mr_used})
         n = ct.shape[0]
         order = sorted(range(n), key=lambda k: (abs(k - first), k))
@@ -405,12 +405,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fusion_step(self, payload: tuple) -> None:
         ws = self.workspace
+        if payload[0] == "prepare":
+            return
         if payload[0] == "unit":
             _, ct01, mri01, windows = payload
             ws.set_unit(ct01, mri01)
             ws.windows = windows
             ws.set_auto_mr_window(Window(windows["mri"].center, windows["mri"].width))
-            self._fusion_started = time.perf_counter()
             return
         _, k, fused, result, ms = payload
         ws.device = str(getattr(result, "device", ""))

@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shiboken6
 from PySide6 import QtCore, QtWidgets
 from superqt.utils import GeneratorWorker, WorkerBase, create_worker
 
 from brainfuse.errors import CancelledError
 
-__all__ = ["Task", "TaskRunner", "fuse_slices"]
+__all__ = ["Task", "TaskRunner", "fuse_slices", "fuser_for", "window_in_slabs"]
 
 
 @dataclass
@@ -228,3 +229,58 @@ def fuse_slices(
         result = fuser.fuse(ct01[k], mri01[k], cancel=cancel)
         ms = 1000.0 * (time.perf_counter() - start)
         yield done / n, (k, make_slice(result), result, ms)
+
+
+_FUSERS: dict[str, Any] = {}
+_FUSER_LOCK = threading.Lock()
+
+
+def fuser_for(device: str) -> Any:
+    """The :class:`brainfuse.fusion.Fuser` for ``device``, created once per process and reused.
+
+    The first call loads the weights and runs one tiny fusion so that torch's lazy start-up
+    (thread pool, kernels) happens here, in a worker, and not inside the first slice.
+    """
+    with _FUSER_LOCK:
+        if device not in _FUSERS:
+            from brainfuse.fusion import Fuser
+
+            fuser = Fuser(method="cnn", device=device)
+            warm = np.zeros((32, 32), np.float32)
+            fuser.fuse(warm, warm)
+            _FUSERS[device] = fuser
+        return _FUSERS[device]
+
+
+def window_in_slabs(
+    volume: Any, window: tuple[float, float] | None, *, cancel: threading.Event, slab: int = 8
+) -> Iterator[tuple[float, Any]]:
+    """Window a volume to [0, 1] with :func:`brainfuse.fusion.intensity.to_unit`, slab by slab.
+
+    An explicit ``(center, width)`` window is applied to slabs of ``slab`` slices with a
+    ``yield`` between slabs, so that the GUI thread gets the interpreter back in between
+    (the result is identical to one ``to_unit`` call). The automatic window (``None``: MR
+    percentiles of the whole volume, 8-bit images as they are) needs the whole volume and is
+    one call, so that the window and CLI give the same numbers.
+
+    Yields
+    ------
+    ``(fraction, ("prepare",))`` between slabs; the generator *returns*
+    ``(array01, WindowUsed)`` (use ``yield from``).
+    """
+    from brainfuse.fusion.intensity import to_unit
+
+    if window is None or volume.is_rgb:
+        result = to_unit(volume, window)
+        yield 1.0, ("prepare",)
+        return result
+    out = np.empty(volume.array.shape, np.float32)
+    used = None
+    n = volume.n_slices
+    for k0 in range(0, n, slab):
+        if cancel.is_set():
+            raise CancelledError("windowing cancelled")
+        part = volume.with_array(volume.array[k0 : k0 + slab])
+        out[k0 : k0 + slab], used = to_unit(part, window)
+        yield min(k0 + slab, n) / n, ("prepare",)
+    return out, used
