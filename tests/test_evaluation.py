@@ -132,7 +132,7 @@ def test_evaluate_leaves_finished_rows_readable_when_cancelled(pairs_dir, tmp_pa
     assert not (out / "grid.png").exists()
 
 
-def test_evaluate_limit_and_refuses_pairs_dir_as_output(pairs_dir):
+def test_evaluate_refuses_the_pairs_folder_as_output(pairs_dir):
     from brainfuse.errors import ExportError
 
     with pytest.raises(ExportError, match="pairs folder"):

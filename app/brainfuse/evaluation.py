@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from brainfuse.errors import BrainFuseError, CancelledError, ExportError, UnreadableInputError
-from brainfuse.metrics import METRIC_NAMES, fusion_metrics
+from brainfuse.metrics import METRIC_NAMES, fusion_metrics, head_mask
 
 __all__ = [
     "PAIR_KINDS",
@@ -261,6 +261,7 @@ def evaluate(
             for index, pair in enumerate(pairs):
                 im1, im2 = load_pair(pair)
                 one, two = im1.astype(np.float32) / 255.0, im2.astype(np.float32) / 255.0
+                head = head_mask(im1, im2)
                 panel: dict[str, object] = {"pair": pair, "im1": im1, "im2": im2, "fused": {}}
                 for method, fuser in fusers.items():
                     if cancel is not None and cancel.is_set():
@@ -283,8 +284,8 @@ def evaluate(
                         "fuse_ms": ms,
                     }
                     row.update(fusion_metrics(fused, im1, im2))
-                    head = fusion_metrics(fused, im1, im2, mask="head")
-                    row.update({f"head_{k}": v for k, v in head.items()})
+                    scores = fusion_metrics(fused, im1, im2, mask=head)
+                    row.update({f"head_{k}": v for k, v in scores.items()})
                     writer.writerow({k: _format(v) for k, v in row.items()})
                     fh.flush()
                     result.rows.append(row)
