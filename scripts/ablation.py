@@ -32,10 +32,16 @@ SESF = {"ssim": 0.730, "psnr": 12.82, "sf": 37.5, "mi": 3.26, "qabf": 0.631}
 CONFIGS: dict[str, dict] = {
     "default": {},
     "hard map (no refinement)": {"refine": False},
+    "guided-filter refinement r=2 eps=1e-3": {"refine_mode": "guided"},
+    "guided-filter refinement r=4 eps=0.1": {
+        "refine_mode": "guided",
+        "gf_radius": 4.0,
+        "gf_eps": 0.1,
+    },
     "no consistency verification": {"consistency": False},
     "no CV, hard map": {"consistency": False, "refine": False},
     "raw-pixel SF": {"activity_source": "pixels"},
-    "k=5": {"window_size": 5},
+    "k=11 (SESF)": {"window_size": 11},
     "k=7": {"window_size": 7},
     "k=15": {"window_size": 15},
     "k=21": {"window_size": 21},

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 SHIPPED_WEIGHTS = "brainfuse_ae_v1.safetensors"
-SHIPPED_SHA256 = "83cf08c605bbfa697dd212156685bc3b9c117ee28ab07f576398f96744d5df99"
+SHIPPED_SHA256 = "f8ed41bb504a272a09d784350d00d26d1dd030216dba74d0c9ef5e21a0ca7b1d"
 
 
 def sha256_of(path: Path) -> str:
