@@ -165,3 +165,22 @@ def test_evaluate_with_a_custom_fuser_factory(pairs_dir, tmp_path):
     )
     assert made == ["cnn"] and result.pairs_done == 2
     assert (tmp_path / "o" / "cnn" / "3_dm.png").exists()
+
+
+def test_a_blank_pair_and_identical_sources_do_not_break_the_summary(tmp_path):
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    blank = np.zeros((32, 32), np.uint8)
+    Image.fromarray(blank).save(folder / "1_mr1.png")
+    Image.fromarray(blank).save(folder / "1_mr2.png")
+    cam = data.camera()[::16, ::16]
+    Image.fromarray(cam).save(folder / "2_mr1.png")
+    Image.fromarray(cam).save(folder / "2_mr2.png")
+    result = evaluate(folder, tmp_path / "out", methods=("average", "laplacian"), grid=0)
+    rows = read_metrics_csv(tmp_path / "out" / "metrics.csv")
+    blank_row = next(r for r in rows if r["pair"] == "1")
+    assert np.isnan(blank_row["head_ssim"]) and blank_row["psnr"] == np.inf
+    assert result.pairs_done == 2
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "| average | **1.0000 ± 0.0000** | **inf** |" in summary  # whole slice
+    assert "| nan" not in summary and "nan ±" not in summary  # head: the blank pair skipped

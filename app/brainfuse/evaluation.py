@@ -284,7 +284,10 @@ def evaluate(
                         "fuse_ms": ms,
                     }
                     row.update(fusion_metrics(fused, im1, im2))
-                    scores = fusion_metrics(fused, im1, im2, mask=head)
+                    if head.any():
+                        scores = fusion_metrics(fused, im1, im2, mask=head)
+                    else:  # a blank pair: no head to score
+                        scores = dict.fromkeys(METRIC_NAMES, float("nan"))
                     row.update({f"head_{k}": v for k, v in scores.items()})
                     writer.writerow({k: _format(v) for k, v in row.items()})
                     fh.flush()
@@ -348,18 +351,16 @@ def _table(rows: list[dict[str, object]], methods: Sequence[str], prefix: str) -
         vals = {k: np.array([float(r[prefix + k]) for r in rows if r["method"] == m]) for k in keys}
         stats[m] = {}
         for k, v in vals.items():
-            finite = v[np.isfinite(v)] if k == "psnr" else v
+            finite = v[np.isfinite(v)]  # PSNR of identical images is inf; blank heads NaN
             if finite.size == 0:
-                stats[m][k] = (float("inf") if v.size else float("nan"), 0.0)
+                stats[m][k] = (float("inf") if np.isinf(v).any() else float("nan"), 0.0)
             else:
                 stats[m][k] = (
                     float(finite.mean()),
                     float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
                 )
     best = {
-        k: max(
-            methods, key=lambda m, k=k: stats[m][k][0] if np.isfinite(stats[m][k][0]) else -np.inf
-        )
+        k: max(methods, key=lambda m, k=k: -np.inf if np.isnan(stats[m][k][0]) else stats[m][k][0])
         for k in keys
     }
     lines = ["| method | " + " | ".join(_LABELS[k] for k in keys) + " |"]
@@ -381,7 +382,8 @@ def write_summary(result: EvaluationResult) -> Path:
     """Write ``summary.md``: mean ± sd (sample) per method for each metric, best in bold.
 
     Two tables: the whole slice (the literature's convention) and the head only (background
-    air excluded, :func:`brainfuse.metrics.head_mask`). PSNR means skip infinite values.
+    air excluded, :func:`brainfuse.metrics.head_mask`). Means skip infinite (PSNR of identical
+    images) and undefined (head metrics of a blank pair) values.
     """
     rows, methods = (
         result.rows,
