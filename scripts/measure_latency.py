@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         original(payload)
 
     window._fusion_step = wrapped
+    # the window loads the model at start-up; a user opens a pair seconds later
+    while window.runner.is_running():
+        app.processEvents()
+        time.sleep(0.01)
     timer.start()
     t0 = time.perf_counter()
     window.set_pair(ct, mri)

@@ -103,10 +103,13 @@ def test_ssim_psnr_labels_match_brainfuse_metrics(fused_window, qtbot):
 
     f, a, b = s255(ws.fused), s255(ws.ct01), s255(ws.mri01)
     labels = fused_window.readouts.labels
-    assert labels["ssim"].text() == f"{metrics.ssim(f, a, b):.4f}"
+    ssim = f"{metrics.ssim(f, a, b):.4f}"
+    qtbot.waitUntil(lambda: labels["ssim"].text() == ssim, timeout=10000)
     assert labels["psnr"].text() == f"{metrics.psnr(f, a, b):.2f} dB"
     assert labels["qabf"].text() == "–"
-    qtbot.mouseClick(fused_window.readouts.extra_button, QtCore.Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(fused_window.readouts_updated, timeout=10000):
+        qtbot.mouseClick(fused_window.readouts.extra_button, QtCore.Qt.MouseButton.LeftButton)
+    assert fused_window.runner.thread_ids["metrics"] != threading.get_ident()
     assert labels["qabf"].text() == f"{metrics.qabf(f, a, b):.4f}"
     assert labels["mi"].text() == f"{metrics.mutual_information(f, a, b):.3f} bits"
 

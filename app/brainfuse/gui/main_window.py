@@ -104,6 +104,8 @@ class MainWindow(QtWidgets.QMainWindow):
     """
 
     fusion_finished = QtCore.Signal()
+    #: SSIM/PSNR (and Qabf/MI) of the slice on screen were written to the readouts
+    readouts_updated = QtCore.Signal(dict)
 
     def __init__(self, workspace: Workspace | None = None, settings: Settings | None = None):
         super().__init__()
@@ -614,9 +616,20 @@ class MainWindow(QtWidgets.QMainWindow):
         if ws.ct01 is None or not ws.is_fused(k):
             self.readouts.clear()
             return
-        values = slice_metrics(ws.fused[k], ws.ct01[k], ws.mri01[k], extra=extra)
-        self.readouts.show_metrics(values)
         self.readouts.show_run(ws.fusion_ms, ws.device)
+        self.runner.start(
+            "metrics",
+            lambda f, a, b, *, cancel: slice_metrics(f, a, b, extra=extra),
+            ws.fused[k].copy(),
+            ws.ct01[k],
+            ws.mri01[k],
+            quiet=True,
+            on_return=self._show_metrics,
+        )
+
+    def _show_metrics(self, values: dict[str, float]) -> None:
+        self.readouts.show_metrics(values)
+        self.readouts_updated.emit(values)
 
     # ------------------------------------------------------------------ errors and closing
     def _task_failed(self, kind: str, exc: BaseException) -> None:

@@ -39,6 +39,7 @@ class Task:
     worker: WorkerBase
     cancel: threading.Event = field(default_factory=threading.Event)
     thread_id: int | None = None
+    quiet: bool = False
 
     def quit(self) -> None:
         """Ask the task to stop at its next cancel point."""
@@ -87,6 +88,7 @@ class TaskRunner(QtCore.QObject):
         label: str = "",
         on_yield: Callable[[Any], None] | None = None,
         on_return: Callable[[Any], None] | None = None,
+        quiet: bool = False,
         **kwargs: Any,
     ) -> Task:
         """Run ``func(*args, cancel=Event, **kwargs)`` in a worker thread.
@@ -94,6 +96,7 @@ class TaskRunner(QtCore.QObject):
         A generator ``func`` may yield ``(fraction, payload)``; ``on_yield(payload)`` runs on
         the GUI thread for each. ``on_return(value)`` gets the return value. A task of the
         same ``kind`` still running is cancelled first and its late results are dropped.
+        A ``quiet`` task (a quick readout) leaves the progress bar and Cancel button alone.
         """
         if kind in self.tasks:
             self.tasks[kind].quit()
@@ -120,7 +123,7 @@ class TaskRunner(QtCore.QObject):
             worker = create_worker(
                 run, *args, cancel=cancel, _start_thread=False, _ignore_errors=True, **kwargs
             )
-        task = Task(kind, generation, worker, cancel)
+        task = Task(kind, generation, worker, cancel, quiet=quiet)
         holder["task"] = task
         self.tasks[kind] = task
 
@@ -128,7 +131,8 @@ class TaskRunner(QtCore.QObject):
             if not current():
                 return
             fraction, payload = item
-            self.progress.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
+            if not quiet:
+                self.progress.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
             if on_yield is not None:
                 on_yield(payload)
 
@@ -143,8 +147,9 @@ class TaskRunner(QtCore.QObject):
         def finished() -> None:
             if self.tasks.get(kind) is task:
                 del self.tasks[kind]
-            if not self.tasks:
+            if not any(not t.quiet for t in self.tasks.values()):
                 self._set_busy(False)
+            if not self.tasks:
                 self.idle.emit()
 
         if isinstance(worker, GeneratorWorker):
@@ -152,9 +157,10 @@ class TaskRunner(QtCore.QObject):
         worker.returned.connect(returned)
         worker.errored.connect(failed)
         worker.finished.connect(finished)
-        self.progress.setFormat(f"{label} %p%" if label else "%p%")
-        self.progress.setValue(0)
-        self._set_busy(True)
+        if not quiet:
+            self.progress.setFormat(f"{label} %p%" if label else "%p%")
+            self.progress.setValue(0)
+            self._set_busy(True)
         worker.start()
         return task
 
