@@ -10,7 +10,7 @@ from scipy import ndimage
 from brainfuse.grid import AIR_HU, coverage, resample_to
 from brainfuse.image import ImageVolume
 
-from .conftest import head_mask, load_volume, write_nifti
+from .conftest import head_mask, load_volume, write_dicom_series, write_nifti
 
 
 def _sample_with_scipy(volume: ImageVolume, affine: np.ndarray, shape: tuple) -> np.ndarray:
@@ -61,6 +61,40 @@ def test_same_volume_two_files_different_affines_agree(demo_mri, tmp_path):
         ref_values = reference.array[inside].astype(np.float32)
         r = np.corrcoef(out.array[inside], ref_values)[0, 1]
         assert r >= 0.99, r
+
+
+def test_same_volume_as_nifti_and_oblique_dicom_series_agree(demo_mri, tmp_path):
+    """Acceptance 1 with DICOM: the head as NIfTI (1.5 mm LPS) and as an MR DICOM series on a
+    grid flipped in x and z and tilted 10° about x (2.0 × 2.5 × 1.75 mm, shifted origin)."""
+    a = demo_mri.with_array(ndimage.gaussian_filter(demo_mri.array.astype(np.float32), 1.0))
+    z, y, x = a.shape
+    tilt = np.radians(10.0)
+    tilt_x = np.array(
+        [[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]]
+    )
+    direction_b = tilt_x @ np.diag([-1.0, 1.0, -1.0])  # right-handed: z = x × y
+    spacing_b = np.array([2.0, 2.5, 1.75])
+    centre = a.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0])
+    shape_b = (int(z * 1.5 / 1.75) - 6, int(y * 1.5 / 2.5), int(x * 1.5 / 2.0))
+    half = spacing_b * (np.array(shape_b[::-1]) - 1) / 2
+    origin_b = centre[:3] - direction_b @ half + np.array([2.2, -3.1, 4.4])
+    affine_b = np.eye(4)
+    affine_b[:3, :3] = direction_b * spacing_b
+    affine_b[:3, 3] = origin_b
+    b = a.with_array(
+        _sample_with_scipy(a, affine_b, shape_b),
+        spacing=tuple(spacing_b),
+        origin=tuple(origin_b),
+        direction=direction_b,
+    )
+    loaded_a = load_volume(write_nifti(tmp_path / "a.nii.gz", a))
+    loaded_b = load_volume(write_dicom_series(tmp_path / "series_b", b))
+    assert loaded_b.format == "DICOM" and loaded_b.shape[0] == shape_b[0]
+    out = resample_to(loaded_b, loaded_a)
+    inside = head_mask(loaded_a) & coverage_mask(loaded_b, loaded_a)
+    assert inside.sum() > 0.2 * inside.size
+    r = np.corrcoef(out.array[inside], loaded_a.array[inside].astype(np.float32))[0, 1]
+    assert r >= 0.99, r
 
 
 def coverage_mask(moving: ImageVolume, reference: ImageVolume) -> np.ndarray:
