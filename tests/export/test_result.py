@@ -114,3 +114,22 @@ def test_provenance_uses_the_windows_and_model_hash(mr_series, tmp_path):
     ds = pydicom.dcmread(export_result(pair, tmp_path / "a.dcm", slice_index=0)[0])
     assert "ct preset:brain C40/W80 HU" in ds.DerivationDescription
     assert "f" * 64 in ds.DerivationDescription
+
+
+def test_real_pair_result_exports_into_the_ct_study(ct_small, tmp_path):
+    from brainfuse.pipeline import fuse_pair
+
+    ct = load_volume(ct_small)
+    mri = ct.with_array(ct.array[:, ::-1, :].copy(), modality="MR", source=type(ct.source)())
+    pair = fuse_pair(ct, mri, method="average", register="none", reference="ct")
+    files = export_result(pair, tmp_path / "f.dcm", anonymize=False)
+    ds = pydicom.dcmread(files[0])
+    assert ds.StudyInstanceUID == ct.source.study_instance_uid
+    assert ds.FrameOfReferenceUID == ct.source.frame_of_reference_uid
+    assert [i.ReferencedSOPInstanceUID for i in ds.SourceImageSequence] == list(
+        ct.source.sop_instance_uids
+    )
+    assert "average" in ds.DerivationDescription and "C40/W80" in ds.DerivationDescription
+    back = load_volume(files[0])
+    np.testing.assert_allclose(back.array, pair.fused.array, atol=0.5 / 4095 + 1e-7)
+    np.testing.assert_allclose(back.affine, ct.affine, atol=1e-4)

@@ -155,7 +155,8 @@ def draw_legend(
     font = ImageFont.load_default()
     draw = ImageDraw.Draw(picture)
     text_h = max(draw.textbbox((0, 0), label, font=font)[3] for label in labels)
-    bar_w = max(16, min(96, width // 4))
+    label_w = [draw.textbbox((0, 0), label, font=font)[2] for label in labels]
+    bar_w = max(16, min(96, width // 4), label_w[0] + label_w[1] + 6)  # labels never overlap
     bar_h = max(3, min(8, height // 40))
     margin = max(2, min(6, width // 64))
     y0 = height - margin - bar_h - text_h - 2
@@ -166,8 +167,9 @@ def draw_legend(
     bar = (1.0 - opacity) * grey + opacity * lut[np.linspace(0, 255, bar_w).astype(np.intp)][None]
     picture.paste(Image.fromarray(np.round(bar).astype(np.uint8)), (margin, y0))
     draw.text((margin, y0 + bar_h + 1), labels[0], fill=(255, 255, 255), font=font)
-    right = draw.textbbox((0, 0), labels[1], font=font)[2]
-    draw.text((margin + bar_w - right, y0 + bar_h + 1), labels[1], fill=(255, 255, 255), font=font)
+    draw.text(
+        (margin + bar_w - label_w[1], y0 + bar_h + 1), labels[1], fill=(255, 255, 255), font=font
+    )
     return _picture_array(picture)
 
 
