@@ -163,6 +163,7 @@ def test_bad_inputs_are_refused_with_clear_messages(mr_series, tmp_path, provena
 
 
 @pytest.mark.shared
+@pytest.mark.slow
 def test_real_head_ct_series_round_trip(shared_data, tmp_path, provenance, guard_sources):
     series = shared_data / "dicom" / "ct" / "cranium_ct_series"
     guard_sources(series)
@@ -188,7 +189,8 @@ def test_real_head_ct_series_round_trip(shared_data, tmp_path, provenance, guard
         "mr/emri_small.dcm",  # enhanced multi-frame, no plane geometry -> Secondary Capture
         "ct/693_UNCI.dcm",  # de-identified source (PatientIdentityRemoved YES)
         "ct/eCT_Supplemental.dcm",  # enhanced CT, 2 frames
-        "mr/bbmri_t1_sag_series",  # sagittal series, exported on its canonical LPS grid
+        # sagittal series, exported on its canonical LPS grid (256 axial files)
+        pytest.param("mr/bbmri_t1_sag_series", marks=pytest.mark.slow),
     ],
 )
 def test_every_shared_dicom_source_gives_a_valid_export(
