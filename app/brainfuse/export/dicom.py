@@ -91,6 +91,12 @@ STUDY_KEYWORDS = (
     "AccessionNumber",
     "StudyDescription",
 )
+_COPIED_KEYWORDS = {
+    *PATIENT_KEYWORDS,
+    *STUDY_KEYWORDS,
+    "PatientIdentityRemoved",
+    "DeidentificationMethod",
+}
 _TYPE2_PATIENT = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex")
 _TYPE2_STUDY = ("StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber")
 # MR Image module acquisition attributes copied from the reference MR (type 1/2 there).
@@ -173,7 +179,7 @@ def _patient_and_study(
             if header is not None and keyword in header:
                 _set(out, keyword, header[keyword].value)
         for keyword, value in {**source.patient, **source.study}.items():
-            if keyword in keyword_dict:
+            if keyword in _COPIED_KEYWORDS:  # current Patient/Study attributes only
                 _set(out, keyword, value)
         out.StudyInstanceUID = source.study_instance_uid
     else:
