@@ -110,3 +110,15 @@ def test_overwrite_never_replaces_a_folder_of_other_things(tmp_path):
     with pytest.raises(ExportError, match="Will not replace"):  # nothing replaceable by default
         write_folder_atomic(folder / "sub", {"0001.dcm": b""}, overwrite=True)
     assert (folder / "sub" / "0001.dcm").read_bytes() == b"old"
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        f = write_bytes_atomic(tmp_path / "a.png", b"x")
+        folder_files = write_folder_atomic(tmp_path / "s", {"1.dcm": b"y"})
+    finally:
+        os.umask(old)
+    assert f.stat().st_mode & 0o777 == 0o644
+    assert folder_files[0].stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "s").stat().st_mode & 0o777 == 0o755

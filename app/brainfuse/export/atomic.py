@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -31,6 +31,11 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view[:_CHUNK])
         view = view[written:]
+
+
+def _temp_path(target: Path, suffix: str) -> Path:
+    """A fresh hidden name beside ``target`` (same folder, so the rename is atomic)."""
+    return target.parent / f".{target.name}.{secrets.token_hex(6)}{suffix}"
 
 
 def _resolve(path: str | os.PathLike[str]) -> Path:
@@ -156,7 +161,8 @@ def write_bytes_atomic(
         previous ``target`` is left intact).
     """
     resolved = check_target(target, overwrite=overwrite, sources=sources)
-    fd, tmp = tempfile.mkstemp(prefix=f".{resolved.name}.", suffix=".part", dir=resolved.parent)
+    tmp = _temp_path(resolved, ".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     try:
         try:
             _write_all(fd, data)
@@ -217,9 +223,8 @@ def write_folder_atomic(
         target, overwrite=overwrite, sources=sources, is_folder=True, replaceable=replaceable
     )
     items = files.items() if isinstance(files, Mapping) else files
-    tmp_dir = Path(
-        tempfile.mkdtemp(prefix=f".{resolved.name}.", suffix=".part", dir=resolved.parent)
-    )
+    tmp_dir = _temp_path(resolved, ".part")
+    os.mkdir(tmp_dir, 0o777)  # umask applies, as for any folder the user creates
     backup: Path | None = None
     names: list[str] = []
     try:
@@ -236,10 +241,7 @@ def write_folder_atomic(
         if resolved.exists():
             if not overwrite:
                 raise ExportError(f"'{target}' appeared during the export; not replaced.")
-            backup = Path(
-                tempfile.mkdtemp(prefix=f".{resolved.name}.", suffix=".old", dir=resolved.parent)
-            )
-            backup.rmdir()
+            backup = _temp_path(resolved, ".old")
             os.replace(resolved, backup)
         try:
             os.replace(tmp_dir, resolved)
