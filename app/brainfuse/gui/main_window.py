@@ -36,10 +36,7 @@ from brainfuse.workspace import SliceFusion, Window, Workspace, auto_window
 
 __all__ = ["MainWindow", "format_position"]
 
-_DEMO_NOTE = (
-    "Demo pair: CT and MRI <b>templates</b> of different people in MNI space, "
-    "not one patient. Not for diagnosis."
-)
+_DEMO_NOTE = "Demo: <b>templates</b> of different people, not one patient. Not for diagnosis."
 
 
 def format_position(mm: np.ndarray) -> str:

@@ -69,10 +69,11 @@ class ReadoutPanel(QtWidgets.QGroupBox):
         self.extra_button = QtWidgets.QPushButton("Compute Qabf and MI")
         self.extra_button.setToolTip("Edge transfer (Qabf) and mutual information of this slice")
         form.addRow(self.extra_button)
-        note = QtWidgets.QLabel("SSIM/PSNR: mean over CT and MRI; they do not rank methods.")
-        note.setObjectName("hint")
-        note.setWordWrap(True)
-        form.addRow(note)
+        for key in ("ssim", "psnr"):
+            self.labels[key].setToolTip(
+                "Mean over the fused image against CT and against MRI (0–255 scale). "
+                "SSIM/PSNR do not rank decision-map methods; see Qabf."
+            )
 
     def clear(self) -> None:
         for key in ("ssim", "psnr", "qabf", "mi"):

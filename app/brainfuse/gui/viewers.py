@@ -117,14 +117,12 @@ class Panel:
             side: _ScreenText(box, _LABEL_COLOR, 11, True)
             for side in ("left", "right", "top", "bottom")
         }
-        self.title = _ScreenText(box, _TEXT_COLOR, 10, True)
-        self.title.setText(TITLES[name])
         self.readout = _ScreenText(box, _TEXT_COLOR, 9)
         self.message = _ScreenText(box, _TEXT_COLOR, 11)
         box.sigResized.connect(self.place_labels)
 
     def place_labels(self) -> None:
-        """Keep the orientation letters at the middle of each edge, the title top-left."""
+        """Keep the orientation letters at the middle of each edge, the readout bottom-left."""
         r = self.box.boundingRect()
         pad = 4.0
 
@@ -140,7 +138,6 @@ class Panel:
         self.orient["top"].setPos(r.width() / 2 - w / 2, pad)
         w, h = size(self.orient["bottom"])
         self.orient["bottom"].setPos(r.width() / 2 - w / 2, r.height() - h - pad)
-        self.title.setPos(pad, pad)
         w, h = size(self.readout)
         self.readout.setPos(pad, r.height() - h - pad)
         w, h = size(self.message)
@@ -173,11 +170,16 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         self.ci.setContentsMargins(2, 2, 2, 2)
         self.panels: dict[str, Panel] = {}
         for n, name in enumerate(LAYERS):
+            row, col = 2 * (n // 2), n % 2
+            self.addLabel(TITLES[name], row=row, col=col, color="#dcdcdc", size="10pt", bold=True)
             box = SliceViewBox(lockAspect=True, invertY=True, enableMenu=False)
             box.setBackgroundColor((0, 0, 0))
             box.setBorder(pg.mkPen((70, 70, 70)))
-            self.addItem(box, row=n // 2, col=n % 2)
+            self.addItem(box, row=row + 1, col=col)
             self.panels[name] = Panel(name, box)
+        grid = self.ci.layout
+        for row in (1, 3):
+            grid.setRowStretchFactor(row, 1)
         first = self.panels[LAYERS[0]].box
         for name in LAYERS[1:]:
             self.panels[name].box.setXLink(first)
@@ -188,6 +190,15 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         fused.box.addItem(fused.overlay)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._fitted = False
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        """Keep the two columns equally wide (the aspect-locked boxes would not share)."""
+        ci = getattr(self, "ci", None)  # resizeEvent runs inside the base constructor too
+        if ci is not None:
+            half = max((self.width() - 12) / 2.0, 50.0)
+            for col in (0, 1):
+                ci.layout.setColumnFixedWidth(col, half)
+        super().resizeEvent(ev)
 
     # ------------------------------------------------------------------ drawing
     def box(self, name: str) -> SliceViewBox:
@@ -235,7 +246,10 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         if dmap is None:
             overlay.clear()
         else:
-            overlay.setImage(np.asarray(dmap, np.float32), levels=(0.0, 1.0), lut=lut)
+            # transparent where the MRI was taken, coloured where the CT was (soft: in between)
+            see_through = lut.copy()
+            see_through[:, 3] = np.linspace(0, 255, len(lut)).astype(np.uint8)
+            overlay.setImage(np.asarray(dmap, np.float32), levels=(0.0, 1.0), lut=see_through)
             overlay.setRect(self._rect())
         overlay.setOpacity(ws.overlay_opacity)
         overlay.setVisible(ws.overlay_visible and dmap is not None)
