@@ -174,6 +174,15 @@ def test_export_writes_png_and_nifti_and_reports_the_path(fused_window, qtbot, t
     import nibabel as nib
 
     assert nib.load(nii).shape[:3] == (x, y, fused_window.workspace.n_slices)
+    folder = tmp_path / "dicom"
+    fused_window.export(ExportOptions(folder, "dicom", overlay=False, anonymize=True))
+    qtbot.waitUntil(lambda: "DICOM" in fused_window.statusBar().currentMessage(), timeout=30000)
+    import pydicom
+
+    files = sorted(folder.glob("*.dcm"))
+    assert len(files) == fused_window.workspace.n_slices
+    ds = pydicom.dcmread(files[0])
+    assert ds.Rows == y and ds.Columns == x
 
 
 def test_click_moves_the_linked_crosshair_and_hover_reads_hu(fused_window):

@@ -15,7 +15,6 @@ Page Up/Down step slices, right-drag for window/level, CT presets brain 40/80, s
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -459,38 +458,49 @@ class MainWindow(QtWidgets.QMainWindow):
         )
 
     def pair_result(self) -> Any:
-        """The workspace's fused volume as a :class:`brainfuse.pipeline.PairResult`."""
-        from brainfuse.fusion import FusionResult
+        """The workspace's fused volume as a :class:`brainfuse.pipeline.PairResult`.
 
-        try:
-            from brainfuse.pipeline import PairResult
-        except ImportError:  # pipeline not installed yet: export_result reads attributes only
-            from types import SimpleNamespace as PairResult
+        Built like :func:`brainfuse.pipeline.fuse_pair` builds it (reference-grid geometry,
+        no source identity on the derived volumes), from the slices the workers fused.
+        """
+        from brainfuse.fusion import FusionResult
+        from brainfuse.image import SourceIdentity
+        from brainfuse.pipeline import PairResult
 
         ws = self.workspace
-        fused = ws.mri_grid.with_array(
-            ws.fused.copy(), modality="OT", units="", window=None, description="BrainFuse fused"
+        ref = ws.mri_grid
+        method = getattr(self.fuser, "method", "cnn")
+        geometry = {"source": SourceIdentity(), "path": "", "window": None, "units": ""}
+        fused = ref.with_array(
+            ws.fused.copy(),
+            modality="OT",
+            description=f"BrainFuse fusion ({method}) of {ws.ct.name} and {ws.mri.name}",
+            **geometry,
+        )
+        decision_map = ref.with_array(
+            ws.decision_map.copy(), modality="OT", description="decision map (1 = CT)", **geometry
         )
         fusion = FusionResult(
-            fused=ws.fused, decision_map=ws.decision_map, soft_map=ws.soft, device=ws.device
+            fused=fused.array,
+            decision_map=decision_map.array,
+            soft_map=ws.soft,
+            method=method,
+            device=ws.device,
         )
-        parts = {
-            "ct": ws.ct_grid,
-            "mri": ws.mri_grid,
-            "ct01": ws.ct01,
-            "mri01": ws.mri01,
-            "fused": fused,
-            "decision_map": ws.decision_map,
-            "soft_map": ws.soft,
-            "fusion": fusion,
-            "windows": ws.windows,
-            "transform": ws.transform,
-            "reference": "mri",
-        }
-        if PairResult.__name__ == "SimpleNamespace":
-            return PairResult(**parts)
-        accepted = inspect.signature(PairResult).parameters
-        return PairResult(**{k: v for k, v in parts.items() if k in accepted})
+        return PairResult(
+            ct=ws.ct_grid,
+            mri=ws.mri_grid,
+            ct01=ws.ct01,
+            mri01=ws.mri01,
+            fused=fused,
+            decision_map=decision_map,
+            soft_map=ws.soft.copy(),
+            fusion=fusion,
+            windows=dict(ws.windows),
+            transform=ws.transform,
+            reference="mri",
+            weights_sha256=getattr(self.fuser, "weights_sha256", None),
+        )
 
     def _exported(self, written: Any, options: ExportOptions) -> None:
         paths = written if isinstance(written, list | tuple) else [written or options.path]
