@@ -102,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.set_defaults(func=run)
 
 
@@ -119,7 +120,15 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     print(f"training on {len(images)} slices from {len(used)} file(s)", file=sys.stderr)
-    info = train(images, args.out, settings, device=args.device, resume=args.resume, sources=used)
+    info = train(
+        images,
+        args.out,
+        settings,
+        device=args.device,
+        threads=args.threads,
+        resume=args.resume,
+        sources=used,
+    )
     print(f"device: {info['device']}")
     print(f"weights: {info['weights']} (sha256 {info['sha256']})")
     print(f"final loss: {info['losses'][-1]:.4f}; wall time {info['wall_time_s']:.0f} s")

@@ -149,6 +149,7 @@ def train(
     settings: TrainSettings | None = None,
     *,
     device: str = "auto",
+    threads: int | None = None,
     resume: bool = False,
     sources: Sequence[str] = (),
     progress: Callable[[int, int, float], None] | None = None,
@@ -162,6 +163,8 @@ def train(
     out_dir : folder for weights, checkpoint, loss curve and settings
     settings : TrainSettings
     device : {"auto", "cpu", "cuda"}
+    threads : int or None
+        CPU threads (default: the cores, at most 8). On a busy machine 1 can be faster.
     resume : bool
         Continue from ``out_dir/checkpoint.pt``.
     sources : the inputs, recorded in ``settings.json``
@@ -177,7 +180,7 @@ def train(
         raise BrainFuseError("no training images were found in the given inputs")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    choice = choose_device(device)
+    choice = choose_device(device, threads)
     dev = choice.device
     torch.manual_seed(s.seed)
     model = FusionAutoencoder().to(dev)
