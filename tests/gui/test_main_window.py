@@ -73,13 +73,14 @@ def test_slice_slider_and_page_keys_change_every_viewer(fused_window, qtbot):
         ("map", ws.decision_map[target]),
     ):
         np.testing.assert_array_equal(fused_window.viewers.drawn_image(name), expected)
-    fused_window.step_slice(-1)  # what Page Down does
+    fused_window.activateWindow()
+    qtbot.keyClick(fused_window.viewers, QtCore.Qt.Key.Key_PageDown)
     assert ws.slice_index == target - 1 and slider.value() == target - 1
     fused_window.viewers.box("ct").slice_step.emit(1)  # a wheel step
     assert ws.slice_index == target
 
 
-def test_overlay_toggle_and_opacity_change_the_fused_drawing(fused_window):
+def test_overlay_toggle_and_opacity_change_the_fused_drawing(fused_window, qtbot):
     ws = fused_window.workspace
     assert ws.decision_map[ws.slice_index].any() and not ws.decision_map[ws.slice_index].all()
     fused_window.overlay_control.visible.setChecked(True)
@@ -87,7 +88,8 @@ def test_overlay_toggle_and_opacity_change_the_fused_drawing(fused_window):
     on = _panel_pixels(fused_window, "fused")
     fused_window.overlay_control.opacity.setValue(20)
     faint = _panel_pixels(fused_window, "fused")
-    fused_window.action_overlay.trigger()  # the O shortcut's action
+    fused_window.activateWindow()
+    qtbot.keyClick(fused_window.viewers, QtCore.Qt.Key.Key_O)  # the overlay shortcut
     assert not ws.overlay_visible and not fused_window.overlay_control.visible.isChecked()
     off = _panel_pixels(fused_window, "fused")
     assert not fused_window.viewers.panels["fused"].overlay.isVisible()

@@ -54,7 +54,21 @@ def application() -> QtWidgets.QApplication:
         app.setApplicationName("BrainFuse")
         app.setOrganizationName("BrainFuse")
         apply_dark_theme(app)
+        icon = _icon_path()
+        if icon is not None:
+            app.setWindowIcon(QtGui.QIcon(str(icon)))
     return app
+
+
+def _icon_path():
+    """``resources/icons/brainfuse.svg`` if installed (the window works without it)."""
+    from brainfuse.resources import resource_path
+
+    try:
+        path = resource_path("resources") / "icons" / "brainfuse.svg"
+    except FileNotFoundError:
+        return None
+    return path if path.is_file() else None
 
 
 def run_app(
