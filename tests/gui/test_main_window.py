@@ -259,3 +259,17 @@ def test_dropping_a_file_on_the_ct_viewer_opens_it_as_ct(window, qtbot, demo, tm
     qtbot.waitUntil(lambda: window.workspace.ct is not None, timeout=20000)
     assert window.workspace.ct.path.endswith("ct.nii.gz")
     assert ("ct", str(path)) in window.settings.recent()
+
+
+def test_opening_a_new_pair_mid_fusion_drops_the_old_results(window, demo, qtbot):
+    ct, mri = demo
+    k = ct.n_slices // 2
+    window.set_pair(crop(ct, k - 15, k + 15), crop(mri, k - 15, k + 15))
+    ws = window.workspace
+    qtbot.waitUntil(lambda: ws.fused_done is not None and ws.fused_done.any(), timeout=60000)
+    small = crop(ct, k, k + 2), crop(mri, k, k + 2)
+    old = window.runner.tasks["fuse"]
+    with qtbot.waitSignal(window.fusion_finished, timeout=60000):
+        window.set_pair(*small)
+        assert old.cancel.is_set()  # at once, not when the new pair is aligned
+    assert ws.shape == small[1].shape and ws.is_fused()

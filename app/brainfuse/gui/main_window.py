@@ -556,6 +556,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _sources_changed(self) -> None:
         ws = self.workspace
+        for kind in ("align", "fuse", "metrics", "export"):
+            self.runner.cancel(kind)  # their results belong to the previous pair
         lines = []
         for role, volume in (("CT", ws.ct), ("MRI", ws.mri)):
             if volume is None:
@@ -648,6 +650,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "load-ct": "The CT could not be opened",
             "load-mri": "The MRI could not be opened",
             "load-demo": "The demo pair could not be opened",
+            "model": "The fusion model could not be loaded",
             "align": "The CT and MRI could not be put on one grid",
             "fuse": "The fusion failed",
             "export": "The export failed",
