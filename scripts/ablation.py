@@ -38,6 +38,9 @@ CONFIGS: dict[str, dict] = {
         "gf_radius": 4.0,
         "gf_eps": 0.1,
     },
+    "flat blend only (hard borders)": {"border_sigma": 0.0},
+    "border softening only (sigma 0.6)": {"flat_beta": 0.0},
+    "Gaussian-blurred map (sigma 2)": {"refine_mode": "gaussian"},
     "no consistency verification": {"consistency": False},
     "no CV, hard map": {"consistency": False, "refine": False},
     "raw-pixel SF": {"activity_source": "pixels"},
@@ -93,7 +96,7 @@ def run(weights: str | None, configs: dict, pairs: list, extra: dict) -> dict[st
                 if key != "activity_source":
                     setattr(fz, key, v)
             dm = fz.decide(a1, a2)
-            soft = fz.soften(dm, a, b)
+            soft = fz.soften(dm, a, b, a1 + a2)
             for key, v in saved.items():
                 setattr(fz, key, v)
             rows[name].append(score(soft * a + (1 - soft) * b, a, b))
@@ -130,7 +133,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", nargs="*", default=[None])
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--configs", default=None, help="comma-separated subset of CONFIGS")
+    ap.add_argument("--configs", default=None, help="semicolon-separated subset of CONFIGS")
     ap.add_argument("--baselines", action="store_true")
     ap.add_argument("--set", nargs="*", default=[], help="extra Fuser defaults, key=value")
     args = ap.parse_args()
@@ -138,7 +141,7 @@ def main() -> None:
         k: type(getattr(Fuser(activity_source="pixels"), k))(v)
         for k, v in (s.split("=") for s in args.set)
     }
-    configs = CONFIGS if not args.configs else {k: CONFIGS[k] for k in args.configs.split(",")}
+    configs = CONFIGS if not args.configs else {k: CONFIGS[k] for k in args.configs.split(";")}
     pairs = list(load_pairs(args.limit))
     t0 = time.time()
     results = {}

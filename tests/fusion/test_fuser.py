@@ -17,7 +17,7 @@ from .conftest import textured
 
 @pytest.fixture(scope="module")
 def fuser():
-    return Fuser(device="cpu", threads=2)
+    return Fuser(device="cpu", threads=1)
 
 
 def test_available_methods_lists_ours_first():
@@ -38,7 +38,7 @@ def test_decision_map_picks_the_sharp_side(fuser, sharp_left_right):
 
 def test_hard_map_blend_is_exact(sharp_left_right):
     a, b = sharp_left_right
-    res = Fuser(device="cpu", refine=False).fuse(a, b)
+    res = Fuser(device="cpu", threads=1, refine=False).fuse(a, b)
     dm = res.decision_map
     assert dm.dtype == np.uint8 and set(np.unique(dm)) <= {0, 1}
     assert np.array_equal(res.fused, np.where(dm == 1, a, b))
@@ -61,8 +61,8 @@ def test_deterministic(fuser, sharp_left_right):
 
 def test_tiled_equals_untiled():
     a, b = textured((100, 90), 1), textured((100, 90), 2)
-    whole = Fuser(device="cpu", tile=None, keep_activity=True).fuse(a, b)
-    tiled = Fuser(device="cpu", tile=40, keep_activity=True).fuse(a, b)
+    whole = Fuser(device="cpu", threads=1, tile=None, keep_activity=True).fuse(a, b)
+    tiled = Fuser(device="cpu", threads=1, tile=40, keep_activity=True).fuse(a, b)
     for x, y in zip(whole.activity, tiled.activity, strict=True):
         np.testing.assert_allclose(y, x, rtol=1e-5, atol=1e-5 * float(x.max()))
     np.testing.assert_allclose(tiled.fused, whole.fused, atol=1e-5)
@@ -73,7 +73,7 @@ def test_volume_batches_slices_with_progress_and_matches_slices(fuser):
     a = np.stack([textured((48, 48), s) for s in range(3)])
     b = np.stack([textured((48, 48), s + 10) for s in range(3)])
     seen = []
-    res = Fuser(device="cpu", batch=2).fuse(a, b, progress=seen.append)
+    res = Fuser(device="cpu", threads=1, batch=2).fuse(a, b, progress=seen.append)
     assert res.fused.shape == a.shape and res.decision_map.shape == a.shape
     assert seen[-1] == 1.0 and len(seen) == 2
     one = fuser.fuse(a[1], b[1])
@@ -85,7 +85,7 @@ def test_cancel_raises():
     ev = threading.Event()
     ev.set()
     with pytest.raises(CancelledError):
-        Fuser(device="cpu").fuse(a, a, cancel=ev)
+        Fuser(device="cpu", threads=1).fuse(a, a, cancel=ev)
 
 
 def test_colour_path_keeps_chroma(fuser):
@@ -124,6 +124,6 @@ def test_forced_cuda_falls_back_with_a_warning(sharp_left_right):
 @pytest.mark.parametrize("method", ["average", "laplacian", "pixel-sf"])
 def test_baselines_dispatch(method, sharp_left_right):
     a, b = sharp_left_right
-    res = Fuser(method).fuse(a, b)
+    res = Fuser(method, threads=1).fuse(a, b)
     assert res.method == method and res.fused.shape == a.shape
     assert res.fused.min() >= 0 and res.fused.max() <= 1

@@ -114,8 +114,15 @@ class Fuser:
     gf_radius, gf_eps : float, float
         Guided filter radius (for 256 x 256, scaled) and regularisation; with
         ``refine_mode="gaussian"`` the radius is the Gaussian's sigma.
-    refine_mode : {"guided", "gaussian"}
-        Guided filter of the map (guide: mean of the sources) or a Gaussian blur of it.
+    refine_mode : {"gaussian", "guided", "flat"}
+        Gaussian blur of the map (sigma ``gf_radius``), guided filter of it (guide: mean of
+        the sources), or ``flat``: keep the map hard but blend towards 0.5 in the flattest
+        ``flat_q`` percent of the slice (low deep activity in both images) by ``flat_beta``.
+    flat_q, flat_beta : float
+        Percentile and strength of the ``flat`` refinement.
+    border_sigma : float
+        ``flat`` only: Gaussian sigma (pixels at 256 x 256) softening the map's region
+        borders against seams; 0 keeps them hard.
     activity_source : {"deep", "pixels"}
         Spatial frequency on deep features (the method) or on raw pixels (ablation).
     tile : int or None
@@ -140,7 +147,10 @@ class Fuser:
         min_area: float = 0.01,
         gf_radius: float = 2.0,
         gf_eps: float = 1e-3,
-        refine_mode: str = "gaussian",
+        refine_mode: str = "flat",
+        flat_q: float = 50.0,
+        flat_beta: float = 0.5,
+        border_sigma: float = 0.6,
         activity_source: str = "deep",
         tile: int | None = 1024,
         batch: int = 8,
@@ -161,6 +171,9 @@ class Fuser:
         self.gf_radius = float(gf_radius)
         self.gf_eps = float(gf_eps)
         self.refine_mode = refine_mode
+        self.flat_q = float(flat_q)
+        self.flat_beta = float(flat_beta)
+        self.border_sigma = float(border_sigma)
         self.activity_source = activity_source
         self.tile = tile
         self.batch = max(int(batch), 1)
@@ -255,10 +268,29 @@ class Fuser:
             dm = consistency_verification(dm, radius=self.cv_radius, min_area=self.min_area)
         return dm
 
-    def soften(self, dm: np.ndarray, i1: np.ndarray, i2: np.ndarray) -> np.ndarray:
-        """Soft map of one slice: guided filter of the hard map, guided by the sources."""
+    def soften(
+        self,
+        dm: np.ndarray,
+        i1: np.ndarray,
+        i2: np.ndarray,
+        activity: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Soft map of one slice from its hard map (see ``refine_mode``).
+
+        ``activity`` (a1 + a2, needed by ``"flat"``) marks the flattest ``flat_q`` percent
+        of the slice, where the map is pulled towards 0.5 by ``flat_beta`` (a mask smoothed
+        by a Gaussian of sigma 2 px at 256 x 256, so no seam appears at its edge).
+        """
         if not self.refine:
             return dm.astype(np.float32)
+        if self.refine_mode == "flat" and activity is not None:
+            scale = min(dm.shape) / 256.0
+            flat = (activity <= np.percentile(activity, self.flat_q)).astype(np.float32)
+            flat = ndimage.gaussian_filter(flat, 2.0 * scale, mode="nearest") * self.flat_beta
+            d = dm.astype(np.float32)
+            if self.border_sigma > 0:
+                d = ndimage.gaussian_filter(d, self.border_sigma * scale, mode="nearest")
+            return (d * (1.0 - flat) + 0.5 * flat).astype(np.float32)
         if self.refine_mode == "gaussian":
             sigma = self.gf_radius * min(dm.shape) / 256.0
             return ndimage.gaussian_filter(dm.astype(np.float32), sigma, mode="nearest")
@@ -284,7 +316,7 @@ class Fuser:
                 dm[s0 + i] = self.decide(a1[i], a2[i])
                 t_dec += time.perf_counter() - t
                 t = time.perf_counter()
-                soft[s0 + i] = self.soften(dm[s0 + i], a[s0 + i], b[s0 + i])
+                soft[s0 + i] = self.soften(dm[s0 + i], a[s0 + i], b[s0 + i], a1[i] + a2[i])
                 t_ref += time.perf_counter() - t
             if self.keep_activity:
                 acts[0][s0:s1], acts[1][s0:s1] = a1, a2
