@@ -50,7 +50,7 @@ def test_ct_window_preset_and_manual(fuser):
     ct, mri = _pair()
     bone = fuse_pair(ct, mri, register="none", fuser=fuser, ct_window="bone")
     manual = fuse_pair(ct, mri, register="none", fuser=fuser, ct_window="40/400")
-    assert bone.windows["ct"].describe().startswith("preset:bone C600/W2800")
+    assert bone.windows["ct"].describe().startswith("preset:bone C500/W2000")
     assert (manual.windows["ct"].center, manual.windows["ct"].width) == (40.0, 400.0)
     assert not np.array_equal(bone.ct01, manual.ct01)
 

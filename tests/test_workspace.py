@@ -160,3 +160,10 @@ def test_shipped_ct_presets_are_the_clinical_ones(tmp_path):
     bad.write_text('{"lung": {"center": -600, "width": 0}}')
     with pytest.raises(ValueError, match="positive width"):
         load_ct_presets(bad)
+
+
+def test_window_presets_agree_with_the_fusion_engine():
+    """The window's presets (resources/presets) and the CLI's (--ct-window) are the same."""
+    from brainfuse.fusion.intensity import CT_PRESETS as ENGINE_PRESETS
+
+    assert {k: (w.center, w.width) for k, w in CT_PRESETS.items()} == ENGINE_PRESETS

@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from brainfuse.cli import main
-from brainfuse.grid import align_pair, resample_to, rigid_difference
+from brainfuse.grid import align_pair, load_transform, resample_to, rigid_difference
 from brainfuse.image import ImageVolume
 from brainfuse.io import demo_pair, load
 
@@ -103,8 +103,15 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
     angle, shift = rigid_difference(pair.transform, move.GetInverse(), centre)
     assert angle < 2.5 and shift < 3.0, (angle, shift)
 
-    status = main(["fuse", str(ct_dir), str(mri_path), "-o", str(out), "--register", "rigid"])
+    tfm = tmp_path / "ct_to_mri.tfm"
+    status = main(
+        ["fuse", str(ct_dir), str(mri_path), "-o", str(out), "--register", "rigid"]
+        + ["--save-transform", str(tfm)]
+    )
     assert status == 0, capsys.readouterr().err
+    # The saved transform reproduces the session's alignment (registration is seeded).
+    angle, shift = rigid_difference(load_transform(tfm), pair.transform, centre)
+    assert angle < 0.05 and shift < 0.05, (angle, shift)
     fused = nib.load(out)
     assert fused.shape[:3] == (mri.shape[2], mri.shape[1], mri.shape[0])
     np.testing.assert_allclose(fused.affine, mri_affine, atol=1e-3)

@@ -37,8 +37,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ct-window", help="CENTER/WIDTH in HU or a preset: brain, subdural, bone")
     p.add_argument("--mr-window", help="CENTER/WIDTH (default robust percentiles)")
     p.add_argument("--slice", type=int, default=None, help="slice for a PNG of a volume")
-    p.add_argument("--register", default="auto", choices=("auto", "none", "geometry", "rigid"))
-    p.add_argument("--reference", default="mri", choices=("mri", "ct"))
+    p.add_argument(
+        "--register",
+        default="auto",
+        choices=("auto", "none", "geometry", "rigid"),
+        help="how to put the two on one grid: geometry (file positions; default when both "
+        "carry geometry), rigid (6-parameter mutual-information registration), none "
+        "(same-size images taken as registered; default for plain images)",
+    )
+    p.add_argument(
+        "--reference",
+        default="mri",
+        choices=("mri", "ct"),
+        help="whose grid the result is on (default mri; the other one is resampled)",
+    )
+    p.add_argument(
+        "--save-transform",
+        metavar="TFM",
+        help="write the registration transform (ITK .tfm) to reproduce this alignment",
+    )
     p.add_argument("--format", choices=("png", "dicom", "nifti"), default=None)
     p.add_argument("--overlay", action="store_true", help="burn the decision map into the output")
     p.add_argument("--anonymize", action="store_true", help="de-identify DICOM output")
@@ -89,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
         from brainfuse.io import load
 
         inputs = [args.ct, args.mri]
-        _refuse_inputs([args.output, args.decision_map], inputs)
         ct, mri = load(args.ct), load(args.mri)
-    _refuse_inputs([args.output, args.decision_map], inputs)
+    _refuse_inputs([args.output, args.decision_map, args.save_transform], inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
         result = _fuse(args, ct, mri, fuse_pair)
@@ -124,6 +140,13 @@ def run(args: argparse.Namespace) -> int:
         f"MRI {result.windows['mri'].describe()}"
     )
     print("timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items()))
+    if args.save_transform:
+        if result.transform is None:
+            print("warning: no transform to save (--register none)", file=sys.stderr)
+        else:
+            from brainfuse.grid import save_transform
+
+            written = [*written, save_transform(args.save_transform, result.transform)]
     for path in written:
         print(f"wrote {path}")
     return 0

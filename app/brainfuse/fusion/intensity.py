@@ -1,7 +1,7 @@
 """Map source intensities to the fusion engine's [0, 1] range through a stated window.
 
 * CT (Hounsfield units): a window ``center/width`` in HU, default the brain window 40/80;
-  presets ``brain`` (40/80), ``subdural`` (75/215) and ``bone`` (600/2800), the usual
+  presets ``brain`` (40/80), ``subdural`` (75/215) and ``bone`` (500/2000), the usual
   radiology presets.
 * MR and other scans without physical units: robust percentiles (0.5 % and 99.5 % of the
   voxels above the volume's minimum, i.e. ignoring the zero background).
@@ -26,7 +26,7 @@ __all__ = ["WindowUsed", "CT_PRESETS", "parse_window", "to_unit", "apply_window"
 CT_PRESETS: dict[str, tuple[float, float]] = {
     "brain": (40.0, 80.0),
     "subdural": (75.0, 215.0),
-    "bone": (600.0, 2800.0),
+    "bone": (500.0, 2000.0),
 }
 MR_PERCENTILES = (0.5, 99.5)
 
