@@ -59,17 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if any(n < 16 for n in args.size) or args.repeat < 1 or args.threads < 1:
         print("brainfuse: error: --size must be ≥ 16, --repeat and --threads ≥ 1", file=sys.stderr)
         return 2
-    from brainfuse.fusion import available_methods
+    from brainfuse.fusion import check_methods
 
-    methods = args.methods or list(BENCH_METHODS)
-    unknown = [m for m in methods if m not in available_methods()]
-    if unknown:
-        print(
-            f"brainfuse: error: unknown method {', '.join(unknown)}; choose from "
-            f"{', '.join(available_methods())}",
-            file=sys.stderr,
-        )
-        return 2
+    methods = check_methods(args.methods or list(BENCH_METHODS))
     report = run_benchmark(
         sizes=args.size,
         methods=methods,

@@ -76,17 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from brainfuse.fusion import available_methods
+    from brainfuse.fusion import check_methods
 
-    methods = args.methods or list(DEFAULT_METHODS)
-    unknown = [m for m in methods if m not in available_methods()]
-    if unknown:
-        print(
-            f"brainfuse: error: unknown method {', '.join(unknown)}; choose from "
-            f"{', '.join(available_methods())}",
-            file=sys.stderr,
-        )
-        return 2
+    methods = check_methods(args.methods or list(DEFAULT_METHODS))
     from brainfuse.evaluation import discover_pairs
 
     total = len(discover_pairs(args.pairs_dir))

@@ -3,13 +3,14 @@
 See ``../shared/reference/method.md`` and ``docs/architecture.md``.
 """
 
-from brainfuse.fusion.fuser import METHODS, Fuser, FusionResult, available_methods
+from brainfuse.fusion.fuser import METHODS, Fuser, FusionResult, available_methods, check_methods
 from brainfuse.fusion.intensity import CT_PRESETS, WindowUsed, parse_window, to_unit
 
 __all__ = [
     "Fuser",
     "FusionResult",
     "available_methods",
+    "check_methods",
     "METHODS",
     "to_unit",
     "parse_window",

@@ -28,7 +28,7 @@ from brainfuse.fusion.decision import consistency_verification, guided_filter, i
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.weights import load_autoencoder
 
-__all__ = ["Fuser", "FusionResult", "available_methods", "METHODS"]
+__all__ = ["Fuser", "FusionResult", "available_methods", "check_methods", "METHODS"]
 
 # method name -> function name in brainfuse.fusion.baselines (None: ours)
 METHODS: dict[str, str | None] = {
@@ -42,6 +42,17 @@ METHODS: dict[str, str | None] = {
 def available_methods() -> list[str]:
     """Fusion methods a user can choose: ``cnn`` (ours) first, then the baselines."""
     return list(METHODS)
+
+
+def check_methods(methods: list[str]) -> list[str]:
+    """Return ``methods`` unchanged, or raise a BrainFuseError naming the unknown ones."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise BrainFuseError(
+            f"unknown fusion method {', '.join(repr(m) for m in unknown)}: choose one of "
+            f"{', '.join(METHODS)}"
+        )
+    return methods
 
 
 @dataclass
@@ -156,10 +167,7 @@ class Fuser:
         batch: int = 8,
         keep_activity: bool = False,
     ):
-        if method not in METHODS:
-            raise BrainFuseError(
-                f"unknown fusion method '{method}': choose one of {', '.join(METHODS)}"
-            )
+        check_methods([method])
         if activity_source not in ("deep", "pixels"):
             raise BrainFuseError(f"unknown activity source '{activity_source}'")
         self.method = method
