@@ -18,6 +18,18 @@ def test_distance_morphology_equals_disk_morphology():
         assert np.array_equal(decision._dilate(p, r), ndimage.binary_dilation(p, disk))
 
 
+def test_disk_morphology_at_the_slice_border():
+    """Outside the slice counts as foreground for erosion, as background for dilation."""
+    rng = np.random.default_rng(1)
+    m = ndimage.gaussian_filter(rng.random((50, 61)), 2) > 0.45
+    for r in (2, 5):
+        disk = decision._disk(r)
+        assert np.array_equal(
+            decision._erode(m, r), ndimage.binary_erosion(m, disk, border_value=1)
+        )
+        assert np.array_equal(decision._dilate(m, r), ndimage.binary_dilation(m, disk))
+
+
 def test_consistency_verification_removes_specks_and_fills_holes():
     dm = np.zeros((128, 128), np.uint8)
     dm[:, :64] = 1

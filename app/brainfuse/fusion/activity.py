@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.network import Encoder
 
 __all__ = ["gradient_energy", "box_sum", "deep_gradient_energy", "spatial_frequency_map"]
@@ -66,7 +67,11 @@ def _tiles(n: int, tile: int, margin: int) -> list[tuple[int, int, int, int]]:
 
 
 def deep_gradient_energy(
-    encoder: Encoder, x: torch.Tensor, *, tile: int | None = None
+    encoder: Encoder,
+    x: torch.Tensor,
+    *,
+    tile: int | None = None,
+    energy: EnergyEncoder | None = None,
 ) -> torch.Tensor:
     """Channel-summed gradient energy of the encoder's 64 deep feature maps.
 
@@ -77,14 +82,18 @@ def deep_gradient_energy(
     tile : int or None
         Encode in ``tile x tile`` pieces (with a :data:`TILE_MARGIN` pixel overlap) when
         the slice is larger; ``None`` encodes it whole.
+    energy : EnergyEncoder or None
+        The encoder's inference form (same numbers, faster); built here when None.
 
     Returns
     -------
     (N, H, W) tensor
     """
+    if energy is None:
+        energy = EnergyEncoder(encoder).to(x.device)
     _, _, h, w = x.shape
     if tile is None or (h <= tile and w <= tile):
-        return gradient_energy(encoder(x))
+        return energy(x)
     rows = _tiles(h, tile, TILE_MARGIN)
     cols = _tiles(w, tile, TILE_MARGIN)
     # Global cSE pooling, stage by stage, summed over the tile cores.
@@ -100,7 +109,7 @@ def deep_gradient_energy(
     out = torch.empty((x.shape[0], h, w), dtype=x.dtype, device=x.device)
     for r0, r1, rc0, rc1 in rows:
         for c0, c1, cc0, cc1 in cols:
-            e = gradient_energy(encoder(x[:, :, r0:r1, c0:c1], se_scales=gates))
+            e = energy(x[:, :, r0:r1, c0:c1], se_scales=gates)
             out[:, rc0:rc1, cc0:cc1] = e[:, rc0 - r0 : rc1 - r0, cc0 - c0 : cc1 - c0]
     return out
 

@@ -26,6 +26,7 @@ from brainfuse.fusion.activity import box_sum, deep_gradient_energy, gradient_en
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.decision import consistency_verification, guided_filter, initial_map
 from brainfuse.fusion.device import choose_device
+from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.weights import load_autoencoder
 
 __all__ = ["Fuser", "FusionResult", "available_methods", "check_methods", "METHODS"]
@@ -191,11 +192,13 @@ class Fuser:
         self.device = choice.description
         self.fallback = choice.fallback
         self.encoder = None
+        self.energy: EnergyEncoder | None = None
         self.weights_sha256: str | None = None
         if method == "cnn" and activity_source == "deep":
             model = load_autoencoder(weights)
             self.weights_sha256 = model.sha256
             self.encoder = model.encoder.to(self.torch_device).eval()
+            self.energy = EnergyEncoder(self.encoder).to(self.torch_device)
 
     # ------------------------------------------------------------------ public
     def fuse(
@@ -263,7 +266,7 @@ class Fuser:
         x = torch.from_numpy(np.concatenate([a, b])[:, None]).to(self.torch_device)
         with torch.inference_mode():
             if self.encoder is not None:
-                e = deep_gradient_energy(self.encoder, x, tile=self.tile)
+                e = deep_gradient_energy(self.encoder, x, tile=self.tile, energy=self.energy)
             else:
                 e = gradient_energy(x)
             s = box_sum(e, self.window_size).cpu().numpy()

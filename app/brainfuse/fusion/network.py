@@ -15,7 +15,7 @@ unsupervised deep model for multi-focus image fusion", Neural Computing and Appl
 The cSE's global pooling makes the features depend on the whole slice. To let large
 slices be tiled exactly, :meth:`Encoder.forward` accepts precomputed channel scales
 (``se_scales``) and :meth:`Encoder.stage_means` exposes the per-stage pooled means, so the
-tiler can compute the global pooling over all tiles first (see ``fusion/features.py``).
+tiler can compute the global pooling over all tiles first (see ``fusion/activity.py``).
 """
 
 from __future__ import annotations

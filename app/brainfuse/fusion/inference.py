@@ -1,0 +1,158 @@
+"""Inference form of the encoder: deep-feature gradient energy without the 64-channel map.
+
+:class:`EnergyEncoder` returns the same numbers as
+``gradient_energy(encoder(x))`` (:mod:`brainfuse.fusion.activity`) to float rounding
+(relative difference ~1e-6), about twice as fast on a CPU, because at fusion time only the
+channel-summed energy of the deep features is needed:
+
+* the convolutions run channels-last (oneDNN's fast layout for few channels);
+* the dense block's concatenations are never built: ``conv(cat(y0, .., ys))`` is the sum
+  of each ``yi`` convolved with its slice of the weights, so each stage output is
+  convolved once per later stage and added into that stage's pre-activation;
+* BatchNorm (eval mode, after the ReLU) and the cSE gate are one per-channel affine map,
+  applied in place;
+* each stage's 16 channels add their squared shifted differences to the energy as soon
+  as they exist, in row strips small enough to stay in cache.
+
+The BatchNorm shift and the gate are applied exactly as in :class:`~brainfuse.fusion.
+network.Encoder`, so the zero padding of the next convolution sees the same values.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from brainfuse.fusion.network import Encoder
+
+__all__ = ["EnergyEncoder"]
+
+_CL = torch.channels_last
+_STRIP_BYTES = 1 << 20  # temporaries per row strip of the energy (about the L2 cache)
+_CHUNK_BYTES = 24 << 20  # one stage's feature maps per call: below glibc's 32 MiB mmap limit
+
+
+class EnergyEncoder:
+    """Channel-summed gradient energy of the encoder's deep features.
+
+    Parameters
+    ----------
+    encoder : Encoder
+        Trained encoder (its weights are copied; BatchNorm in eval form).
+
+    Notes
+    -----
+    ``self(x)`` equals ``gradient_energy(encoder(x))`` and ``self(x, se_scales)`` equals
+    ``gradient_energy(encoder(x, se_scales=se_scales))`` (tiled encoding).
+    """
+
+    def __init__(self, encoder: Encoder):
+        blocks = [encoder.conv1, *encoder.dense]
+        self.se = [encoder.se1, *encoder.se_dense]
+        self.width = blocks[0][0].out_channels
+        self.n_stages = len(blocks)
+        self.bn_scale: list[torch.Tensor] = []
+        self.bn_shift: list[torch.Tensor] = []
+        # weights[k][s]: the part of stage k's convolution that reads stage s's output
+        # (s = -1 is the input image); the bias rides on the first part.
+        self.weights: list[list[tuple[torch.Tensor, torch.Tensor | None]]] = []
+        w = self.width
+        with torch.no_grad():
+            for k, block in enumerate(blocks):
+                conv, bn = block[0], block[2]
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                self.bn_scale.append(scale.detach().clone())
+                self.bn_shift.append((bn.bias - bn.running_mean * scale).detach().clone())
+                if k == 0:
+                    parts = [conv.weight]
+                else:
+                    parts = [conv.weight[:, s * w : (s + 1) * w] for s in range(k)]
+                self.weights.append(
+                    [
+                        (
+                            p.detach().clone().contiguous(memory_format=_CL),
+                            conv.bias.detach().clone() if i == 0 else None,
+                        )
+                        for i, p in enumerate(parts)
+                    ]
+                )
+
+    def to(self, device: torch.device) -> EnergyEncoder:
+        """Move the copied weights (and the cSE modules) to ``device``."""
+        self.bn_scale = [t.to(device) for t in self.bn_scale]
+        self.bn_shift = [t.to(device) for t in self.bn_shift]
+        self.weights = [
+            [(w.to(device), b if b is None else b.to(device)) for w, b in ws] for ws in self.weights
+        ]
+        self.se = [m.to(device) for m in self.se]
+        return self
+
+    def __call__(
+        self, x: torch.Tensor, se_scales: list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """Energy ``(N, H, W)`` of images ``x`` ``(N, 1, H, W)`` in [0, 1].
+
+        ``se_scales`` (one ``(N, C)`` gate tensor per stage) replaces the cSE's own global
+        pooling, as in :meth:`Encoder.forward`. Large batches are split so that one
+        stage's feature maps stay below :data:`_CHUNK_BYTES`.
+        """
+        n, _, h, w = x.shape
+        per_image = self.width * h * w * x.element_size()
+        step = max(1, _CHUNK_BYTES // per_image)
+        if n > step:
+            return torch.cat(
+                [
+                    self(
+                        x[i : i + step],
+                        None if se_scales is None else [g[i : i + step] for g in se_scales],
+                    )
+                    for i in range(0, n, step)
+                ]
+            )
+        energy = torch.zeros((n, h, w), dtype=x.dtype, device=x.device)
+        x = x.contiguous(memory_format=_CL)
+        pre: list[torch.Tensor | None] = [None] * self.n_stages
+        wt, bias = self.weights[0][0]
+        pre[0] = F.conv2d(x, wt, bias, padding=1)
+        for s in range(self.n_stages):
+            y = self._finish(pre[s], s, None if se_scales is None else se_scales[s])
+            _add_gradient_energy(energy, y)
+            for k in range(s + 1, self.n_stages):
+                wt, bias = self.weights[k][s]
+                part = F.conv2d(y, wt, bias, padding=1)
+                if pre[k] is None:
+                    pre[k] = part
+                else:
+                    pre[k] += part
+            pre[s] = None
+        return energy
+
+    def _finish(self, pre: torch.Tensor, s: int, gate: torch.Tensor | None) -> torch.Tensor:
+        """ReLU, BatchNorm and cSE of stage ``s``, in place on ``pre``."""
+        y = pre.contiguous(memory_format=_CL).relu_()
+        scale, shift = self.bn_scale[s], self.bn_shift[s]
+        if gate is None:
+            gate = self.se[s].scales(y.mean(dim=(2, 3)) * scale + shift)
+        y.mul_((scale * gate)[:, :, None, None]).add_((shift * gate)[:, :, None, None])
+        return y
+
+
+def _add_gradient_energy(energy: torch.Tensor, y: torch.Tensor) -> None:
+    """Add ``sum_c`` of squared row and column differences of ``y`` to ``energy``.
+
+    ``y`` is channels-last ``(N, C, H, W)``; the difference is zero in row 0 / column 0,
+    as in :func:`brainfuse.fusion.activity.gradient_energy`.
+    """
+    v = y.permute(0, 2, 3, 1)  # (N, H, W, C), contiguous
+    n, h, w, c = v.shape
+    ones = torch.ones(c, dtype=y.dtype, device=y.device)
+    strip = max(2, _STRIP_BYTES // max(n * w * c * y.element_size(), 1))
+    for r0 in range(0, h, strip):
+        r1 = min(r0 + strip, h)
+        block = v[:, r0:r1]
+        dx = block[:, :, 1:] - block[:, :, :-1]
+        energy[:, r0:r1, 1:] += (dx.square_().reshape(-1, c) @ ones).view(n, r1 - r0, w - 1)
+        lo = max(r0, 1)
+        if lo < r1:
+            dy = v[:, lo:r1] - v[:, lo - 1 : r1 - 1]
+            energy[:, lo:r1] += (dy.square_().reshape(-1, c) @ ones).view(n, r1 - lo, w)
