@@ -32,14 +32,20 @@ SESF = {"ssim": 0.730, "psnr": 12.82, "sf": 37.5, "mi": 3.26, "qabf": 0.631}
 CONFIGS: dict[str, dict] = {
     "default": {},
     "hard map (no refinement)": {"refine": False},
+    "detail blend: no level floor (kappa 0)": {"detail_params": {"kappa": 0.0}},
+    "detail blend: beta .5": {"detail_params": {"beta": 0.5}},
+    "detail blend: beta .7": {"detail_params": {"beta": 0.7}},
+    "detail blend: c 100": {"detail_params": {"c": 100.0}},
+    "detail blend: c 200": {"detail_params": {"c": 200.0}},
+    "detail blend: sigma 2": {"detail_params": {"sigma": 2.0}},
+    "v1 default: flat blend q50 b.5 + border sigma .6": {"refine_mode": "flat"},
+    "flat blend only (hard borders)": {"refine_mode": "flat", "border_sigma": 0.0},
     "guided-filter refinement r=2 eps=1e-3": {"refine_mode": "guided"},
     "guided-filter refinement r=4 eps=0.1": {
         "refine_mode": "guided",
         "gf_radius": 4.0,
         "gf_eps": 0.1,
     },
-    "flat blend only (hard borders)": {"border_sigma": 0.0},
-    "border softening only (sigma 0.6)": {"flat_beta": 0.0},
     "Gaussian-blurred map (sigma 2)": {"refine_mode": "gaussian"},
     "no consistency verification": {"consistency": False},
     "no CV, hard map": {"consistency": False, "refine": False},
@@ -47,7 +53,6 @@ CONFIGS: dict[str, dict] = {
     "k=11 (SESF)": {"window_size": 11},
     "k=7": {"window_size": 7},
     "k=15": {"window_size": 15},
-    "k=21": {"window_size": 21},
 }
 
 

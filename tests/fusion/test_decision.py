@@ -54,3 +54,39 @@ def test_guided_filter_softens_only_near_the_border():
     soft = decision.guided_filter(guide, dm, r=2, eps=1e-3)
     assert np.allclose(soft[:, :25], 0, atol=1e-3) and np.allclose(soft[:, 40:], 1, atol=1e-3)
     assert 0.2 < soft[10, 32] < 0.8 or 0.2 < soft[10, 31] < 0.8
+
+
+def test_detail_blend_keeps_edges_and_mixes_flat_areas():
+    """Left: image 1 chosen and textured -> weight stays ~1. Right: image 2 chosen but flat
+    and at a different level from image 1 -> up to beta/2 of image 1 is mixed in."""
+    rng = np.random.default_rng(3)
+    i1 = rng.random((64, 96)).astype(np.float32)  # strong pixel-scale texture
+    i1[:, 48:] = 0.9
+    i2 = np.full((64, 96), 0.1, np.float32)
+    dm = np.zeros((64, 96), np.uint8)
+    dm[:, :48] = 1
+    w = decision.detail_blend(dm, i1, i2, beta=0.6)
+    assert w.dtype == np.float32 and w.shape == dm.shape
+    assert w.min() >= 0.0 and w.max() <= 1.0
+    assert w[:, 4:40].mean() > 0.97  # chosen image textured: the hard map is kept
+    right = w[:, 60:]
+    assert 0.2 < right.mean() <= 0.3 + 1e-6  # flat chosen image, levels differ: ~beta/2
+    assert np.array_equal(decision.detail_blend(dm, i1, i2, beta=0.0), dm.astype(np.float32))
+
+
+def test_detail_blend_handles_odd_sizes():
+    rng = np.random.default_rng(4)
+    i1, i2 = rng.random((2, 37, 51)).astype(np.float32)
+    dm = (i1 > i2).astype(np.uint8)
+    w = decision.detail_blend(dm, i1, i2)
+    assert w.shape == (37, 51) and np.all((w >= 0) & (w <= 1))
+
+
+def test_edge_energy_matches_the_torch_version():
+    import torch
+
+    from brainfuse.fusion.activity import gradient_energy
+
+    x = np.random.default_rng(5).random((20, 30)).astype(np.float32)
+    ref = gradient_energy(torch.from_numpy(x)[None, None])[0].numpy()
+    assert np.allclose(decision.edge_energy(x), ref, atol=1e-6)

@@ -4,17 +4,27 @@
 2. Consistency verification (SESF-Fuse, Ma et al. 2021, sec. 3.3): morphological opening
    then closing with a disk, and removal of islands and holes smaller than a fraction of
    the slice area. Radii scale with the slice size (``radius`` is for 256 x 256).
-3. Refinement: a guided filter (He, Sun, Tang, "Guided image filtering", IEEE TPAMI 35(6)
-   2013) of the hard map, guided by the sources, gives a soft map in [0, 1] that removes
-   seams at region borders.
+3. Refinement to a soft map in [0, 1]: :func:`detail_blend` (the default: where the chosen
+   image has no edge detail, part of the other image is mixed in), or a guided filter (He,
+   Sun, Tang, "Guided image filtering", IEEE TPAMI 35(6) 2013) of the hard map guided by the
+   sources.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
-__all__ = ["initial_map", "consistency_verification", "guided_filter", "scaled_radius"]
+__all__ = [
+    "initial_map",
+    "consistency_verification",
+    "detail_blend",
+    "edge_energy",
+    "guided_filter",
+    "scaled_radius",
+]
 
 
 def initial_map(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
@@ -146,3 +156,82 @@ def guided_filter(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.nd
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
     return (_box_mean(a, r) * guide + _box_mean(b, r)).astype(np.float32)
+
+
+def edge_energy(image: np.ndarray) -> np.ndarray:
+    """Squared differences to the upper and to the left neighbour, summed (0 in row 0 and
+    column 0): :func:`brainfuse.fusion.activity.gradient_energy` of raw pixels, in NumPy."""
+    x = np.asarray(image, np.float32)
+    g = np.zeros_like(x)
+    np.subtract(x[1:], x[:-1], out=g[1:])
+    g *= g
+    dc = np.diff(x, axis=1)
+    g[:, 1:] += dc * dc
+    return g
+
+
+def _smooth_half(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian local mean (sigma in pixels) taken on a 2 x 2 block-averaged grid."""
+    half = F.avg_pool2d(torch.from_numpy(x)[None, None], 2, ceil_mode=True)[0, 0].numpy()
+    return ndimage.gaussian_filter(half, 0.5 * sigma, truncate=2.0)
+
+
+def detail_blend(
+    dm: np.ndarray,
+    i1: np.ndarray,
+    i2: np.ndarray,
+    *,
+    beta: float = 0.6,
+    c: float = 150.0,
+    kappa: float = 0.5,
+    sigma: float = 4.0,
+) -> np.ndarray:
+    """Soft map: where the chosen image lacks edge detail, mix in part of the other image.
+
+    ``W = DM + (0.5 - DM) * beta * r**2`` with ``r = (D + kappa) / (D + kappa + c s^2 Gc)``,
+    where ``D`` is the local mean of the squared level difference ``(I1 - I2)^2``, ``Gc`` the
+    local mean of the chosen image's raw-pixel :func:`edge_energy` and ``s`` the slice
+    size / 256. On the chosen image's edges and texture ``r`` is near 0 and the hard map is
+    kept (no halo, no lost edge); where it is flat, most of all where the two grey levels
+    differ, up to ``beta / 2`` of the other image is shown. Region borders stay as decided.
+
+    Parameters
+    ----------
+    dm : (H, W) uint8 or bool
+        Hard map after consistency verification (1 = image 1).
+    i1, i2 : (H, W) float arrays in [0, 1]
+        The sources (image 1: CT or functional luminance; image 2: MRI).
+    beta : float
+        Blend strength; the weight moves at most ``beta / 2`` towards 0.5.
+    c : float
+        Weight of the edge energy against the squared level difference (256 x 256).
+    kappa : float
+        Floor of the level term, so flat areas blend even where the levels agree.
+    sigma : float
+        Gaussian sigma of the local means, pixels at 256 x 256 (scaled with the slice);
+        the means are taken on a 2 x 2 block-averaged grid and brought back bilinearly.
+
+    Returns
+    -------
+    (H, W) float32 in [0, 1], the weight of image 1.
+
+    Notes
+    -----
+    Chosen on the 131 development CT-MRI pairs to keep the spatial frequency and edge
+    transfer of the hard map while raising PSNR and SSIM (``models/MODEL_CARD.md``).
+    """
+    d = dm.astype(np.float32)
+    i1 = np.asarray(i1, np.float32)
+    i2 = np.asarray(i2, np.float32)
+    h, w = d.shape
+    s = min(h, w) / 256.0
+    diff = i1 - i2
+    chosen = edge_energy(i2)
+    chosen += d * (edge_energy(i1) - chosen)
+    level = _smooth_half(diff * diff, sigma * s) + kappa
+    detail = _smooth_half(chosen, sigma * s)
+    r = level / (level + (c * s * s) * detail + 1e-12)
+    frac = torch.from_numpy(np.ascontiguousarray(beta * r * r, np.float32))[None, None]
+    frac = F.interpolate(frac, scale_factor=2, mode="bilinear", align_corners=False)
+    t = frac[0, 0, :h, :w].numpy()
+    return (d + (0.5 - d) * t).astype(np.float32)

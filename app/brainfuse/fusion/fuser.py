@@ -3,8 +3,10 @@
 ``method="cnn"`` is the SESF-style fusion of ``../shared/reference/method.md``: both
 images go through the trained encoder (slices batched), the channel-summed spatial
 frequency of the 64 deep feature maps over a ``window_size`` box is compared per pixel,
-the map is cleaned by consistency verification and refined by a guided filter, and
+the map is cleaned by consistency verification and refined to a soft map, and
 ``F = DM * I1 + (1 - DM) * I2`` (the seed's equation 1; DM = 1 takes image 1, the CT).
+The default refinement (:func:`~brainfuse.fusion.decision.detail_blend`) keeps the hard
+map on the chosen image's edges and mixes in part of the other image where it is flat.
 ``average``, ``laplacian`` and ``pixel-sf`` are the classical baselines of
 :mod:`brainfuse.fusion.baselines`, slice by slice.
 """
@@ -24,7 +26,12 @@ from scipy import ndimage
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
 from brainfuse.fusion.activity import box_sum, deep_gradient_energy, gradient_energy
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
-from brainfuse.fusion.decision import consistency_verification, guided_filter, initial_map
+from brainfuse.fusion.decision import (
+    consistency_verification,
+    detail_blend,
+    guided_filter,
+    initial_map,
+)
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.weights import load_autoencoder
@@ -38,6 +45,10 @@ METHODS: dict[str, str | None] = {
     "laplacian": "laplacian_pyramid",
     "pixel-sf": "pixel_sf",
 }
+
+
+#: Ways to turn the hard map into the soft map actually used (see :class:`Fuser`).
+REFINE_MODES = ("detail", "flat", "gaussian", "guided")
 
 
 def available_methods() -> list[str]:
@@ -126,10 +137,14 @@ class Fuser:
     gf_radius, gf_eps : float, float
         Guided filter radius (for 256 x 256, scaled) and regularisation; with
         ``refine_mode="gaussian"`` the radius is the Gaussian's sigma.
-    refine_mode : {"gaussian", "guided", "flat"}
-        Gaussian blur of the map (sigma ``gf_radius``), guided filter of it (guide: mean of
-        the sources), or ``flat``: keep the map hard but blend towards 0.5 in the flattest
-        ``flat_q`` percent of the slice (low deep activity in both images) by ``flat_beta``.
+    refine_mode : {"detail", "flat", "gaussian", "guided"}
+        ``detail`` (default): :func:`~brainfuse.fusion.decision.detail_blend` with
+        ``detail_params``; ``flat``: keep the map hard but blend towards 0.5 in the
+        flattest ``flat_q`` percent of the slice (low deep activity in both images) by
+        ``flat_beta``; Gaussian blur of the map (sigma ``gf_radius``); guided filter of it
+        (guide: mean of the sources).
+    detail_params : dict or None
+        Keyword arguments of ``detail_blend`` (beta, c, kappa, sigma) over its defaults.
     flat_q, flat_beta : float
         Percentile and strength of the ``flat`` refinement.
     border_sigma : float
@@ -159,7 +174,8 @@ class Fuser:
         min_area: float = 0.01,
         gf_radius: float = 2.0,
         gf_eps: float = 1e-3,
-        refine_mode: str = "flat",
+        refine_mode: str = "detail",
+        detail_params: dict | None = None,
         flat_q: float = 50.0,
         flat_beta: float = 0.5,
         border_sigma: float = 0.6,
@@ -179,7 +195,12 @@ class Fuser:
         self.min_area = float(min_area)
         self.gf_radius = float(gf_radius)
         self.gf_eps = float(gf_eps)
+        if refine_mode not in REFINE_MODES:
+            raise BrainFuseError(
+                f"unknown refinement '{refine_mode}': choose one of {', '.join(REFINE_MODES)}"
+            )
         self.refine_mode = refine_mode
+        self.detail_params = dict(detail_params or {})
         self.flat_q = float(flat_q)
         self.flat_beta = float(flat_beta)
         self.border_sigma = float(border_sigma)
@@ -294,6 +315,8 @@ class Fuser:
         """
         if not self.refine:
             return dm.astype(np.float32)
+        if self.refine_mode == "detail":
+            return detail_blend(dm, i1, i2, **self.detail_params)
         if self.refine_mode == "flat" and activity is not None:
             scale = min(dm.shape) / 256.0
             flat = (activity <= np.percentile(activity, self.flat_q)).astype(np.float32)

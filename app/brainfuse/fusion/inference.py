@@ -110,7 +110,9 @@ class EnergyEncoder:
                 ]
             )
         energy = torch.zeros((n, h, w), dtype=x.dtype, device=x.device)
-        x = x.contiguous(memory_format=_CL)
+        # one channel: (N, H, W) plus a unit axis with a real stride (a numpy [:, None]
+        # view has stride 0 there, which sends oneDNN down a slow path)
+        x = x.reshape(n, h, w).contiguous().unsqueeze(1)
         pre: list[torch.Tensor | None] = [None] * self.n_stages
         wt, bias = self.weights[0][0]
         pre[0] = F.conv2d(x, wt, bias, padding=1)
