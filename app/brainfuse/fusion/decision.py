@@ -59,16 +59,17 @@ def _erode(m: np.ndarray, r: int) -> np.ndarray:
     if r <= 0 or m.all():
         return m.copy()
     h, w = m.shape
-    counts = np.zeros((h, w + 1), np.int32)  # background pixels left of column j, per row
-    np.cumsum(~m, axis=1, out=counts[:, 1:])
-    cols = np.arange(w)
+    # background pixels left of each column, with r foreground columns on either side
+    counts = np.zeros((h, w + 2 * r + 1), np.int32)
+    np.cumsum(~m, axis=1, out=counts[:, r + 1 : r + 1 + w])
+    counts[:, r + 1 + w :] = counts[:, r + w : r + w + 1]
     clean: dict[int, np.ndarray] = {}
     out = np.ones((h, w), bool)
     for dy, half in _row_half_widths(r):
         if half not in clean:
-            lo = np.clip(cols - half, 0, w)
-            hi = np.clip(cols + half + 1, 0, w)
-            clean[half] = counts[:, hi] == counts[:, lo]
+            upper = counts[:, r + half + 1 : r + half + 1 + w]
+            lower = counts[:, r - half : r - half + w]
+            clean[half] = upper == lower
         seg = clean[half]
         if dy >= 0:
             out[: h - dy] &= seg[dy:]

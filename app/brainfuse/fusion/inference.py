@@ -28,7 +28,7 @@ from brainfuse.fusion.network import Encoder
 __all__ = ["EnergyEncoder"]
 
 _CL = torch.channels_last
-_STRIP_BYTES = 1 << 20  # temporaries per row strip of the energy (about the L2 cache)
+_STRIP_BYTES = 2 << 20  # temporaries per row strip of the energy (cache-sized)
 _CHUNK_BYTES = 24 << 20  # one stage's feature maps per call: below glibc's 32 MiB mmap limit
 
 
@@ -64,7 +64,10 @@ class EnergyEncoder:
                 self.bn_scale.append(scale.detach().clone())
                 self.bn_shift.append((bn.bias - bn.running_mean * scale).detach().clone())
                 if k == 0:
-                    parts = [conv.weight]
+                    # a zero second input channel: with two channels oneDNN writes the
+                    # output channels-last directly (one channel gives NCHW, and the
+                    # conversion cost more than this whole convolution)
+                    parts = [torch.cat([conv.weight, torch.zeros_like(conv.weight)], dim=1)]
                 else:
                     parts = [conv.weight[:, s * w : (s + 1) * w] for s in range(k)]
                 self.weights.append(
@@ -110,9 +113,8 @@ class EnergyEncoder:
                 ]
             )
         energy = torch.zeros((n, h, w), dtype=x.dtype, device=x.device)
-        # one channel: (N, H, W) plus a unit axis with a real stride (a numpy [:, None]
-        # view has stride 0 there, which sends oneDNN down a slow path)
-        x = x.reshape(n, h, w).contiguous().unsqueeze(1)
+        x = x.reshape(n, 1, h, w)
+        x = torch.cat([x, torch.zeros_like(x)], dim=1).contiguous(memory_format=_CL)
         pre: list[torch.Tensor | None] = [None] * self.n_stages
         wt, bias = self.weights[0][0]
         pre[0] = F.conv2d(x, wt, bias, padding=1)
@@ -135,7 +137,7 @@ class EnergyEncoder:
         scale, shift = self.bn_scale[s], self.bn_shift[s]
         if gate is None:
             gate = self.se[s].scales(y.mean(dim=(2, 3)) * scale + shift)
-        y.mul_((scale * gate)[:, :, None, None]).add_((shift * gate)[:, :, None, None])
+        torch.addcmul((shift * gate)[:, :, None, None], y, (scale * gate)[:, :, None, None], out=y)
         return y
 
 
