@@ -51,9 +51,9 @@ def box_sum(e: torch.Tensor, k: int) -> torch.Tensor:
     """Sum over a ``k x k`` window (zero outside the image), same size; ``e`` is (N, H, W)."""
     if k <= 1:
         return e
-    pad = k // 2
-    out = F.avg_pool2d(e[:, None], k, stride=1, padding=pad, count_include_pad=True)[:, 0]
-    return out[:, : e.shape[1], : e.shape[2]] * float(k * k)
+    ones = torch.ones((1, 1, k, k), dtype=e.dtype, device=e.device)
+    out = F.conv2d(e[:, None], ones, padding=k // 2)[:, 0]  # oneDNN: faster than avg_pool2d
+    return out[:, : e.shape[1], : e.shape[2]]
 
 
 def _tiles(n: int, tile: int, margin: int) -> list[tuple[int, int, int, int]]:
