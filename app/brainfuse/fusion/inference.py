@@ -54,7 +54,7 @@ class EnergyEncoder:
         self.bn_scale: list[torch.Tensor] = []
         self.bn_shift: list[torch.Tensor] = []
         # weights[k][s]: the part of stage k's convolution that reads stage s's output
-        # (s = -1 is the input image); the bias rides on the first part.
+        # (weights[0][0] reads the input image); the bias rides on each stage's first part.
         self.weights: list[list[tuple[torch.Tensor, torch.Tensor | None]]] = []
         w = self.width
         with torch.no_grad():
