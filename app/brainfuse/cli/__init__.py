@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from brainfuse import __version__
 from brainfuse.errors import BrainFuseError
@@ -46,10 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_window(argv_rest: Sequence[str] = ()) -> int:
-    from brainfuse.gui import run_app  # Qt only when the window is asked for
+def open_window(argv_rest: Sequence[str] = (), **kwargs: Any) -> int:
+    """Start the window, or raise one clear :class:`BrainFuseError` if this system cannot.
 
-    return run_app(list(argv_rest))
+    Missing X11/xcb libraries on Linux are named with the ``apt-get`` command that installs
+    them, before Qt is started (Qt itself would abort with a message naming no package).
+    """
+    try:  # Qt only when the window is asked for
+        from brainfuse.gui.platform_check import check_window_platform, explain_qt_error
+    except ImportError as exc:  # PySide6 itself cannot load a system library
+        raise BrainFuseError(f"the window cannot start: {exc}") from exc
+    check_window_platform()
+    try:
+        from brainfuse.gui import run_app
+    except ImportError as exc:
+        raise BrainFuseError(
+            explain_qt_error(str(exc)) or f"the window cannot start: {exc}"
+        ) from exc
+    return run_app(list(argv_rest), **kwargs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command is None:
-            return _open_window()
+            return open_window()
         return int(args.func(args) or 0)
     except BrainFuseError as exc:
         if args.debug:

@@ -22,9 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from brainfuse.cli import open_window
     from brainfuse.errors import BrainFuseError
-    from brainfuse.gui import run_app  # Qt only when the window is asked for
 
     if args.mri is not None and args.ct is None:
         raise BrainFuseError("give both a CT and an MRI, or --demo")
-    return run_app([], ct=args.ct, mri=args.mri, demo=args.demo)
+    return open_window([], ct=args.ct, mri=args.mri, demo=args.demo)
