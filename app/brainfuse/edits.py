@@ -38,6 +38,7 @@ __all__ = [
     "MODES",
     "EditVolume",
     "apply_edits",
+    "apply_edits_file",
     "apply_to_result",
     "brush_mask",
     "describe",
@@ -419,6 +420,17 @@ def apply_to_result(result: Any, labels: np.ndarray | EditVolume) -> Any:
         decision_map=result.decision_map.with_array(hard),
         warnings=[*result.warnings, describe(arr)],
     )
+
+
+def apply_edits_file(result: Any, path: str | os.PathLike[str]) -> Any:
+    """A fusion result with the edit volume saved at ``path`` applied (``fuse --edits``).
+
+    Raises
+    ------
+    UnreadableInputError, GeometryMismatchError, BrainFuseError
+        See :func:`load_edits`: missing file, another grid, values other than 0/1/2.
+    """
+    return apply_to_result(result, load_edits(path, result.fused))
 
 
 # ---------------------------------------------------------------------- provenance

@@ -56,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="TFM",
         help="write the registration transform (ITK .tfm) to reproduce this alignment",
     )
+    p.add_argument(
+        "--edits",
+        metavar="EDITS",
+        help="decision-map edits saved by the window (NIfTI on the result's grid: 0 automatic, "
+        "1 force CT, 2 force MRI), applied before export",
+    )
     p.add_argument("--format", choices=("png", "dicom", "nifti"), default=None)
     p.add_argument("--overlay", action="store_true", help="burn the decision map into the output")
     p.add_argument("--anonymize", action="store_true", help="de-identify DICOM output")
@@ -107,10 +113,18 @@ def run(args: argparse.Namespace) -> int:
 
         inputs = [args.ct, args.mri]
         ct, mri = load(args.ct), load(args.mri)
+    if args.edits:
+        if not Path(args.edits).is_file():
+            raise ExportError(f"edits file {args.edits} does not exist")
+        inputs.append(args.edits)
     _refuse_inputs([args.output, args.decision_map, args.save_transform], inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
         result = _fuse(args, ct, mri, fuse_pair)
+    if args.edits:
+        from brainfuse.edits import apply_edits_file
+
+        result = apply_edits_file(result, args.edits)
     slice_index = args.slice
     out = Path(args.output)
     is_png = (args.format or "").lower() == "png" or out.suffix.lower() == ".png"

@@ -1,0 +1,75 @@
+"""``brainfuse fuse --edits``: an edit volume forces the CT in exactly its region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brainfuse.cli import main
+from brainfuse.edits import EditVolume, save_edits
+from brainfuse.export.nifti import write_nifti
+from brainfuse.image import ImageVolume
+
+
+def _crop(volume: ImageVolume, k0: int, k1: int) -> ImageVolume:
+    origin = volume.affine @ np.array([0.0, 0.0, float(k0), 1.0])
+    return volume.with_array(volume.array[k0:k1], origin=tuple(origin[:3]))
+
+
+@pytest.fixture(scope="module")
+def pair_files(tmp_path_factory):
+    """Four slices of the real demo CT and MRI as NIfTI files."""
+    from brainfuse.io import demo_pair
+
+    folder = tmp_path_factory.mktemp("pair")
+    ct, mri = demo_pair()
+    return (
+        write_nifti(_crop(ct, 66, 70), folder / "ct.nii.gz"),
+        write_nifti(_crop(mri, 66, 70), folder / "mri.nii.gz"),
+    )
+
+
+def _fused(path) -> np.ndarray:
+    from brainfuse.io import load
+
+    return load(path).array
+
+
+def test_edits_force_the_ct_in_exactly_their_region(pair_files, tmp_path, capsys):
+    from brainfuse.fusion import to_unit
+    from brainfuse.io import load
+
+    ct_path, mri_path = pair_files
+    grid = load(mri_path)
+    edits = EditVolume(grid)
+    edits.paint_voxel((1.6, 70, 60), 9.0, "ct", plane=None)  # a ball through slices 0-3
+    edits_path = save_edits(tmp_path / "edits.nii.gz", edits, grid)
+    plain, edited = tmp_path / "plain.nii.gz", tmp_path / "edited.nii.gz"
+    common = ["fuse", str(ct_path), str(mri_path), "--device", "cpu"]
+    assert main([*common, "-o", str(plain)]) == 0
+    assert main([*common, "-o", str(edited), "--edits", str(edits_path)]) == 0
+    assert "decision map edited by hand" in capsys.readouterr().err
+
+    a, b = _fused(plain), _fused(edited)
+    region = edits.labels == 1
+    ct01, _ = to_unit(load(ct_path), None)
+    np.testing.assert_array_equal(b[~region], a[~region])  # nothing else changes
+    np.testing.assert_array_equal(b[region], ct01[region])  # the CT's pixels there
+    changed = a != b
+    assert changed.any() and not changed[~region].any()
+
+
+def test_edits_on_another_grid_are_refused_in_one_line(pair_files, tmp_path, capsys):
+    from brainfuse.io import load
+
+    ct_path, mri_path = pair_files
+    grid = load(mri_path)
+    other = grid.with_array(grid.array[:3])
+    bad = save_edits(tmp_path / "other.nii.gz", np.ones(other.shape, np.uint8), other)
+    code = main(["fuse", str(ct_path), str(mri_path), "-o", str(tmp_path / "f.nii.gz"),
+                 "--edits", str(bad), "--device", "cpu"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "not on the fusion grid" in err
+    assert main(["fuse", "--demo", "-o", str(tmp_path / "g.nii.gz"),
+                 "--edits", str(tmp_path / "none.nii.gz")]) == 2  # fmt: skip
+    assert "does not exist" in capsys.readouterr().err
