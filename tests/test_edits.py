@@ -21,23 +21,18 @@ from brainfuse.edits import (
 )
 from brainfuse.errors import BrainFuseError, GeometryMismatchError
 from brainfuse.image import ImageVolume
+from tests.demo_slices import demo_slices
 
 RADIUS = 10.0  # mm
-
-
-def _crop(volume: ImageVolume, k0: int, k1: int) -> ImageVolume:
-    origin = volume.affine @ np.array([0.0, 0.0, float(k0), 1.0])
-    return volume.with_array(volume.array[k0:k1], origin=tuple(origin[:3]))
 
 
 @pytest.fixture(scope="module")
 def demo_result():
     """The real demo CT/MRI pair, four slices through the ventricles, fused by the CNN."""
-    from brainfuse.io import demo_pair
     from brainfuse.pipeline import fuse_pair
 
-    ct, mri = demo_pair()
-    return fuse_pair(_crop(ct, 70, 74), _crop(mri, 70, 74), method="cnn", device="cpu")
+    ct, mri = demo_slices(70, 74)
+    return fuse_pair(ct, mri, method="cnn", device="cpu")
 
 
 def _mri_taken_centre(result, k: int) -> tuple[int, int]:

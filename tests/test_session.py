@@ -25,22 +25,16 @@ from brainfuse.session import (
     save_session,
     source_sha256,
 )
-
-
-def _crop(volume: ImageVolume, k0: int, k1: int) -> ImageVolume:
-    origin = volume.affine @ np.array([0.0, 0.0, float(k0), 1.0])
-    return volume.with_array(volume.array[k0:k1], origin=tuple(origin[:3]))
+from tests.demo_slices import demo_slices
 
 
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory):
     """Four slices of the real demo CT and MRI, written as the NIfTI files a user opens."""
-    from brainfuse.io import demo_pair
-
     folder = tmp_path_factory.mktemp("scans")
-    ct, mri = demo_pair()
-    ct_path = write_nifti(_crop(ct, 60, 64), folder / "head_ct.nii.gz")
-    mri_path = write_nifti(_crop(mri, 60, 64), folder / "head_mri.nii.gz")
+    ct, mri = demo_slices(60, 64)
+    ct_path = write_nifti(ct, folder / "head_ct.nii.gz")
+    mri_path = write_nifti(mri, folder / "head_mri.nii.gz")
     return ct_path, mri_path
 
 

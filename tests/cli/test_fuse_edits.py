@@ -8,25 +8,15 @@ import pytest
 from brainfuse.cli import main
 from brainfuse.edits import EditVolume, save_edits
 from brainfuse.export.nifti import write_nifti
-from brainfuse.image import ImageVolume
-
-
-def _crop(volume: ImageVolume, k0: int, k1: int) -> ImageVolume:
-    origin = volume.affine @ np.array([0.0, 0.0, float(k0), 1.0])
-    return volume.with_array(volume.array[k0:k1], origin=tuple(origin[:3]))
+from tests.demo_slices import demo_slices
 
 
 @pytest.fixture(scope="module")
 def pair_files(tmp_path_factory):
     """Four slices of the real demo CT and MRI as NIfTI files."""
-    from brainfuse.io import demo_pair
-
     folder = tmp_path_factory.mktemp("pair")
-    ct, mri = demo_pair()
-    return (
-        write_nifti(_crop(ct, 66, 70), folder / "ct.nii.gz"),
-        write_nifti(_crop(mri, 66, 70), folder / "mri.nii.gz"),
-    )
+    ct, mri = demo_slices(66, 70)
+    return write_nifti(ct, folder / "ct.nii.gz"), write_nifti(mri, folder / "mri.nii.gz")
 
 
 def _fused(path) -> np.ndarray:
