@@ -7,7 +7,16 @@ import pytest
 
 from brainfuse.errors import BrainFuseError
 from brainfuse.image import ImageVolume
-from brainfuse.measure import RAW, Region, Ruler, distance_mm, from_dict, region_mask, table
+from brainfuse.measure import (
+    RAW,
+    Region,
+    Ruler,
+    distance_mm,
+    from_dict,
+    region_mask,
+    scale_bar,
+    table,
+)
 from brainfuse.planes import PLANES, lps_to_plane
 
 SPACING = (0.7, 0.9, 2.5)  # mm, x y z
@@ -117,3 +126,13 @@ def test_measurements_round_trip_and_bad_input_is_refused():
         from_dict({**ruler.to_dict(), "kind": "angle"})
     with pytest.raises(BrainFuseError, match="does not exist"):
         Ruler("axial", 99, (0, 0), (1, 1)).length_mm(_volume())
+
+
+@pytest.mark.parametrize(
+    ("mm_per_px", "max_px", "expected_mm"),
+    [(0.5, 120, 50.0), (0.25, 100, 20.0), (1.0, 99, 50.0), (0.1, 250, 20.0), (2.0, 50, 100.0)],
+)
+def test_scale_bar_is_a_round_length_that_fits(mm_per_px, max_px, expected_mm):
+    length_mm, length_px = scale_bar(mm_per_px, max_px)
+    assert length_mm == expected_mm
+    assert length_px == pytest.approx(length_mm / mm_per_px) and length_px <= max_px

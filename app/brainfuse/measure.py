@@ -15,6 +15,7 @@ tab-separated text to paste into a report or a spreadsheet.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "distance_mm",
     "from_dict",
     "region_mask",
+    "scale_bar",
     "table",
     "unit_label",
 ]
@@ -68,6 +70,39 @@ def _check_plane_index(volume: ImageVolume, plane: str, index: int) -> None:
     n = plane_shape(volume, plane)[0]
     if not 0 <= int(index) < n:
         raise BrainFuseError(f"Slice {index} of the {plane} plane does not exist (0 to {n - 1}).")
+
+
+def scale_bar(mm_per_pixel: float, max_pixels: float) -> tuple[float, float]:
+    """A round scale-bar length that fits in ``max_pixels`` on screen.
+
+    Parameters
+    ----------
+    mm_per_pixel : float
+        Size of one screen pixel in mm at the current zoom (> 0).
+    max_pixels : float
+        Longest bar allowed, screen pixels (e.g. a quarter of the viewer's width).
+
+    Returns
+    -------
+    (length_mm, length_pixels)
+        The longest of 1, 2 or 5 × 10^n mm that fits; never below 1 mm (then longer than
+        ``max_pixels``).
+
+    Examples
+    --------
+    >>> scale_bar(0.5, 120)
+    (50.0, 100.0)
+    """
+    if not mm_per_pixel > 0 or not max_pixels > 0:
+        raise BrainFuseError("A scale bar needs a positive pixel size and length.")
+    limit = mm_per_pixel * max_pixels
+    exponent = math.floor(math.log10(limit))
+    length = 1.0 * 10**exponent
+    for step in (2.0, 5.0, 10.0):
+        if step * 10**exponent <= limit:
+            length = step * 10**exponent
+    length = max(length, 1.0)
+    return float(length), float(length / mm_per_pixel)
 
 
 @dataclass(frozen=True)
