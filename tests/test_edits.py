@@ -15,6 +15,7 @@ from brainfuse.edits import (
     describe,
     edit_counts,
     load_edits,
+    outline,
     provenance_fields,
     recompose,
     save_edits,
@@ -194,3 +195,18 @@ def test_edits_module_does_not_import_torch_or_qt():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_outline_marks_the_edge_of_each_edited_region():
+    grid = _grid(shape=(3, 30, 30), spacing=(1.0, 1.0, 1.0))
+    edits = EditVolume(grid)
+    edits.paint_voxel((1, 15, 15), 6.0, "ct")
+    edits.paint_voxel((1, 15, 15), 2.0, "mri")
+    edge = outline(edits.labels[1])
+    ct, mri = edits.labels[1] == 1, edits.labels[1] == 2
+    assert set(np.unique(edge)) == {0, 1, 2}
+    assert edge[15, 9] == 1 and edge[15, 10] == 0  # leftmost CT pixel, then its inside
+    assert edge[15, 13] == 2 and edge[15, 12] == 1  # MRI core's edge, CT ring touching it
+    assert np.all(edge[~(ct | mri)] == 0)
+    interior = ct & np.roll(ct, 1, 0) & np.roll(ct, -1, 0) & np.roll(ct, 1, 1) & np.roll(ct, -1, 1)
+    assert np.all(edge[interior] == 0)

@@ -45,6 +45,7 @@ __all__ = [
     "edit_counts",
     "edited_hard_map",
     "load_edits",
+    "outline",
     "provenance_fields",
     "recompose",
     "save_edits",
@@ -319,6 +320,32 @@ def _checked_labels(labels: Any, shape: tuple[int, ...], what: str) -> np.ndarra
             f"{what} hold values other than 0 (automatic), 1 (force CT) and 2 (force MRI)."
         )
     return arr.astype(np.uint8, copy=True)
+
+
+def outline(labels2d: np.ndarray) -> np.ndarray:
+    """The edge of each edited region of one displayed slice, for drawing over a view.
+
+    Parameters
+    ----------
+    labels2d : (rows, cols) uint8
+        Edit labels of one view (e.g. ``planes.slice_at(grid.with_array(labels), ...).image``).
+
+    Returns
+    -------
+    (rows, cols) uint8
+        The label (1 CT, 2 MRI) on the pixels of a region that touch (4-neighbourhood) a pixel
+        with another label or the border of the view; 0 elsewhere.
+    """
+    lab = np.asarray(labels2d)
+    padded = np.pad(lab, 1, mode="constant", constant_values=255)
+    centre = padded[1:-1, 1:-1]
+    edge = (
+        (padded[:-2, 1:-1] != centre)
+        | (padded[2:, 1:-1] != centre)
+        | (padded[1:-1, :-2] != centre)
+        | (padded[1:-1, 2:] != centre)
+    )
+    return np.where(edge & (lab != AUTO), lab, 0).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------- applying edits
