@@ -11,17 +11,22 @@ Slope/Intercept, per frame for enhanced multi-frame) is applied; MONOCHROME1 val
 
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import generate_frames
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
+from brainfuse.io.budget import require
 from brainfuse.io.messages import one_line
+from brainfuse.quiet import native_stderr_to_log
 
 __all__ = [
     "read_dicom",
@@ -40,7 +45,16 @@ def _read(path: Path, *, stop_before_pixels: bool, force: bool) -> Dataset:
         return pydicom.dcmread(str(path), stop_before_pixels=stop_before_pixels, force=force)
     except InvalidDicomError as exc:
         raise UnreadableInputError(f"File {path} is not a DICOM file.") from exc
-    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        struct.error,
+        zlib.error,
+    ) as exc:
         raise UnreadableInputError(
             f"File {path} is a damaged or truncated DICOM file ({type(exc).__name__}: {one_line(exc)})."
         ) from exc
@@ -150,6 +164,11 @@ def _check_decoder(ds: Dataset, path: Path) -> None:
     if tsyntax is None:
         return
     uid = pydicom.uid.UID(tsyntax)
+    if not uid.is_transfer_syntax:
+        raise UnsupportedInputError(
+            f"File {path} names '{uid}' as its Transfer Syntax UID, which is not a transfer "
+            "syntax BrainFuse knows: its pixels cannot be decoded."
+        )
     if not uid.is_compressed:
         return
     name = uid.name if uid.is_valid else str(uid)
@@ -163,6 +182,78 @@ def _check_decoder(ds: Dataset, path: Path) -> None:
             "convert it to an uncompressed or JPEG 2000/JPEG-LS/RLE transfer syntax "
             "(e.g. with dcmdjpeg or gdcmconv) and load it again."
         )
+
+
+def _declared(ds: Dataset, path: Path) -> tuple[int, int, int, int, int]:
+    """``(rows, columns, frames, samples, bits allocated)`` from the header, checked."""
+
+    def number(keyword: str, default: int | None) -> int:
+        value = first_number(ds.get(keyword))
+        if value is None:
+            if default is None:
+                raise UnreadableInputError(f"DICOM file {path} has no {keyword}.")
+            return default
+        if not float(value).is_integer() or value < 1:
+            raise UnreadableInputError(
+                f"DICOM file {path} has an invalid {keyword} ({ds.get(keyword)!s}): the "
+                "header cannot describe its pixels."
+            )
+        return int(value)
+
+    rows, cols = number("Rows", None), number("Columns", None)
+    frames = number("NumberOfFrames", 1) if "NumberOfFrames" in ds else 1
+    samples = number("SamplesPerPixel", 1)
+    bits = number("BitsAllocated", None)
+    if bits != 1 and bits % 8:
+        raise UnreadableInputError(f"DICOM file {path} has an invalid Bits Allocated ({bits}).")
+    return rows, cols, frames, samples, bits
+
+
+def check_pixel_header(ds: Dataset, path: Path) -> None:
+    """Check the image header against the pixel data and the memory budget, before decoding.
+
+    * Native (uncompressed) data must hold exactly the bytes that Rows × Columns × Number
+      of Frames × Samples per Pixel × Bits Allocated describe (one byte of padding
+      allowed): more or fewer means the header misdescribes the pixels.
+    * An RLE frame must have as many segments as the header implies (one per byte of
+      each sample).
+    * Decoding must fit :func:`brainfuse.io.budget.memory_budget`.
+
+    Raises
+    ------
+    UnreadableInputError
+        The header and the pixel data disagree.
+    InputTooLargeError
+        Decoding would exceed the memory budget.
+    """
+    if "PixelData" not in ds:
+        return
+    rows, cols, frames, samples, bits = _declared(ds, path)
+    values = rows * cols * frames * samples
+    item = max(bits // 8, 1)
+    # Peak while decoding: the decoder's buffer and the array (stored bytes each), the
+    # rescale's float64 work frame by frame and the float32/int output.
+    need = values * (2 * item + 4) + rows * cols * samples * 8
+    what = f"{cols}×{rows} pixels × {frames} frame(s) × {samples} sample(s) of {bits} bits"
+    require(need, path, what)
+    tsyntax = ds.file_meta.get("TransferSyntaxUID")
+    encapsulated = tsyntax is not None and pydicom.uid.UID(tsyntax).is_encapsulated
+    if not encapsulated:
+        expected = (values * bits + 7) // 8
+        actual = len(ds.PixelData)
+        if actual not in (expected, expected + 1):
+            raise UnreadableInputError(
+                f"DICOM file {path} holds {actual} bytes of pixel data where its header "
+                f"({what}) describes {expected}: the file is damaged or truncated, or its header is wrong."
+            )
+    elif tsyntax == pydicom.uid.RLELossless:
+        first = next(generate_frames(ds.PixelData, number_of_frames=frames), b"")
+        n_segments = struct.unpack("<I", first[:4])[0] if len(first) >= 64 else 0
+        if n_segments != samples * item:
+            raise UnreadableInputError(
+                f"DICOM file {path} is damaged: its RLE data have {n_segments} segment(s) "
+                f"where {samples * item} are needed for {samples} sample(s) of {bits} bits."
+            )
 
 
 def _rescale_pairs(ds: Dataset, n: int) -> list[tuple[float, float]]:
@@ -237,17 +328,22 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
             reason = "the file may be truncated or damaged"
         raise UnreadableInputError(f"DICOM file {path} has no pixel data ({reason}).")
     _check_decoder(ds, path)
+    check_pixel_header(ds, path)
     try:
-        raw = ds.pixel_array
-    except (NotImplementedError, RuntimeError) as exc:
+        with native_stderr_to_log():  # C/Rust decoders print to stderr themselves
+            raw = ds.pixel_array
+    except NotImplementedError as exc:
         tsyntax = ds.file_meta.get("TransferSyntaxUID")
         name = tsyntax.name if tsyntax is not None else "unknown transfer syntax"
         raise UnsupportedInputError(
             f"File {path}: cannot decode '{name}' ({one_line(exc)})."
         ) from exc
-    except Exception as exc:  # truncated or corrupt pixel data: many exception types
+    except BaseException as exc:  # corrupt data: many types, Rust panics (BaseException) too
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
         raise UnreadableInputError(
-            f"The pixel data of {path} are damaged or truncated ({type(exc).__name__}: {one_line(exc)})."
+            f"The pixel data of {path} are damaged or truncated ({type(exc).__name__}: "
+            f"{one_line(exc, limit=200)})."
         ) from exc
     n = int(first_number(ds.get("NumberOfFrames")) or 1)
     rows, cols = int(ds.Rows), int(ds.Columns)
@@ -258,7 +354,13 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
         raw = raw.astype(raw.dtype.newbyteorder("="))
 
     if photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(raw, ds)
+        try:
+            rgb = apply_color_lut(raw, ds)
+        except Exception as exc:
+            raise UnreadableInputError(
+                f"DICOM file {path} is PALETTE COLOR but its colour lookup table is missing "
+                f"or damaged ({one_line(exc)})."
+            ) from exc
         bits = 16 if rgb.dtype != np.uint8 and rgb.max() > 255 else 8
         rgb = _to_uint8_rgb(rgb, bits).reshape(n, rows, cols, 3)
         return PixelFrames(rgb, True, False, "", None, warnings)
@@ -270,7 +372,12 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
     raw = raw.reshape(n, rows, cols)
     padding = _padding_mask(ds, raw)
     if "ModalityLUTSequence" in ds:
-        values = np.asarray(apply_modality_lut(raw, ds))
+        try:
+            values = np.asarray(apply_modality_lut(raw, ds))
+        except Exception as exc:
+            raise UnreadableInputError(
+                f"DICOM file {path} has a damaged Modality LUT ({one_line(exc)})."
+            ) from exc
     else:
         values = _apply_rescale(raw, _rescale_pairs(ds, n))
     modality = str(ds.get("Modality", "")).upper()

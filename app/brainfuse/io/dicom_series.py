@@ -8,6 +8,7 @@ canonical LPS by :func:`brainfuse.io.reorient.to_canonical_lps`.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,36 @@ class SeriesSummary:
 
 
 def _iter_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    """Every file under ``folder``, sorted; refuses a folder with unreadable parts.
+
+    A file or sub-folder that cannot be read (permission denied) may hold images of the
+    series, so the folder is refused rather than loaded with slices silently missing.
+
+    Raises
+    ------
+    UnreadableInputError
+        Naming up to three of the unreadable entries.
+    """
+    denied: list[str] = []
+    files: list[Path] = []
+
+    def failed(exc: OSError) -> None:
+        denied.append(f"{exc.filename or folder} ({exc.strerror or exc})")
+
+    for dirpath, _, names in os.walk(folder, onerror=failed):
+        for name in names:
+            path = Path(dirpath) / name
+            if not path.is_file():
+                continue
+            if not os.access(path, os.R_OK):
+                denied.append(f"{path} (Permission denied)")
+            files.append(path)
+    if denied:
+        shown = ", ".join(denied[:3]) + (f" and {len(denied) - 3} more" if len(denied) > 3 else "")
+        raise UnreadableInputError(
+            f"Cannot read all of folder {folder}: {shown}; a series may be incomplete."
+        )
+    return sorted(files)
 
 
 def list_series(folder: str | Path) -> list[SeriesSummary]:
@@ -158,11 +188,12 @@ def load_dicom_folder(folder: Path, *, series: str | int | None = None) -> Image
     AmbiguousInputError
         Several series and none (or an unknown one) chosen.
     """
-    if not any(folder.iterdir()):
+    files = _iter_files(folder)
+    if not files and not any(folder.iterdir()):
         raise UnreadableInputError(f"Folder {folder} is empty.")
     summaries = list_series(folder)
     if not summaries:
-        n = len(_iter_files(folder))
+        n = len(files)
         raise UnreadableInputError(
             f"No DICOM image in folder {folder} ({n} other file(s) skipped)."
         )
