@@ -48,8 +48,11 @@ class Case:
     expect : str
         Text the error (refuse) or the warning (odd) must contain; ``""`` for none.
     partner : str
-        ``"nifti"`` (a matching MR volume) or ``"dicom"`` (a matching MR slice): what
-        ``brainfuse fuse`` pairs the case with.
+        ``"nifti"`` (a matching MR volume), ``"twin"`` (the same, with the case file's own
+        affine) or ``"dicom"`` (a matching MR slice): what ``brainfuse fuse`` pairs the
+        case with.
+    fuse_args : tuple of str
+        Extra ``brainfuse fuse`` options the case needs to fuse (odd cases).
     """
 
     family: str
@@ -58,6 +61,7 @@ class Case:
     outcome: str
     expect: str = ""
     partner: str = "nifti"
+    fuse_args: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -119,7 +123,7 @@ def rle_slice(path: Path, rows: int, cols: int, *, segments: list[bytes] | None 
     return path
 
 
-def nifti_volume(path: Path, data: np.ndarray, *, zooms=(1.0, 1.0, 2.0)) -> Path:
+def nifti_volume(path: Path, data: np.ndarray, *, zooms=(1.0, 1.0, 1.0)) -> Path:
     img = nib.Nifti1Image(data, np.diag([*zooms, 1.0]))
     img.header.set_xyzt_units("mm")
     nib.save(img, str(path))
@@ -381,6 +385,8 @@ def _voxels(kind: str) -> Writer:
     return write
 
 
+_NONE = ("--register", "none")  # placeholder geometry pairs only voxel for voxel
+
 CASES: tuple[Case, ...] = (
     # Pillow decompression bomb
     Case("bomb", "png-20000x20000", _bomb(20000, 20000), "refuse", "decompression bomb"),
@@ -440,9 +446,9 @@ CASES: tuple[Case, ...] = (
         "dims_mr.nii.gz",
     ),
     # NaN/inf pixdim, qform/sform 0
-    Case("pixdim", "nan", _pixdim(float("nan")), "odd", "voxel size"),
-    Case("pixdim", "inf", _pixdim(float("inf")), "odd", "voxel size"),
-    Case("pixdim", "zero", _pixdim(0.0), "odd", "repaired"),
+    Case("pixdim", "nan", _pixdim(float("nan")), "odd", "voxel size", "twin", _NONE),
+    Case("pixdim", "inf", _pixdim(float("inf")), "odd", "voxel size", "twin", _NONE),
+    Case("pixdim", "zero", _pixdim(0.0), "odd", "repaired", "twin"),
     # BitsAllocated / NumberOfFrames against the pixel data length
     Case("pixel-length", "frames-3-data-1", _dicom_edit("ct.dcm", _frames(3)), "refuse", "ct.dcm"),
     Case("pixel-length", "frames-0", _dicom_edit("ct.dcm", _frames(0)), "refuse", "ct.dcm"),
@@ -499,12 +505,26 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def partner(kind: str, folder: Path, rng: np.random.Generator) -> Path:
-    """A valid MR to fuse a case with: a NIfTI volume or a DICOM slice on the cases' grids."""
+def partner(kind: str, folder: Path, rng: np.random.Generator, case_file: Path) -> Path:
+    """A valid MR to fuse a case with: a NIfTI volume or a DICOM slice on the case's grid.
+
+    A DICOM partner shares the case file's frame of reference (where it can be read), as
+    a CT and an MR of one session would.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    if kind == "dicom":
-        return dicom_slice(folder, rng, name="mr.dcm", modality="MR", slope=None, window=None)
-    return nifti_volume(folder / "partner_mr.nii.gz", mr_volume(rng))
+    if kind == "twin":  # the case file's own affine, where it is finite
+        affine = np.asarray(nib.load(str(case_file)).affine)
+        img = nib.Nifti1Image(mr_volume(rng), affine if np.isfinite(affine).all() else np.eye(4))
+        nib.save(img, str(folder / "partner_mr.nii.gz"))
+        return folder / "partner_mr.nii.gz"
+    if kind != "dicom":
+        return nifti_volume(folder / "partner_mr.nii.gz", mr_volume(rng))
+    path = dicom_slice(folder, rng, name="mr.dcm", modality="MR", slope=None, window=None)
+    try:
+        frame = pydicom.dcmread(case_file, force=True, stop_before_pixels=True).FrameOfReferenceUID
+    except Exception:  # a hostile case file: any partner will do
+        return path
+    return _rewrite(path, lambda ds: setattr(ds, "FrameOfReferenceUID", frame))
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
