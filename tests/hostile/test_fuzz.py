@@ -94,15 +94,17 @@ def _run_as_reader(args: list[str]) -> tuple[int, str, str]:
     after the fork: the interpreter and BrainFuse are already loaded, so nothing needs
     to be readable by that user but the test's own files. Returns (status, out, err).
     """
-    out_file = tempfile.NamedTemporaryFile(delete=False)
-    err_file = tempfile.NamedTemporaryFile(delete=False)
-    for f in (out_file, err_file):
-        f.close()
-        os.chmod(f.name, 0o666)
+    names = []
+    for _ in range(2):
+        fd, name = tempfile.mkstemp()
+        os.close(fd)
+        os.chmod(name, 0o666)
+        names.append(name)
+    out_name, err_name = names
     pid = os.fork()
     if pid == 0:  # child
         status = 70
-        with open(out_file.name, "w") as out, open(err_file.name, "w") as err:
+        with open(out_name, "w") as out, open(err_name, "w") as err:
             try:
                 sys.stdout, sys.stderr = out, err
                 if os.geteuid() == 0:
@@ -116,9 +118,9 @@ def _run_as_reader(args: list[str]) -> tuple[int, str, str]:
                 err.flush()
                 os._exit(status)
     _, code = os.waitpid(pid, 0)
-    texts = [Path(f.name).read_text() for f in (out_file, err_file)]
-    for f in (out_file, err_file):
-        os.unlink(f.name)
+    texts = [Path(name).read_text() for name in names]
+    for name in names:
+        os.unlink(name)
     return os.waitstatus_to_exitcode(code), texts[0], texts[1]
 
 
