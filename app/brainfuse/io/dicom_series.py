@@ -338,7 +338,10 @@ def _load_files(paths: list[Path]) -> ImageVolume:
         dtype = np.result_type(*[a.dtype for a in arrays])
         if dtype.kind == "f" or (dtype.kind in "iu" and dtype.itemsize > 4):
             dtype = np.float32 if dtype.kind == "f" else dtype
-        array = np.concatenate([a.astype(dtype, copy=False) for a in arrays], axis=0)
+        if len(arrays) == 1:  # one file: no stacking copy
+            array = arrays[0].astype(dtype, copy=False)
+        else:
+            array = np.concatenate([a.astype(dtype, copy=False) for a in arrays], axis=0)
         files = [str(s.path) for s in slices]
         sops = [str(s.ds.get("SOPInstanceUID", "")) for s in slices]
         first = slices[0]
