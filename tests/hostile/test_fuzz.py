@@ -46,11 +46,11 @@ def _check_refusal(case, status: int, out: str, err: str) -> None:
 
 
 @pytest.mark.parametrize("case", LOCAL, ids=[c.id for c in LOCAL])
-def test_info(case, tmp_path, capsys):
+def test_info(case, tmp_path, capfd):
     path, _ = _make(case, tmp_path)
     before = snapshot(tmp_path)
     status = main(["info", str(path)])
-    out, err = capsys.readouterr()
+    out, err = capfd.readouterr()
     assert snapshot(tmp_path) == before, "an input changed or a file was written"
     if case.outcome == "refuse":
         assert out == ""
@@ -64,13 +64,13 @@ def test_info(case, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", LOCAL, ids=[c.id for c in LOCAL])
-def test_fuse(case, tmp_path, capsys):
+def test_fuse(case, tmp_path, capfd):
     path, other = _make(case, tmp_path)
     before = snapshot(tmp_path / "in")
     target = tmp_path / "out" / "fused.nii.gz"
     target.parent.mkdir()
     status = main(["fuse", str(path), str(other), "-o", str(target), *case.fuse_args])
-    out, err = capsys.readouterr()
+    out, err = capfd.readouterr()
     assert snapshot(tmp_path / "in") == before, "an input changed"
     if case.outcome == "refuse":
         _check_refusal(case, status, out, err)
