@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["library_output", "native_stderr_to_log", "OWN_LOGGER"]
+__all__ = ["library_output", "native_stderr_to_log", "itk_warnings_follow_logging", "OWN_LOGGER"]
 
 OWN_LOGGER = "brainfuse"
 # Loggers that write to stderr through their own handler, bypassing the root logger.
@@ -32,15 +32,15 @@ class _OwnRecordsOnly(logging.Filter):
         return record.name == OWN_LOGGER or record.name.startswith(OWN_LOGGER + ".")
 
 
-def _itk_warnings(show: bool) -> None:
-    """Switch SimpleITK's own warning printout on or off (it writes straight to stderr)."""
-    sitk = sys.modules.get("SimpleITK")
-    if sitk is None:
-        try:
-            import SimpleITK as sitk
-        except ImportError:  # pragma: no cover - SimpleITK is a dependency
-            return
-    sitk.ProcessObject.SetGlobalWarningDisplay(show)
+def itk_warnings_follow_logging() -> None:
+    """Let SimpleITK print its warnings (straight to stderr) only when DEBUG logging is on.
+
+    Called when :mod:`brainfuse.grid` (the only user of SimpleITK) is imported, which for
+    the CLI happens inside :func:`library_output`, after it has set the log level.
+    """
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalWarningDisplay(logging.getLogger().isEnabledFor(logging.DEBUG))
 
 
 @contextmanager
@@ -69,7 +69,6 @@ def library_output(debug: bool) -> Iterator[None]:
         handler.addFilter(own)
     for name in _SELF_HANDLED:
         logging.getLogger(name).handlers = []
-    _itk_warnings(False)
     logging.captureWarnings(True)
     try:
         with warnings.catch_warnings():
@@ -81,7 +80,6 @@ def library_output(debug: bool) -> Iterator[None]:
             handler.removeFilter(own)
         for name, handlers in saved.items():
             logging.getLogger(name).handlers = handlers
-        _itk_warnings(True)
 
 
 _native_lock = threading.Lock()

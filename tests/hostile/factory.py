@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,8 +85,10 @@ def dicom_slice(folder: Path, rng: np.random.Generator, name: str = "ct.dcm", **
 
 def _rewrite(path: Path, edit: Callable[[pydicom.Dataset], None], **write_kw) -> Path:
     ds = pydicom.dcmread(path)
-    edit(ds)
-    ds.save_as(path, enforce_file_format=True, **write_kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom objects to the invalid values on purpose
+        edit(ds)
+        ds.save_as(path, enforce_file_format=True, **write_kw)
     return path
 
 
