@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import struct
 import warnings
 import zlib
@@ -528,6 +529,16 @@ def partner(kind: str, folder: Path, rng: np.random.Generator, case_file: Path) 
     except Exception:  # a hostile case file: any partner will do
         return path
     return _rewrite(path, lambda ds: setattr(ds, "FrameOfReferenceUID", frame))
+
+
+_PROGRESS_BAR = re.compile(r"^\[[#.]+\] ")
+
+
+def stderr_lines(text: str) -> list[str]:
+    """The non-empty lines a run wrote to stderr, without progress-bar lines (``[###...]``
+    of a long ``brainfuse fuse``: neither a warning nor an error)."""
+    lines = (line.strip("\r") for line in text.replace("\r", "\n").splitlines())
+    return [line for line in lines if line.strip() and not _PROGRESS_BAR.match(line)]
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

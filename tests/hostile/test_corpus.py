@@ -12,7 +12,7 @@ import pytest
 
 from brainfuse.cli import main
 from tests.hostile.corpus import generate
-from tests.hostile.factory import partner, snapshot
+from tests.hostile.factory import partner, snapshot, stderr_lines
 
 pytestmark = pytest.mark.slow
 _LIMIT_S = 60  # per run: a hang is a failure
@@ -43,7 +43,7 @@ def test_corpus(tmp_path, capfd):
     failures = []
     for k, (case_id, path) in enumerate(corpus):
         status, _, err = _run(["info", str(path)], capfd)
-        lines = [line for line in err.splitlines() if line.strip()]
+        lines = stderr_lines(err)
         ok = (status == 2 and len(lines) == 1 and lines[0].startswith("brainfuse: error: ")) or (
             status == 0 and not lines
         )
@@ -55,7 +55,7 @@ def test_corpus(tmp_path, capfd):
         out = tmp_path / "out" / f"{k}.nii.gz"
         out.parent.mkdir(exist_ok=True)
         status, _, err = _run(["fuse", str(path), str(mr), "-o", str(out)], capfd)
-        lines = [line for line in err.splitlines() if line.strip()]
+        lines = stderr_lines(err)
         if status == 2:
             ok = len(lines) == 1 and lines[0].startswith("brainfuse: error: ") and not out.exists()
         else:

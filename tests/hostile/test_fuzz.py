@@ -20,13 +20,9 @@ import pytest
 
 from brainfuse.cli import main
 from brainfuse.io import load
-from tests.hostile.factory import CASES, partner, snapshot
+from tests.hostile.factory import CASES, partner, snapshot, stderr_lines
 
 LOCAL = [c for c in CASES if c.family != "permission"]
-
-
-def _lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip()]
 
 
 def _make(case, tmp_path: Path) -> tuple[Path, Path]:
@@ -38,7 +34,7 @@ def _make(case, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _check_refusal(case, status: int, out: str, err: str) -> None:
-    lines = _lines(err)
+    lines = stderr_lines(err)
     assert status == 2, (case.id, out, err)
     assert len(lines) == 1 and lines[0].startswith("brainfuse: error: "), (case.id, err)
     assert case.expect in lines[0], (case.id, lines[0])
@@ -57,7 +53,7 @@ def test_info(case, tmp_path, capfd):
         _check_refusal(case, status, out, err)
         return
     assert status == 0, (case.id, err)
-    assert _lines(err) == [], (case.id, err)  # info reports warnings in its own field
+    assert stderr_lines(err) == [], (case.id, err)  # info reports warnings in its own field
     warning_field = [line for line in out.splitlines() if line.strip().startswith("warnings")]
     assert len(warning_field) == 1
     assert case.expect in warning_field[0], (case.id, warning_field)
@@ -77,7 +73,7 @@ def test_fuse(case, tmp_path, capfd):
         assert list(target.parent.iterdir()) == [], "output written on failure"
         return
     assert status == 0, (case.id, err)
-    warnings = _lines(err)
+    warnings = stderr_lines(err)
     assert len(warnings) <= 1 and all(w.startswith("warning: ") for w in warnings), err
     assert case.expect in (warnings[0] if warnings else ""), (case.id, err)
     fused = load(target)
