@@ -79,3 +79,15 @@ def test_the_budget_is_configurable(big_inputs, capsys):
     assert main(["--memory-budget", "64M", "info", str(big_inputs["rle"])]) == 2
     err = capsys.readouterr().err
     assert "more than the 64 MB allowed" in err and err.count("\n") == 1
+
+
+def test_a_series_is_checked_as_a_whole(tmp_path, capsys):
+    from brainfuse.cli import main
+    from tests.io.dicom_factory import write_series
+
+    write_series(tmp_path / "series", np.full((5, 16, 16), 1000, np.uint16))
+    # 2 kB per image passes; the five images and their stack (5 kB) do not.
+    assert main(["--memory-budget", "3K", "info", str(tmp_path / "series")]) == 2
+    err = capsys.readouterr().err
+    assert "a series of 5 images of 16×16 pixels" in err and err.count("\n") == 1
+    assert main(["--memory-budget", "6K", "info", str(tmp_path / "series")]) == 0

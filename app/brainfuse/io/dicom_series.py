@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 
 from brainfuse.errors import AmbiguousInputError, UnreadableInputError
 from brainfuse.image import ImageVolume, orientation_code
+from brainfuse.io.budget import require
 from brainfuse.io.dicom_identity import source_identity
 from brainfuse.io.dicom_read import (
     PixelFrames,
@@ -278,12 +279,20 @@ def _frame_positions(ds: Dataset, n: int, iop) -> list | None:
 def _load_files(paths: list[Path]) -> ImageVolume:
     warnings: list[str] = []
     slices = []
-    for path in paths:
+    for i, path in enumerate(paths):
         ds = read_dicom(path)
         pixels = decode_frames(ds, path)
         if "PixelData" in ds:  # keep the decoded copy only (our in-memory dataset)
             del ds.PixelData
         slices.append(_Slice(path, ds, pixels))
+        if i == 0 and len(paths) > 1:
+            # The whole series, if its files are like the first: decoded slices + the stack.
+            rows, cols = pixels.array.shape[1:3]
+            require(
+                2 * len(paths) * pixels.array.nbytes,
+                path.parent,
+                f"a series of {len(paths)} images of {cols}×{rows} pixels ({pixels.array.dtype})",
+            )
     multi = [s for s in slices if s.pixels.array.shape[0] > 1]
     if multi and len(slices) > 1:
         biggest = max(multi, key=lambda s: s.pixels.array.shape[0])
