@@ -100,11 +100,11 @@ def _check_declared_size(img, path: Path) -> None:
     total = int(np.prod([float(d) for d in dims])) * item
     volume_3d = int(np.prod([float(d) for d in dims[:3]]))
     what = f"{_shape_text(dims)} voxels of {item} byte(s)"
-    if not str(path).lower().endswith(".gz"):
+    image_file = Path(img.file_map["image"].filename or path)
+    if not image_file.name.lower().endswith(".gz"):  # compressed sizes say nothing
         offset = int(img.header.get("vox_offset", 0) or 0)
-        image_file = Path(img.file_map["image"].filename or path)
         try:
-            held = image_file.stat().st_size - (offset if image_file == path else 0)
+            held = image_file.stat().st_size - offset
         except OSError:
             held = None
         if held is not None and total > held:
