@@ -364,6 +364,15 @@ def _missing_last_byte(d, rng):
     return path
 
 
+def _trailing_padding(d, rng):
+    """Pixel data with 64 bytes of padding after the image (less than a frame)."""
+
+    def edit(ds):
+        ds.PixelData = ds.PixelData + b"\x00" * 64
+
+    return _rewrite(dicom_slice(d, rng), edit)
+
+
 def _sizeof_hdr(d, rng):
     path = nifti_volume(d / "sizeof_mr.nii", mr_volume(rng))
     return _patch_nifti(path, [(0, "<i", (340,))])
@@ -500,6 +509,14 @@ CASES: tuple[Case, ...] = (
     Case("damaged", "dicom-missing-last-byte", _missing_last_byte, "refuse", "ct.dcm"),
     Case("damaged", "rle-header-15-segments", _rle_fifteen_segments, "refuse", "15"),
     Case("damaged", "nifti-wrong-sizeof-hdr", _sizeof_hdr, "odd", "sizeof_hdr"),
+    Case(
+        "damaged",
+        "dicom-trailing-padding",
+        _trailing_padding,
+        "odd",
+        "64 bytes of padding",
+        "dicom",
+    ),
     # NaN and ±inf voxels: one rule
     Case("non-finite", "nan", _voxels("nan"), "odd", "NaN"),
     Case("non-finite", "+inf", _voxels("+inf"), "odd", "infinite"),

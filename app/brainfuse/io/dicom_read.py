@@ -209,15 +209,22 @@ def _declared(ds: Dataset, path: Path) -> tuple[int, int, int, int, int]:
     return rows, cols, frames, samples, bits
 
 
-def check_pixel_header(ds: Dataset, path: Path) -> None:
+def check_pixel_header(ds: Dataset, path: Path) -> list[str]:
     """Check the image header against the pixel data and the memory budget, before decoding.
 
-    * Native (uncompressed) data must hold exactly the bytes that Rows × Columns × Number
-      of Frames × Samples per Pixel × Bits Allocated describe (one byte of padding
-      allowed): more or fewer means the header misdescribes the pixels.
+    * Native (uncompressed) data must hold the bytes that Rows × Columns × Number of
+      Frames × Samples per Pixel × Bits Allocated describe. Fewer, or a whole frame more
+      or beyond, means the header misdescribes the pixels (refused); trailing padding
+      shorter than a frame is ignored with a warning (one byte, the even-length pad,
+      silently).
     * An RLE frame must have as many segments as the header implies (one per byte of
       each sample).
     * Decoding must fit :func:`brainfuse.io.budget.memory_budget`.
+
+    Returns
+    -------
+    list of str
+        Warnings (trailing padding).
 
     Raises
     ------
@@ -227,7 +234,7 @@ def check_pixel_header(ds: Dataset, path: Path) -> None:
         Decoding would exceed the memory budget.
     """
     if "PixelData" not in ds:
-        return
+        return []
     rows, cols, frames, samples, bits = _declared(ds, path)
     values = rows * cols * frames * samples
     item = max(bits // 8, 1)
@@ -240,13 +247,19 @@ def check_pixel_header(ds: Dataset, path: Path) -> None:
     tsyntax = ds.file_meta.get("TransferSyntaxUID")
     encapsulated = tsyntax is not None and pydicom.uid.UID(tsyntax).is_encapsulated
     if not encapsulated:
-        expected = (values * bits + 7) // 8
+        stored = values
+        if str(ds.get("PhotometricInterpretation", "")).upper() == "YBR_FULL_422":
+            stored = rows * cols * frames * 2  # two chroma samples shared by each pixel pair
+        expected = (stored * bits + 7) // 8
         actual = len(ds.PixelData)
-        if actual not in (expected, expected + 1):
+        if actual < expected or actual - expected >= max(expected // frames, 2):
             raise UnreadableInputError(
                 f"DICOM file {path} holds {actual} bytes of pixel data where its header "
-                f"({what}) describes {expected}: the file is damaged or truncated, or its header is wrong."
+                f"({what}) describes {expected}: the file is damaged or truncated, or its "
+                "header is wrong."
             )
+        if actual - expected > 1:  # one byte pads odd lengths to even
+            return [f"{actual - expected} bytes of padding after the pixel data ignored"]
     elif tsyntax == pydicom.uid.RLELossless:
         first = next(generate_frames(ds.PixelData, number_of_frames=frames), b"")
         n_segments = struct.unpack("<I", first[:4])[0] if len(first) >= 64 else 0
@@ -255,6 +268,7 @@ def check_pixel_header(ds: Dataset, path: Path) -> None:
                 f"DICOM file {path} is damaged: its RLE data have {n_segments} segment(s) "
                 f"where {samples * item} are needed for {samples} sample(s) of {bits} bits."
             )
+    return []
 
 
 def _rescale_pairs(ds: Dataset, n: int) -> list[tuple[float, float]]:
@@ -348,7 +362,7 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
             reason = "the file may be truncated or damaged"
         raise UnreadableInputError(f"DICOM file {path} has no pixel data ({reason}).")
     _check_decoder(ds, path)
-    check_pixel_header(ds, path)
+    header_warnings = check_pixel_header(ds, path)
     try:
         with native_stderr_to_log():  # C/Rust decoders print to stderr themselves
             raw = ds.pixel_array
@@ -369,7 +383,7 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
     rows, cols = int(ds.Rows), int(ds.Columns)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
-    warnings: list[str] = []
+    warnings: list[str] = list(header_warnings)
     if raw.dtype.byteorder not in ("=", "|"):
         raw = raw.astype(raw.dtype.newbyteorder("="))
 
