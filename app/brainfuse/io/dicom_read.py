@@ -11,6 +11,7 @@ Slope/Intercept, per frame for enhanced multi-frame) is applied; MONOCHROME1 val
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 from dataclasses import dataclass
@@ -363,11 +364,13 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
         raise UnreadableInputError(f"DICOM file {path} has no pixel data ({reason}).")
     _check_decoder(ds, path)
     header_warnings = check_pixel_header(ds, path)
+    tsyntax = ds.file_meta.get("TransferSyntaxUID")
+    compressed = tsyntax is not None and pydicom.uid.UID(tsyntax).is_compressed
     try:
-        with native_stderr_to_log():  # C/Rust decoders print to stderr themselves
+        # C/Rust decoders of compressed syntaxes print to stderr themselves.
+        with native_stderr_to_log() if compressed else contextlib.nullcontext():
             raw = ds.pixel_array
     except NotImplementedError as exc:
-        tsyntax = ds.file_meta.get("TransferSyntaxUID")
         name = tsyntax.name if tsyntax is not None else "unknown transfer syntax"
         raise UnsupportedInputError(
             f"File {path}: cannot decode '{name}' ({one_line(exc)})."
