@@ -22,8 +22,13 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pydicom
-from pydicom.encaps import encapsulate
-from pydicom.uid import DeflatedExplicitVRLittleEndian, RLELossless
+from pydicom.encaps import encapsulate, generate_frames
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGLSLossless,
+    RLELossless,
+)
 
 from tests.io.dicom_factory import write_slice
 
@@ -373,6 +378,27 @@ def _trailing_padding(d, rng):
     return _rewrite(dicom_slice(d, rng), edit)
 
 
+def _codestream_declaring(syntax: str, width: int, height: int) -> Writer:
+    """A 64×64 slice compressed with ``syntax`` whose codestream then declares another size."""
+
+    def write(d, rng):
+        path = write_slice(d / "coded_ct.dcm", ct_pixels(rng, 64), position=(-25.6, -25.6, 0))
+        ds = pydicom.dcmread(path)
+        ds.compress(syntax)
+        frame = bytearray(next(generate_frames(ds.PixelData, number_of_frames=1)))
+        if syntax == JPEG2000Lossless:  # SIZ: Xsiz, Ysiz after Lsiz and Rsiz
+            at = frame.index(b"\xff\x4f\xff\x51") + 8
+            struct.pack_into(">II", frame, at, width, height)
+        else:  # JPEG-LS SOF55: Y, X after Lf and P
+            at = frame.index(b"\xff\xf7") + 5
+            struct.pack_into(">HH", frame, at, height, width)
+        ds.PixelData = encapsulate([bytes(frame)])
+        ds.save_as(path, enforce_file_format=True)
+        return path
+
+    return write
+
+
 def _sizeof_hdr(d, rng):
     path = nifti_volume(d / "sizeof_mr.nii", mr_volume(rng))
     return _patch_nifti(path, [(0, "<i", (340,))])
@@ -437,6 +463,28 @@ CASES: tuple[Case, ...] = (
     *(
         Case("rle", f"random-seed{s}", _rle_random(s), "refuse", "rle_random.dcm")
         for s in (1, 2, 3)
+    ),
+    # compressed data declaring another (huge) size than the DICOM header
+    Case(
+        "codestream",
+        "j2k-30000x30000",
+        _codestream_declaring(JPEG2000Lossless, 30000, 30000),
+        "refuse",
+        "declare 30000×30000",
+    ),
+    Case(
+        "codestream",
+        "j2k-128x64",
+        _codestream_declaring(JPEG2000Lossless, 128, 64),
+        "refuse",
+        "declare 128×64",
+    ),
+    Case(
+        "codestream",
+        "jpegls-30000x30000",
+        _codestream_declaring(JPEGLSLossless, 30000, 30000),
+        "refuse",
+        "declare 30000×30000",
     ),
     # NIfTI dims
     Case("nifti-dims", "nifti2-2^31", _nifti_dims(2, (2**31, 2, 2)), "refuse", "dims_mr.nii"),

@@ -12,6 +12,7 @@ Slope/Intercept, per frame for enhanced multi-frame) is applied; MONOCHROME1 val
 from __future__ import annotations
 
 import contextlib
+import logging
 import struct
 import zlib
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from brainfuse.errors import UnreadableInputError, UnsupportedInputError
 from brainfuse.io.budget import require
 from brainfuse.io.messages import one_line
 from brainfuse.quiet import native_stderr_to_log
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "read_dicom",
@@ -210,6 +213,43 @@ def _declared(ds: Dataset, path: Path) -> tuple[int, int, int, int, int]:
     return rows, cols, frames, samples, bits
 
 
+_SOF = {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0), 0xF7}
+_STANDALONE = {0x01, 0xD8, *range(0xD0, 0xD8)}
+
+
+def codestream_size(frame: bytes) -> tuple[int, int] | None:
+    """``(columns, rows)`` a compressed frame's own header declares, or ``None`` if unknown.
+
+    Reads the JPEG 2000 SIZ marker (``Xsiz − XOsiz``, ``Ysiz − YOsiz``) or the first
+    JPEG / JPEG-LS start-of-frame marker (``X``, ``Y``), which is what the decoder will
+    allocate for, whatever the DICOM header says.
+    """
+    at = frame.find(b"\xff\x4f\xff\x51", 0, 4096)  # J2K: SOC then SIZ
+    if at >= 0 and len(frame) >= at + 24:
+        x, y, x0, y0 = struct.unpack(">IIII", frame[at + 8 : at + 24])
+        return x - x0, y - y0
+    if not frame.startswith(b"\xff\xd8"):
+        return None
+    i = 2
+    for _ in range(256):  # markers before the frame header: few in real files
+        if i + 4 > len(frame) or frame[i] != 0xFF:
+            return None
+        marker = frame[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in _STANDALONE:
+            i += 2
+            continue
+        if marker in _SOF:
+            if i + 9 > len(frame):
+                return None
+            rows, cols = struct.unpack(">HH", frame[i + 5 : i + 9])
+            return (cols, rows) if rows else None  # Y = 0: rows come later (DNL)
+        i += 2 + struct.unpack(">H", frame[i + 2 : i + 4])[0]
+    return None
+
+
 def check_pixel_header(ds: Dataset, path: Path) -> list[str]:
     """Check the image header against the pixel data and the memory budget, before decoding.
 
@@ -220,6 +260,8 @@ def check_pixel_header(ds: Dataset, path: Path) -> list[str]:
       silently).
     * An RLE frame must have as many segments as the header implies (one per byte of
       each sample).
+    * A JPEG / JPEG-LS / JPEG 2000 frame must declare the image size of the DICOM header
+      (:func:`codestream_size`): a decoder allocates what the codestream says.
     * Decoding must fit :func:`brainfuse.io.budget.memory_budget`.
 
     Returns
@@ -261,8 +303,20 @@ def check_pixel_header(ds: Dataset, path: Path) -> list[str]:
             )
         if actual - expected > 1:  # one byte pads odd lengths to even
             return [f"{actual - expected} bytes of padding after the pixel data ignored"]
-    elif tsyntax == pydicom.uid.RLELossless:
+        return []
+    try:
         first = next(generate_frames(ds.PixelData, number_of_frames=frames), b"")
+    except (ValueError, KeyError, struct.error) as exc:  # broken items: the decoder says more
+        log.debug("could not split the pixel data of %s into frames: %s", path, exc)
+        return []
+    if tsyntax != pydicom.uid.RLELossless:
+        size = codestream_size(first)
+        if size is not None and size != (cols, rows):
+            raise UnreadableInputError(
+                f"DICOM file {path} is damaged: its compressed data declare {size[0]}×"
+                f"{size[1]} pixels where its header says {cols}×{rows}."
+            )
+    else:
         n_segments = struct.unpack("<I", first[:4])[0] if len(first) >= 64 else 0
         if n_segments != samples * item:
             raise UnreadableInputError(
