@@ -272,6 +272,18 @@ def _bits(bits: int):
     return edit
 
 
+def _huge_header(ds):
+    ds.Rows = ds.Columns = 65535
+    ds.NumberOfFrames = 5000
+
+
+def _slope(value: str):
+    def edit(ds):
+        ds["RescaleSlope"].value = value
+
+    return edit
+
+
 def _palette_without_lut(ds):
     ds.PhotometricInterpretation = "PALETTE COLOR"
 
@@ -515,6 +527,20 @@ CASES: tuple[Case, ...] = (
     Case("pixel-length", "frames-0", _dicom_edit("ct.dcm", _frames(0)), "refuse", "ct.dcm"),
     Case("pixel-length", "bits-8-data-16", _dicom_edit("ct.dcm", _bits(8)), "refuse", "ct.dcm"),
     Case("pixel-length", "bits-32-data-16", _dicom_edit("ct.dcm", _bits(32)), "refuse", "ct.dcm"),
+    Case(
+        "pixel-length",
+        "65535²x5000-declared",
+        _dicom_edit("ct.dcm", _huge_header),
+        "refuse",
+        "would need about",
+    ),
+    Case(
+        "pixel-length",
+        "rescale-slope-nan",
+        _dicom_edit("ct.dcm", _slope("NaN")),
+        "refuse",
+        "every voxel",
+    ),
     # palette / modality LUT
     Case(
         "lut",
