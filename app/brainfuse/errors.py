@@ -8,6 +8,10 @@ the GUI shows it in a dialog.
 
 from __future__ import annotations
 
+import errno
+import zlib
+from pathlib import Path
+
 __all__ = [
     "BrainFuseError",
     "UnreadableInputError",
@@ -18,6 +22,8 @@ __all__ = [
     "ModelError",
     "ExportError",
     "CancelledError",
+    "InputTooLargeError",
+    "as_user_error",
 ]
 
 
@@ -65,3 +71,84 @@ class ExportError(BrainFuseError, OSError):
 
 class CancelledError(BrainFuseError):
     """Long work was cancelled by the user."""
+
+
+class InputTooLargeError(UnsupportedInputError):
+    """An image would need more memory than the budget allows (refused before decoding)."""
+
+
+# Exceptions that must never be turned into a user error: they stop the program.
+_NEVER_CONVERTED = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _cause_in_words(exc: BaseException) -> str:
+    """What went wrong, in words, for an exception raised by a decoder or library."""
+    detail = " ".join(str(exc).split())
+    name = type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return "there is not enough memory to decode it"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "it does not exist (or vanished while being read)"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder, not a file"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc.strerror or errno.errorcode.get(exc.errno, detail) or detail
+    if isinstance(exc, zlib.error | EOFError):
+        return f"its compressed or encoded data are cut short or corrupt ({detail or name})"
+    if isinstance(exc, RecursionError):
+        return "its structure is nested too deeply to be a real image"
+    if name == "PanicException":  # pyo3: a Rust decoder (e.g. pylibjpeg-rle) gave up
+        return f"the image decoder failed on corrupt data ({detail or 'decoder panic'})"
+    return f"{name}: {detail}" if detail else name
+
+
+def as_user_error(
+    exc: BaseException, *, path: str | Path | None = None, doing: str = "read"
+) -> BrainFuseError:
+    """Turn any failure while reading or processing a file into a :class:`BrainFuseError`.
+
+    The error boundary of every entry point (each CLI command, each window worker): call it
+    in ``except BaseException as exc`` and raise what it returns. A :class:`BrainFuseError`
+    is returned unchanged; :class:`KeyboardInterrupt`, :class:`SystemExit` and
+    :class:`GeneratorExit` are re-raised at once (they are never an input's fault);
+    anything else - ``MemoryError``, ``zlib.error``, ``struct.error``, NumPy's
+    ``LinAlgError``, pyo3's Rust ``PanicException`` (a :class:`BaseException` subclass) -
+    becomes an :class:`UnreadableInputError` naming ``path`` and the cause in words, with
+    the original chained as ``__cause__``.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception caught.
+    path : str or Path, optional
+        The file or folder being read, named in the message.
+    doing : str
+        The verb of the message, ``"Could not <doing> <path>: <cause>."`` (``"read"``,
+        ``"fuse"``, ``"export"``).
+
+    Returns
+    -------
+    BrainFuseError
+        Raise it with ``raise as_user_error(exc, path=p) from exc``.
+
+    Raises
+    ------
+    KeyboardInterrupt, SystemExit, GeneratorExit
+        ``exc`` itself, when it is one of these.
+    """
+    if isinstance(exc, _NEVER_CONVERTED):
+        raise exc
+    if isinstance(exc, BrainFuseError):
+        return exc
+    where = f"{path}" if path is not None else "the input"
+    if isinstance(exc, MemoryError):
+        error: BrainFuseError = InputTooLargeError(
+            f"Could not {doing} {where}: {_cause_in_words(exc)} (free memory, or give BrainFuse "
+            "more with BRAINFUSE_MEMORY_BUDGET)."
+        )
+    else:
+        error = UnreadableInputError(f"Could not {doing} {where}: {_cause_in_words(exc)}.")
+    error.__cause__ = exc
+    return error

@@ -103,7 +103,7 @@ def _broken_png(tmp_path):
 
 
 CASES = {
-    "truncated pixel data": (_truncated_pixels, "trunc.dcm are damaged or truncated"),
+    "truncated pixel data": (_truncated_pixels, "trunc.dcm holds 312 bytes of pixel data"),
     "truncated header": (_truncated_header, "trunc_head.dcm has no pixel data (the file may"),
     "random bytes named .dcm": (_random_bytes, "random.dcm is not a DICOM file"),
     "DICOM without pixel data": (_no_pixel_data, "nopix.dcm has no pixel data"),

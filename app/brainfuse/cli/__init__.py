@@ -1,21 +1,27 @@
 """The ``brainfuse`` command: no arguments opens the window, subcommands do headless work.
 
 Each subcommand lives in its own module exposing ``register(subparsers)`` (adds its parser
-and sets ``func``) so the modules stay small. A :class:`~brainfuse.errors.BrainFuseError`
-becomes one line on stderr and exit status 2; a traceback is printed only with ``--debug``.
+and sets ``func``) so the modules stay small.
+
+Error boundary: whatever a command raises - a :class:`~brainfuse.errors.BrainFuseError`, or
+any other failure of a decoder or library, Rust panics included (see
+:func:`brainfuse.errors.as_user_error`) - becomes one line ``brainfuse: error: ...`` on
+stderr and exit status 2; a traceback is printed only with ``--debug``. Library warnings and
+log records are shown only with ``--debug`` (:func:`brainfuse.quiet.library_output`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from brainfuse import __version__
-from brainfuse.errors import BrainFuseError
+from brainfuse.errors import BrainFuseError, as_user_error
+from brainfuse.io.budget import budget_override
+from brainfuse.quiet import library_output
 
 __all__ = ["main", "build_parser"]
 
@@ -24,6 +30,8 @@ __all__ = ["main", "build_parser"]
 _SUBCOMMANDS = ("info", "fuse", "evaluate", "bench", "train", "view")
 
 EXIT_USAGE = 2
+# Verb of the error line when a command fails outside any file's own boundary.
+_DOING = {"info": "read", "fuse": "fuse", "evaluate": "evaluate", "bench": "benchmark"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"brainfuse {__version__}")
     parser.add_argument(
         "--debug", action="store_true", help="print full tracebacks and debug logging"
+    )
+    parser.add_argument(
+        "--memory-budget",
+        metavar="SIZE",
+        help="most memory one image may take to decode, e.g. 4G or 1500M (default: half of "
+        "the available memory; same as BRAINFUSE_MEMORY_BUDGET)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMANDS:
@@ -67,27 +81,30 @@ def open_window(argv_rest: Sequence[str] = (), **kwargs: Any) -> int:
     return run_app(list(argv_rest), **kwargs)
 
 
+def _run(args: argparse.Namespace) -> int:
+    with budget_override(args.memory_budget):
+        if args.command is None:
+            return open_window()
+        return int(args.func(args) or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``brainfuse`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="brainfuse: %(levelname)s: %(message)s",
-    )
-    try:
-        if args.command is None:
-            return open_window()
-        return int(args.func(args) or 0)
-    except BrainFuseError as exc:
-        if args.debug:
-            raise
-        print(f"brainfuse: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("brainfuse: interrupted", file=sys.stderr)
-        return 130
+    with library_output(args.debug):
+        try:
+            return _run(args)
+        except KeyboardInterrupt:
+            print("brainfuse: interrupted", file=sys.stderr)
+            return 130
+        except BaseException as exc:  # the boundary; SystemExit passes through as_user_error
+            if args.debug:
+                raise
+            error = as_user_error(exc, doing=_DOING.get(args.command or "", "run"))
+            print(f"brainfuse: error: {' '.join(str(error).split())}", file=sys.stderr)
+            return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -145,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
     fusion = result.fusion
     if fusion.fallback:
         print(f"warning: {fusion.fallback}", file=sys.stderr)
+    for volume in (ct, mri):  # what loading found odd in an input: one line per input
+        if volume.warnings:
+            print(f"warning: {volume.name}: {'; '.join(volume.warnings)}", file=sys.stderr)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     t = fusion.timings

@@ -32,6 +32,7 @@ import io
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +55,17 @@ from brainfuse import __version__
 from brainfuse.errors import ExportError
 from brainfuse.export.anonymize import UIDMap, anonymize_dataset
 from brainfuse.export.atomic import write_bytes_atomic, write_folder_atomic
+from brainfuse.export.dicom_values import attribute_name, invalid_reason
 from brainfuse.export.provenance import provenance_text
 from brainfuse.export.render import as_uint8_rgb
 from brainfuse.image import ImageVolume, SourceIdentity
+from brainfuse.io.dicom_identity import PATIENT_KEYWORDS, STUDY_KEYWORDS
 
 __all__ = [
     "STORED_MAX",
     "choose_sop_class",
     "build_series",
     "write_dicom",
-    "PATIENT_KEYWORDS",
-    "STUDY_KEYWORDS",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,31 +73,7 @@ log = logging.getLogger(__name__)
 STORED_MAX = 4095  # grey fusion [0, 1] -> 0..4095 with RescaleSlope 1/4095
 _MAX_REFERENCES = 64  # a non-matching source series larger than this is not listed per image
 
-PATIENT_KEYWORDS = (
-    "PatientName",
-    "PatientID",
-    "IssuerOfPatientID",
-    "PatientBirthDate",
-    "PatientSex",
-    "PatientAge",
-    "PatientSize",
-    "PatientWeight",
-)
-STUDY_KEYWORDS = (
-    "StudyInstanceUID",
-    "StudyDate",
-    "StudyTime",
-    "ReferringPhysicianName",
-    "StudyID",
-    "AccessionNumber",
-    "StudyDescription",
-)
-_COPIED_KEYWORDS = {
-    *PATIENT_KEYWORDS,
-    *STUDY_KEYWORDS,
-    "PatientIdentityRemoved",
-    "DeidentificationMethod",
-}
+_COPIED_KEYWORDS = (*PATIENT_KEYWORDS, *STUDY_KEYWORDS)  # current Patient/Study attributes
 _TYPE2_PATIENT = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex")
 _TYPE2_STUDY = ("StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber")
 # MR Image module acquisition attributes copied from the reference MR (type 1/2 there).
@@ -112,6 +89,17 @@ _MR_ACQUISITION = (
     "MagneticFieldStrength",
     "ImagedNucleus",
 )
+# MR Image module type 1/2 attributes and what is written when the reference lacks them.
+_MR_DEFAULTS = {
+    "ScanningSequence": "RM",
+    "SequenceVariant": "NONE",
+    "ScanOptions": None,
+    "MRAcquisitionType": None,
+    "RepetitionTime": None,
+    "EchoTime": None,
+    "EchoTrainLength": None,
+}
+_IMAGE_TYPE_3 = {CTImageStorage: ("AXIAL",), MRImageStorage: ("OTHER",)}
 _ORDERED_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
 _UNPAIRED_BODY_PARTS = {"HEAD", "BRAIN", "SKULL", "HEADNECK", "NECK", "CSPINE", "WHOLEBODY"}
 # Multi-frame storage classes whose frames a reference may name (ReferencedFrameNumber).
@@ -163,26 +151,46 @@ def _read_reference_header(source: SourceIdentity) -> Dataset | None:
     return None
 
 
-def _set(ds: Dataset, keyword: str, value: Any) -> None:
-    setattr(ds, keyword, value)
+def _copy(ds: Dataset, keyword: str, value: Any, dropped: list[str]) -> None:
+    """Set ``keyword`` to a value taken from a source, or leave it out when it is invalid.
+
+    An invalid value (:func:`brainfuse.export.dicom_values.invalid_reason`) is not written;
+    the keyword is added to ``dropped`` (once) for the Derivation Description.
+    """
+    reason = invalid_reason(keyword, value)
+    if reason is None:
+        setattr(ds, keyword, value)
+        return
+    log.debug("not copied from the source: %s (%s)", keyword, reason)
+    if keyword not in dropped:
+        dropped.append(keyword)
 
 
 def _patient_and_study(
-    reference: ImageVolume | None, header: Dataset | None, patient: Mapping[str, Any] | None
+    reference: ImageVolume | None,
+    header: Dataset | None,
+    patient: Mapping[str, Any] | None,
+    dropped: list[str],
 ) -> Dataset:
-    """Patient and General Study modules: from the DICOM reference, else from ``patient``."""
+    """Patient and General Study modules: from the DICOM reference, else from ``patient``.
+
+    Values from the reference that are invalid for their attribute are left out and named
+    in ``dropped``; values the user gives in ``patient`` must be valid.
+    """
     out = Dataset()
     source = reference.source if reference is not None else None
     if _is_dicom(source):
         assert source is not None
-        for keyword in PATIENT_KEYWORDS + STUDY_KEYWORDS:
-            if header is not None and keyword in header:
-                _set(out, keyword, header[keyword].value)
-        for keyword, value in {**source.patient, **source.study}.items():
-            if keyword in _COPIED_KEYWORDS:  # current Patient/Study attributes only
-                _set(out, keyword, value)
-        out.StudyInstanceUID = source.study_instance_uid
-    else:
+        copied = {}
+        if header is not None:
+            copied = {kw: header[kw].value for kw in _COPIED_KEYWORDS if kw in header}
+        copied.update(
+            {k: v for k, v in {**source.patient, **source.study}.items() if k in _COPIED_KEYWORDS}
+        )
+        for keyword, value in copied.items():
+            _copy(out, keyword, value, dropped)
+        _copy(out, "StudyInstanceUID", source.study_instance_uid, dropped)
+    if "StudyInstanceUID" not in out:
         out.StudyInstanceUID = generate_uid()
     for keyword, value in (patient or {}).items():
         if keyword not in keyword_dict:
@@ -190,10 +198,13 @@ def _patient_and_study(
                 f"Unknown DICOM patient/study attribute '{keyword}'; use DICOM keywords such "
                 "as PatientName, PatientID, PatientBirthDate."
             )
-        _set(out, keyword, value)
+        reason = invalid_reason(keyword, value)
+        if reason is not None:
+            raise ExportError(f"The {attribute_name(keyword)} given is not valid DICOM: {reason}")
+        setattr(out, keyword, value)
     for keyword in _TYPE2_PATIENT + _TYPE2_STUDY:
         if keyword not in out:
-            _set(out, keyword, None)
+            setattr(out, keyword, None)
     if str(out.get("PatientIdentityRemoved", "")).upper() == "YES" and not out.get(
         "DeidentificationMethod"
     ):
@@ -201,19 +212,28 @@ def _patient_and_study(
     return out
 
 
+def _valid_reference(ref: tuple[str, str, int | None]) -> bool:
+    return all(invalid_reason("ReferencedSOPInstanceUID", uid) is None for uid in ref[:2])
+
+
 def _references(source: SourceIdentity, k: int, n_slices: int) -> list[tuple[str, str, int | None]]:
-    """``(class UID, instance UID, frame number)`` of the source images behind slice ``k``."""
+    """``(class UID, instance UID, frame number)`` of the source images behind slice ``k``.
+
+    References whose UIDs are not valid DICOM UIDs are left out.
+    """
     if not _is_dicom(source) or not source.sop_class_uid:
         return []
     uids = source.sop_instance_uids
     if len(uids) == n_slices:
-        return [(source.sop_class_uid, uids[k], None)]
-    if len(uids) == 1:  # a single image, or one multi-frame file for the whole volume
+        refs = [(source.sop_class_uid, uids[k], None)]
+    elif len(uids) == 1:  # a single image, or one multi-frame file for the whole volume
         frame = k + 1 if n_slices > 1 and source.sop_class_uid in _MULTI_FRAME_CLASSES else None
-        return [(source.sop_class_uid, uids[0], frame)]
-    if len(uids) <= _MAX_REFERENCES:
-        return [(source.sop_class_uid, uid, None) for uid in uids]
-    return []
+        refs = [(source.sop_class_uid, uids[0], frame)]
+    elif len(uids) <= _MAX_REFERENCES:
+        refs = [(source.sop_class_uid, uid, None) for uid in uids]
+    else:
+        refs = []
+    return [ref for ref in refs if _valid_reference(ref)]
 
 
 def _source_image_sequence(refs: Iterable[tuple[str, str, int | None]]) -> DicomSequence:
@@ -250,6 +270,246 @@ def _series_description(provenance: Mapping[str, Any], rgb: bool, overlay: bool)
     return f"BrainFuse fusion ({method}{extra})"[:64]
 
 
+def _derivation_description(provenance: Mapping[str, Any], dropped: Sequence[str]) -> str:
+    """Derivation Description (ST, at most 1024 characters): the provenance line, then the
+    source attributes left out because their values were invalid (names only)."""
+    text = provenance_text(provenance)
+    if dropped:
+        names = ", ".join(attribute_name(k) for k in dropped)
+        text += f"; not copied from the source (invalid values): {names}"
+    return text[:1024]
+
+
+@dataclass
+class _Plan:
+    """What every slice of one derived series shares (worked out once per export)."""
+
+    sop_class: str
+    modality: str
+    rgb: bool
+    burned_in: bool
+    header: Dataset | None
+    common: Dataset
+    source: SourceIdentity
+    other_sources: Sequence[SourceIdentity]
+    date: str
+    time: str
+    series_uid: str
+    series_number: int
+    series_description: str
+    derivation: str
+    frame_of_reference: str
+    copied: Dataset  # General Series / MR attributes taken (valid) from the reference
+
+
+def _reference_attributes(header: Dataset | None, sop_class: str, dropped: list[str]) -> Dataset:
+    """Attributes of the General Series and MR Image modules copied from the reference.
+
+    BodyPartExamined (3); Laterality (2C: absent for an unpaired body part, else empty
+    when unknown); PatientPosition (2C for CT/MR); the MR acquisition attributes (type 1/2
+    in the MR Image module, defaults where the reference lacks them).
+    """
+    out = Dataset()
+    get = header.get if header is not None else (lambda _k, _d=None: None)
+    body_part = get("BodyPartExamined")
+    if body_part:
+        _copy(out, "BodyPartExamined", body_part, dropped)
+    laterality = get("Laterality")
+    if laterality or str(body_part or "").upper() not in _UNPAIRED_BODY_PARTS:
+        _copy(out, "Laterality", laterality or None, dropped)
+        if "Laterality" not in out:
+            out.Laterality = None
+    if sop_class != SecondaryCaptureImageStorage:
+        _copy(out, "PatientPosition", get("PatientPosition") or None, dropped)
+        if "PatientPosition" not in out:
+            out.PatientPosition = None
+    if sop_class == MRImageStorage:
+        for keyword in _MR_ACQUISITION:
+            if header is not None and keyword in header:
+                _copy(out, keyword, header[keyword].value, dropped)
+        for keyword, default in _MR_DEFAULTS.items():
+            if keyword not in out:
+                setattr(out, keyword, default)
+    return out
+
+
+def _plan(
+    fused: ImageVolume,
+    reference: ImageVolume | None,
+    provenance: Mapping[str, Any],
+    patient: Mapping[str, Any] | None,
+    other_sources: Sequence[SourceIdentity],
+    rgb: bool,
+    burned_in: bool,
+    series_description: str | None,
+    now: _dt.datetime | None,
+) -> _Plan:
+    sop_class = choose_sop_class(fused, reference, rgb=rgb)
+    source = reference.source if reference is not None else SourceIdentity()
+    dicom_ref = _is_dicom(source)
+    header = _read_reference_header(source) if dicom_ref else None
+    dropped: list[str] = []
+    common = _patient_and_study(reference, header, patient, dropped)
+    copied = _reference_attributes(header, sop_class, dropped)
+    frame_of_reference = source.frame_of_reference_uid if dicom_ref else None
+    if frame_of_reference and invalid_reason("FrameOfReferenceUID", frame_of_reference):
+        dropped.append("FrameOfReferenceUID")
+        frame_of_reference = None
+    now = now or _dt.datetime.now()
+    ordered = reference is not None and sop_class in _ORDERED_CLASSES.values()
+    return _Plan(
+        sop_class=sop_class,
+        modality=reference.modality if ordered and reference is not None else "OT",
+        rgb=rgb,
+        burned_in=burned_in,
+        header=header,
+        common=common,
+        source=source,
+        other_sources=other_sources,
+        date=now.strftime("%Y%m%d"),
+        time=now.strftime("%H%M%S.%f"),
+        series_uid=generate_uid(),
+        series_number=(source.series_number or 0) + 1000 if dicom_ref else 1000,
+        series_description=series_description or _series_description(provenance, rgb, burned_in),
+        derivation=_derivation_description(provenance, dropped),
+        frame_of_reference=frame_of_reference or generate_uid(),
+        copied=copied,
+    )
+
+
+def _add_series_and_equipment(ds: Dataset, plan: _Plan) -> None:
+    """SOP Common, Patient, General Study, General Series, General Equipment (+ SC)."""
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SOPClassUID = plan.sop_class
+    ds.SOPInstanceUID = generate_uid()
+    ds.InstanceCreationDate, ds.InstanceCreationTime = plan.date, plan.time
+    for elem in plan.common:
+        ds.add(copy.deepcopy(elem))  # anonymisation edits values in place
+    ds.Modality = plan.modality
+    ds.SeriesInstanceUID = plan.series_uid
+    ds.SeriesNumber = plan.series_number
+    ds.SeriesDate, ds.SeriesTime = plan.date, plan.time
+    ds.SeriesDescription = plan.series_description
+    for keyword in ("BodyPartExamined", "Laterality", "PatientPosition"):
+        if keyword in plan.copied:
+            ds.add(copy.deepcopy(plan.copied[keyword]))
+    # BrainFuse made this series.
+    ds.Manufacturer = "BrainFuse"
+    ds.ManufacturerModelName = "BrainFuse"
+    ds.SoftwareVersions = str(__version__)
+    if plan.sop_class == SecondaryCaptureImageStorage:
+        ds.ConversionType = "WSD"
+        ds.SecondaryCaptureDeviceManufacturer = "BrainFuse"
+        ds.SecondaryCaptureDeviceSoftwareVersions = str(__version__)
+
+
+def _add_general_image(ds: Dataset, plan: _Plan, k: int, n: int) -> None:
+    """General Image: numbering, derivation and the source images behind slice ``k``."""
+    ds.InstanceNumber = k + 1
+    ds.ContentDate, ds.ContentTime = plan.date, plan.time
+    ds.ImageType = ["DERIVED", "SECONDARY", *_IMAGE_TYPE_3.get(plan.sop_class, ())]
+    ds.DerivationDescription = plan.derivation
+    ds.DerivationCodeSequence = DicomSequence([_code("113042", "DCM", "Pixel by pixel addition")])
+    refs = _references(plan.source, k, n)
+    for other in plan.other_sources:
+        refs += _references(other, k, n)
+    if refs:
+        ds.SourceImageSequence = _source_image_sequence(refs)
+    ds.BurnedInAnnotation = "YES" if plan.burned_in else "NO"
+    ds.LossyImageCompression = "00"
+
+
+def _add_plane(ds: Dataset, plan: _Plan, fused: ImageVolume, k: int) -> None:
+    """Frame of Reference and Image Plane (when the grid has geometry)."""
+    direction = fused.direction
+    if fused.has_geometry:
+        spacing = np.asarray(fused.spacing)
+        ds.FrameOfReferenceUID = plan.frame_of_reference
+        ds.PositionReferenceIndicator = None
+        position = np.asarray(fused.origin) + direction @ (spacing * np.array([0, 0, k]))
+        ds.ImagePositionPatient = [_ds(v) for v in position]
+        ds.ImageOrientationPatient = [_ds(v) for v in direction[:, :2].T.ravel()]
+        ds.PixelSpacing = [_ds(spacing[1]), _ds(spacing[0])]
+        header = plan.header
+        thickness = (
+            header.get("SliceThickness") if header is not None and fused.n_slices == 1 else None
+        )
+        if (
+            thickness
+            and invalid_reason("SliceThickness", thickness) is None
+            and float(thickness) > 0
+        ):
+            ds.SliceThickness = _ds(float(thickness))
+        else:
+            ds.SliceThickness = _ds(spacing[2])
+        ds.SliceLocation = _ds(float(position @ direction[:, 2]))
+    if plan.sop_class == SecondaryCaptureImageStorage:
+        ds.PatientOrientation = _patient_orientation(direction) if fused.has_geometry else None
+
+
+def _add_pixels(ds: Dataset, plan: _Plan, fused: ImageVolume, k: int) -> None:
+    """Image Pixel (and the rescale and window of grey fusion, see the module notes)."""
+    ds.Rows, ds.Columns = fused.shape[1], fused.shape[2]
+    ds.PixelRepresentation = 0
+    if plan.rgb:
+        ds.SamplesPerPixel = 3
+        ds.PhotometricInterpretation = "RGB"
+        ds.PlanarConfiguration = 0
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+        ds.PixelData = np.ascontiguousarray(fused.array[k], dtype=np.uint8).tobytes()
+        return
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    stored = np.round(STORED_MAX * np.clip(fused.array[k].astype(np.float64), 0, 1))
+    ds.PixelData = stored.astype("<u2").tobytes()
+    ds.RescaleIntercept = "0"
+    ds.RescaleSlope = _ds(1.0 / STORED_MAX)
+    if plan.sop_class != MRImageStorage:
+        ds.RescaleType = "US"  # unspecified: fused values are not Hounsfield units
+    ds.WindowCenter = "0.5"
+    ds.WindowWidth = "1"
+
+
+def _add_acquisition(ds: Dataset, plan: _Plan) -> None:
+    """CT Image / MR Image acquisition attributes (type 2 left empty where unknown)."""
+    if plan.sop_class == CTImageStorage:
+        ds.KVP = None
+        ds.AcquisitionNumber = None
+    elif plan.sop_class == MRImageStorage:
+        for keyword in (*_MR_ACQUISITION, *_MR_DEFAULTS):
+            if keyword in plan.copied and keyword not in ds:
+                ds.add(copy.deepcopy(plan.copied[keyword]))
+
+
+def _add_file_meta(ds: Dataset) -> None:
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    ds.file_meta.ImplementationVersionName = f"BRAINFUSE_{__version__}"[:16]
+
+
+def _checked_fused(fused: ImageVolume, reference: ImageVolume | None) -> ImageVolume:
+    """``fused`` ready to store: RGB as uint8, grey checked to lie in [0, 1] on the grid."""
+    if fused.is_rgb:
+        if fused.array.dtype != np.uint8:  # float colour in [0, 1]
+            fused = fused.with_array(as_uint8_rgb(fused.array))
+    else:
+        lo, hi = fused.value_range()
+        if lo < -1e-6 or hi > 1 + 1e-6 or not np.isfinite([lo, hi]).all():
+            raise ExportError(
+                f"The fused image must hold values in [0, 1] for DICOM export; got {lo:g}..{hi:g}."
+            )
+    if reference is not None and reference.shape != fused.shape:
+        raise ExportError(
+            f"The fused image ({fused.shape}) is not on the grid of the reference "
+            f"'{reference.name}' ({reference.shape})."
+        )
+    return fused
+
+
 def build_series(
     fused: ImageVolume,
     *,
@@ -269,18 +529,20 @@ def build_series(
     ----------
     fused : ImageVolume
         ``(Z, Y, X)`` float in ``[0, 1]`` or ``(Z, Y, X, 3)`` RGB (uint8, or float in
-        ``[0, 1]``), on the grid of
-        ``reference``.
+        ``[0, 1]``), on the grid of ``reference``.
     reference : ImageVolume or None
         The source defining the grid; its :class:`SourceIdentity` gives study, frame of
-        reference and patient when it is DICOM.
+        reference and patient when it is DICOM. Attributes whose values in the source are
+        invalid for their VR, value multiplicity or enumerated values are left out (type 2
+        ones kept empty) and named in the Derivation Description
+        (:mod:`brainfuse.export.dicom_values`).
     provenance : mapping
         Record from :func:`brainfuse.export.provenance.make_provenance`.
     other_sources : sequence of SourceIdentity
         Further sources (e.g. the resampled CT) to list in SourceImageSequence.
     patient : mapping, optional
         DICOM keyword -> value for the patient/study modules (used as given, overriding the
-        reference's); the only patient data of a non-DICOM export.
+        reference's); the only patient data of a non-DICOM export. Must be valid.
     anonymize : bool
         Apply :func:`brainfuse.export.anonymize.anonymize_dataset`.
     burned_in_annotation : bool
@@ -296,161 +558,34 @@ def build_series(
     ------
     pydicom.dataset.Dataset
         One dataset with ``file_meta`` per slice, in slice order.
+
+    Raises
+    ------
+    ExportError
+        Values out of range, grid mismatch, an unknown or invalid ``patient`` attribute.
     """
-    rgb = bool(fused.is_rgb)
-    if rgb:
-        if fused.array.dtype != np.uint8:  # float colour in [0, 1]
-            fused = fused.with_array(as_uint8_rgb(fused.array))
-    else:
-        lo, hi = fused.value_range()
-        if lo < -1e-6 or hi > 1 + 1e-6 or not np.isfinite([lo, hi]).all():
-            raise ExportError(
-                f"The fused image must hold values in [0, 1] for DICOM export; got {lo:g}..{hi:g}."
-            )
-    if reference is not None and reference.shape != fused.shape:
-        raise ExportError(
-            f"The fused image ({fused.shape}) is not on the grid of the reference "
-            f"'{reference.name}' ({reference.shape})."
-        )
-    sop_class = choose_sop_class(fused, reference, rgb=rgb)
-    source = reference.source if reference is not None else SourceIdentity()
-    dicom_ref = _is_dicom(source)
-    header = _read_reference_header(source) if dicom_ref else None
-    common = _patient_and_study(reference, header, patient)
-    now = now or _dt.datetime.now()
-    date, time = now.strftime("%Y%m%d"), now.strftime("%H%M%S.%f")
-    series_uid = generate_uid()
+    fused = _checked_fused(fused, reference)
+    plan = _plan(
+        fused,
+        reference,
+        provenance,
+        patient,
+        other_sources,
+        bool(fused.is_rgb),
+        burned_in_annotation,
+        series_description,
+        now,
+    )
     uids = UIDMap(uid_salt)
     n = fused.n_slices
-    direction = fused.direction
-    spacing = np.asarray(fused.spacing)
-    normal = direction[:, 2]
-    description = provenance_text(provenance)
-    base_number = (source.series_number or 0) + 1000 if dicom_ref else 1000
-    frame_of_reference = (
-        source.frame_of_reference_uid
-        if dicom_ref and source.frame_of_reference_uid
-        else generate_uid()
-    )
-
     for k in range(n):
         ds = Dataset()
-        ds.SpecificCharacterSet = "ISO_IR 192"
-        ds.SOPClassUID = sop_class
-        ds.SOPInstanceUID = generate_uid()
-        ds.InstanceCreationDate, ds.InstanceCreationTime = date, time
-        for elem in common:
-            ds.add(copy.deepcopy(elem))  # anonymisation edits values in place
-        # General Series
-        ds.Modality = reference.modality if sop_class in (CTImageStorage, MRImageStorage) else "OT"
-        ds.SeriesInstanceUID = series_uid
-        ds.SeriesNumber = base_number
-        ds.SeriesDate, ds.SeriesTime = date, time
-        ds.SeriesDescription = series_description or _series_description(
-            provenance, rgb, burned_in_annotation
-        )
-        # General Series, from the reference where it has them: BodyPartExamined (3);
-        # Laterality (2C: absent for an unpaired body part, else empty when unknown);
-        # PatientPosition (2C for CT/MR).
-        body_part = header.get("BodyPartExamined") if header is not None else None
-        if body_part:
-            ds.BodyPartExamined = body_part
-        laterality = header.get("Laterality") if header is not None else None
-        if laterality or str(body_part or "").upper() not in _UNPAIRED_BODY_PARTS:
-            ds.Laterality = laterality or None
-        if sop_class != SecondaryCaptureImageStorage:
-            ds.PatientPosition = (
-                header.get("PatientPosition") if header is not None else None
-            ) or None
-        # General Equipment (+ SC Equipment): BrainFuse made this series.
-        ds.Manufacturer = "BrainFuse"
-        ds.ManufacturerModelName = "BrainFuse"
-        ds.SoftwareVersions = str(__version__)
-        if sop_class == SecondaryCaptureImageStorage:
-            ds.ConversionType = "WSD"
-            ds.SecondaryCaptureDeviceManufacturer = "BrainFuse"
-            ds.SecondaryCaptureDeviceSoftwareVersions = str(__version__)
-        # General Image
-        ds.InstanceNumber = k + 1
-        ds.ContentDate, ds.ContentTime = date, time
-        ds.ImageType = ["DERIVED", "SECONDARY"]
-        if sop_class == CTImageStorage:
-            ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
-        elif sop_class == MRImageStorage:
-            ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]
-        ds.DerivationDescription = description
-        ds.DerivationCodeSequence = DicomSequence(
-            [_code("113042", "DCM", "Pixel by pixel addition")]
-        )
-        refs = _references(source, k, n)
-        for other in other_sources:
-            refs += _references(other, k, n)
-        if refs:
-            ds.SourceImageSequence = _source_image_sequence(refs)
-        ds.BurnedInAnnotation = "YES" if burned_in_annotation else "NO"
-        ds.LossyImageCompression = "00"
-        # Frame of Reference + Image Plane
-        if fused.has_geometry:
-            ds.FrameOfReferenceUID = frame_of_reference
-            ds.PositionReferenceIndicator = None
-            position = np.asarray(fused.origin) + direction @ (spacing * np.array([0, 0, k]))
-            ds.ImagePositionPatient = [_ds(v) for v in position]
-            ds.ImageOrientationPatient = [_ds(v) for v in direction[:, :2].T.ravel()]
-            ds.PixelSpacing = [_ds(spacing[1]), _ds(spacing[0])]
-            thickness = header.get("SliceThickness") if header is not None and n == 1 else None
-            ds.SliceThickness = _ds(thickness) if thickness else _ds(spacing[2])
-            ds.SliceLocation = _ds(float(position @ normal))
-        if sop_class == SecondaryCaptureImageStorage:
-            ds.PatientOrientation = _patient_orientation(direction) if fused.has_geometry else None
-        # Image Pixel
-        ds.Rows, ds.Columns = fused.shape[1], fused.shape[2]
-        if rgb:
-            ds.SamplesPerPixel = 3
-            ds.PhotometricInterpretation = "RGB"
-            ds.PlanarConfiguration = 0
-            ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
-            ds.PixelRepresentation = 0
-            ds.PixelData = np.ascontiguousarray(fused.array[k], dtype=np.uint8).tobytes()
-        else:
-            ds.SamplesPerPixel = 1
-            ds.PhotometricInterpretation = "MONOCHROME2"
-            ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
-            ds.PixelRepresentation = 0
-            stored = np.round(STORED_MAX * np.clip(fused.array[k].astype(np.float64), 0, 1))
-            ds.PixelData = stored.astype("<u2").tobytes()
-            ds.RescaleIntercept = "0"
-            ds.RescaleSlope = _ds(1.0 / STORED_MAX)
-            if sop_class != MRImageStorage:
-                ds.RescaleType = "US"  # unspecified: fused values are not Hounsfield units
-            ds.WindowCenter = "0.5"
-            ds.WindowWidth = "1"
-        # Modality-specific acquisition modules
-        if sop_class == CTImageStorage:
-            ds.KVP = None
-            ds.AcquisitionNumber = None
-        elif sop_class == MRImageStorage:
-            for keyword in _MR_ACQUISITION:
-                if header is not None and keyword in header:
-                    ds.add(copy.deepcopy(header[keyword]))
-            if "ScanningSequence" not in ds:
-                ds.ScanningSequence = "RM"
-            if "SequenceVariant" not in ds:
-                ds.SequenceVariant = "NONE"
-            for keyword in (
-                "ScanOptions",
-                "MRAcquisitionType",
-                "RepetitionTime",
-                "EchoTime",
-                "EchoTrainLength",
-            ):
-                if keyword not in ds:
-                    setattr(ds, keyword, None)
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.MediaStorageSOPClassUID = sop_class
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-        ds.file_meta.ImplementationVersionName = f"BRAINFUSE_{__version__}"[:16]
+        _add_series_and_equipment(ds, plan)
+        _add_general_image(ds, plan, k, n)
+        _add_plane(ds, plan, fused, k)
+        _add_pixels(ds, plan, fused, k)
+        _add_acquisition(ds, plan)
+        _add_file_meta(ds)
         if anonymize:
             anonymize_dataset(ds, uids)
         yield ds

@@ -14,6 +14,9 @@ from brainfuse.grid.register import RegistrationResult, register_rigid, rigid_di
 from brainfuse.grid.resample import AIR_HU, coverage, default_fill, resample_to
 from brainfuse.grid.sitk_bridge import from_sitk, to_sitk, to_sitk_2d
 from brainfuse.grid.transform_io import load_transform, save_transform
+from brainfuse.quiet import itk_warnings_follow_logging
+
+itk_warnings_follow_logging()
 
 __all__ = [
     "AIR_HU",

@@ -13,6 +13,9 @@ from brainfuse.image import SourceIdentity
 
 __all__ = ["source_identity", "PATIENT_KEYWORDS", "STUDY_KEYWORDS", "EQUIPMENT_KEYWORDS"]
 
+# The one list of Patient / General Study attributes a series carries along: kept in its
+# SourceIdentity here, copied into derived series by brainfuse.export.dicom (current
+# attributes only; StudyInstanceUID is SourceIdentity.study_instance_uid).
 PATIENT_KEYWORDS = (
     "PatientName",
     "PatientID",
@@ -20,18 +23,17 @@ PATIENT_KEYWORDS = (
     "PatientBirthDate",
     "PatientSex",
     "PatientAge",
-    "PatientWeight",
     "PatientSize",
-    "OtherPatientIDs",
+    "PatientWeight",
     "PatientIdentityRemoved",
     "DeidentificationMethod",
 )
 STUDY_KEYWORDS = (
     "StudyDate",
     "StudyTime",
+    "ReferringPhysicianName",
     "StudyID",
     "AccessionNumber",
-    "ReferringPhysicianName",
     "StudyDescription",
 )
 EQUIPMENT_KEYWORDS = (

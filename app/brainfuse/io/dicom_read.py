@@ -11,17 +11,26 @@ Slope/Intercept, per frame for enhanced multi-frame) is applied; MONOCHROME1 val
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import generate_frames
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
+from brainfuse.io.budget import require
 from brainfuse.io.messages import one_line
+from brainfuse.quiet import native_stderr_to_log
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "read_dicom",
@@ -40,7 +49,16 @@ def _read(path: Path, *, stop_before_pixels: bool, force: bool) -> Dataset:
         return pydicom.dcmread(str(path), stop_before_pixels=stop_before_pixels, force=force)
     except InvalidDicomError as exc:
         raise UnreadableInputError(f"File {path} is not a DICOM file.") from exc
-    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        struct.error,
+        zlib.error,
+    ) as exc:
         raise UnreadableInputError(
             f"File {path} is a damaged or truncated DICOM file ({type(exc).__name__}: {one_line(exc)})."
         ) from exc
@@ -150,6 +168,11 @@ def _check_decoder(ds: Dataset, path: Path) -> None:
     if tsyntax is None:
         return
     uid = pydicom.uid.UID(tsyntax)
+    if not uid.is_transfer_syntax:
+        raise UnsupportedInputError(
+            f"File {path} names '{uid}' as its Transfer Syntax UID, which is not a transfer "
+            "syntax BrainFuse knows: its pixels cannot be decoded."
+        )
     if not uid.is_compressed:
         return
     name = uid.name if uid.is_valid else str(uid)
@@ -165,6 +188,144 @@ def _check_decoder(ds: Dataset, path: Path) -> None:
         )
 
 
+def _declared(ds: Dataset, path: Path) -> tuple[int, int, int, int, int]:
+    """``(rows, columns, frames, samples, bits allocated)`` from the header, checked."""
+
+    def number(keyword: str, default: int | None) -> int:
+        value = first_number(ds.get(keyword))
+        if value is None:
+            if default is None:
+                raise UnreadableInputError(f"DICOM file {path} has no {keyword}.")
+            return default
+        if not float(value).is_integer() or value < 1:
+            raise UnreadableInputError(
+                f"DICOM file {path} has an invalid {keyword} ({ds.get(keyword)!s}): the "
+                "header cannot describe its pixels."
+            )
+        return int(value)
+
+    rows, cols = number("Rows", None), number("Columns", None)
+    frames = number("NumberOfFrames", 1) if "NumberOfFrames" in ds else 1
+    samples = number("SamplesPerPixel", 1)
+    bits = number("BitsAllocated", None)
+    if bits != 1 and bits % 8:
+        raise UnreadableInputError(f"DICOM file {path} has an invalid Bits Allocated ({bits}).")
+    return rows, cols, frames, samples, bits
+
+
+_SOF = {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0), 0xF7}
+_STANDALONE = {0x01, 0xD8, *range(0xD0, 0xD8)}
+
+
+def codestream_size(frame: bytes) -> tuple[int, int] | None:
+    """``(columns, rows)`` a compressed frame's own header declares, or ``None`` if unknown.
+
+    Reads the JPEG 2000 SIZ marker (``Xsiz − XOsiz``, ``Ysiz − YOsiz``) or the first
+    JPEG / JPEG-LS start-of-frame marker (``X``, ``Y``), which is what the decoder will
+    allocate for, whatever the DICOM header says.
+    """
+    at = frame.find(b"\xff\x4f\xff\x51", 0, 4096)  # J2K: SOC then SIZ
+    if at >= 0 and len(frame) >= at + 24:
+        x, y, x0, y0 = struct.unpack(">IIII", frame[at + 8 : at + 24])
+        return x - x0, y - y0
+    if not frame.startswith(b"\xff\xd8"):
+        return None
+    i = 2
+    for _ in range(256):  # markers before the frame header: few in real files
+        if i + 4 > len(frame) or frame[i] != 0xFF:
+            return None
+        marker = frame[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in _STANDALONE:
+            i += 2
+            continue
+        if marker in _SOF:
+            if i + 9 > len(frame):
+                return None
+            rows, cols = struct.unpack(">HH", frame[i + 5 : i + 9])
+            return (cols, rows) if rows else None  # Y = 0: rows come later (DNL)
+        i += 2 + struct.unpack(">H", frame[i + 2 : i + 4])[0]
+    return None
+
+
+def check_pixel_header(ds: Dataset, path: Path) -> list[str]:
+    """Check the image header against the pixel data and the memory budget, before decoding.
+
+    * Native (uncompressed) data must hold the bytes that Rows × Columns × Number of
+      Frames × Samples per Pixel × Bits Allocated describe. Fewer, or a whole frame more
+      or beyond, means the header misdescribes the pixels (refused); trailing padding
+      shorter than a frame is ignored with a warning (one byte, the even-length pad,
+      silently).
+    * An RLE frame must have as many segments as the header implies (one per byte of
+      each sample).
+    * A JPEG / JPEG-LS / JPEG 2000 frame must declare the image size of the DICOM header
+      (:func:`codestream_size`): a decoder allocates what the codestream says.
+    * Decoding must fit :func:`brainfuse.io.budget.memory_budget`.
+
+    Returns
+    -------
+    list of str
+        Warnings (trailing padding).
+
+    Raises
+    ------
+    UnreadableInputError
+        The header and the pixel data disagree.
+    InputTooLargeError
+        Decoding would exceed the memory budget.
+    """
+    if "PixelData" not in ds:
+        return []
+    rows, cols, frames, samples, bits = _declared(ds, path)
+    values = rows * cols * frames * samples
+    item = max(bits // 8, 1)
+    # Peak while decoding: the decoder's buffer and the stored array (stored bytes each)
+    # and the rescaled output (float32 at most). Measured: 4 bytes per 16-bit pixel for
+    # an 8192² RLE CT slice (256 MB); this estimate (8 bytes) leaves room to spare.
+    need = values * (2 * item + 4)
+    what = f"{cols}×{rows} pixels × {frames} frame(s) × {samples} sample(s) of {bits} bits"
+    require(need, path, what)
+    tsyntax = ds.file_meta.get("TransferSyntaxUID")
+    encapsulated = tsyntax is not None and pydicom.uid.UID(tsyntax).is_encapsulated
+    if not encapsulated:
+        stored = values
+        if str(ds.get("PhotometricInterpretation", "")).upper() == "YBR_FULL_422":
+            stored = rows * cols * frames * 2  # two chroma samples shared by each pixel pair
+        expected = (stored * bits + 7) // 8
+        actual = len(ds.PixelData)
+        if actual < expected or actual - expected >= max(expected // frames, 2):
+            raise UnreadableInputError(
+                f"DICOM file {path} holds {actual} bytes of pixel data where its header "
+                f"({what}) describes {expected}: the file is damaged or truncated, or its "
+                "header is wrong."
+            )
+        if actual - expected > 1:  # one byte pads odd lengths to even
+            return [f"{actual - expected} bytes of padding after the pixel data ignored"]
+        return []
+    try:
+        first = next(generate_frames(ds.PixelData, number_of_frames=frames), b"")
+    except (ValueError, KeyError, struct.error) as exc:  # broken items: the decoder says more
+        log.debug("could not split the pixel data of %s into frames: %s", path, exc)
+        return []
+    if tsyntax != pydicom.uid.RLELossless:
+        size = codestream_size(first)
+        if size is not None and size != (cols, rows):
+            raise UnreadableInputError(
+                f"DICOM file {path} is damaged: its compressed data declare {size[0]}×"
+                f"{size[1]} pixels where its header says {cols}×{rows}."
+            )
+    else:
+        n_segments = struct.unpack("<I", first[:4])[0] if len(first) >= 64 else 0
+        if n_segments != samples * item:
+            raise UnreadableInputError(
+                f"DICOM file {path} is damaged: its RLE data have {n_segments} segment(s) "
+                f"where {samples * item} are needed for {samples} sample(s) of {bits} bits."
+            )
+    return []
+
+
 def _rescale_pairs(ds: Dataset, n: int) -> list[tuple[float, float]]:
     pairs = []
     for f in range(n):
@@ -176,21 +337,40 @@ def _rescale_pairs(ds: Dataset, n: int) -> list[tuple[float, float]]:
     return pairs
 
 
+_BLOCK = 1 << 20  # values per float64 work block of the rescale (8 MB)
+
+
+def _rescaled_dtype(raw: np.ndarray, pairs: list[tuple[float, float]]) -> type:
+    """int16 or int32 when every rescaled value is an integer that fits, else float32."""
+    if not all(float(s).is_integer() and float(i).is_integer() for s, i in pairs):
+        return np.float32
+    ends = [0.0]
+    for f, (slope, inter) in enumerate(pairs):
+        if raw[f].size:
+            ends += [slope * float(raw[f].min()) + inter, slope * float(raw[f].max()) + inter]
+    for dtype in (np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= min(ends) and max(ends) <= info.max:
+            return dtype
+    return np.float32
+
+
 def _apply_rescale(raw: np.ndarray, pairs: list[tuple[float, float]]) -> np.ndarray:
-    """Per-frame ``slope * stored + intercept``; integers stay integers where exact."""
+    """Per-frame ``slope * stored + intercept``; integers stay integers where exact.
+
+    Computed in float64 blocks of :data:`_BLOCK` values written straight into the output,
+    so the peak memory is the stored frames plus the output, whatever the image size.
+    """
     if all(s == 1.0 and i == 0.0 for s, i in pairs):
         return raw
-    integral = all(float(s).is_integer() and float(i).is_integer() for s, i in pairs)
-    out = np.empty(raw.shape, dtype=np.float64)
+    out = np.empty(raw.shape, dtype=_rescaled_dtype(raw, pairs))
+    flat_raw, flat_out = raw.reshape(len(pairs), -1), out.reshape(len(pairs), -1)
     for f, (slope, inter) in enumerate(pairs):
-        out[f] = raw[f].astype(np.float64) * slope + inter
-    if integral:
-        lo, hi = (out.min(), out.max()) if out.size else (0, 0)
-        for dtype in (np.int16, np.int32):
-            info = np.iinfo(dtype)
-            if info.min <= lo and hi <= info.max:
-                return out.astype(dtype)
-    return out.astype(np.float32)
+        for a in range(0, flat_raw.shape[1], _BLOCK):
+            flat_out[f, a : a + _BLOCK] = (
+                flat_raw[f, a : a + _BLOCK].astype(np.float64) * slope + inter
+            )
+    return out
 
 
 def _padding_mask(ds: Dataset, raw: np.ndarray) -> np.ndarray | None:
@@ -237,28 +417,41 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
             reason = "the file may be truncated or damaged"
         raise UnreadableInputError(f"DICOM file {path} has no pixel data ({reason}).")
     _check_decoder(ds, path)
+    header_warnings = check_pixel_header(ds, path)
+    tsyntax = ds.file_meta.get("TransferSyntaxUID")
+    compressed = tsyntax is not None and pydicom.uid.UID(tsyntax).is_compressed
     try:
-        raw = ds.pixel_array
-    except (NotImplementedError, RuntimeError) as exc:
-        tsyntax = ds.file_meta.get("TransferSyntaxUID")
+        # C/Rust decoders of compressed syntaxes print to stderr themselves.
+        with native_stderr_to_log() if compressed else contextlib.nullcontext():
+            raw = ds.pixel_array
+    except NotImplementedError as exc:
         name = tsyntax.name if tsyntax is not None else "unknown transfer syntax"
         raise UnsupportedInputError(
             f"File {path}: cannot decode '{name}' ({one_line(exc)})."
         ) from exc
-    except Exception as exc:  # truncated or corrupt pixel data: many exception types
+    except BaseException as exc:  # corrupt data: many types, Rust panics (BaseException) too
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
         raise UnreadableInputError(
-            f"The pixel data of {path} are damaged or truncated ({type(exc).__name__}: {one_line(exc)})."
+            f"The pixel data of {path} are damaged or truncated ({type(exc).__name__}: "
+            f"{one_line(exc, limit=200)})."
         ) from exc
     n = int(first_number(ds.get("NumberOfFrames")) or 1)
     rows, cols = int(ds.Rows), int(ds.Columns)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
-    warnings: list[str] = []
+    warnings: list[str] = list(header_warnings)
     if raw.dtype.byteorder not in ("=", "|"):
         raw = raw.astype(raw.dtype.newbyteorder("="))
 
     if photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(raw, ds)
+        try:
+            rgb = apply_color_lut(raw, ds)
+        except Exception as exc:
+            raise UnreadableInputError(
+                f"DICOM file {path} is PALETTE COLOR but its colour lookup table is missing "
+                f"or damaged ({one_line(exc)})."
+            ) from exc
         bits = 16 if rgb.dtype != np.uint8 and rgb.max() > 255 else 8
         rgb = _to_uint8_rgb(rgb, bits).reshape(n, rows, cols, 3)
         return PixelFrames(rgb, True, False, "", None, warnings)
@@ -270,7 +463,12 @@ def decode_frames(ds: Dataset, path: Path) -> PixelFrames:
     raw = raw.reshape(n, rows, cols)
     padding = _padding_mask(ds, raw)
     if "ModalityLUTSequence" in ds:
-        values = np.asarray(apply_modality_lut(raw, ds))
+        try:
+            values = np.asarray(apply_modality_lut(raw, ds))
+        except Exception as exc:
+            raise UnreadableInputError(
+                f"DICOM file {path} has a damaged Modality LUT ({one_line(exc)})."
+            ) from exc
     else:
         values = _apply_rescale(raw, _rescale_pairs(ds, n))
     modality = str(ds.get("Modality", "")).upper()

@@ -8,6 +8,7 @@ canonical LPS by :func:`brainfuse.io.reorient.to_canonical_lps`.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydicom.dataset import Dataset
 
 from brainfuse.errors import AmbiguousInputError, UnreadableInputError
 from brainfuse.image import ImageVolume, orientation_code
+from brainfuse.io.budget import require
 from brainfuse.io.dicom_identity import source_identity
 from brainfuse.io.dicom_read import (
     PixelFrames,
@@ -69,7 +71,36 @@ class SeriesSummary:
 
 
 def _iter_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    """Every file under ``folder``, sorted; refuses a folder with unreadable parts.
+
+    A file or sub-folder that cannot be read (permission denied) may hold images of the
+    series, so the folder is refused rather than loaded with slices silently missing.
+
+    Raises
+    ------
+    UnreadableInputError
+        Naming up to three of the unreadable entries.
+    """
+    denied: list[str] = []
+    files: list[Path] = []
+
+    def failed(exc: OSError) -> None:
+        denied.append(f"{exc.filename or folder} ({exc.strerror or exc})")
+
+    for dirpath, _, names in os.walk(folder, onerror=failed):
+        for name in names:
+            path = Path(dirpath) / name
+            if not path.is_file():
+                continue
+            if not os.access(path, os.R_OK):
+                denied.append(f"{path} (Permission denied)")
+            files.append(path)
+    if denied:
+        shown = ", ".join(denied[:3]) + (f" and {len(denied) - 3} more" if len(denied) > 3 else "")
+        raise UnreadableInputError(
+            f"Cannot read all of folder {folder}: {shown}; a series may be incomplete."
+        )
+    return sorted(files)
 
 
 def list_series(folder: str | Path) -> list[SeriesSummary]:
@@ -158,11 +189,12 @@ def load_dicom_folder(folder: Path, *, series: str | int | None = None) -> Image
     AmbiguousInputError
         Several series and none (or an unknown one) chosen.
     """
-    if not any(folder.iterdir()):
+    files = _iter_files(folder)
+    if not files and not any(folder.iterdir()):
         raise UnreadableInputError(f"Folder {folder} is empty.")
     summaries = list_series(folder)
     if not summaries:
-        n = len(_iter_files(folder))
+        n = len(files)
         raise UnreadableInputError(
             f"No DICOM image in folder {folder} ({n} other file(s) skipped)."
         )
@@ -247,12 +279,20 @@ def _frame_positions(ds: Dataset, n: int, iop) -> list | None:
 def _load_files(paths: list[Path]) -> ImageVolume:
     warnings: list[str] = []
     slices = []
-    for path in paths:
+    for i, path in enumerate(paths):
         ds = read_dicom(path)
         pixels = decode_frames(ds, path)
         if "PixelData" in ds:  # keep the decoded copy only (our in-memory dataset)
             del ds.PixelData
         slices.append(_Slice(path, ds, pixels))
+        if i == 0 and len(paths) > 1:
+            # The whole series, if its files are like the first: decoded slices + the stack.
+            rows, cols = pixels.array.shape[1:3]
+            require(
+                2 * len(paths) * pixels.array.nbytes,
+                path.parent,
+                f"a series of {len(paths)} images of {cols}×{rows} pixels ({pixels.array.dtype})",
+            )
     multi = [s for s in slices if s.pixels.array.shape[0] > 1]
     if multi and len(slices) > 1:
         biggest = max(multi, key=lambda s: s.pixels.array.shape[0])
@@ -307,7 +347,10 @@ def _load_files(paths: list[Path]) -> ImageVolume:
         dtype = np.result_type(*[a.dtype for a in arrays])
         if dtype.kind == "f" or (dtype.kind in "iu" and dtype.itemsize > 4):
             dtype = np.float32 if dtype.kind == "f" else dtype
-        array = np.concatenate([a.astype(dtype, copy=False) for a in arrays], axis=0)
+        if len(arrays) == 1:  # one file: no stacking copy
+            array = arrays[0].astype(dtype, copy=False)
+        else:
+            array = np.concatenate([a.astype(dtype, copy=False) for a in arrays], axis=0)
         files = [str(s.path) for s in slices]
         sops = [str(s.ds.get("SOPInstanceUID", "")) for s in slices]
         first = slices[0]

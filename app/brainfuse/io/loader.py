@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brainfuse.errors import UnreadableInputError, UnsupportedInputError
+from brainfuse.errors import UnreadableInputError, UnsupportedInputError, as_user_error
 from brainfuse.image import MODALITIES, ImageVolume
+from brainfuse.io.checks import replace_non_finite
 from brainfuse.io.dicom_series import load_dicom_file, load_dicom_folder
 from brainfuse.io.nifti import is_nifti_path, load_nifti
 from brainfuse.io.raster import RASTER_SUFFIXES, load_raster
@@ -58,8 +59,27 @@ def load(
         4-D NIfTI without ``volume``, compressed DICOM without a decoder, bad ``modality``.
     AmbiguousInputError
         Several series in a folder and none chosen.
+    InputTooLargeError
+        Decoding would take more memory than :func:`brainfuse.io.budget.memory_budget`.
+
+    Notes
+    -----
+    This is an error boundary: any other failure of a decoder or library (Rust panics
+    included) becomes an :class:`~brainfuse.errors.UnreadableInputError` naming ``path``
+    (:func:`brainfuse.errors.as_user_error`). Voxels that are NaN or ±infinite are set to
+    the lowest finite value, with one warning (:func:`brainfuse.io.checks.replace_non_finite`).
     """
     path = Path(path)
+    try:
+        loaded = _load(path, series=series, volume=volume, modality=modality)
+    except BaseException as exc:
+        raise as_user_error(exc, path=path) from exc
+    return replace_non_finite(loaded)
+
+
+def _load(
+    path: Path, *, series: str | int | None, volume: int | None, modality: str | None
+) -> ImageVolume:
     if modality is not None and modality.upper() not in MODALITIES:
         raise UnsupportedInputError(
             f"Unknown modality '{modality}'; use one of {', '.join(MODALITIES)}."

@@ -5,6 +5,16 @@ from __future__ import annotations
 __all__ = ["one_line"]
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception's message with its whitespace (newlines included) collapsed to spaces."""
-    return " ".join(str(exc).split())
+def one_line(exc: BaseException, *, limit: int | None = None) -> str:
+    """An exception's message with its whitespace (newlines included) collapsed to spaces.
+
+    Parameters
+    ----------
+    exc : BaseException
+    limit : int, optional
+        Longest text returned, in characters; a longer message is cut and ends in ``…``.
+    """
+    text = " ".join(str(exc).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text

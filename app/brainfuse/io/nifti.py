@@ -7,6 +7,9 @@ proxy. A trailing singleton 4th dimension is squeezed; a true 4-D file needs ``v
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nibabel as nib
@@ -14,6 +17,7 @@ import numpy as np
 
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
 from brainfuse.image import ImageVolume, orientation_code
+from brainfuse.io.budget import format_size, require
 from brainfuse.io.messages import one_line
 from brainfuse.io.raster import modality_from_name
 from brainfuse.io.reorient import geometry_from_affine, to_canonical_lps
@@ -51,6 +55,103 @@ def _shape_text(shape) -> str:
     return "×".join(str(int(s)) for s in shape)
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split()))
+
+
+@contextmanager
+def _header_repairs() -> Iterator[list[str]]:
+    """Collect what nibabel repairs in a header while reading it (it logs each repair)."""
+    logger = logging.getLogger("nibabel.global")
+    handler = _Collect()
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _check_declared_size(img, path: Path) -> None:
+    """Refuse invalid dimensions, voxels the file cannot hold, or more than the budget.
+
+    Works on the header alone, before any voxel is read: ``dim[0]`` must be 1..7 and every
+    used dimension positive; an uncompressed file must be long enough for the voxels it
+    declares; the 3-D volume that will be read must fit the memory budget.
+    """
+    dim = [int(v) for v in np.asarray(img.header["dim"]).ravel()]
+    ndim = dim[0]
+    if not 1 <= ndim <= 7:
+        raise UnreadableInputError(
+            f"File {path} has an invalid NIfTI header: dim[0] is {ndim} (must be 1 to 7)."
+        )
+    dims = dim[1 : ndim + 1]
+    if any(d < 0 for d in dims):
+        raise UnreadableInputError(
+            f"File {path} has an invalid NIfTI header: negative dimension(s) ({_shape_text(dims)})."
+        )
+    if any(d == 0 for d in dims):
+        return  # reported with the shape below
+    item = np.dtype(img.header.get_data_dtype()).itemsize
+    total = int(np.prod([float(d) for d in dims])) * item
+    volume_3d = int(np.prod([float(d) for d in dims[:3]]))
+    what = f"{_shape_text(dims)} voxels of {item} byte(s)"
+    image_file = Path(img.file_map["image"].filename or path)
+    if not image_file.name.lower().endswith(".gz"):  # compressed sizes say nothing
+        offset = int(img.header.get("vox_offset", 0) or 0)
+        try:
+            held = image_file.stat().st_size - offset
+        except OSError:
+            held = None
+        if held is not None and total > held:
+            raise UnreadableInputError(
+                f"File {path} declares {what} ({format_size(total)}) but holds only "
+                f"{format_size(max(held, 0))} of voxels: it is truncated or its header is wrong."
+            )
+    # The volume read, nibabel's scaled float64 copy, our float32 and reoriented copies.
+    require(volume_3d * (item + 16), path, what)
+
+
+def _lps_geometry(img, path: Path, warnings: list[str]):
+    """Spacing, origin, direction of the file in LPS, or a placeholder with a warning.
+
+    A header whose affine is not finite or is degenerate (NaN/inf/zero pixdim with qform
+    and sform codes 0) gives 1 mm voxels, identity orientation and ``has_geometry=False``.
+    """
+    affine = _RAS_TO_LPS @ np.asarray(img.affine, dtype=float)
+    usable = bool(np.isfinite(affine).all())
+    if usable:
+        spacing, origin, direction = geometry_from_affine(affine)
+        usable = all(s > 0 for s in spacing) and abs(np.linalg.det(direction)) > 1e-6
+    if usable:
+        return spacing, origin, direction, True
+    zooms = ", ".join(f"{float(z):g}" for z in np.asarray(img.header["pixdim"])[1:4])
+    warnings.append(
+        f"the header's voxel size or orientation is not usable (pixdim {zooms}): shown with "
+        "placeholder geometry (1 mm voxels), so it can only be paired with an image of the "
+        "same size"
+    )
+    return (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), np.eye(3), False
+
+
+def _rgb_channels(data: np.ndarray, path: Path, warnings: list[str]) -> np.ndarray:
+    """NIfTI RGB24/RGBA32 (a structured dtype) as a ``(..., 3)`` uint8 array."""
+    names = [n.upper() for n in data.dtype.names or ()]
+    if names[:3] != ["R", "G", "B"]:
+        raise UnsupportedInputError(
+            f"File {path} stores voxels of an unsupported compound type ({data.dtype})."
+        )
+    fields = data.dtype.names
+    rgb = np.stack([np.asarray(data[f], dtype=np.uint8) for f in fields[:3]], axis=-1)
+    if len(fields) > 3:
+        warnings.append("RGBA colour NIfTI: the alpha channel was dropped")
+    return rgb
+
+
 def load_nifti(
     path: Path, *, volume: int | None = None, modality: str | None = None
 ) -> ImageVolume:
@@ -80,7 +181,8 @@ def load_nifti(
         A true 4-D (or higher) file without ``volume``, or ``volume`` out of range.
     """
     try:
-        img = nib.load(str(path))
+        with _header_repairs() as repairs:
+            img = nib.load(str(path), mmap=False)
     except Exception as exc:  # nibabel raises many types for corrupt headers
         raise UnreadableInputError(
             f"File {path} is not a readable NIfTI image ({one_line(exc)})."
@@ -90,6 +192,7 @@ def load_nifti(
             f"File {path} is a {type(img).__name__} (e.g. Analyze 7.5 without a reliable "
             "orientation), not a NIfTI image; convert it to NIfTI."
         )
+    _check_declared_size(img, path)
     shape = tuple(int(s) for s in img.shape)
     if any(s == 0 for s in shape) or len(shape) == 0:
         raise UnreadableInputError(
@@ -106,6 +209,8 @@ def load_nifti(
             "or 4-D series (with --volume) are supported."
         )
     warnings: list[str] = []
+    if repairs:
+        warnings.append("header repaired on reading: " + "; ".join(dict.fromkeys(repairs)))
     if extra:
         n_vol = extra[0]
         if volume is None:
@@ -135,26 +240,29 @@ def load_nifti(
         ) from exc
     data = np.asarray(data)
     data = data.reshape(data.shape + (1,) * (3 - data.ndim))
+    is_rgb = data.dtype.names is not None
+    if is_rgb:
+        data = _rgb_channels(data, path, warnings)
     if data.dtype.byteorder not in ("=", "|"):
         data = data.astype(data.dtype.newbyteorder("="))
     if data.dtype == np.float64:
         data = data.astype(np.float32)
 
-    affine = _RAS_TO_LPS @ img.affine
-    spacing, origin, direction = geometry_from_affine(affine)
+    spacing, origin, direction, has_geometry = _lps_geometry(img, path, warnings)
     header = img.header
     descrip = header.get("descrip")
     description = ""
     if descrip is not None:
         description = bytes(np.asarray(descrip).item()).decode("latin-1").strip("\x00 ").strip()
     named = modality_from_name(path)
-    mod = (modality or (named if named != "OT" else guess_modality_from_values(data))).upper()
+    guessed = "OT" if is_rgb else guess_modality_from_values(data)
+    mod = (modality or (named if named != "OT" else guessed)).upper()
     window = None
     cal_min, cal_max = float(header.get("cal_min", 0) or 0), float(header.get("cal_max", 0) or 0)
-    if cal_max > cal_min:
+    if np.isfinite([cal_min, cal_max]).all() and cal_max > cal_min:
         window = ((cal_min + cal_max) / 2.0, cal_max - cal_min)
     stored = ImageVolume(
-        array=np.ascontiguousarray(np.transpose(data, (2, 1, 0))),
+        array=np.ascontiguousarray(np.transpose(data, (2, 1, 0) + ((3,) if is_rgb else ()))),
         spacing=spacing,
         origin=origin,
         direction=direction,
@@ -166,5 +274,7 @@ def load_nifti(
         description=description or path.name,
         warnings=warnings,
         stored_orientation=orientation_code(direction),
+        is_rgb=is_rgb,
+        has_geometry=has_geometry,
     )
-    return to_canonical_lps(stored)
+    return to_canonical_lps(stored) if has_geometry else stored

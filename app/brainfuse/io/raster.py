@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from brainfuse.errors import GeometryMismatchError, UnreadableInputError
+from brainfuse.errors import GeometryMismatchError, InputTooLargeError, UnreadableInputError
 from brainfuse.image import ImageVolume
+from brainfuse.io.budget import require
 from brainfuse.io.messages import one_line
 
 __all__ = ["load_raster", "RASTER_SUFFIXES", "modality_from_name"]
@@ -65,6 +66,17 @@ def _frame_array(frame: Image.Image) -> tuple[np.ndarray, bool]:
     return arr, True
 
 
+def _check_size(img: Image.Image, path: Path) -> None:
+    """Refuse, before decoding, an image whose pages would not fit the memory budget."""
+    width, height = img.size
+    pages = int(getattr(img, "n_frames", 1) or 1)
+    channels = len(img.getbands())
+    item = 4 if img.mode in ("I", "F") else 2 if img.mode.startswith("I;16") else 1
+    # Pillow's decoded page, our array of it (RGB at most 3 bytes), and the stack.
+    need = width * height * pages * (channels * item + 2 * max(item, 3))
+    require(need, path, f"{width}×{height} pixels × {pages} page(s), mode {img.mode}")
+
+
 def load_raster(path: Path, *, modality: str | None = None) -> ImageVolume:
     """Load a PNG/TIFF/JPEG/BMP image as a single slice (or a stack for multi-page TIFF).
 
@@ -91,7 +103,13 @@ def load_raster(path: Path, *, modality: str | None = None) -> ImageVolume:
     fmt = RASTER_SUFFIXES.get(path.suffix.lower(), path.suffix.lstrip(".").upper())
     try:
         with Image.open(path) as img:
+            _check_size(img, path)
             pages = [_frame_array(frame.copy()) for frame in ImageSequence.Iterator(img)]
+    except Image.DecompressionBombError as exc:
+        raise InputTooLargeError(
+            f"File {path} declares an image too large to open safely ({one_line(exc)}): "
+            "Pillow refuses it as a possible decompression bomb."
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UnreadableInputError(
             f"File {path} is not a readable {fmt} image ({one_line(exc)})."

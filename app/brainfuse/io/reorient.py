@@ -47,8 +47,8 @@ def to_canonical_lps(volume: ImageVolume) -> ImageVolume:
     Parameters
     ----------
     volume : ImageVolume
-        Any orientation. Volumes of a single slice, and volumes whose direction matrix is
-        singular, are returned unchanged.
+        Any orientation. Volumes of a single slice, and volumes whose affine is not finite
+        or is singular, are returned unchanged.
 
     Returns
     -------
@@ -64,7 +64,7 @@ def to_canonical_lps(volume: ImageVolume) -> ImageVolume:
     if volume.is_2d:
         return volume
     affine = volume.affine
-    if abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+    if not np.isfinite(affine).all() or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
         return volume
     ornt = orientations.io_orientation(affine)
     target = np.array([[0, 1], [1, 1], [2, 1]])
