@@ -18,6 +18,7 @@ __all__ = [
     "ModelError",
     "ExportError",
     "CancelledError",
+    "PacsError",
 ]
 
 
@@ -65,3 +66,7 @@ class ExportError(BrainFuseError, OSError):
 
 class CancelledError(BrainFuseError):
     """Long work was cancelled by the user."""
+
+
+class PacsError(BrainFuseError, ConnectionError):
+    """A PACS could not be reached, refused us, or did not deliver what was asked for."""
