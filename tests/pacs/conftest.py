@@ -69,7 +69,8 @@ def dimse_node(server: Orthanc, name: str = "orthanc", **changes) -> Node:
 
 
 def move_node(server: Orthanc, **changes) -> Node:
-    return dimse_node(server, "orthanc-move", retrieve="move", move_port=server.move_port, **changes)
+    fields = {"retrieve": "move", "move_port": server.move_port, **changes}
+    return dimse_node(server, "orthanc-move", **fields)
 
 
 def web_node(server: Orthanc, **changes) -> Node:

@@ -88,8 +88,18 @@ def test_send_find_get_fuse_send_back(way, configured, shared_data, tmp_path, ca
     back = tmp_path / "fused_back"
     assert (
         main(
-            ["pacs", "get", "--node", node.name, "--study", ct0.StudyInstanceUID,
-             "--series", fused0.SeriesInstanceUID, "--out", str(back)]
+            [
+                "pacs",
+                "get",
+                "--node",
+                node.name,
+                "--study",
+                ct0.StudyInstanceUID,
+                "--series",
+                fused0.SeriesInstanceUID,
+                "--out",
+                str(back),
+            ]
         )  # fmt: skip
         == 0
     )

@@ -172,10 +172,15 @@ class DimseClient:
             elif "Calling AE" in reason:
                 hint = f": our AE title '{n.aet}' is not registered on the PACS"
             return PacsError(f"PACS node {self._where()} rejected the association ({reason}){hint}")
-        if assoc.is_aborted:
+        accepted = any(getattr(a, "result", None) == 0 for a in answers)
+        if accepted:  # an A-ASSOCIATE-AC with no usable presentation context
             return PacsError(
-                f"PACS node {self._where()} aborted the association (it accepts none of the "
-                f"services asked for from AE title '{n.aet}')"
+                f"PACS node {self._where()} accepts none of the services asked for "
+                f"(AE title '{n.aet}'): it does not offer them or does not allow us"
+            )
+        if assoc.is_aborted and answers:
+            return PacsError(
+                f"PACS node {self._where()} aborted the association request from AE title '{n.aet}'"
             )
         return PacsError(
             f"PACS node {self._where()} did not answer the association request within "
