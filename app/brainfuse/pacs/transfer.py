@@ -102,14 +102,39 @@ def get(
         Study or series not found, no images, the PACS failed or stopped half-way, or fewer
         images arrived than the PACS announced.
     """
-    from brainfuse.export.atomic import folder_atomic
-
     target = Path(out)
-    if target.is_dir() and not any(target.iterdir()):
-        target.rmdir()  # an empty folder the user made for it: fill it
     series = _plan(client, study_uid, series_uid)
     expected = sum(max(s.n_instances, 0) for s in series)
     layout: dict[str, Path] = {}
+    made_empty = target.is_dir() and not any(target.iterdir())
+    if made_empty:
+        target.rmdir()  # an empty folder the user made for it: fill it
+    try:
+        n = _receive(
+            client, study_uid, series, series_uid, target, layout, expected, progress, cancel
+        )
+    except BaseException:
+        if made_empty:
+            target.mkdir(exist_ok=True)
+        raise
+    folder = target.resolve()
+    return Retrieved(folder, {uid: folder / rel for uid, rel in layout.items()}, n)
+
+
+def _receive(
+    client: PacsClient,
+    study_uid: str,
+    series: list[SeriesInfo],
+    series_uid: str | None,
+    target: Path,
+    layout: dict[str, Path],
+    expected: int,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> int:
+    """Receive ``series`` into a temporary folder renamed to ``target``; fills ``layout``."""
+    from brainfuse.export.atomic import folder_atomic
+
     with folder_atomic(target) as tmp:
         n = client.retrieve(
             study_uid,
@@ -140,8 +165,7 @@ def get(
                 name = _series_folder_name(s, taken)
                 os.replace(received, tmp / name)
                 layout[s.series_uid] = Path(name)
-    folder = target.resolve()
-    return Retrieved(folder, {uid: folder / rel for uid, rel in layout.items()}, n)
+    return n
 
 
 def send(
