@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from brainfuse.pacs.cache import cache_dir, cached_series
 from brainfuse.pacs.model import PacsClient, Query, SendResult, SeriesInfo, StudyInfo
 from brainfuse.pacs.nodes import (
     DEFAULT_AET,
@@ -32,6 +33,8 @@ __all__ = [
     "SeriesInfo",
     "StudyInfo",
     "add_node",
+    "cache_dir",
+    "cached_series",
     "config_dir",
     "connect",
     "get",
