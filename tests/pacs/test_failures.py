@@ -12,7 +12,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from brainfuse.cli import main
+from brainfuse.cli import build_parser, main
 from brainfuse.errors import CancelledError, PacsError
 from brainfuse.pacs import Query, add_node, connect, get
 from tests.pacs.conftest import dimse_node, move_node, web_node
@@ -22,10 +22,9 @@ from tests.pacs.orthanc import free_port
 
 def _error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
-    assert err, "an error line on stderr"
-    assert err[-1].startswith("brainfuse: error: "), err
-    assert "Traceback" not in "\n".join(err)
-    return err[-1]
+    said = [line for line in err if not line.startswith("[")]  # progress bar lines aside
+    assert len(said) == 1 and said[0].startswith("brainfuse: error: "), err
+    return said[0]
 
 
 def _nothing_left(parent: Path, out: Path) -> None:
@@ -54,6 +53,7 @@ def test_stopped_pacs_is_one_line_within_the_timeout(action, own_orthanc, tmp_pa
         "get": ["--study", "1.2.3", "--out", str(tmp_path / "out")],
         "send": [str(synthetic_mr(tmp_path / "mr", n_slices=1)[0])],
     }[action]
+    build_parser()  # the command's imports (torch among them) are not the PACS's time
     for node in ("orthanc", "orthanc-web"):
         start = time.monotonic()
         assert main(["pacs", action, "--node", node, *extra]) == 2

@@ -21,6 +21,7 @@ from pydicom.dataset import Dataset
 
 from brainfuse.errors import CancelledError, PacsError
 from brainfuse.pacs.files import instance_path, read_send_header
+from brainfuse.pacs.logs import quiet_library_logs
 from brainfuse.pacs.model import ProgressCallback, Query, SendResult, StudyInfo
 from brainfuse.pacs.nodes import Node
 from brainfuse.pacs.query import (
@@ -71,13 +72,6 @@ _GET_SYNTAXES = (
 )
 
 
-def _quiet_pynetdicom() -> None:
-    """pynetdicom logs query identifiers (patient names/IDs) at INFO; keep them at DEBUG only."""
-    logger = logging.getLogger("pynetdicom")
-    if logger.level == logging.NOTSET or logger.level == logging.INFO:
-        logger.setLevel(logging.WARNING)
-
-
 def _status_text(status: Dataset, table: dict) -> str:
     code = int(status.get("Status", -1))
     category, text = table.get(code, ("", ""))
@@ -101,7 +95,7 @@ class DimseClient:
 
     def __init__(self, node: Node):
         self.node = node.validated()
-        _quiet_pynetdicom()
+        quiet_library_logs()
 
     # -- association ------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from pydicom.dataset import Dataset
 
 from brainfuse.errors import CancelledError, PacsError
 from brainfuse.pacs.files import instance_path, read_send_header
+from brainfuse.pacs.logs import quiet_library_logs
 from brainfuse.pacs.model import ProgressCallback, Query, SendResult, StudyInfo
 from brainfuse.pacs.nodes import Node
 
@@ -52,6 +53,7 @@ class DicomWebClient:
         from dicomweb_client.api import DICOMwebClient
 
         self.node = node.validated()
+        quiet_library_logs()
         self._client = DICOMwebClient(
             url=node.url.rstrip("/"), session=requests.Session(), timeout=node.timeout
         )
