@@ -137,28 +137,40 @@ class DimseClient:
         from pynetdicom import evt
 
         self._check_reachable()
-        answers: list = []
-        captured = [(evt.EVT_ACSE_RECV, lambda event: answers.append(event.primitive))]
         n = self.node
-        assoc = ae.associate(
-            n.host,
-            n.port,
-            ae_title=n.called_aet,
-            ext_neg=ext_neg,
-            evt_handlers=[*captured, *handlers],
-        )
-        if not assoc.is_established:
-            raise self._association_error(assoc, answers)
+        for attempt in (1, 2):
+            answers: list = []
+            opened: list = []
+            captured = [
+                (evt.EVT_ACSE_RECV, lambda event, a=answers: a.append(event.primitive)),
+                (evt.EVT_CONN_OPEN, lambda event, o=opened: o.append(True)),
+            ]
+            start = time.monotonic()
+            assoc = ae.associate(
+                n.host,
+                n.port,
+                ae_title=n.called_aet,
+                ext_neg=ext_neg,
+                evt_handlers=[*captured, *handlers],
+            )
+            if assoc.is_established:
+                break
+            # A TCP connect that fails right after the reachability check (a busy PACS's
+            # full backlog) is tried once more; any answer from the PACS is final.
+            if opened or attempt == 2:
+                raise self._association_error(
+                    assoc, answers, bool(opened), time.monotonic() - start
+                )
         try:
             yield assoc
         finally:
             if assoc.is_established:
                 assoc.release()
 
-    def _association_error(self, assoc, answers: list) -> PacsError:
+    def _association_error(self, assoc, answers: list, opened: bool, elapsed: float) -> PacsError:
         n = self.node
-        if assoc.is_rejected:
-            rsp = next((a for a in answers if getattr(a, "result", None) in (1, 2)), None)
+        rsp = next((a for a in answers if getattr(a, "result", None) in (1, 2)), None)
+        if assoc.is_rejected or rsp is not None:
             reason = rsp.reason_str if rsp is not None else "no reason given"
             hint = ""
             if "Called AE" in reason:
@@ -175,6 +187,17 @@ class DimseClient:
         if assoc.is_aborted and answers:
             return PacsError(
                 f"PACS node {self._where()} aborted the association request from AE title '{n.aet}'"
+            )
+        if not opened:
+            return PacsError(
+                f"PACS node {self._where()} is not reachable: the connection failed "
+                "(is the PACS running? check host and port)"
+            )
+        if elapsed < 0.9 * n.timeout:
+            return PacsError(
+                f"PACS node {self._where()} closed the connection without answering the "
+                f"association request (check the called AE title '{n.called_aet}' and that "
+                f"the PACS accepts our AE title '{n.aet}')"
             )
         return PacsError(
             f"PACS node {self._where()} did not answer the association request within "
