@@ -36,9 +36,9 @@ __all__ = ["DimseClient"]
 
 log = logging.getLogger(__name__)
 
-# Storage classes we take part in for C-GET (as SCP, one presentation context each, every
-# transfer syntax offered so the PACS can send what it stored). C-GET is limited to 128
-# contexts in all, so this is the image classes BrainFuse reads or writes, not all ~120.
+# Storage classes offered for C-GET when the PACS does not say which classes a series holds
+# (an image-level C-FIND asks first). C-GET is limited to 128 presentation contexts in all,
+# so this is the image classes BrainFuse reads or writes, not all ~120.
 _IMAGE_STORAGE = (
     "1.2.840.10008.5.1.4.1.1.2",  # CT Image
     "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT Image
@@ -323,16 +323,40 @@ class DimseClient:
             f"PACS node {self._where()} ended the {what} without a final status; nothing was kept"
         )
 
+    def _sop_classes(self, study_uid: str, series_uid: str) -> list[str]:
+        """Storage classes of the series' instances (image-level C-FIND); [] if not told."""
+        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
+
+        identifier = self._identifier(study_uid, series_uid)
+        identifier.QueryRetrieveLevel = "IMAGE"
+        identifier.SOPInstanceUID = ""
+        identifier.SOPClassUID = ""
+        ae = self._ae()
+        ae.add_requested_context(FIND)
+        try:
+            with self._association(ae) as assoc:
+                found = self._find(assoc, identifier)
+        except PacsError as exc:
+            log.debug("no image-level search (%s); offering the usual image classes", exc)
+            return []
+        return sorted({str(ds.SOPClassUID) for ds in found if ds.get("SOPClassUID")})
+
     def _get_series(self, study_uid: str, series_uid: str, counter: _Counter) -> None:
-        from pynetdicom import build_role, evt
+        from pynetdicom import ALL_TRANSFER_SYNTAXES, build_role, evt
         from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET
         from pynetdicom.status import QR_GET_SERVICE_CLASS_STATUS
 
+        classes = self._sop_classes(study_uid, series_uid) or list(_IMAGE_STORAGE)
+        if len(classes) * len(_GET_SYNTAXES) >= _MAX_CONTEXTS:  # one context each, PACS picks
+            per_class: tuple[tuple[str, ...], ...] = (tuple(ALL_TRANSFER_SYNTAXES),)
+            classes = classes[: _MAX_CONTEXTS - 1]
+        else:
+            per_class = _GET_SYNTAXES
         ae = self._ae()
         ae.add_requested_context(GET)
         roles = []
-        for uid in _IMAGE_STORAGE:
-            for syntaxes in _GET_SYNTAXES:
+        for uid in classes:
+            for syntaxes in per_class:
                 ae.add_requested_context(uid, list(syntaxes))
             roles.append(build_role(uid, scp_role=True))
         handler = (evt.EVT_C_STORE, counter.store_handler(series_uid))
