@@ -24,6 +24,9 @@ __all__ = [
     "CancelledError",
     "InputTooLargeError",
     "as_user_error",
+
+
+    "PacsError",
 ]
 
 
@@ -152,3 +155,7 @@ def as_user_error(
         error = UnreadableInputError(f"Could not {doing} {where}: {_cause_in_words(exc)}.")
     error.__cause__ = exc
     return error
+
+
+class PacsError(BrainFuseError, ConnectionError):
+    """A PACS could not be reached, refused us, or did not deliver what was asked for."""

@@ -27,7 +27,7 @@ __all__ = ["main", "build_parser"]
 
 # Subcommand modules, in the order they appear in --help. A module missing from an
 # unfinished checkout is skipped rather than breaking the whole command.
-_SUBCOMMANDS = ("info", "fuse", "evaluate", "bench", "train", "view")
+_SUBCOMMANDS = ("info", "fuse", "evaluate", "bench", "train", "pacs", "view")
 
 EXIT_USAGE = 2
 # Verb of the error line when a command fails outside any file's own boundary.

@@ -7,7 +7,12 @@ and a source file is never written. :func:`export_result` adapts a
 """
 
 from brainfuse.export.anonymize import UIDMap, anonymize_dataset
-from brainfuse.export.atomic import check_target, write_bytes_atomic, write_folder_atomic
+from brainfuse.export.atomic import (
+    check_target,
+    folder_atomic,
+    write_bytes_atomic,
+    write_folder_atomic,
+)
 from brainfuse.export.dicom import build_series, choose_sop_class, write_dicom
 from brainfuse.export.nifti import nifti_image, write_nifti
 from brainfuse.export.png import encode_png, write_png, write_png_slices
@@ -27,6 +32,7 @@ __all__ = [
     "anonymize_dataset",
     "build_series",
     "check_target",
+    "folder_atomic",
     "choose_sop_class",
     "colormap_lut",
     "draw_legend",

@@ -2,7 +2,7 @@
 
 Every export goes through :func:`write_bytes_atomic` (one file) or
 :func:`write_folder_atomic` (a folder of files, e.g. a DICOM series or numbered PNG
-slices). Either the complete new output appears under the target name, or nothing
+slices); :func:`folder_atomic` lets other code (a PACS retrieve) fill the temporary folder. Either the complete new output appears under the target name, or nothing
 changes: a failure half-way (disk full, an exception) removes the temporary file and leaves
 any previous output intact. An existing output is replaced only with ``overwrite=True``,
 and an output that is (or would replace) one of the source files is always refused.
@@ -15,12 +15,12 @@ import errno
 import os
 import secrets
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from brainfuse.errors import ExportError
+from brainfuse.errors import BrainFuseError, ExportError
 
-__all__ = ["check_target", "write_bytes_atomic", "write_folder_atomic"]
+__all__ = ["check_target", "folder_atomic", "write_bytes_atomic", "write_folder_atomic"]
 
 _CHUNK = 1 << 20  # bytes written per call, so a full disk fails part-way like a real one
 
@@ -185,6 +185,67 @@ def write_bytes_atomic(
     return resolved
 
 
+@contextlib.contextmanager
+def folder_atomic(
+    target: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    sources: Iterable[str | os.PathLike[str]] = (),
+    replaceable: tuple[str, ...] = (),
+) -> Iterator[Path]:
+    """Fill a temporary folder beside ``target``; rename it to ``target`` when the block ends.
+
+    The block receives the temporary folder (hidden, ``.NAME.xxxx.part``) and writes into it
+    (files or sub-folders). When the block ends normally, a previous ``target`` (with
+    ``overwrite``) is moved aside, the temporary folder is renamed to ``target`` in one step,
+    and the old folder is deleted; if that rename fails the old folder is restored. When the
+    block raises (error, cancel, Ctrl-C), the temporary folder is deleted and ``target`` is
+    untouched, so a half-written or half-received series never appears.
+
+    Parameters
+    ----------
+    target : path
+        Output folder.
+    overwrite, sources, replaceable
+        See :func:`check_target`.
+
+    Yields
+    ------
+    Path
+        The temporary folder to fill.
+    """
+    resolved = check_target(
+        target, overwrite=overwrite, sources=sources, is_folder=True, replaceable=replaceable
+    )
+    tmp_dir = _temp_path(resolved, ".part")
+    os.mkdir(tmp_dir, 0o777)  # umask applies, as for any folder the user creates
+    backup: Path | None = None
+    try:
+        yield tmp_dir
+        if resolved.exists():
+            if not overwrite:
+                raise ExportError(f"'{target}' appeared during the export; not replaced.")
+            backup = _temp_path(resolved, ".old")
+            os.replace(resolved, backup)
+        try:
+            os.replace(tmp_dir, resolved)
+        except OSError:
+            if backup is not None:
+                os.replace(backup, resolved)
+                backup = None
+            raise
+    except OSError as exc:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if isinstance(exc, BrainFuseError):  # e.g. a PACS error while filling the folder
+            raise
+        raise _failure(resolved, exc) from exc
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
 def write_folder_atomic(
     target: str | os.PathLike[str],
     files: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
@@ -195,9 +256,8 @@ def write_folder_atomic(
 ) -> list[Path]:
     """Write a set of files as a new folder ``target``, all or nothing.
 
-    The files go into a temporary folder beside ``target``, which is then renamed. A
-    previous ``target`` folder (with ``overwrite``) is moved aside first and restored if the
-    final rename fails, deleted once the new folder is in place.
+    The files go into a temporary folder beside ``target``, which is then renamed (see
+    :func:`folder_atomic`).
 
     Parameters
     ----------
@@ -219,15 +279,11 @@ def write_folder_atomic(
     list of Path
         The files written, in order.
     """
-    resolved = check_target(
-        target, overwrite=overwrite, sources=sources, is_folder=True, replaceable=replaceable
-    )
     items = files.items() if isinstance(files, Mapping) else files
-    tmp_dir = _temp_path(resolved, ".part")
-    os.mkdir(tmp_dir, 0o777)  # umask applies, as for any folder the user creates
-    backup: Path | None = None
     names: list[str] = []
-    try:
+    with folder_atomic(
+        target, overwrite=overwrite, sources=sources, replaceable=replaceable
+    ) as tmp_dir:
         for name, data in items:
             if Path(name).name != name or name in ("", ".", ".."):
                 raise ExportError(f"Invalid output file name '{name}' for folder '{target}'.")
@@ -238,26 +294,5 @@ def write_folder_atomic(
             finally:
                 os.close(fd)
             names.append(name)
-        if resolved.exists():
-            if not overwrite:
-                raise ExportError(f"'{target}' appeared during the export; not replaced.")
-            backup = _temp_path(resolved, ".old")
-            os.replace(resolved, backup)
-        try:
-            os.replace(tmp_dir, resolved)
-        except OSError:
-            if backup is not None:
-                os.replace(backup, resolved)
-                backup = None
-            raise
-    except OSError as exc:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        if isinstance(exc, ExportError):
-            raise
-        raise _failure(resolved, exc) from exc
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+    resolved = _resolve(target)
     return [resolved / name for name in names]

@@ -1,0 +1,222 @@
+"""``brainfuse pacs``: configure PACS nodes, query, retrieve and send (DIMSE or DICOMweb).
+
+Nodes are kept in the user's config folder (``brainfuse pacs list`` shows where);
+``--node NAME`` picks one, the first by default. ``get`` writes into a hidden temporary
+folder and renames it to ``--out`` only when every image has arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from brainfuse.cli.evaluate import StderrProgress
+from brainfuse.errors import PacsError
+
+__all__ = ["register", "run"]
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--node", metavar="NAME", help="configured node (default: the first)")
+    p.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds to wait for the PACS (node's setting)"
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "pacs",
+        help="query, retrieve from and send to a PACS (DIMSE or DICOMweb)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="pacs_command", metavar="ACTION", required=True)
+
+    a = sub.add_parser("add", help="configure a node (DIMSE: --host/--port/--called-aet; or --url)")
+    a.add_argument("name", metavar="NAME")
+    a.add_argument("--host", default="", help="DIMSE: PACS host name or address")
+    a.add_argument("--port", type=int, default=0, help="DIMSE: PACS port")
+    a.add_argument("--called-aet", default="", help="DIMSE: the PACS's AE title")
+    a.add_argument("--aet", default=None, help="DIMSE: our AE title (default BRAINFUSE)")
+    a.add_argument(
+        "--retrieve",
+        choices=("get", "move"),
+        default="get",
+        help="DIMSE retrieval: C-GET (default) or C-MOVE to our own storage SCP",
+    )
+    a.add_argument("--move-port", type=int, default=0, help="port our C-MOVE storage SCP uses")
+    a.add_argument("--url", default="", help="DICOMweb root URL, e.g. http://pacs:8042/dicom-web")
+    a.add_argument("--timeout", type=float, default=None, metavar="S", help="default 10 s")
+    a.add_argument("--replace", action="store_true", help="update a node of the same name")
+    a.set_defaults(func=_add)
+
+    lst = sub.add_parser("list", help="list the configured nodes")
+    lst.set_defaults(func=_list)
+
+    rm = sub.add_parser("remove", help="forget a node")
+    rm.add_argument("name", metavar="NAME")
+    rm.set_defaults(func=_remove)
+
+    e = sub.add_parser("echo", help="check that the node answers (C-ECHO or a QIDO-RS search)")
+    _common(e)
+    e.set_defaults(func=_echo)
+
+    f = sub.add_parser("find", help="list matching studies and their series")
+    _common(f)
+    f.add_argument("--patient-id", default="")
+    f.add_argument("--patient-name", default="", help="DICOM wildcards allowed: DOE^J*")
+    f.add_argument("--study-date", default="", metavar="YYYYMMDD[-YYYYMMDD]")
+    f.add_argument("--modality", default="", help="CT, MR, PT, ...")
+    f.add_argument("--study", default="", metavar="UID", help="Study Instance UID")
+    f.set_defaults(func=_find)
+
+    g = sub.add_parser("get", help="retrieve a study or one series into a new folder")
+    _common(g)
+    g.add_argument("--study", required=True, metavar="UID")
+    g.add_argument("--series", metavar="UID", help="only this series (files directly in DIR)")
+    g.add_argument("--out", required=True, metavar="DIR", help="new or empty folder")
+    g.set_defaults(func=_get)
+
+    s = sub.add_parser("send", help="store DICOM files (or folders of them) on the node")
+    _common(s)
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.set_defaults(func=_send)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args.func(args) or 0)
+
+
+def _client(args: argparse.Namespace):
+    from brainfuse.pacs import connect, get_node
+
+    node = get_node(args.node)
+    if args.timeout is not None:
+        node = replace(node, timeout=args.timeout)
+    return node, connect(node)
+
+
+def _add(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import DEFAULT_AET, DEFAULT_TIMEOUT_S, Node, add_node
+
+    if args.url and (args.host or args.port or args.called_aet):
+        raise PacsError("give either --url (DICOMweb) or --host/--port/--called-aet (DIMSE)")
+    node = Node(
+        name=args.name,
+        host=args.host,
+        port=args.port,
+        called_aet=args.called_aet,
+        aet=args.aet or DEFAULT_AET,
+        url=args.url,
+        retrieve=args.retrieve,
+        move_port=args.move_port,
+        timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT_S,
+    )
+    path = add_node(node, replace=args.replace)
+    print(f"saved {node.describe()} in {path}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import config_dir, load_nodes
+
+    nodes = load_nodes()
+    if not nodes:
+        print(f"no PACS node configured (config folder {config_dir()})")
+        return 0
+    for i, node in enumerate(nodes):
+        print(node.describe() + ("  [default]" if i == 0 else ""))
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import remove_node
+
+    remove_node(args.name)
+    print(f"removed {args.name}")
+    return 0
+
+
+def _echo(args: argparse.Namespace) -> int:
+    node, client = _client(args)
+    ms = client.echo()
+    print(f"{node.name}: answered in {ms:.0f} ms")
+    return 0
+
+
+def _count(n: int) -> str:
+    return "?" if n < 0 else str(n)
+
+
+def _find(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import Query
+
+    query = Query(
+        patient_id=args.patient_id,
+        patient_name=args.patient_name,
+        study_date=args.study_date,
+        modality=args.modality,
+        study_uid=args.study,
+    )
+    _, client = _client(args)
+    studies = client.find(query)
+    if not studies:
+        print("no study matches", file=sys.stderr)
+        return 0
+    for study in studies:
+        print(
+            f"study  {study.study_uid}  {study.date or '-'}  {study.patient_id or '-'}  "
+            f"{study.patient_name or '-'}  {study.modalities or '-'}  "
+            f"{_count(study.n_instances)} images  {study.description}".rstrip()
+        )
+        for s in study.series:
+            print(
+                f"  series {s.series_uid}  {s.modality or '-'}  #{s.number or '-'}  "
+                f"{_count(s.n_instances)} images  {s.description}".rstrip()
+            )
+    return 0
+
+
+class _Bar:
+    """``progress(done, total)`` drawn with the shared stderr progress bar."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar: StderrProgress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        if self.bar is None:
+            self.bar = StderrProgress(total, self.label)
+        self.bar(min(done / total, 1.0))
+
+
+def _get(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import get
+
+    node, client = _client(args)
+    result = get(client, args.study, args.out, series_uid=args.series, progress=_Bar("images"))
+    print(f"received {result.n_files} images from {node.name}")
+    for path in result.series.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import send
+
+    node, client = _client(args)
+    results = send(client, args.paths, progress=_Bar("files"))
+    refused = [r for r in results if not r.ok]
+    for r in results:
+        print(f"{'sent' if r.ok else 'REFUSED'}  {r.path}" + ("" if r.ok else f": {r.message}"))
+    print(f"{len(results) - len(refused)} of {len(results)} files stored on {node.name}")
+    if refused:
+        first = refused[0]
+        raise PacsError(
+            f"{len(refused)} of {len(results)} files were not stored on {node.name} "
+            f"(first: {first.path}: {first.message})"
+        )
+    return 0
