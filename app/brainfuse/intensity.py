@@ -40,6 +40,7 @@ __all__ = [
     "load_ct_presets",
     "mr_auto_window",
     "parse_window",
+    "to_255",
     "to_uint8",
     "to_unit",
 ]
@@ -144,10 +145,28 @@ def parse_window(spec: WindowSpec) -> tuple[float, float] | str | None:
     return float(m.group(1)), float(m.group(2))
 
 
+#: A value of ``255 * x`` this close to a half step is a tie (float32 error of an exact half).
+_TIE = 1e-4
+
+
+def to_255(image01: np.ndarray) -> np.ndarray:
+    """``[0, 1]`` -> float64 whole numbers 0-255: ``np.round(255 * x)``, clipped.
+
+    Values within float32 rounding (:data:`_TIE`) of a half step are exact halves and round
+    half to even like ``np.round`` on integers, so the average of two 8-bit images comes
+    back as ``np.round((a + b) / 2)`` however the float path rounded ``a / 255``.
+    """
+    y = 255.0 * np.clip(np.asarray(image01, dtype=np.float64), 0.0, 1.0)
+    out = np.round(y)
+    low = np.floor(y)
+    tie = np.abs(y - low - 0.5) < _TIE
+    out[tie] = np.round(low[tie] + 0.5)
+    return out
+
+
 def to_uint8(image01: np.ndarray) -> np.ndarray:
-    """``[0, 1]`` -> ``uint8`` by ``np.round(255 * x)`` (clipped): the project's one rule."""
-    x = np.clip(np.asarray(image01, dtype=np.float64), 0.0, 1.0)
-    return np.round(255.0 * x).astype(np.uint8)
+    """``[0, 1]`` -> ``uint8`` by :func:`to_255`: the project's one rule."""
+    return to_255(image01).astype(np.uint8)
 
 
 def from_uint8(image: np.ndarray) -> np.ndarray:
