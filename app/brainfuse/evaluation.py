@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from brainfuse.errors import BrainFuseError, CancelledError, ExportError, UnreadableInputError
+from brainfuse.fusion import METHODS
 from brainfuse.intensity import from_uint8, to_uint8
 from brainfuse.metrics import METRIC_NAMES, fusion_metrics, head_mask
 
@@ -52,9 +53,9 @@ PAIR_KINDS: tuple[tuple[str, str], ...] = (
     ("mr1", "mr2"),
 )
 #: Methods run when none is asked for: ours, then the three classical baselines.
-DEFAULT_METHODS = ("cnn", "average", "laplacian", "pixel-sf")
+DEFAULT_METHODS = tuple(METHODS)
 #: Methods whose decision map means something (the others blend, their map is empty).
-MAP_METHODS = frozenset({"cnn", "pixel-sf"})
+MAP_METHODS = frozenset(m.name for m in METHODS.values() if m.has_map)
 #: Metric columns: whole slice, then head only (``head_`` prefix).
 WHOLE_COLUMNS = METRIC_NAMES
 HEAD_COLUMNS = tuple(f"head_{name}" for name in METRIC_NAMES)
