@@ -177,7 +177,9 @@ def from_uint8(image: np.ndarray) -> np.ndarray:
 def apply_window(array: np.ndarray, low: float, high: float) -> np.ndarray:
     """Linear map ``low -> 0``, ``high -> 1``, clipped, float32."""
     scale = 1.0 / max(high - low, 1e-12)
-    out = (np.asarray(array, dtype=np.float32) - np.float32(low)) * np.float32(scale)
+    out = np.array(array, dtype=np.float32)  # the one float copy, then in place
+    out -= np.float32(low)
+    out *= np.float32(scale)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
