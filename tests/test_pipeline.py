@@ -83,3 +83,45 @@ def test_dev_pair_fuses_between_its_sources(shared_data, fuser):
     hi = np.maximum(res.ct01[0], res.mri01[0]) + 1e-6
     assert np.all((f >= lo) & (f <= hi))  # a convex blend, pixel by pixel
     assert 0.05 < res.decision_map.array.mean() < 0.95  # both sources contribute
+
+
+def test_pair_fusion_goes_slice_first_writes_in_place_and_cancels(fuser):
+    import threading
+
+    from brainfuse.errors import CancelledError
+    from brainfuse.grid import align_pair
+    from brainfuse.pipeline import PairFusion, prepare
+
+    ct, mri = _pair((7, 40, 48))
+    prepared = prepare(align_pair(ct, mri, register="none"), None, None)
+    fusion = PairFusion(prepared, fuser)
+    fused_array = fusion.fused
+    seen = []
+    for step in fusion.steps(first=5):
+        seen.append(step.index)
+        assert fusion.done[step.index] and fusion.done.sum() == step.done == len(seen)
+        assert step.total == 7
+    assert seen == [5, 4, 6, 3, 2, 1, 0]  # the shown slice, then outwards from it
+    assert fusion.fused is fused_array  # preallocated, filled in place
+    whole = fuse_pair(ct, mri, register="none", fuser=fuser)
+    np.testing.assert_array_equal(fusion.result().fused.array, whole.fused.array)
+    np.testing.assert_array_equal(fusion.decision_map, whole.decision_map.array)
+    assert fusion.result().fusion.model_sha256 == fuser.model_sha256
+
+    stop = threading.Event()
+    again = PairFusion(prepared, Fuser(device="cpu", threads=1, batch=2))
+    steps = again.steps(first=0, cancel=stop)
+    next(steps)
+    stop.set()
+    with pytest.raises(CancelledError):
+        list(steps)
+    assert 1 <= again.done.sum() < 7  # stopped between batches, what is done stays done
+
+
+def test_ct_presets_are_refused_for_an_8_bit_ct(fuser):
+    from brainfuse.intensity import WindowError
+
+    arr = np.full((1, 16, 16), 100, np.uint8)
+    a = ImageVolume(arr, has_geometry=False, format="PNG", path="a.png", modality="CT")
+    with pytest.raises(WindowError, match="Hounsfield"):
+        fuse_pair(a, a.with_array(arr.copy()), fuser=fuser, ct_window="bone")
