@@ -283,3 +283,16 @@ def test_opening_a_new_pair_mid_fusion_drops_the_old_results(window, demo, qtbot
         window.set_pair(*small)
         assert old.cancel.is_set()  # at once, not when the new pair is aligned
     assert ws.shape == small[1].shape and ws.is_fused()
+
+
+def test_the_window_offers_and_reports_the_alignment(window, small_pair, qtbot):
+    ws = window.workspace
+    with qtbot.waitSignal(window.fusion_finished, timeout=120000):
+        window.set_pair(*small_pair)
+    assert ws.register_mode == "auto" and ws.registration == "geometry"  # as brainfuse fuse
+    assert "Aligned by geometry" in window.sources_label.text()
+    with qtbot.waitSignal(window.fusion_finished, timeout=120000):
+        window.session.set_register_mode("none")  # the Fusion > Alignment menu
+    assert ws.registration == "none" and "Aligned by none" in window.sources_label.text()
+    with pytest.raises(ValueError, match="unknown alignment"):
+        ws.set_register_mode("affine")

@@ -146,14 +146,26 @@ class Session(QtCore.QObject):
         """Put the pair on one grid (worker), then fuse."""
         ws = self.workspace
         self.runner.start(
-            "align", align_task, ws.ct, ws.mri, label="Aligning", on_return=self._aligned_done
+            "align",
+            align_task,
+            ws.ct,
+            ws.mri,
+            ws.register_mode,
+            label="Aligning",
+            on_return=self._aligned_done,
         )
+
+    def set_register_mode(self, mode: str) -> None:
+        """How to align (``auto``, ``geometry``, ``rigid``, ``none``); re-aligns a loaded pair."""
+        self.workspace.set_register_mode(mode)
+        if self.workspace.has_pair:
+            self.align()
 
     def _aligned_done(self, result: Aligned) -> None:
         pair = result.pair
         self._aligned = pair
         self.workspace.set_grid(
-            pair.ct, pair.mri, pair.transform, mr_auto=result.mr_default, registration=pair.mode
+            pair.ct, pair.mri, mr_auto=result.mr_default, registration=pair.mode
         )
         self.aligned.emit(list(pair.warnings))
         self.start_fusion()
