@@ -40,7 +40,8 @@ def test_fuse_pair_on_one_grid(fuser):
     assert res.mri.source.patient["PatientName"] == "Doe^Jane"
     assert res.windows["ct"].kind == "preset:brain" and res.windows["ct"].units == "HU"
     assert res.windows["mri"].kind == "percentile"
-    assert res.ct01.min() >= 0 and res.ct01.max() <= 1
+    ct01 = np.asarray(res.ct01)
+    assert ct01.dtype == np.float32 and ct01.min() >= 0 and ct01.max() <= 1
     assert res.decision_map.array.dtype == np.uint8
     assert res.fusion.model_sha256 == fuser.model_sha256
     assert seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:], strict=False))
@@ -52,7 +53,7 @@ def test_ct_window_preset_and_manual(fuser):
     manual = fuse_pair(ct, mri, register="none", fuser=fuser, ct_window="40/400")
     assert bone.windows["ct"].describe().startswith("preset:bone C500/W2000")
     assert (manual.windows["ct"].center, manual.windows["ct"].width) == (40.0, 400.0)
-    assert not np.array_equal(bone.ct01, manual.ct01)
+    assert not np.array_equal(np.asarray(bone.ct01), np.asarray(manual.ct01))
 
 
 def test_plain_images_of_different_size_are_refused(fuser):
@@ -69,7 +70,7 @@ def test_eight_bit_pngs_are_used_as_they_are(fuser):
     b = ImageVolume(arr[:, ::-1].copy(), has_geometry=False, format="PNG", path="b.png")
     res = fuse_pair(a, b, fuser=fuser)
     assert res.windows["ct"].kind == "8-bit"
-    np.testing.assert_array_equal(np.round(res.ct01 * 255), arr)
+    np.testing.assert_array_equal(np.round(np.asarray(res.ct01) * 255), arr)
 
 
 def test_dev_pair_fuses_between_its_sources(shared_data, fuser):

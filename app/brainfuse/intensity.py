@@ -43,6 +43,9 @@ __all__ = [
     "to_255",
     "to_uint8",
     "to_unit",
+    "unit_stack",
+    "UnitStack",
+    "window_for",
 ]
 
 MR_PERCENTILES = (0.5, 99.5)
@@ -228,6 +231,85 @@ def default_window(volume: ImageVolume) -> Window:
     return mr_auto_window(volume.array, volume.units)
 
 
+def window_for(volume: ImageVolume, window: WindowSpec = None) -> Window:
+    """The window :func:`to_unit` applies to ``volume`` (see there for ``window``).
+
+    Raises
+    ------
+    WindowError
+        A window for a colour image, a HU preset for an image without HU, or bad text.
+    """
+    spec = parse_window(window)
+    if spec is None and is_eight_bit(volume):
+        return default_window(volume)
+    if volume.is_rgb:
+        raise WindowError(
+            f"{volume.name or 'colour image'}: colour (RGB) images are used as they are; "
+            "a window cannot be applied to them"
+        )
+    if isinstance(spec, str):
+        if not _is_hu(volume):
+            raise WindowError(
+                f"the CT preset '{spec}' is in Hounsfield units, but {volume.name or 'this image'}"
+                " has none (an 8-bit picture?): give CENTER/WIDTH in its own values"
+            )
+        return replace(CT_PRESETS[spec], units=volume.units)
+    if spec is not None:
+        return Window(spec[0], spec[1], "manual", volume.units)
+    return default_window(volume)
+
+
+def _windowed(array: np.ndarray, window: Window) -> np.ndarray:
+    if window.kind == "8-bit":
+        return from_uint8(array)
+    return apply_window(array, window.low, window.high)
+
+
+class UnitStack:
+    """A source through its window, computed slice by slice when read (no whole float copy).
+
+    Indexing (``stack[k]``, ``stack[a:b]``, ``stack[[i, j]]``) returns float32 in [0, 1]
+    exactly as :func:`to_unit` would; ``np.asarray(stack)`` makes the whole array.
+
+    Parameters
+    ----------
+    array : the source's voxels (``(Z, Y, X)`` or ``(Z, Y, X, 3)``)
+    window : Window, from :func:`window_for`
+    """
+
+    def __init__(self, array: np.ndarray, window: Window):
+        self.array = array
+        self.window = window
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the windowed array (that of the source)."""
+        return tuple(self.array.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return self.array.ndim
+
+    dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
+        return _windowed(self.array[key], self.window)
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        out = _windowed(self.array, self.window)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def unit_stack(volume: ImageVolume, window: WindowSpec = None) -> tuple[UnitStack, Window]:
+    """Like :func:`to_unit`, but windowed lazily, slice by slice (for whole volumes)."""
+    used = window_for(volume, window)
+    return UnitStack(volume.array, used), used
+
+
 def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray, Window]:
     """Source voxels -> float32 in [0, 1] plus the window used.
 
@@ -247,23 +329,5 @@ def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray,
     WindowError
         A window for a colour image, a HU preset for an image without HU, or bad text.
     """
-    spec = parse_window(window)
-    if spec is None and is_eight_bit(volume):
-        return from_uint8(volume.array), default_window(volume)
-    if volume.is_rgb:
-        raise WindowError(
-            f"{volume.name or 'colour image'}: colour (RGB) images are used as they are; "
-            "a window cannot be applied to them"
-        )
-    if isinstance(spec, str):
-        if not _is_hu(volume):
-            raise WindowError(
-                f"the CT preset '{spec}' is in Hounsfield units, but {volume.name or 'this image'}"
-                " has none (an 8-bit picture?): give CENTER/WIDTH in its own values"
-            )
-        used = replace(CT_PRESETS[spec], units=volume.units)
-    elif spec is not None:
-        used = Window(spec[0], spec[1], "manual", volume.units)
-    else:
-        used = default_window(volume)
-    return apply_window(volume.array, used.low, used.high), used
+    used = window_for(volume, window)
+    return _windowed(volume.array, used), used

@@ -20,7 +20,7 @@ import numpy as np
 
 from brainfuse.fusion import Fuser
 from brainfuse.image import ImageVolume
-from brainfuse.intensity import Window, WindowSpec, to_uint8, to_unit
+from brainfuse.intensity import UnitStack, Window, WindowSpec, to_uint8, unit_stack
 from brainfuse.results import FusionResult, PairResult
 
 __all__ = [
@@ -44,15 +44,16 @@ class PreparedPair:
     Attributes
     ----------
     ct, mri : ImageVolume, on the reference grid (original units)
-    ct01, mri01 : float32 arrays in [0, 1] (``ct01`` may carry a trailing RGB axis)
+    ct01, mri01 : UnitStack, the sources windowed to [0, 1] slice by slice when read
+        (``ct01`` may carry a trailing RGB axis); no whole float copy is kept
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
     """
 
     ct: ImageVolume
     mri: ImageVolume
-    ct01: np.ndarray
-    mri01: np.ndarray
+    ct01: UnitStack
+    mri01: UnitStack
     windows: dict[str, Window]
     transform: object | None = None
     reference: str = "mri"
@@ -94,7 +95,7 @@ def align(
 def prepare(
     aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None
 ) -> PreparedPair:
-    """Window an aligned pair to [0, 1] (one float copy of each source).
+    """Window an aligned pair to [0, 1], lazily (:class:`~brainfuse.intensity.UnitStack`).
 
     Parameters
     ----------
@@ -102,8 +103,8 @@ def prepare(
     ct_window, mr_window : None (the source's default), preset name, ``"C/W"``,
         ``(center, width)`` or Window; see :func:`brainfuse.intensity.to_unit`.
     """
-    ct01, w_ct = to_unit(aligned.ct, ct_window)
-    mri01, w_mr = to_unit(aligned.mri, mr_window)
+    ct01, w_ct = unit_stack(aligned.ct, ct_window)
+    mri01, w_mr = unit_stack(aligned.mri, mr_window)
     return PreparedPair(
         ct=aligned.ct,
         mri=aligned.mri,

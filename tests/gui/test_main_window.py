@@ -112,7 +112,8 @@ def test_ssim_psnr_labels_match_brainfuse_metrics(fused_window, qtbot):
     def s255(a):
         return to_255(a[k])
 
-    f, a, b = s255(ws.fusion.fused), s255(ws.fusion.prepared.ct01), s255(ws.fusion.prepared.mri01)
+    p = ws.fusion.prepared
+    f, a, b = s255(ws.fusion.fused), to_255(p.ct01[k]), to_255(p.mri01[k])
     labels = fused_window.readouts.labels
     ssim = f"{metrics.ssim(f, a, b):.4f}"
     qtbot.waitUntil(lambda: labels["ssim"].text() == ssim, timeout=10000)
