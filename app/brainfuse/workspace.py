@@ -30,7 +30,8 @@ from brainfuse.image import ImageVolume
 from brainfuse.intensity import CT_PRESETS, Window, WindowSpec, default_window, is_eight_bit
 from brainfuse.overlay import COLORMAPS, DEFAULT_COLORMAP
 
-if TYPE_CHECKING:  # the workspace holds a fusion; it never runs one
+if TYPE_CHECKING:  # the workspace holds an alignment and a fusion; it never runs them
+    from brainfuse.grid import AlignedPair
     from brainfuse.pipeline import PairFusion
 
 __all__ = ["CT_PRESETS", "LAYERS", "REGISTER_MODES", "Window", "Workspace"]
@@ -67,7 +68,7 @@ class Workspace:
         self.ct_grid: ImageVolume | None = None
         self.mri_grid: ImageVolume | None = None
         self.register_mode = "auto"  # asked for (as brainfuse fuse --register)
-        self.registration = "none"  # what the alignment did
+        self.alignment: AlignedPair | None = None  # the pair on its grid, as aligned
         self.slice_index = 0
         self.cursor_mm = np.zeros(3)
         self.ct_window: Window = CT_PRESETS["brain"]
@@ -98,6 +99,7 @@ class Workspace:
             self.mri = mri
         self.is_demo = demo
         self.ct_grid = self.mri_grid = None
+        self.alignment = None
         self.fusion = None
         self.sources_changed.emit()
 
@@ -117,11 +119,13 @@ class Workspace:
         mri: ImageVolume,
         *,
         mr_auto: Window | None = None,
-        registration: str = "none",
+        alignment: AlignedPair | None = None,
     ) -> None:
         """Store the pair resampled on one grid; the slice and cursor go to the volume centre.
 
-        ``mr_auto`` is the MRI's default window (:func:`brainfuse.intensity.default_window`)
+        ``alignment`` is the :class:`~brainfuse.grid.AlignedPair` the grid came from (what a
+        fusion starts from; its ``mode`` is :attr:`registration`). ``mr_auto`` is the MRI's
+        default window (:func:`brainfuse.intensity.default_window`)
         if already computed (a worker can do it: on a large volume it takes a noticeable
         fraction of a second). An 8-bit CT gets the 8-bit window (never a HU preset).
 
@@ -133,7 +137,7 @@ class Workspace:
         if ct.shape != mri.shape:
             raise ValueError(f"aligned CT {ct.shape} and MRI {mri.shape} differ in shape")
         self.ct_grid, self.mri_grid = ct, mri
-        self.registration = registration
+        self.alignment = alignment
         self._mr_auto = mr_auto or default_window(mri)
         if not self.ct_in_hu:
             self.ct_preset, self.ct_window = None, default_window(ct)
@@ -160,6 +164,11 @@ class Workspace:
         if mode not in REGISTER_MODES:
             raise ValueError(f"unknown alignment {mode!r}; use one of {REGISTER_MODES}")
         self.register_mode = mode
+
+    @property
+    def registration(self) -> str:
+        """What the alignment did: ``geometry``, ``rigid`` or ``none``."""
+        return "none" if self.alignment is None else self.alignment.mode
 
     @property
     def ct_in_hu(self) -> bool:
