@@ -126,3 +126,17 @@ def test_ct_presets_are_refused_for_an_8_bit_ct(fuser):
     a = ImageVolume(arr, has_geometry=False, format="PNG", path="a.png", modality="CT")
     with pytest.raises(WindowError, match="Hounsfield"):
         fuse_pair(a, a.with_array(arr.copy()), fuser=fuser, ct_window="bone")
+
+
+def test_lazy_windowing_gives_the_same_numbers_without_a_whole_float_copy():
+    from brainfuse.intensity import UnitVolume, to_unit
+
+    ct, mri = _pair((5, 20, 24))
+    for volume, window in ((ct, "subdural"), (mri, None), (ct, (30.0, 90.0))):
+        eager, used = to_unit(volume, window)
+        lazy, used_lazy = to_unit(volume, window, lazy=True)
+        assert isinstance(lazy, UnitVolume) and used_lazy == used
+        assert lazy.shape == eager.shape and lazy.ndim == 3 and lazy.array is volume.array
+        np.testing.assert_array_equal(lazy[3], eager[3])
+        np.testing.assert_array_equal(lazy[[4, 1]], eager[[4, 1]])
+        np.testing.assert_array_equal(np.asarray(lazy), eager)

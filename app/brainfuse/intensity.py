@@ -43,8 +43,7 @@ __all__ = [
     "to_255",
     "to_uint8",
     "to_unit",
-    "unit_stack",
-    "UnitStack",
+    "UnitVolume",
     "window_for",
 ]
 
@@ -265,7 +264,7 @@ def _windowed(array: np.ndarray, window: Window) -> np.ndarray:
     return apply_window(array, window.low, window.high)
 
 
-class UnitStack:
+class UnitVolume:
     """A source through its window, computed slice by slice when read (no whole float copy).
 
     Indexing (``stack[k]``, ``stack[a:b]``, ``stack[[i, j]]``) returns float32 in [0, 1]
@@ -291,6 +290,11 @@ class UnitStack:
         """Number of axes."""
         return self.array.ndim
 
+    @property
+    def size(self) -> int:
+        """Number of values."""
+        return self.array.size
+
     dtype = np.dtype(np.float32)
 
     def __len__(self) -> int:
@@ -304,13 +308,9 @@ class UnitStack:
         return out if dtype is None else out.astype(dtype, copy=False)
 
 
-def unit_stack(volume: ImageVolume, window: WindowSpec = None) -> tuple[UnitStack, Window]:
-    """Like :func:`to_unit`, but windowed lazily, slice by slice (for whole volumes)."""
-    used = window_for(volume, window)
-    return UnitStack(volume.array, used), used
-
-
-def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray, Window]:
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: bool = False
+) -> tuple[np.ndarray | UnitVolume, Window]:
     """Source voxels -> float32 in [0, 1] plus the window used.
 
     Parameters
@@ -318,10 +318,13 @@ def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray,
     volume : ImageVolume
     window : None, preset name, ``"C/W"`` text, ``(center, width)`` or Window
         ``None`` picks :func:`default_window`. Presets are in HU: only for CT in HU.
+    lazy : bool
+        Return a :class:`UnitVolume` that windows only the slices read (same numbers, no
+        whole float copy), for volumes.
 
     Returns
     -------
-    array01 : float32 array shaped like ``volume.array``
+    array01 : float32 array (or UnitVolume) shaped like ``volume.array``
     window : Window
 
     Raises
@@ -330,4 +333,4 @@ def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray,
         A window for a colour image, a HU preset for an image without HU, or bad text.
     """
     used = window_for(volume, window)
-    return _windowed(volume.array, used), used
+    return (UnitVolume(volume.array, used) if lazy else _windowed(volume.array, used)), used

@@ -20,7 +20,7 @@ import numpy as np
 
 from brainfuse.fusion import Fuser
 from brainfuse.image import ImageVolume
-from brainfuse.intensity import UnitStack, Window, WindowSpec, to_uint8, unit_stack
+from brainfuse.intensity import UnitVolume, Window, WindowSpec, to_uint8, to_unit
 from brainfuse.results import FusionResult, PairResult
 
 __all__ = [
@@ -44,7 +44,7 @@ class PreparedPair:
     Attributes
     ----------
     ct, mri : ImageVolume, on the reference grid (original units)
-    ct01, mri01 : UnitStack, the sources windowed to [0, 1] slice by slice when read
+    ct01, mri01 : UnitVolume, the sources windowed to [0, 1] slice by slice when read
         (``ct01`` may carry a trailing RGB axis); no whole float copy is kept
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
@@ -52,8 +52,8 @@ class PreparedPair:
 
     ct: ImageVolume
     mri: ImageVolume
-    ct01: UnitStack
-    mri01: UnitStack
+    ct01: UnitVolume | np.ndarray
+    mri01: UnitVolume | np.ndarray
     windows: dict[str, Window]
     transform: object | None = None
     reference: str = "mri"
@@ -93,18 +93,26 @@ def align(
 
 
 def prepare(
-    aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None
+    aligned,
+    ct_window: WindowSpec = None,
+    mr_window: WindowSpec = None,
+    *,
+    lazy: bool = True,
 ) -> PreparedPair:
-    """Window an aligned pair to [0, 1], lazily (:class:`~brainfuse.intensity.UnitStack`).
+    """Window an aligned pair to [0, 1].
 
     Parameters
     ----------
     aligned : brainfuse.grid.AlignedPair
     ct_window, mr_window : None (the source's default), preset name, ``"C/W"``,
         ``(center, width)`` or Window; see :func:`brainfuse.intensity.to_unit`.
+    lazy : bool
+        Window slice by slice when the fusion reads them
+        (:class:`~brainfuse.intensity.UnitVolume`, same numbers, no whole float copy of the
+        sources); False makes the whole arrays.
     """
-    ct01, w_ct = unit_stack(aligned.ct, ct_window)
-    mri01, w_mr = unit_stack(aligned.mri, mr_window)
+    ct01, w_ct = to_unit(aligned.ct, ct_window, lazy=lazy)
+    mri01, w_mr = to_unit(aligned.mri, mr_window, lazy=lazy)
     return PreparedPair(
         ct=aligned.ct,
         mri=aligned.mri,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from brainfuse.image import ImageVolume
-from brainfuse.intensity import UnitStack, Window
+from brainfuse.intensity import UnitVolume, Window
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
     import SimpleITK as sitk
@@ -60,7 +60,7 @@ class PairResult:
     ----------
     ct, mri : ImageVolume
         The sources on the reference grid (the moving one resampled), original units.
-    ct01, mri01 : UnitStack (or arrays), (Z, Y, X) (``ct01`` (Z, Y, X, 3) for colour)
+    ct01, mri01 : UnitVolume (or arrays), (Z, Y, X) (``ct01`` (Z, Y, X, 3) for colour)
         The sources through their windows, in [0, 1]: what the engine fused. Windowed slice
         by slice when read (``ct01[k]``); ``np.asarray(ct01)`` makes the whole array.
     fused : ImageVolume
@@ -80,8 +80,8 @@ class PairResult:
 
     ct: ImageVolume
     mri: ImageVolume
-    ct01: UnitStack | np.ndarray
-    mri01: UnitStack | np.ndarray
+    ct01: UnitVolume | np.ndarray
+    mri01: UnitVolume | np.ndarray
     fused: ImageVolume
     decision_map: ImageVolume
     soft_map: np.ndarray
