@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from brainfuse.errors import CancelledError, GeometryMismatchError
-from brainfuse.fusion import Fuser, available_methods
+from brainfuse.fusion import Fuser, FusionSettings, available_methods
 from brainfuse.fusion.colour import rgb_to_ycbcr
 
 from .conftest import textured
@@ -38,7 +38,7 @@ def test_decision_map_picks_the_sharp_side(fuser, sharp_left_right):
 
 def test_hard_map_blend_is_exact(sharp_left_right):
     a, b = sharp_left_right
-    res = Fuser(device="cpu", threads=1, refine=False).fuse(a, b)
+    res = Fuser(device="cpu", threads=1, settings=FusionSettings(refine="none")).fuse(a, b)
     dm = res.decision_map
     assert dm.dtype == np.uint8 and set(np.unique(dm)) <= {0, 1}
     assert np.array_equal(res.fused, np.where(dm == 1, a, b))
@@ -75,7 +75,7 @@ def test_volume_batches_slices_with_progress_and_matches_slices(fuser):
     seen = []
     res = Fuser(device="cpu", threads=1, batch=2).fuse(a, b, progress=seen.append)
     assert res.fused.shape == a.shape and res.decision_map.shape == a.shape
-    assert seen[-1] == 1.0 and len(seen) == 2
+    assert seen[-1] == 1.0 and len(seen) == 3  # one report per slice
     one = fuser.fuse(a[1], b[1])
     np.testing.assert_allclose(res.fused[1], one.fused, atol=1e-5)
 
@@ -127,3 +127,36 @@ def test_baselines_dispatch(method, sharp_left_right):
     res = Fuser(method, threads=1).fuse(a, b)
     assert res.method == method and res.fused.shape == a.shape
     assert res.fused.min() >= 0 and res.fused.max() <= 1
+
+
+def test_settings_are_frozen_validated_and_change_the_fusion(sharp_left_right):
+    from dataclasses import FrozenInstanceError
+
+    from brainfuse.errors import BrainFuseError
+    from brainfuse.fusion import DetailBlend
+
+    s = FusionSettings()
+    with pytest.raises(FrozenInstanceError):
+        s.window = 7  # type: ignore[misc]
+    for bad in ({"window": 0}, {"refine": "guided"}, {"min_area": 1.5}, {"cv_radius": -1}):
+        with pytest.raises(BrainFuseError):
+            s.with_(**bad)
+    assert s.with_(window=11).window == 11 and s.window == 5
+    assert s.as_record()["detail"] == {"beta": 0.6, "c": 150.0, "kappa": 0.5, "sigma": 4.0}
+    a, b = sharp_left_right
+    base = Fuser(device="cpu", threads=1).fuse(a, b)
+    strong = Fuser(device="cpu", threads=1, settings=s.with_(detail=DetailBlend(beta=1.0)))
+    other = strong.fuse(a, b)
+    assert np.array_equal(other.decision_map, base.decision_map)  # the decision is the same
+    assert np.abs(other.soft_map - 0.5).mean() < np.abs(base.soft_map - 0.5).mean()
+
+
+def test_slices_yield_in_the_callers_order(fuser):
+    a = np.stack([textured((40, 40), s) for s in range(4)])
+    b = np.stack([textured((40, 40), s + 10) for s in range(4)])
+    whole = fuser.fuse(a, b)
+    got = list(fuser.slices(a, b, [2, 0, 3]))
+    assert [s.index for s in got] == [2, 0, 3]
+    for s in got:
+        np.testing.assert_array_equal(s.fused, whole.fused[s.index])
+        np.testing.assert_array_equal(s.decision, whole.decision_map[s.index])
