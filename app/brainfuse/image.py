@@ -27,9 +27,51 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ImageVolume", "SourceIdentity", "orientation_code", "MODALITIES"]
+__all__ = [
+    "EQUIPMENT_KEYWORDS",
+    "MODALITIES",
+    "PATIENT_KEYWORDS",
+    "STUDY_KEYWORDS",
+    "ImageVolume",
+    "SourceIdentity",
+    "orientation_code",
+]
 
 MODALITIES = ("CT", "MR", "PT", "NM", "OT")
+
+# The one list of Patient / General Study attributes a series carries along: kept in a
+# SourceIdentity by brainfuse.io.dicom_identity, copied into derived series by brainfuse.export.dicom (current
+# attributes only; StudyInstanceUID is SourceIdentity.study_instance_uid).
+PATIENT_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "IssuerOfPatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+    "PatientIdentityRemoved",
+    "DeidentificationMethod",
+)
+STUDY_KEYWORDS = (
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+    "StudyDescription",
+)
+EQUIPMENT_KEYWORDS = (
+    "Manufacturer",
+    "ManufacturerModelName",
+    "InstitutionName",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "StationName",
+    "DeviceSerialNumber",
+    "SoftwareVersions",
+)
 
 
 @dataclass(frozen=True)

@@ -9,43 +9,15 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from brainfuse.image import SourceIdentity
+from brainfuse.image import (
+    EQUIPMENT_KEYWORDS,
+    PATIENT_KEYWORDS,
+    STUDY_KEYWORDS,
+    SourceIdentity,
+)
 
-__all__ = ["source_identity", "PATIENT_KEYWORDS", "STUDY_KEYWORDS", "EQUIPMENT_KEYWORDS"]
+__all__ = ["source_identity"]
 
-# The one list of Patient / General Study attributes a series carries along: kept in its
-# SourceIdentity here, copied into derived series by brainfuse.export.dicom (current
-# attributes only; StudyInstanceUID is SourceIdentity.study_instance_uid).
-PATIENT_KEYWORDS = (
-    "PatientName",
-    "PatientID",
-    "IssuerOfPatientID",
-    "PatientBirthDate",
-    "PatientSex",
-    "PatientAge",
-    "PatientSize",
-    "PatientWeight",
-    "PatientIdentityRemoved",
-    "DeidentificationMethod",
-)
-STUDY_KEYWORDS = (
-    "StudyDate",
-    "StudyTime",
-    "ReferringPhysicianName",
-    "StudyID",
-    "AccessionNumber",
-    "StudyDescription",
-)
-EQUIPMENT_KEYWORDS = (
-    "Manufacturer",
-    "ManufacturerModelName",
-    "InstitutionName",
-    "InstitutionAddress",
-    "InstitutionalDepartmentName",
-    "StationName",
-    "DeviceSerialNumber",
-    "SoftwareVersions",
-)
 
 
 def _plain(value: Any) -> Any:
