@@ -40,7 +40,7 @@ def _mri_taken_centre(result, k: int) -> tuple[int, int]:
     """Centre of the 10 mm disk on slice k where the fusion took the MRI the most."""
     from scipy import ndimage
 
-    sx, sy, _ = result.fused.spacing
+    sx, _sy, _ = result.fused.spacing
     w = ndimage.uniform_filter(
         result.soft_map[k], size=int(2 * RADIUS / sx), mode="constant", cval=1.0
     )

@@ -30,7 +30,7 @@ def _case(case_id: str):
 def test_a_rust_panic_becomes_a_user_error_naming_the_file(tmp_path):
     path = _case("rle/random-seed1").write(tmp_path, np.random.default_rng(0))
     ds = pydicom.dcmread(path)
-    with pytest.raises(BaseException) as caught:  # noqa: B017 - the panic is no Exception
+    with pytest.raises(BaseException) as caught:  # the panic is no Exception
         ds.pixel_array  # noqa: B018
     assert not isinstance(caught.value, Exception)  # why `except Exception` misses it
     error = as_user_error(caught.value, path=path)

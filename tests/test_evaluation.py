@@ -73,12 +73,12 @@ def test_load_pair_keeps_colour_and_checks_sizes(pairs_dir, tmp_path):
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(pairs_dir / "5_ct.png")
     Image.fromarray(np.zeros((32, 40), np.uint8)).save(pairs_dir / "5_mri.png")
     bad = next(p for p in discover_pairs(pairs_dir) if p.id == "5")
-    with pytest.raises(GeometryMismatchError, match="5_ct.png"):
+    with pytest.raises(GeometryMismatchError, match=r"5_ct\.png"):
         load_pair(bad)
     (pairs_dir / "6_ct.png").write_bytes(b"not a png")
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(pairs_dir / "6_mri.png")
     broken = next(p for p in discover_pairs(pairs_dir) if p.id == "6")
-    with pytest.raises(UnreadableInputError, match="6_ct.png"):
+    with pytest.raises(UnreadableInputError, match=r"6_ct\.png"):
         load_pair(broken)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -44,7 +46,7 @@ def test_fuse_pair_on_one_grid(fuser):
     assert ct01.dtype == np.float32 and ct01.min() >= 0 and ct01.max() <= 1
     assert res.decision_map.array.dtype == np.uint8
     assert res.fusion.model_sha256 == fuser.model_sha256
-    assert seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:], strict=False))
+    assert seen[-1] == 1.0 and all(b >= a for a, b in itertools.pairwise(seen))
 
 
 def test_ct_window_preset_and_manual(fuser):

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse.edits import EditVolume, apply_to_result
 from brainfuse.errors import UnreadableInputError
@@ -53,8 +53,8 @@ def _fuse(sources: dict[str, ImageVolume], session: Session):
     )
 
 
-def _transform() -> sitk.Euler3DTransform:
-    t = sitk.Euler3DTransform()
+def _transform() -> SimpleITK.Euler3DTransform:
+    t = SimpleITK.Euler3DTransform()
     t.SetCenter((1.0, -2.0, 3.0))
     t.SetRotation(np.deg2rad(4.0), np.deg2rad(-2.0), np.deg2rad(6.0))
     t.SetTranslation((8.0, -1.5, 0.25))
@@ -184,7 +184,7 @@ def test_bad_session_files_give_one_clear_line(tmp_path):
             {"format": "brainfuse-session", "version": 1, "sources": {}, "edits_file": "e.nii.gz"}
         )
     )
-    with pytest.raises(UnreadableInputError, match="needs 'e.nii.gz' beside it"):
+    with pytest.raises(UnreadableInputError, match=r"needs 'e\.nii\.gz' beside it"):
         open_session(bad)
 
 

@@ -177,10 +177,12 @@ class EditVolume:
 
     @property
     def can_undo(self) -> bool:
+        """Whether there is a stroke (finished or still open) to undo."""
         return bool(self._undo) or bool(self._open)
 
     @property
     def can_redo(self) -> bool:
+        """Whether there is an undone stroke to redo."""
         return bool(self._redo)
 
     def counts(self) -> dict[str, int]:
@@ -323,7 +325,7 @@ def _checked_labels(labels: Any, shape: tuple[int, ...], what: str) -> np.ndarra
 
 
 def outline(labels2d: np.ndarray) -> np.ndarray:
-    """The edge of each edited region of one displayed slice, for drawing over a view.
+    """Return the edge of each edited region of one displayed slice, for drawing over a view.
 
     Parameters
     ----------
@@ -350,7 +352,7 @@ def outline(labels2d: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------- applying edits
 def apply_edits(soft: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The soft map with the edits applied: 1 where forced to CT, 0 where forced to MRI.
+    """Apply the edits to a soft map: 1 where forced to CT, 0 where forced to MRI.
 
     Parameters
     ----------
@@ -376,7 +378,7 @@ def apply_edits(soft: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def edited_hard_map(hard: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The hard (0/1, 1 = CT) decision map with the edits applied, uint8."""
+    """Apply the edits to the hard (0/1, 1 = CT) decision map; uint8."""
     hard = np.asarray(hard)
     return np.where(labels == FORCE_CT, 1, np.where(labels == FORCE_MRI, 0, hard)).astype(np.uint8)
 
@@ -410,7 +412,7 @@ def recompose(weight: np.ndarray, ct01: np.ndarray, mri01: np.ndarray) -> np.nda
 
 
 def apply_to_result(result: Any, labels: np.ndarray | EditVolume) -> Any:
-    """A fusion result with the edits applied (no encoder run).
+    """Return a fusion result with the edits applied (no encoder run).
 
     Parameters
     ----------
@@ -450,7 +452,7 @@ def apply_to_result(result: Any, labels: np.ndarray | EditVolume) -> Any:
 
 
 def apply_edits_file(result: Any, path: str | os.PathLike[str]) -> Any:
-    """A fusion result with the edit volume saved at ``path`` applied (``fuse --edits``).
+    """Apply the edit volume saved at ``path`` to a fusion result (``fuse --edits``).
 
     Raises
     ------

@@ -13,20 +13,18 @@ import zlib
 from pathlib import Path
 
 __all__ = [
+    "AmbiguousInputError",
     "BrainFuseError",
+    "CancelledError",
+    "ExportError",
+    "GeometryMismatchError",
+    "InputTooLargeError",
+    "ModelError",
+    "PacsError",
+    "RegistrationError",
     "UnreadableInputError",
     "UnsupportedInputError",
-    "AmbiguousInputError",
-    "GeometryMismatchError",
-    "RegistrationError",
-    "ModelError",
-    "ExportError",
-    "CancelledError",
-    "InputTooLargeError",
     "as_user_error",
-
-
-    "PacsError",
 ]
 
 
@@ -85,7 +83,7 @@ _NEVER_CONVERTED = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 def _cause_in_words(exc: BaseException) -> str:
-    """What went wrong, in words, for an exception raised by a decoder or library."""
+    """Say what went wrong, in words, for an exception raised by a decoder or library."""
     detail = " ".join(str(exc).split())
     name = type(exc).__name__
     if isinstance(exc, MemoryError):

@@ -157,6 +157,7 @@ class ImageVolume:
     stored_orientation: str = ""
 
     def __post_init__(self) -> None:
+        """Normalise the fields' types and check the array's rank."""
         self.array = np.asarray(self.array)
         expected = 4 if self.is_rgb else 3
         if self.array.ndim != expected:
@@ -164,8 +165,10 @@ class ImageVolume:
                 f"ImageVolume array must be {'(z, y, x, 3)' if self.is_rgb else '(z, y, x)'}; "
                 f"got shape {self.array.shape}"
             )
-        self.spacing = tuple(float(s) for s in self.spacing)  # type: ignore[assignment]
-        self.origin = tuple(float(o) for o in self.origin)  # type: ignore[assignment]
+        sx, sy, sz = self.spacing
+        self.spacing = (float(sx), float(sy), float(sz))
+        ox, oy, oz = self.origin
+        self.origin = (float(ox), float(oy), float(oz))
         self.direction = np.asarray(self.direction, dtype=float).reshape(3, 3)
 
     # ------------------------------------------------------------------ geometry
@@ -177,10 +180,12 @@ class ImageVolume:
 
     @property
     def n_slices(self) -> int:
+        """Number of slices along z."""
         return self.array.shape[0]
 
     @property
     def is_2d(self) -> bool:
+        """Whether the volume has a single slice (z = 1)."""
         return self.array.shape[0] == 1
 
     @property
@@ -205,7 +210,7 @@ class ImageVolume:
         return float(np.min(self.array)), float(np.max(self.array))
 
     def with_array(self, array: np.ndarray, **changes: Any) -> ImageVolume:
-        """A copy with new voxels (same geometry unless ``changes`` say otherwise)."""
+        """Return a copy with new voxels (same geometry unless ``changes`` say otherwise)."""
         return replace(self, array=array, warnings=list(self.warnings), **changes)
 
     @property

@@ -73,7 +73,7 @@ def _check_plane_index(volume: ImageVolume, plane: str, index: int) -> None:
 
 
 def scale_bar(mm_per_pixel: float, max_pixels: float) -> tuple[float, float]:
-    """A round scale-bar length that fits in ``max_pixels`` on screen.
+    """Choose a round scale-bar length that fits in ``max_pixels`` on screen.
 
     Parameters
     ----------
@@ -198,7 +198,7 @@ def region_mask(
         a, b = max(abs(r1 - r0) / 2.0, 1e-9), max(abs(c1 - c0) / 2.0, 1e-9)
         mask = ((rows - rc) / a) ** 2 + ((cols - cc) / b) ** 2 <= 1.0 + 1e-9
     if not mask.any():
-        r, c = int(round((r0 + r1) / 2.0)), int(round((c0 + c1) / 2.0))
+        r, c = round((r0 + r1) / 2.0), round((c0 + c1) / 2.0)
         if 0 <= r < shape[0] and 0 <= c < shape[1]:
             mask[r, c] = True
     return mask
@@ -226,7 +226,7 @@ class Region:
     kind: str = "region"
 
     def mask(self, volume: ImageVolume) -> np.ndarray:
-        """The region's pixels on the view of ``volume`` (bool, view's shape)."""
+        """Return the region's pixels on the view of ``volume`` (bool, view's shape)."""
         _check_plane_index(volume, self.plane, self.index)
         _, rows, cols = plane_shape(volume, self.plane)
         return region_mask((rows, cols), self.shape, self.start, self.end)
@@ -274,7 +274,7 @@ class Region:
 
 
 def from_dict(data: Mapping[str, Any]) -> Ruler | Region:
-    """A :class:`Ruler` or :class:`Region` from its :meth:`to_dict` form.
+    """Rebuild a :class:`Ruler` or :class:`Region` from its :meth:`to_dict` form.
 
     Raises
     ------
@@ -283,16 +283,13 @@ def from_dict(data: Mapping[str, Any]) -> Ruler | Region:
     """
     try:
         kind = data["kind"]
-        common = {
-            "plane": str(data["plane"]),
-            "index": int(data["index"]),
-            "start": tuple(float(x) for x in data["start"]),
-            "end": tuple(float(x) for x in data["end"]),
-        }
+        plane, index = str(data["plane"]), int(data["index"])
+        (r0, c0), (r1, c1) = data["start"], data["end"]
+        start, end = (float(r0), float(c0)), (float(r1), float(c1))
         if kind == "ruler":
-            return Ruler(**common)
+            return Ruler(plane, index, start, end)
         if kind == "region":
-            return Region(shape=str(data["shape"]), **common)
+            return Region(plane, index, str(data["shape"]), start, end)
     except (KeyError, TypeError, ValueError) as exc:
         raise BrainFuseError(f"A saved measurement is incomplete: {data!r}.") from exc
     raise BrainFuseError(f"Unknown measurement kind {kind!r}; expected ruler or region.")
@@ -320,7 +317,7 @@ def _num(x: float) -> str:
 
 
 def table(measurements: Iterable[Ruler | Region], sources: Mapping[str, ImageVolume]) -> str:
-    """The measurements as tab-separated text with a header line (paste into a report).
+    """Write the measurements as tab-separated text with a header line (for a report).
 
     Parameters
     ----------

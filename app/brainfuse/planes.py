@@ -162,7 +162,7 @@ def plane_shape(volume: ImageVolume, plane: str) -> tuple[int, int, int]:
 
 
 def slice_at(volume: ImageVolume, plane: str, index: int) -> PlaneSlice:
-    """The view of ``plane`` at voxel ``index`` along its normal.
+    """Cut the view of ``plane`` at voxel ``index`` along its normal.
 
     Parameters
     ----------
@@ -241,7 +241,7 @@ def lps_to_plane(volume: ImageVolume, plane: str, lps) -> tuple[float, float, fl
 
 
 def plane_slice(volume: ImageVolume, plane: str, lps) -> PlaneSlice:
-    """The view of ``plane`` through an LPS point (mm), e.g. the crosshair.
+    """Cut the view of ``plane`` through an LPS point (mm), e.g. the crosshair.
 
     The nearest view to the point is taken (clamped to the volume).
     """

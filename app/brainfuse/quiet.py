@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["library_output", "native_stderr_to_log", "itk_warnings_follow_logging", "OWN_LOGGER"]
+__all__ = ["OWN_LOGGER", "itk_warnings_follow_logging", "library_output", "native_stderr_to_log"]
 
 OWN_LOGGER = "brainfuse"
 # Loggers that write to stderr through their own handler, bypassing the root logger.
@@ -38,9 +38,9 @@ def itk_warnings_follow_logging() -> None:
     Called when :mod:`brainfuse.grid` (the only user of SimpleITK) is imported, which for
     the CLI happens inside :func:`library_output`, after it has set the log level.
     """
-    import SimpleITK as sitk
+    import SimpleITK
 
-    sitk.ProcessObject.SetGlobalWarningDisplay(logging.getLogger().isEnabledFor(logging.DEBUG))
+    SimpleITK.ProcessObject.SetGlobalWarningDisplay(logging.getLogger().isEnabledFor(logging.DEBUG))
 
 
 @contextmanager

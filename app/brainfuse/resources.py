@@ -11,7 +11,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-__all__ = ["resource_path", "models_dir", "demo_dir"]
+__all__ = ["demo_dir", "models_dir", "resource_path"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 

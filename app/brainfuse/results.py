@@ -18,7 +18,7 @@ from brainfuse.image import ImageVolume
 from brainfuse.intensity import UnitVolume, Window
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
-    import SimpleITK as sitk
+    import SimpleITK
 
 __all__ = ["FusionResult", "PairResult"]
 
@@ -87,7 +87,7 @@ class PairResult:
     soft_map: np.ndarray
     fusion: FusionResult
     windows: dict[str, Window]
-    transform: sitk.Transform | None = None
+    transform: SimpleITK.Transform | None = None
     reference: str = "mri"
     registration: str = "none"
     warnings: list[str] = field(default_factory=list)

@@ -212,7 +212,7 @@ class Session:
 
 
 def rigid_parameters(transform: Any) -> dict[str, list[float]] | None:
-    """The six rigid parameters of a transform, for people: degrees and mm.
+    """Return the six rigid parameters of a transform, for people: degrees and mm.
 
     Returns
     -------
@@ -222,10 +222,10 @@ def rigid_parameters(transform: Any) -> dict[str, list[float]] | None:
     """
     if transform is None:
         return None
-    import SimpleITK as sitk
+    import SimpleITK
 
     try:
-        euler = sitk.Euler3DTransform()
+        euler = SimpleITK.Euler3DTransform()
         euler.SetCenter(transform.GetCenter())
         euler.SetMatrix(transform.GetMatrix())
         euler.SetTranslation(transform.GetTranslation())
@@ -252,8 +252,10 @@ def save_session(
     grid: ImageVolume | None = None,
     overwrite: bool = True,
 ) -> list[Path]:
-    """Write ``NAME.brainfuse`` and, where there is something to keep, ``NAME.tfm`` and
-    ``NAME.edits.nii.gz`` beside it (each written atomically).
+    """Write ``NAME.brainfuse`` and the files it needs beside it.
+
+    ``NAME.tfm`` and ``NAME.edits.nii.gz`` are written where there is something to keep; each
+    file is written atomically.
 
     Parameters
     ----------
@@ -286,9 +288,11 @@ def save_session(
         raise ExportError(f"A session file name must end in {SUFFIX}; got '{target}'.")
     sources = [s.path for s in session.sources.values()]
     tfm_path, edits_path = _side_paths(target)
-    has_edits = session.edits is not None and bool(np.any(session.edits))
-    if has_edits and grid is None:
-        raise BrainFuseError("The session has edits but no fusion grid to save them on.")
+    edits: tuple[np.ndarray, ImageVolume] | None = None  # (labels, the grid they lie on)
+    if session.edits is not None and np.any(session.edits):
+        if grid is None:
+            raise BrainFuseError("The session has edits but no fusion grid to save them on.")
+        edits = (session.edits, grid)
     record: dict[str, Any] = {
         "format": SCHEMA,
         "version": VERSION,
@@ -314,7 +318,7 @@ def save_session(
         "fusion": session.fusion,
         "view": session.view,
         "overlay": session.overlay,
-        "edits_file": edits_path.name if has_edits else None,
+        "edits_file": edits_path.name if edits is not None else None,
         "measurements": [m.to_dict() for m in session.measurements],
     }
     text = json.dumps(record, indent=2, default=_json_default) + "\n"
@@ -324,10 +328,8 @@ def save_session(
     if session.transform is not None:
         check_target(tfm_path, overwrite=overwrite, sources=sources)
         written.append(save_transform(tfm_path, session.transform))
-    if has_edits:
-        written.append(
-            save_edits(edits_path, session.edits, grid, overwrite=overwrite, sources=sources)
-        )
+    if edits is not None:
+        written.append(save_edits(edits_path, *edits, overwrite=overwrite, sources=sources))
     return written
 
 
@@ -400,7 +402,7 @@ class OpenedSession:
         return out
 
     def load_transform(self) -> Any:
-        """The accepted registration transform, or ``None`` if the session had none.
+        """Read the accepted registration transform, or ``None`` if the session had none.
 
         Raises
         ------
@@ -414,7 +416,7 @@ class OpenedSession:
         return load_transform(self._tfm)
 
     def load_edits(self, grid: ImageVolume) -> np.ndarray | None:
-        """The decision-map edits on ``grid``, or ``None`` if the session had none.
+        """Read the decision-map edits on ``grid``, or ``None`` if the session had none.
 
         Raises
         ------
@@ -491,11 +493,12 @@ def open_session(path: str | os.PathLike[str]) -> OpenedSession:
         ("tfm", registration.pop("transform_file", None)),
         ("edits", raw.get("edits_file")),
     ):
-        side[key] = None if not name else p.with_name(Path(str(name)).name)
-        if side[key] is not None and not side[key].is_file():
+        beside = None if not name else p.with_name(Path(str(name)).name)
+        if beside is not None and not beside.is_file():
             raise UnreadableInputError(
-                f"Session '{p.name}' needs '{side[key].name}' beside it; it is missing."
+                f"Session '{p.name}' needs '{beside.name}' beside it; it is missing."
             )
+        side[key] = beside
     registration.pop("rigid", None)
     session = Session(
         sources=sources,
@@ -512,10 +515,10 @@ def open_session(path: str | os.PathLike[str]) -> OpenedSession:
 
 # ---------------------------------------------------------------------- recent sessions
 def config_dir() -> Path:
-    """The user's BrainFuse configuration folder (not created here).
+    r"""Return the user's BrainFuse configuration folder (not created here).
 
     ``$BRAINFUSE_CONFIG_DIR`` if set; else ``platformdirs.user_config_dir("brainfuse")``
-    where platformdirs is installed; else the platform's usual place: ``%APPDATA%\\brainfuse``
+    where platformdirs is installed; else the platform's usual place: ``%APPDATA%\brainfuse``
     on Windows, ``~/Library/Application Support/brainfuse`` on macOS,
     ``$XDG_CONFIG_HOME/brainfuse`` (default ``~/.config/brainfuse``) elsewhere.
     """
@@ -525,8 +528,8 @@ def config_dir() -> Path:
     try:
         import platformdirs
     except ImportError:
-        platformdirs = None
-    if platformdirs is not None:
+        pass
+    else:
         return Path(platformdirs.user_config_dir("brainfuse", appauthor=False))
     home = Path.home()
     if sys.platform.startswith("win"):

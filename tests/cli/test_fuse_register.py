@@ -12,7 +12,7 @@ import math
 import nibabel as nib
 import numpy as np
 import pytest
-import SimpleITK as sitk
+import SimpleITK
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
@@ -79,7 +79,7 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
     mri = mri.with_array(np.rint(mri.array).astype(np.int16))
     # CT: its own scanner grid, and the head moved by 5 mm / 4° within it.
     ct_grid = _grid(demo_ct, (3.5, 3.5, 4.0), (1.7, -2.3, 6.0))
-    move = sitk.Euler3DTransform()
+    move = SimpleITK.Euler3DTransform()
     z, y, x = ct_grid.shape
     move.SetCenter(tuple((ct_grid.affine @ np.array([x / 2, y / 2, z / 2, 1.0]))[:3]))
     move.SetRotation(math.radians(4.0), 0.0, math.radians(-2.0))
@@ -105,8 +105,10 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
 
     tfm = tmp_path / "ct_to_mri.tfm"
     status = main(
-        ["fuse", str(ct_dir), str(mri_path), "-o", str(out), "--register", "rigid"]
-        + ["--save-transform", str(tfm)]
+        [
+            *("fuse", str(ct_dir), str(mri_path), "-o", str(out), "--register", "rigid"),
+            *("--save-transform", str(tfm)),
+        ]
     )
     assert status == 0, capsys.readouterr().err
     # The saved transform reproduces the session's alignment (registration is seeded).

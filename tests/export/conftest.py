@@ -157,7 +157,7 @@ def mr_series(tmp_path, guard_sources) -> Path:
         ds.SOPInstanceUID = generate_uid()
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.InstanceNumber = 4 - k
-        pos = np.asarray(src.ImagePositionPatient, dtype=float) + [0.0, 0.0, 2.0 * k]
+        pos = np.add(np.asarray(src.ImagePositionPatient, dtype=float), [0.0, 0.0, 2.0 * k])
         ds.ImagePositionPatient = [f"{v:.4f}" for v in pos]
         ds.SliceThickness = "2.0"
         ds.Rows = ds.Columns = 32

@@ -67,7 +67,7 @@ def test_exception_in_a_generator_cleans_up(tmp_path):
 def test_existing_output_needs_overwrite(tmp_path):
     target = tmp_path / "a.nii"
     write_bytes_atomic(target, b"1")
-    with pytest.raises(ExportError, match="already exists.*--overwrite"):
+    with pytest.raises(ExportError, match=r"already exists.*--overwrite"):
         write_bytes_atomic(target, b"2")
     assert target.read_bytes() == b"1"
     write_bytes_atomic(target, b"2", overwrite=True)
@@ -103,7 +103,7 @@ def test_overwrite_never_replaces_a_folder_of_other_things(tmp_path):
     (folder / "sub").mkdir(parents=True)
     (folder / "0001.dcm").write_bytes(b"old")
     (folder / "report.txt").write_bytes(b"keep me")
-    with pytest.raises(ExportError, match="Will not replace.*report.txt"):
+    with pytest.raises(ExportError, match=r"Will not replace.*report\.txt"):
         write_folder_atomic(folder, {"0001.dcm": b"new"}, overwrite=True, replaceable=(".dcm",))
     assert (folder / "report.txt").read_bytes() == b"keep me" and (folder / "sub").is_dir()
     (folder / "sub" / "0001.dcm").write_bytes(b"old")

@@ -26,7 +26,7 @@ MESSY = {
 
 
 def _series(folder, modality, rng):
-    z, y, x = np.mgrid[:6, :24, :24]
+    _z, y, x = np.mgrid[:6, :24, :24]
     head = ((y - 12) ** 2 + (x - 12) ** 2 < 80).astype(np.uint16)
     values = head * (1100 if modality == "CT" else 700) + rng.integers(0, 30, (6, 24, 24))
     kwargs = {"slope": 1.0, "intercept": -1024.0} if modality == "CT" else {"slope": None}

@@ -108,7 +108,7 @@ def test_colour_path_keeps_chroma(fuser):
 
 
 def test_size_mismatch_is_refused(fuser):
-    with pytest.raises(GeometryMismatchError, match="32x32.*32x40"):
+    with pytest.raises(GeometryMismatchError, match=r"32x32.*32x40"):
         fuser.fuse(np.zeros((32, 32), np.float32), np.zeros((32, 40), np.float32))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-import SimpleITK as sitk
+import SimpleITK
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
@@ -111,22 +111,22 @@ def mri_3mm(demo_mri: ImageVolume) -> ImageVolume:
 
 def known_move(
     volume: ImageVolume, translation_mm: float = 8.0, rotation_deg: float = 6.0
-) -> sitk.Euler3DTransform:
+) -> SimpleITK.Euler3DTransform:
     """A rigid move about the volume's centre: ``rotation_deg`` about an oblique axis, then
     ``translation_mm`` along an oblique direction."""
     z, y, x = volume.shape
     centre = volume.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0])
     axis = np.array([1.0, -2.0, 2.0]) / 3.0
     shift = translation_mm * np.array([2.0, 1.0, -2.0]) / 3.0
-    transform = sitk.VersorRigid3DTransform()
+    transform = SimpleITK.VersorRigid3DTransform()
     transform.SetCenter(tuple(centre[:3]))
     transform.SetRotation(tuple(axis), math.radians(rotation_deg))
     transform.SetTranslation(tuple(shift))
     return _as_euler(transform)
 
 
-def _as_euler(transform: sitk.VersorRigid3DTransform) -> sitk.Euler3DTransform:
-    euler = sitk.Euler3DTransform()
+def _as_euler(transform: SimpleITK.VersorRigid3DTransform) -> SimpleITK.Euler3DTransform:
+    euler = SimpleITK.Euler3DTransform()
     euler.SetCenter(transform.GetCenter())
     euler.SetMatrix(transform.GetMatrix())
     euler.SetTranslation(transform.GetTranslation())

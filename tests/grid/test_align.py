@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse.errors import CancelledError, GeometryMismatchError
 from brainfuse.grid import AIR_HU, align_pair, resample_to, rigid_difference
@@ -19,7 +19,7 @@ from .conftest import isotropic_grid, known_move
 def ct_4mm(demo_ct) -> ImageVolume:
     """The demo CT on a coarser 4 mm grid shifted by half a field: a different scanner grid."""
     grid = isotropic_grid(demo_ct, 4.0)
-    grid = grid.with_array(grid.array, origin=tuple(np.asarray(grid.origin) + [0.0, 0.0, 30.0]))
+    grid = grid.with_array(grid.array, origin=tuple(np.add(grid.origin, [0.0, 0.0, 30.0])))
     return resample_to(demo_ct, grid)
 
 
@@ -93,7 +93,7 @@ def test_plain_png_with_a_scan_is_refused(mri_3mm):
         mri_3mm.array[k : k + 1].astype(np.uint8), has_geometry=False, path="slice.png"
     )
     for mode in ("auto", "geometry", "rigid", "none"):
-        with pytest.raises(GeometryMismatchError, match="slice.png.*plain image"):
+        with pytest.raises(GeometryMismatchError, match=r"slice\.png.*plain image"):
             align_pair(png, mri_3mm, register=mode)
 
 
@@ -107,8 +107,8 @@ def test_plain_image_with_a_same_size_slice_and_none_is_paired(mri_3mm):
 
 
 def test_non_overlapping_fields_of_view_are_refused(ct_4mm, mri_3mm):
-    far = ct_4mm.with_array(ct_4mm.array, origin=tuple(np.asarray(ct_4mm.origin) + [0, 0, 900.0]))
-    with pytest.raises(GeometryMismatchError, match="do not overlap.*--register rigid"):
+    far = ct_4mm.with_array(ct_4mm.array, origin=tuple(np.add(ct_4mm.origin, [0, 0, 900.0])))
+    with pytest.raises(GeometryMismatchError, match=r"do not overlap.*--register rigid"):
         align_pair(far, mri_3mm)
     # Rigid registration starts from the centred images as well, so it can still align them.
     pair = align_pair(far, mri_3mm, register="rigid")
@@ -118,7 +118,7 @@ def test_non_overlapping_fields_of_view_are_refused(ct_4mm, mri_3mm):
 @pytest.mark.parametrize("spacing", [(0.0, 1.0, 1.0), (1.0, -2.0, 1.0), (1.0, 1.0, np.nan)])
 def test_broken_spacing_is_refused(mri_3mm, spacing):
     bad = mri_3mm.with_array(mri_3mm.array, spacing=spacing, path="broken.nii")
-    with pytest.raises(GeometryMismatchError, match="broken.nii.*spacing"):
+    with pytest.raises(GeometryMismatchError, match=r"broken\.nii.*spacing"):
         align_pair(bad, mri_3mm)
 
 
@@ -166,4 +166,4 @@ def test_identity_transform_for_geometry(ct_4mm, mri_3mm):
     pair = align_pair(ct_4mm, mri_3mm, register="geometry")
     point = (1.0, 2.0, 3.0)
     assert pair.transform.TransformPoint(point) == pytest.approx(point)
-    assert isinstance(pair.transform, sitk.Transform)
+    assert isinstance(pair.transform, SimpleITK.Transform)

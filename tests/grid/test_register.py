@@ -3,12 +3,13 @@ cancellation and refusals."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse.errors import CancelledError, RegistrationError
 from brainfuse.grid import register_rigid, resample_to, rigid_difference
@@ -22,7 +23,7 @@ def _centre(volume: ImageVolume) -> tuple[float, float, float]:
     return tuple((volume.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0]))[:3])
 
 
-def _moved_copy(fixed: ImageVolume) -> tuple[ImageVolume, sitk.Transform]:
+def _moved_copy(fixed: ImageVolume) -> tuple[ImageVolume, SimpleITK.Transform]:
     """``fixed`` moved by 8 mm / 6° and remapped non-monotonically; returns the true
     fixed→moving transform that registration should find."""
     move = known_move(fixed, translation_mm=8.0, rotation_deg=6.0)
@@ -36,7 +37,7 @@ def _assert_recovered(result, truth, fixed, max_mm=1.0, max_deg=1.0):
     angle, shift = rigid_difference(result.transform, truth, _centre(fixed))
     assert angle <= max_deg and shift <= max_mm, (angle, shift, result.stop_condition)
     # and the start was really off by what the acceptance asks
-    start_angle, start_shift = rigid_difference(sitk.Euler3DTransform(), truth, _centre(fixed))
+    start_angle, start_shift = rigid_difference(SimpleITK.Euler3DTransform(), truth, _centre(fixed))
     assert start_angle == pytest.approx(6.0, abs=0.01) and start_shift == pytest.approx(8, abs=0.01)
 
 
@@ -45,7 +46,7 @@ def test_recovers_known_move_on_shipped_mri(mri_3mm):
     moving, truth = _moved_copy(mri_3mm)
     result = register_rigid(mri_3mm, moving)
     _assert_recovered(result, truth, mri_3mm)
-    assert isinstance(result.transform, sitk.Euler3DTransform)
+    assert isinstance(result.transform, SimpleITK.Euler3DTransform)
     assert result.metric_value < 0 and result.iterations > 0 and result.stop_condition
     # Resampling the moved copy with the found transform puts it back.
     back = resample_to(moving, mri_3mm, transform=result.transform)
@@ -69,7 +70,7 @@ def test_recovers_known_move_on_mni_template(shared_data):
 def test_two_single_slices_register_in_plane(mri_3mm):
     k = mri_3mm.shape[0] // 2
     fixed = mri_3mm.with_array(mri_3mm.array[k : k + 1])
-    move = sitk.Euler2DTransform()
+    move = SimpleITK.Euler2DTransform()
     fixed_2d_centre = np.asarray(mri_3mm.origin[:2]) + 3.0 * (np.array(fixed.shape[:0:-1]) - 1) / 2
     move.SetCenter(tuple(fixed_2d_centre))
     move.SetAngle(math.radians(5.0))
@@ -77,7 +78,7 @@ def test_two_single_slices_register_in_plane(mri_3mm):
     moved = resample_to(fixed, fixed, transform=move)
     moving = moved.with_array(other_modality(moved.array))
     result = register_rigid(fixed, moving)
-    assert isinstance(result.transform, sitk.Euler2DTransform)
+    assert isinstance(result.transform, SimpleITK.Euler2DTransform)
     angle, shift = rigid_difference(result.transform, move.GetInverse(), fixed_2d_centre)
     assert angle <= 1.0 and shift <= 1.0, (angle, shift)
 
@@ -90,7 +91,7 @@ def test_progress_reaches_one_and_increases(mri_3mm):
     )
     assert len(seen) > 3
     assert seen[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in seen)
-    assert all(b >= a for a, b in zip(seen[:-1], seen[1:], strict=True))
+    assert all(b >= a for a, b in itertools.pairwise(seen))
 
 
 class _CountingEvent(threading.Event):

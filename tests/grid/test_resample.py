@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
+import SimpleITK
 from scipy import ndimage
 
 from brainfuse.grid import AIR_HU, coverage, resample_to
@@ -148,7 +148,7 @@ def test_nearest_keeps_labels_and_dtype():
 
 
 def test_known_translation_shifts_by_whole_voxels(mri_3mm):
-    move = sitk.TranslationTransform(3, (6.0, 0.0, 0.0))  # 2 voxels along +x (index axis = L)
+    move = SimpleITK.TranslationTransform(3, (6.0, 0.0, 0.0))  # 2 voxels along +x (index axis = L)
     assert np.allclose(mri_3mm.direction, np.eye(3))
     out = resample_to(mri_3mm, mri_3mm, transform=move)
     np.testing.assert_allclose(out.array[:, :, :-2], mri_3mm.array[:, :, 2:], atol=1e-3)

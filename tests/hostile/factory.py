@@ -140,7 +140,7 @@ def nifti_volume(path: Path, data: np.ndarray, *, zooms=(1.0, 1.0, 1.0)) -> Path
 
 
 def mr_volume(rng: np.random.Generator) -> np.ndarray:
-    x, y, z = np.mgrid[: VOLUME[0], : VOLUME[1], : VOLUME[2]]
+    x, y, _z = np.mgrid[: VOLUME[0], : VOLUME[1], : VOLUME[2]]
     brain = (x - 6) ** 2 + (y - 6) ** 2 < 20
     return (np.where(brain, 600.0, 20.0) + rng.normal(0, 5, VOLUME)).astype(np.float32)
 

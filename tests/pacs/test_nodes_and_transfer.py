@@ -51,7 +51,7 @@ def test_add_list_remove_nodes_in_the_config_folder(pacs_config, capsys):
         (
             ["add", "x", "--host", "h", "--port", "1", "--called-aet", "A", "--retrieve", "move"],
             "needs --move-port",
-        ),  # fmt: skip
+        ),
         (["add", "bad name", "--url", "http://x"], "invalid node name"),
         (["add", "x", "--url", "http://x", "--timeout", "0"], "timeout must be positive"),
         (["echo"], "no PACS node configured"),
@@ -98,7 +98,7 @@ def test_files_to_send_from_folders(tmp_path):
     (tmp_path / "a" / ".hidden").write_text("x")
     (tmp_path / "a" / "DICOMDIR").write_text("x")
     assert collect_files([tmp_path / "a"]) == paths
-    sop_class, syntax, uid = read_send_header(paths[0])
+    sop_class, syntax, _uid = read_send_header(paths[0])
     assert sop_class == "1.2.840.10008.5.1.4.1.1.4" and syntax == "1.2.840.10008.1.2.1"
     assert read_send_header(tmp_path / "a" / "DICOMDIR") == "not a DICOM file"
     with pytest.raises(PacsError, match="no such file"):

@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog  # noqa: E402
-from brainfuse.pacs import Query, add_node, connect  # noqa: E402
-from tests.pacs.conftest import dimse_node  # noqa: E402
-from tests.pacs.mr_factory import synthetic_mr  # noqa: E402
+from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog
+from brainfuse.pacs import Query, add_node, connect
+from tests.pacs.conftest import dimse_node
+from tests.pacs.mr_factory import synthetic_mr
 
 WAIT_MS = 30_000
 

@@ -100,7 +100,7 @@ def test_send_find_get_fuse_send_back(way, configured, shared_data, tmp_path, ca
                 "--out",
                 str(back),
             ]
-        )  # fmt: skip
+        )
         == 0
     )
     sent_uids = set(_by_uid(ct_dir)) | set(_by_uid(mr_dir))

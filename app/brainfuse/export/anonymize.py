@@ -30,7 +30,7 @@ import hashlib
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-__all__ = ["UIDMap", "anonymize_dataset", "DEIDENTIFICATION_METHOD"]
+__all__ = ["DEIDENTIFICATION_METHOD", "UIDMap", "anonymize_dataset"]
 
 DEIDENTIFICATION_METHOD = "BrainFuse: PS3.15 Basic Profile subset"  # LO, <= 64 characters
 
@@ -111,7 +111,7 @@ class UIDMap:
         return hashlib.sha256(f"{self.salt}\x00{text}".encode()).hexdigest()
 
     def pseudonym(self, patient_id: str) -> str:
-        """A stable stand-in for a patient ID: ``ANON-`` and 12 hex digits of a salted hash.
+        """Return a stable stand-in for a patient ID: ``ANON-`` and 12 hex digits of a salted hash.
 
         Exports of one patient keep one ID (so a PACS files them together) without the
         original; use a secret ``salt``, or short numeric IDs can be found by trying them.
@@ -119,6 +119,7 @@ class UIDMap:
         return f"ANON-{self._digest('patient-id:' + patient_id)[:12].upper()}"
 
     def __getitem__(self, uid: str) -> str:
+        """Map a UID to its replacement; the standard's own UIDs and ``""`` pass through."""
         uid = str(uid)
         if uid.startswith(_DICOM_UID_ROOT) or not uid:
             return uid

@@ -34,7 +34,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _temp_path(target: Path, suffix: str) -> Path:
-    """A fresh hidden name beside ``target`` (same folder, so the rename is atomic)."""
+    """Return a fresh hidden name beside ``target`` (same folder, so the rename is atomic)."""
     return target.parent / f".{target.name}.{secrets.token_hex(6)}{suffix}"
 
 

@@ -1,4 +1,4 @@
-"""DICOM export: the fused image as a new derived series beside its sources.
+r"""DICOM export: the fused image as a new derived series beside its sources.
 
 SOP class (chosen per export, see :func:`choose_sop_class`):
 
@@ -6,7 +6,7 @@ SOP class (chosen per export, see :func:`choose_sop_class`):
   that reference (CT Image / MR Image Storage). These classic IODs carry the Frame of
   Reference and Image Plane modules, so every PACS and viewer stacks the fused series by
   position in the reference's study and frame of reference, and scrolls it in step with
-  the sources. ImageType is ``DERIVED\\SECONDARY``.
+  the sources. ImageType is ``DERIVED\SECONDARY``.
 * colour (RGB fusion or a burned-in overlay), a reference that is not CT/MR DICOM or has
   no usable geometry, or no DICOM source at all -> Secondary Capture Image Storage (grey or RGB), which makes no
   acquisition claims. Geometry (Frame of Reference, plane position) is still written when
@@ -62,8 +62,8 @@ from brainfuse.image import PATIENT_KEYWORDS, STUDY_KEYWORDS, ImageVolume, Sourc
 
 __all__ = [
     "STORED_MAX",
-    "choose_sop_class",
     "build_series",
+    "choose_sop_class",
     "write_dicom",
 ]
 
@@ -98,7 +98,7 @@ _MR_DEFAULTS = {
     "EchoTime": None,
     "EchoTrainLength": None,
 }
-_IMAGE_TYPE_3 = {CTImageStorage: ("AXIAL",), MRImageStorage: ("OTHER",)}
+_IMAGE_TYPE_3: dict[str, tuple[str, ...]] = {CTImageStorage: ("AXIAL",), MRImageStorage: ("OTHER",)}
 _ORDERED_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
 _UNPAIRED_BODY_PARTS = {"HEAD", "BRAIN", "SKULL", "HEADNECK", "NECK", "CSPINE", "WHOLEBODY"}
 # Multi-frame storage classes whose frames a reference may name (ReferencedFrameNumber).
@@ -134,7 +134,7 @@ def _is_dicom(source: SourceIdentity | None) -> bool:
 
 
 def choose_sop_class(fused: ImageVolume, reference: ImageVolume | None, *, rgb: bool) -> str:
-    """The SOP class UID for this export (rules in the module notes)."""
+    """Choose the SOP class UID for this export (rules in the module notes)."""
     if rgb or reference is None or not _is_dicom(reference.source) or not fused.has_geometry:
         return SecondaryCaptureImageStorage
     return _ORDERED_CLASSES.get(reference.modality, SecondaryCaptureImageStorage)
@@ -223,6 +223,7 @@ def _references(source: SourceIdentity, k: int, n_slices: int) -> list[tuple[str
     if not _is_dicom(source) or not source.sop_class_uid:
         return []
     uids = source.sop_instance_uids
+    refs: list[tuple[str, str, int | None]]
     if len(uids) == n_slices:
         refs = [(source.sop_class_uid, uids[k], None)]
     elif len(uids) == 1:  # a single image, or one multi-frame file for the whole volume
@@ -270,8 +271,11 @@ def _series_description(provenance: Mapping[str, Any], rgb: bool, overlay: bool)
 
 
 def _derivation_description(provenance: Mapping[str, Any], dropped: Sequence[str]) -> str:
-    """Derivation Description (ST, at most 1024 characters): the provenance line, then the
-    source attributes left out because their values were invalid (names only)."""
+    """Write the Derivation Description (ST, at most 1024 characters).
+
+    The provenance line, then the source attributes left out because their values were
+    invalid (names only).
+    """
     text = provenance_text(provenance)
     if dropped:
         names = ", ".join(attribute_name(k) for k in dropped)
@@ -623,7 +627,9 @@ def write_dicom(
     sources : iterable of paths
         Source files and folders the output may not replace (the reference's and other
         sources' files are added automatically).
-    Other parameters
+
+    Other Parameters
+    ----------------
         See :func:`build_series`.
 
     Returns

@@ -20,7 +20,7 @@ from pydicom.datadict import dictionary_description, dictionary_VM, dictionary_V
 from pydicom.multival import MultiValue
 from pydicom.valuerep import validate_value
 
-__all__ = ["invalid_reason", "ENUMERATED", "attribute_name"]
+__all__ = ["ENUMERATED", "attribute_name", "invalid_reason"]
 
 # Enumerated values (PS3.3) of attributes a derived series copies from its source.
 ENUMERATED: dict[str, frozenset[str]] = {
@@ -41,7 +41,7 @@ ENUMERATED: dict[str, frozenset[str]] = {
 
 
 def attribute_name(keyword: str) -> str:
-    """The attribute's name in words (``PatientSex`` -> ``Patient's Sex``)."""
+    """Spell the attribute's name in words (``PatientSex`` -> ``Patient's Sex``)."""
     try:
         return dictionary_description(keyword)
     except KeyError:

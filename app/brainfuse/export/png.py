@@ -21,7 +21,7 @@ from brainfuse.export.atomic import write_bytes_atomic, write_folder_atomic
 from brainfuse.export.provenance import provenance_json, provenance_text
 from brainfuse.export.render import as_uint8_rgb, to_uint8, to_uint16
 
-__all__ = ["encode_png", "write_png", "write_png_slices", "PNG_TEXT_KEY"]
+__all__ = ["PNG_TEXT_KEY", "encode_png", "write_png", "write_png_slices"]
 
 PNG_TEXT_KEY = "BrainFuse"
 

@@ -17,12 +17,12 @@ from brainfuse import intensity
 from brainfuse.overlay import DEFAULT_COLORMAP, blend_overlay, colormap_lut
 
 __all__ = [
-    "to_uint8",
-    "to_uint16",
     "as_uint8_rgb",
     "colormap_lut",  # re-exported from brainfuse.overlay
-    "overlay_decision_map",
     "draw_legend",
+    "overlay_decision_map",
+    "to_uint8",
+    "to_uint16",
 ]
 
 
@@ -155,5 +155,5 @@ def draw_legend(
 
 
 def _picture_array(picture: Image.Image) -> np.ndarray:
-    """A Pillow RGB image as an ``(H, W, 3)`` uint8 array."""
+    """Convert a Pillow RGB image to an ``(H, W, 3)`` uint8 array."""
     return np.asarray(picture, dtype=np.uint8).copy()

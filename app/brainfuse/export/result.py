@@ -25,13 +25,13 @@ from brainfuse.image import ImageVolume
 from brainfuse.overlay import DEFAULT_COLORMAP
 from brainfuse.results import PairResult
 
-__all__ = ["export_result", "infer_format", "slice_volume", "FORMATS", "OverlayStyle"]
+__all__ = ["FORMATS", "OverlayStyle", "export_result", "infer_format", "slice_volume"]
 
 FORMATS = ("png", "dicom", "nifti")
 
 
 def infer_format(out: str | os.PathLike[str], format: str | None = None) -> str:
-    """The export format: ``format`` if given, else from the suffix of ``out``.
+    """Choose the export format: ``format`` if given, else from the suffix of ``out``.
 
     Examples
     --------
@@ -74,7 +74,7 @@ def slice_volume(volume: ImageVolume, k: int) -> ImageVolume:
 
 
 def _slices(arr: np.ndarray, k: int | None) -> np.ndarray:
-    """A ``(Z, Y, X)`` map restricted to slice ``k`` (all when None)."""
+    """Restrict a ``(Z, Y, X)`` map to slice ``k`` (all when None)."""
     return arr if k is None else arr[k : k + 1]
 
 

@@ -8,7 +8,7 @@ from brainfuse.image import ImageVolume
 
 
 def label(volume: ImageVolume) -> str:
-    """``'description'`` or ``'description' (path)``, quoted, for error messages."""
+    """Name a volume for error messages: ``'description'`` or ``'description' (path)``."""
     name = volume.name or "image"
     if volume.path and Path(volume.path).name != name:
         return f"'{name}' ({volume.path})"

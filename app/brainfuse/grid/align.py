@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse.errors import GeometryMismatchError
 from brainfuse.grid._names import label
@@ -23,7 +23,7 @@ from brainfuse.grid.register import register_rigid
 from brainfuse.grid.resample import coverage, resample_to
 from brainfuse.image import ImageVolume
 
-__all__ = ["AlignedPair", "align_pair", "check_geometry", "REGISTER_MODES", "REFERENCES"]
+__all__ = ["REFERENCES", "REGISTER_MODES", "AlignedPair", "align_pair", "check_geometry"]
 
 REGISTER_MODES = ("auto", "none", "geometry", "rigid")
 REFERENCES = ("mri", "ct")
@@ -63,7 +63,7 @@ class AlignedPair:
     ct: ImageVolume
     mri: ImageVolume
     reference: str
-    transform: sitk.Transform | None
+    transform: SimpleITK.Transform | None
     metric_value: float | None
     warnings: list[str] = field(default_factory=list)
     mode: str = "none"
@@ -205,7 +205,7 @@ def align_pair(
             progress(1.0)
         return _pair(ref, moved, reference, None, None, warnings, mode, 1.0)
 
-    transform: sitk.Transform | None = None
+    transform: SimpleITK.Transform | None = None
     metric = None
     if mode == "rigid":
         scaled = None if progress is None else (lambda f: progress(0.9 * f))
@@ -235,7 +235,7 @@ def align_pair(
         )
     moved = resample_to(mov, ref, transform=transform)
     if transform is None:
-        transform = sitk.Transform(3, sitk.sitkIdentity)
+        transform = SimpleITK.Transform(3, SimpleITK.sitkIdentity)
     if progress is not None:
         progress(1.0)
     return _pair(ref, moved, reference, transform, metric, warnings, mode, covered)

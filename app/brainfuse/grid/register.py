@@ -38,10 +38,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse.errors import CancelledError, RegistrationError
 from brainfuse.grid._names import label
@@ -74,7 +74,7 @@ class RegistrationResult:
         Wall time of the registration, seconds.
     """
 
-    transform: sitk.Transform
+    transform: SimpleITK.Transform
     metric_value: float
     iterations: int
     stop_condition: str
@@ -82,7 +82,7 @@ class RegistrationResult:
     elapsed_s: float = 0.0
 
 
-def _grey01(volume: ImageVolume, two_d: bool) -> sitk.Image:
+def _grey01(volume: ImageVolume, two_d: bool) -> SimpleITK.Image:
     """Float32 image scaled to [0, 1] between the 0.5 and 99.5 percentiles (colour → luma)."""
     array = volume.array.astype(np.float32)
     if volume.is_rgb:
@@ -98,23 +98,23 @@ def _grey01(volume: ImageVolume, two_d: bool) -> sitk.Image:
     return to_sitk_2d(grey) if two_d else to_sitk(grey)
 
 
-def _working_spacing(image: sitk.Image, max_voxels: int) -> float:
+def _working_spacing(image: SimpleITK.Image, max_voxels: int) -> float:
     """Voxel size (mm) at which ``image``'s field of view holds at most ``max_voxels``."""
     extent = np.asarray(image.GetSize(), dtype=float) * np.asarray(image.GetSpacing())
     return float(np.prod(extent) / max_voxels) ** (1.0 / image.GetDimension())
 
 
-def _bin_to(image: sitk.Image, spacing_mm: float) -> sitk.Image:
+def _bin_to(image: SimpleITK.Image, spacing_mm: float) -> SimpleITK.Image:
     """Average blocks of voxels (integer factor per axis) to approach ``spacing_mm``."""
     factors = [max(1, round(spacing_mm / s)) for s in image.GetSpacing()]
     factors = [
         min(f, max(1, n // _MIN_LEVEL_SIZE)) for f, n in zip(factors, image.GetSize(), strict=True)
     ]
-    return sitk.BinShrink(image, factors) if max(factors) > 1 else image
+    return SimpleITK.BinShrink(image, factors) if max(factors) > 1 else image
 
 
 def _levels(
-    image: sitk.Image, shrink: Sequence[int], sigmas: Sequence[float]
+    image: SimpleITK.Image, shrink: Sequence[int], sigmas: Sequence[float]
 ) -> tuple[list[int], list[float]]:
     smallest = min(image.GetSize())
     kept = [
@@ -127,8 +127,8 @@ def _levels(
     return [f for f, _ in kept], [s for _, s in kept]
 
 
-def _base_transform(two_d: bool, fixed: sitk.Image) -> sitk.Transform:
-    transform = sitk.Euler2DTransform() if two_d else sitk.Euler3DTransform()
+def _base_transform(two_d: bool, fixed: SimpleITK.Image) -> SimpleITK.Transform:
+    transform = SimpleITK.Euler2DTransform() if two_d else SimpleITK.Euler3DTransform()
     size = np.asarray(fixed.GetSize(), dtype=float)
     centre = fixed.TransformContinuousIndexToPhysicalPoint(tuple((size - 1) / 2))
     transform.SetCenter(centre)
@@ -136,39 +136,39 @@ def _base_transform(two_d: bool, fixed: sitk.Image) -> sitk.Transform:
 
 
 def _candidates(
-    fixed: sitk.Image, moving: sitk.Image, two_d: bool, initializer: Initializer
-) -> dict[str, sitk.Transform]:
+    fixed: SimpleITK.Image, moving: SimpleITK.Image, two_d: bool, initializer: Initializer
+) -> dict[str, SimpleITK.Transform]:
     names = ["identity", "geometry", "moments"] if initializer == "auto" else [initializer]
-    out: dict[str, sitk.Transform] = {}
+    out: dict[str, SimpleITK.Transform] = {}
     for name in names:
         base = _base_transform(two_d, fixed)
         if name == "identity":
             out[name] = base
             continue
         mode = {
-            "geometry": sitk.CenteredTransformInitializerFilter.GEOMETRY,
-            "moments": sitk.CenteredTransformInitializerFilter.MOMENTS,
+            "geometry": SimpleITK.CenteredTransformInitializerFilter.GEOMETRY,
+            "moments": SimpleITK.CenteredTransformInitializerFilter.MOMENTS,
         }.get(name)
         if mode is None:
             raise ValueError(f"unknown initializer {name!r}")
         try:
-            out[name] = sitk.CenteredTransformInitializer(fixed, moving, base, mode)
+            out[name] = SimpleITK.CenteredTransformInitializer(fixed, moving, base, mode)
         except RuntimeError:
             continue  # e.g. moments of an empty image; other candidates remain
     return out
 
 
 def _method(
-    factors: Sequence[int], sigmas: Sequence[float], samples: int, fixed: sitk.Image, seed: int
-) -> sitk.ImageRegistrationMethod:
-    reg = sitk.ImageRegistrationMethod()
+    factors: Sequence[int], sigmas: Sequence[float], samples: int, fixed: SimpleITK.Image, seed: int
+) -> SimpleITK.ImageRegistrationMethod:
+    reg = SimpleITK.ImageRegistrationMethod()
     reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
     reg.SetMetricSamplingStrategy(reg.RANDOM)
     n_voxels = math.prod(fixed.GetSize())
     dim = fixed.GetDimension()
     percentages = [min(1.0, samples * f**dim / n_voxels) for f in factors]
     reg.SetMetricSamplingPercentagePerLevel(percentages, seed)
-    reg.SetInterpolator(sitk.sitkLinear)
+    reg.SetInterpolator(SimpleITK.sitkLinear)
     reg.SetShrinkFactorsPerLevel(list(factors))
     reg.SetSmoothingSigmasPerLevel(list(sigmas))
     reg.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
@@ -274,7 +274,7 @@ def register_rigid(
             within = min(1.0, reg.GetOptimizerIteration() / max_iterations)
             progress(min(1.0, (level + within) / n_levels))
 
-    reg.AddCommand(sitk.sitkIterationEvent, on_iteration)
+    reg.AddCommand(SimpleITK.sitkIterationEvent, on_iteration)
     try:
         reg.Execute(fixed_img, moving_img)
     except RuntimeError as exc:
@@ -302,21 +302,21 @@ def _first_line(exc: Exception) -> str:
 
 
 def _choose_initial(
-    fixed: sitk.Image,
-    moving: sitk.Image,
+    fixed: SimpleITK.Image,
+    moving: SimpleITK.Image,
     two_d: bool,
     initializer: Initializer,
     factor: int,
     sigma: float,
     samples: int,
     seed: int,
-) -> tuple[str, sitk.Transform]:
+) -> tuple[str, SimpleITK.Transform]:
     candidates = _candidates(fixed, moving, two_d, initializer)
     if len(candidates) == 1:
         return next(iter(candidates.items()))
     # Score each start by the metric on the coarsest level (cheap: a few thousand samples).
-    fixed_c = sitk.Shrink(
-        sitk.SmoothingRecursiveGaussian(fixed, sigma * min(fixed.GetSpacing()))
+    fixed_c = SimpleITK.Shrink(
+        SimpleITK.SmoothingRecursiveGaussian(fixed, sigma * min(fixed.GetSpacing()))
         if sigma > 0
         else fixed,
         [factor] * fixed.GetDimension(),
@@ -335,17 +335,46 @@ def _choose_initial(
     return best, candidates[best]
 
 
+class MatrixTransform(Protocol):
+    """A SimpleITK transform with a matrix: Euler, Versor, Similarity or Affine.
+
+    ``SimpleITK.Transform`` itself has no ``GetMatrix``; :func:`brainfuse.grid.load_transform` and
+    :func:`register_rigid` return the concrete classes, which do.
+    """
+
+    def GetDimension(self) -> int:  # noqa: N802 (SimpleITK's name)
+        """Return the number of spatial dimensions (2 or 3)."""
+
+    def GetMatrix(self) -> tuple[float, ...]:  # noqa: N802 (SimpleITK's name)
+        """Return the row-major dim×dim matrix."""
+
+    def TransformPoint(self, point: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
+        """Map one point (mm) through the transform."""
+
+
 def rigid_difference(
-    a: sitk.Transform, b: sitk.Transform, centre: Sequence[float]
+    a: MatrixTransform, b: MatrixTransform, centre: Sequence[float]
 ) -> tuple[float, float]:
-    """How far apart two rigid transforms are: (rotation in degrees, displacement in mm).
+    """Measure how far apart two rigid transforms are.
 
     The rotation is the angle of ``A·B⁻¹``'s rotation matrix; the displacement is
     ``|A(c) − B(c)|`` at the point ``centre`` (e.g. the image centre, LPS mm).
+
+    Parameters
+    ----------
+    a, b : MatrixTransform
+        Two transforms of the same dimension (2 or 3).
+    centre : sequence of float
+        The point where the displacement is measured (LPS mm).
+
+    Returns
+    -------
+    tuple of float
+        (rotation in degrees, displacement in mm).
     """
     dim = a.GetDimension()
-    ra = np.asarray(a.GetMatrix(), dtype=float).reshape(dim, dim)
-    rb = np.asarray(b.GetMatrix(), dtype=float).reshape(dim, dim)
+    ra = np.asarray(a.GetMatrix(), dtype=np.float64).reshape(dim, dim)
+    rb = np.asarray(b.GetMatrix(), dtype=np.float64).reshape(dim, dim)
     r = ra @ rb.T
     if dim == 2:
         angle = math.degrees(abs(math.atan2(r[1, 0], r[0, 0])))

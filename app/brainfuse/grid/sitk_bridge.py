@@ -13,15 +13,15 @@ https://simpleitk.readthedocs.io/en/master/fundamentalConcepts.html
 from __future__ import annotations
 
 import numpy as np
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse.image import ImageVolume
 
-__all__ = ["to_sitk", "to_sitk_2d", "from_sitk"]
+__all__ = ["from_sitk", "to_sitk", "to_sitk_2d"]
 
 
-def to_sitk(volume: ImageVolume, *, dtype: type | None = None) -> sitk.Image:
-    """A 3-D ``SimpleITK.Image`` with the voxels and LPS geometry of ``volume``.
+def to_sitk(volume: ImageVolume, *, dtype: type | None = None) -> SimpleITK.Image:
+    """Build a 3-D ``SimpleITK.Image`` with the voxels and LPS geometry of ``volume``.
 
     Parameters
     ----------
@@ -36,15 +36,15 @@ def to_sitk(volume: ImageVolume, *, dtype: type | None = None) -> sitk.Image:
         Size ``(x, y, z)``; a vector image of 3 components for colour.
     """
     array = volume.array if dtype is None else volume.array.astype(dtype, copy=False)
-    image = sitk.GetImageFromArray(np.ascontiguousarray(array), isVector=volume.is_rgb)
+    image = SimpleITK.GetImageFromArray(np.ascontiguousarray(array), isVector=volume.is_rgb)
     image.SetSpacing(tuple(float(s) for s in volume.spacing))
     image.SetOrigin(tuple(float(o) for o in volume.origin))
     image.SetDirection(tuple(float(d) for d in np.asarray(volume.direction).ravel()))
     return image
 
 
-def to_sitk_2d(volume: ImageVolume, *, dtype: type | None = None) -> sitk.Image:
-    """A 2-D ``SimpleITK.Image`` of a single-slice volume, in its own plane.
+def to_sitk_2d(volume: ImageVolume, *, dtype: type | None = None) -> SimpleITK.Image:
+    """Build a 2-D ``SimpleITK.Image`` of a single-slice volume, in its own plane.
 
     The in-plane geometry is expressed in the slice's own 2-D frame: the origin is the
     projection of the 3-D origin on the slice's row and column axes, so two slices of the same
@@ -61,7 +61,7 @@ def to_sitk_2d(volume: ImageVolume, *, dtype: type | None = None) -> sitk.Image:
     if not volume.is_2d:
         raise ValueError(f"to_sitk_2d needs a single slice, got shape {volume.shape}")
     array = volume.array[0] if dtype is None else volume.array[0].astype(dtype, copy=False)
-    image = sitk.GetImageFromArray(np.ascontiguousarray(array), isVector=volume.is_rgb)
+    image = SimpleITK.GetImageFromArray(np.ascontiguousarray(array), isVector=volume.is_rgb)
     direction = np.asarray(volume.direction, dtype=float)
     image.SetSpacing(tuple(float(s) for s in volume.spacing[:2]))
     # Coordinates of the origin along the slice's own column and row axes (mm).
@@ -70,8 +70,8 @@ def to_sitk_2d(volume: ImageVolume, *, dtype: type | None = None) -> sitk.Image:
     return image
 
 
-def from_sitk(image: sitk.Image, like: ImageVolume, **changes) -> ImageVolume:
-    """An ImageVolume with the voxels and geometry of ``image`` and the metadata of ``like``.
+def from_sitk(image: SimpleITK.Image, like: ImageVolume, **changes) -> ImageVolume:
+    """Build an ImageVolume with the voxels and geometry of ``image``, metadata of ``like``.
 
     Parameters
     ----------
@@ -87,7 +87,7 @@ def from_sitk(image: sitk.Image, like: ImageVolume, **changes) -> ImageVolume:
     ImageVolume
         ``array`` of shape ``(z, y, x)`` or ``(z, y, x, 3)``.
     """
-    array = sitk.GetArrayFromImage(image)
+    array = SimpleITK.GetArrayFromImage(image)
     is_vector = image.GetNumberOfComponentsPerPixel() > 1
     if image.GetDimension() == 2:
         array = array[None]

@@ -10,16 +10,16 @@ import os
 import tempfile
 from pathlib import Path
 
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse.errors import ExportError, UnreadableInputError
 
-__all__ = ["save_transform", "load_transform"]
+__all__ = ["load_transform", "save_transform"]
 
 _SUFFIXES = (".tfm", ".txt")
 
 
-def save_transform(path: str | os.PathLike[str], transform: sitk.Transform) -> Path:
+def save_transform(path: str | os.PathLike[str], transform: SimpleITK.Transform) -> Path:
     """Write ``transform`` to ``path`` (ITK text format; a temporary file is renamed into place).
 
     Parameters
@@ -47,7 +47,7 @@ def save_transform(path: str | os.PathLike[str], transform: sitk.Transform) -> P
     fd, tmp = tempfile.mkstemp(suffix=path.suffix, prefix=".brainfuse-", dir=path.parent)
     os.close(fd)
     try:
-        sitk.WriteTransform(transform, tmp)
+        SimpleITK.WriteTransform(transform, tmp)
         os.replace(tmp, path)
     except (RuntimeError, OSError) as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -55,7 +55,7 @@ def save_transform(path: str | os.PathLike[str], transform: sitk.Transform) -> P
     return path
 
 
-def load_transform(path: str | os.PathLike[str]) -> sitk.Transform:
+def load_transform(path: str | os.PathLike[str]) -> SimpleITK.Transform:
     """Read an ITK transform file written by :func:`save_transform` (or by ITK/3D Slicer).
 
     A composite file holding a single transform is returned as that transform.
@@ -69,24 +69,24 @@ def load_transform(path: str | os.PathLike[str]) -> sitk.Transform:
     if not path.is_file():
         raise UnreadableInputError(f"Transform file '{path}' does not exist.")
     try:
-        transform = sitk.ReadTransform(str(path))
+        transform = SimpleITK.ReadTransform(str(path))
     except RuntimeError as exc:
         raise UnreadableInputError(
             f"'{path}' is not a readable ITK transform file (.tfm)."
         ) from exc
-    if isinstance(transform, sitk.CompositeTransform) or (
+    if isinstance(transform, SimpleITK.CompositeTransform) or (
         transform.GetName() == "CompositeTransform"
     ):
-        composite = sitk.CompositeTransform(transform)
+        composite = SimpleITK.CompositeTransform(transform)
         if composite.GetNumberOfTransforms() == 1:
             transform = composite.GetNthTransform(0)
     return _downcast(transform)
 
 
-def _downcast(transform: sitk.Transform) -> sitk.Transform:
+def _downcast(transform: SimpleITK.Transform) -> SimpleITK.Transform:
     """Return the concrete SimpleITK class (e.g. Euler3DTransform) where there is one."""
-    cls = getattr(sitk, transform.GetName(), None)
-    if cls is not None and isinstance(cls, type) and issubclass(cls, sitk.Transform):
+    cls = getattr(SimpleITK, transform.GetName(), None)
+    if cls is not None and isinstance(cls, type) and issubclass(cls, SimpleITK.Transform):
         try:
             return cls(transform)
         except (RuntimeError, TypeError):

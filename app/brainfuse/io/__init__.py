@@ -1,5 +1,7 @@
-"""Loading scans: DICOM (files, folders, enhanced multi-frame, compressed), NIfTI-1/2 and
-plain PNG/TIFF/JPEG images, all into one :class:`~brainfuse.image.ImageVolume`.
+"""Load scans into one :class:`~brainfuse.image.ImageVolume`.
+
+DICOM (files, folders, enhanced multi-frame, compressed), NIfTI-1/2 and plain PNG/TIFF/JPEG
+images all arrive as the same type.
 
 Public surface: :func:`load`, :func:`list_series` (+ :class:`SeriesSummary`), :func:`demo_pair`
 and :func:`check_same_size`.
@@ -12,10 +14,10 @@ from brainfuse.io.loader import load
 from brainfuse.io.reorient import to_canonical_lps
 
 __all__ = [
-    "load",
-    "list_series",
     "SeriesSummary",
-    "demo_pair",
     "check_same_size",
+    "demo_pair",
+    "list_series",
+    "load",
     "to_canonical_lps",
 ]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from brainfuse.errors import InputTooLargeError, UnsupportedInputError
 
-__all__ = ["memory_budget", "require", "parse_size", "format_size", "budget_override", "ENV_VAR"]
+__all__ = ["ENV_VAR", "budget_override", "format_size", "memory_budget", "parse_size", "require"]
 
 ENV_VAR = "BRAINFUSE_MEMORY_BUDGET"
 _AVAILABLE_FRACTION = 0.5

@@ -9,7 +9,7 @@ from brainfuse.image import ImageVolume
 from brainfuse.io.nifti import load_nifti
 from brainfuse.resources import demo_dir
 
-__all__ = ["demo_pair", "DEMO_NOTICE"]
+__all__ = ["DEMO_NOTICE", "demo_pair"]
 
 DEMO_NOTICE = "templates, not one patient"
 

@@ -1,5 +1,8 @@
-"""The DICOM identity of a loaded series (UIDs, patient/study/equipment modules), kept apart
-from the pixels so that a derived export can reference the source or leave it out."""
+"""The DICOM identity of a loaded series: UIDs, patient/study/equipment modules.
+
+It is kept apart from the pixels so that a derived export can reference the source or leave
+it out.
+"""
 
 from __future__ import annotations
 

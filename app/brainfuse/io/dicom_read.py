@@ -33,12 +33,12 @@ from brainfuse.quiet import native_stderr_to_log
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "PixelFrames",
+    "decode_frames",
+    "first_number",
+    "frame_value",
     "read_dicom",
     "read_header",
-    "decode_frames",
-    "frame_value",
-    "first_number",
-    "PixelFrames",
 ]
 
 _COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT", "YBR_PARTIAL_420")
@@ -340,7 +340,7 @@ def _rescale_pairs(ds: Dataset, n: int) -> list[tuple[float, float]]:
 _BLOCK = 1 << 20  # values per float64 work block of the rescale (8 MB)
 
 
-def _rescaled_dtype(raw: np.ndarray, pairs: list[tuple[float, float]]) -> type:
+def _rescaled_dtype(raw: np.ndarray, pairs: list[tuple[float, float]]) -> type[np.number]:
     """int16 or int32 when every rescaled value is an integer that fits, else float32."""
     if not all(float(s).is_integer() and float(i).is_integer() for s, i in pairs):
         return np.float32
@@ -374,7 +374,7 @@ def _apply_rescale(raw: np.ndarray, pairs: list[tuple[float, float]]) -> np.ndar
 
 
 def _padding_mask(ds: Dataset, raw: np.ndarray) -> np.ndarray | None:
-    """Stored pixels equal to Pixel Padding Value (or within its range limit), else ``None``."""
+    """Mark stored pixels equal to Pixel Padding Value (or in its range); else ``None``."""
     pad = first_number(ds.get("PixelPaddingValue"))
     if pad is None:
         return None

@@ -31,7 +31,7 @@ from brainfuse.io.dicom_read import (
 from brainfuse.io.reorient import to_canonical_lps
 from brainfuse.io.slice_order import order_slices, slice_normal
 
-__all__ = ["SeriesSummary", "list_series", "load_dicom_folder", "load_dicom_file"]
+__all__ = ["SeriesSummary", "list_series", "load_dicom_file", "load_dicom_folder"]
 
 _KNOWN_MODALITIES = ("CT", "MR", "PT", "NM")
 
@@ -346,7 +346,7 @@ def _load_files(paths: list[Path]) -> ImageVolume:
         arrays = [s.pixels.array for s in slices]
         dtype = np.result_type(*[a.dtype for a in arrays])
         if dtype.kind == "f" or (dtype.kind in "iu" and dtype.itemsize > 4):
-            dtype = np.float32 if dtype.kind == "f" else dtype
+            dtype = np.dtype(np.float32) if dtype.kind == "f" else dtype
         if len(arrays) == 1:  # one file: no stacking copy
             array = arrays[0].astype(dtype, copy=False)
         else:
@@ -371,10 +371,11 @@ def _load_files(paths: list[Path]) -> ImageVolume:
     if modality not in _KNOWN_MODALITIES:
         modality = "OT"
     warnings = first.pixels.warnings + warnings
+    ox, oy, oz = (float(v) for v in origin)
     volume = ImageVolume(
         array=array,
         spacing=(sx, sy, float(spacing_z or 1.0)),
-        origin=tuple(float(v) for v in origin),
+        origin=(ox, oy, oz),
         direction=direction,
         modality=modality,
         units=first.pixels.units,

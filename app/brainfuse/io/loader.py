@@ -1,5 +1,7 @@
-"""``load(path)``: recognise what a path is (DICOM file or folder, NIfTI, PNG/TIFF/JPEG) and
-hand it to the right reader."""
+"""``load(path)``: recognise what a path is and hand it to the right reader.
+
+A path may be a DICOM file or folder, a NIfTI file, or a PNG/TIFF/JPEG image.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ __all__ = ["one_line"]
 
 
 def one_line(exc: BaseException, *, limit: int | None = None) -> str:
-    """An exception's message with its whitespace (newlines included) collapsed to spaces.
+    """Return an exception's message with its whitespace (newlines too) collapsed to spaces.
 
     Parameters
     ----------

@@ -22,14 +22,14 @@ from brainfuse.io.messages import one_line
 from brainfuse.io.raster import modality_from_name
 from brainfuse.io.reorient import geometry_from_affine, to_canonical_lps
 
-__all__ = ["load_nifti", "is_nifti_path", "guess_modality_from_values"]
+__all__ = ["guess_modality_from_values", "is_nifti_path", "load_nifti"]
 
 _MAX_HU = 4095.0
 _RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 def is_nifti_path(path: Path) -> bool:
-    """True for ``.nii``, ``.nii.gz`` and NIfTI pair ``.hdr``/``.img`` names (any case)."""
+    """Tell ``.nii``, ``.nii.gz`` and NIfTI pair ``.hdr``/``.img`` names (any case)."""
     name = path.name.lower()
     return name.endswith((".nii", ".nii.gz", ".hdr", ".img", ".hdr.gz", ".img.gz"))
 
@@ -145,7 +145,7 @@ def _rgb_channels(data: np.ndarray, path: Path, warnings: list[str]) -> np.ndarr
         raise UnsupportedInputError(
             f"File {path} stores voxels of an unsupported compound type ({data.dtype})."
         )
-    fields = data.dtype.names
+    fields = data.dtype.names or ()
     rgb = np.stack([np.asarray(data[f], dtype=np.uint8) for f in fields[:3]], axis=-1)
     if len(fields) > 3:
         warnings.append("RGBA colour NIfTI: the alpha channel was dropped")

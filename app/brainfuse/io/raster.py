@@ -20,7 +20,7 @@ from brainfuse.image import ImageVolume
 from brainfuse.io.budget import require
 from brainfuse.io.messages import one_line
 
-__all__ = ["load_raster", "RASTER_SUFFIXES", "modality_from_name"]
+__all__ = ["RASTER_SUFFIXES", "load_raster", "modality_from_name"]
 
 RASTER_SUFFIXES = {
     ".png": "PNG",

@@ -13,7 +13,7 @@ from nibabel import orientations
 
 from brainfuse.image import ImageVolume
 
-__all__ = ["to_canonical_lps", "geometry_from_affine"]
+__all__ = ["geometry_from_affine", "to_canonical_lps"]
 
 
 def geometry_from_affine(affine: np.ndarray):

@@ -17,7 +17,7 @@ _TOLERANCE_MM = 0.01
 
 
 def slice_normal(orientation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unit row, column and normal vectors (LPS) from ImageOrientationPatient's 6 values."""
+    """Return unit row, column and normal vectors (LPS) from ImageOrientationPatient."""
     iop = np.asarray([float(v) for v in orientation], dtype=float)
     row, col = iop[:3], iop[3:]
     row = row / np.linalg.norm(row)

@@ -46,7 +46,7 @@ __all__ = [
 
 
 def connect(node: Node) -> PacsClient:
-    """The client for ``node``: DICOMweb when it has a URL, else DIMSE."""
+    """Return the client for ``node``: DICOMweb when it has a URL, else DIMSE."""
     if node.url:
         from brainfuse.pacs.web import DicomWebClient
 

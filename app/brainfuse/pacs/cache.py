@@ -22,7 +22,7 @@ _CACHE_ENV = "BRAINFUSE_CACHE_DIR"
 
 
 def cache_dir() -> Path:
-    """The folder holding cached series (created when first used)."""
+    """Return the folder holding cached series (created when first used)."""
     env = os.environ.get(_CACHE_ENV)
     if env:
         return Path(env).expanduser()
@@ -39,7 +39,7 @@ def cached_series(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[Path, bool]:
-    """The local folder of one series, retrieved unless already cached.
+    """Return the local folder of one series, retrieved unless already cached.
 
     Returns
     -------

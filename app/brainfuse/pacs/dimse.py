@@ -57,6 +57,12 @@ _IMAGE_STORAGE = (
     "1.2.840.10008.5.1.4.1.1.66",  # Raw Data
 )
 _MAX_CONTEXTS = 128
+# Verification and Study Root Query/Retrieve SOP classes (PS3.4 A.4, C.6.2). pynetdicom's named
+# constants for these are generated at import time, where a type checker cannot see them.
+_VERIFICATION = "1.2.840.10008.1.1"
+_STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+_STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
+_STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
 # Transfer syntaxes offered for each class in C-GET, one presentation context each (the PACS
 # accepts one syntax per context, so offering them all in one context lets it pick the first
 # and transcode; separate contexts let it send what it stored). 8 x 15 + 1 <= 128.
@@ -74,7 +80,7 @@ _GET_SYNTAXES = (
 
 def _status_text(status: Dataset, table: dict) -> str:
     code = int(status.get("Status", -1))
-    category, text = table.get(code, ("", ""))
+    _category, text = table.get(code, ("", ""))
     comment = str(status.get("ErrorComment", "") or "")
     parts = [f"0x{code:04X}" if code >= 0 else "no status"]
     if text:
@@ -208,10 +214,8 @@ class DimseClient:
 
     def echo(self) -> float:
         """C-ECHO; returns the round trip in ms."""
-        from pynetdicom.sop_class import Verification
-
         ae = self._ae()
-        ae.add_requested_context(Verification)
+        ae.add_requested_context(_VERIFICATION)
         start = time.perf_counter()
         with self._association(ae) as assoc:
             status = assoc.send_c_echo()
@@ -222,11 +226,10 @@ class DimseClient:
     # -- C-FIND -----------------------------------------------------------------------
 
     def _find(self, assoc, identifier: Dataset) -> list[Dataset]:
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
         from pynetdicom.status import QR_FIND_SERVICE_CLASS_STATUS
 
         found = []
-        for status, ds in assoc.send_c_find(identifier, FIND):
+        for status, ds in assoc.send_c_find(identifier, _STUDY_ROOT_FIND):
             code = int(status.get("Status", -1))
             if code in (0xFF00, 0xFF01) and ds is not None:
                 found.append(ds)
@@ -244,20 +247,18 @@ class DimseClient:
 
     def find(self, query: Query) -> list[StudyInfo]:
         """Study-level then series-level C-FIND (study root)."""
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
-
         query = query.validated()
         ae = self._ae()
-        ae.add_requested_context(FIND)
+        ae.add_requested_context(_STUDY_ROOT_FIND)
         with self._association(ae) as assoc:
             studies = [to_study(ds) for ds in self._find(assoc, study_identifier(query))]
             log.info("C-FIND %s: %d studies", self.node.name, len(studies))
             out = []
             for study in studies:
                 rows = self._find(assoc, series_identifier(study.study_uid, query.modality))
-                study = with_series(study, [to_series(ds) for ds in rows], query.modality)
-                if study is not None:
-                    out.append(study)
+                matched = with_series(study, [to_series(ds) for ds in rows], query.modality)
+                if matched is not None:
+                    out.append(matched)
         return out
 
     # -- C-GET / C-MOVE ---------------------------------------------------------------
@@ -325,14 +326,12 @@ class DimseClient:
 
     def _sop_classes(self, study_uid: str, series_uid: str) -> list[str]:
         """Storage classes of the series' instances (image-level C-FIND); [] if not told."""
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
-
         identifier = self._identifier(study_uid, series_uid)
         identifier.QueryRetrieveLevel = "IMAGE"
         identifier.SOPInstanceUID = ""
         identifier.SOPClassUID = ""
         ae = self._ae()
-        ae.add_requested_context(FIND)
+        ae.add_requested_context(_STUDY_ROOT_FIND)
         try:
             with self._association(ae) as assoc:
                 found = self._find(assoc, identifier)
@@ -343,7 +342,6 @@ class DimseClient:
 
     def _get_series(self, study_uid: str, series_uid: str, counter: _Counter) -> None:
         from pynetdicom import ALL_TRANSFER_SYNTAXES, build_role, evt
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET
         from pynetdicom.status import QR_GET_SERVICE_CLASS_STATUS
 
         classes = self._sop_classes(study_uid, series_uid) or list(_IMAGE_STORAGE)
@@ -353,7 +351,7 @@ class DimseClient:
         else:
             per_class = _GET_SYNTAXES
         ae = self._ae()
-        ae.add_requested_context(GET)
+        ae.add_requested_context(_STUDY_ROOT_GET)
         roles = []
         for uid in classes:
             for syntaxes in per_class:
@@ -361,12 +359,11 @@ class DimseClient:
             roles.append(build_role(uid, scp_role=True))
         handler = (evt.EVT_C_STORE, counter.store_handler(series_uid))
         with self._association(ae, handlers=[handler], ext_neg=roles) as assoc:
-            responses = assoc.send_c_get(self._identifier(study_uid, series_uid), GET)
+            responses = assoc.send_c_get(self._identifier(study_uid, series_uid), _STUDY_ROOT_GET)
             self._run_retrieve(responses, counter, assoc, QR_GET_SERVICE_CLASS_STATUS, "C-GET")
 
     def _move_series(self, study_uid: str, series_uid: str, counter: _Counter) -> None:
         from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
-        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove as MOVE
         from pynetdicom.status import QR_MOVE_SERVICE_CLASS_STATUS
 
         scp = self._ae()
@@ -384,10 +381,10 @@ class DimseClient:
             ) from exc
         try:
             ae = self._ae()
-            ae.add_requested_context(MOVE)
+            ae.add_requested_context(_STUDY_ROOT_MOVE)
             with self._association(ae) as assoc:
                 identifier = self._identifier(study_uid, series_uid)
-                responses = assoc.send_c_move(identifier, self.node.aet, MOVE)
+                responses = assoc.send_c_move(identifier, self.node.aet, _STUDY_ROOT_MOVE)
                 self._run_retrieve(
                     responses, counter, assoc, QR_MOVE_SERVICE_CLASS_STATUS, "C-MOVE"
                 )
@@ -409,12 +406,14 @@ class DimseClient:
         headers = [(Path(f), read_send_header(Path(f))) for f in files]
         results: dict[int, SendResult] = {}
         pairs: list[tuple[str, str]] = []
+        todo: list[tuple[int, Path, tuple[str, str, str]]] = []
         for i, (path, header) in enumerate(headers):
             if isinstance(header, str):
                 results[i] = SendResult(path, False, header)
-            elif header[:2] not in pairs:
+                continue
+            todo.append((i, path, header))
+            if header[:2] not in pairs:
                 pairs.append(header[:2])
-        todo = [i for i in range(len(headers)) if i not in results]
         if todo:
             if len(pairs) > _MAX_CONTEXTS:
                 raise PacsError(
@@ -428,10 +427,9 @@ class DimseClient:
                 accepted = {
                     (cx.abstract_syntax, cx.transfer_syntax[0]) for cx in assoc.accepted_contexts
                 }
-                for done, i in enumerate(todo, start=1):
+                for done, (i, path, (sop_class, syntax, sop_uid)) in enumerate(todo, start=1):
                     if cancel is not None and cancel.is_set():
                         raise CancelledError(f"send cancelled after {done - 1} files")
-                    path, (sop_class, syntax, sop_uid) = headers[i]
                     results[i] = self._store_one(
                         assoc, path, sop_class, syntax, sop_uid, accepted,
                         STORAGE_SERVICE_CLASS_STATUS,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from brainfuse.errors import PacsError
 
-__all__ = ["instance_path", "read_send_header", "collect_files"]
+__all__ = ["collect_files", "instance_path", "read_send_header"]
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 

@@ -17,12 +17,12 @@ from typing import Protocol
 from brainfuse.errors import PacsError
 
 __all__ = [
-    "Query",
-    "StudyInfo",
-    "SeriesInfo",
-    "SendResult",
-    "ProgressCallback",
     "PacsClient",
+    "ProgressCallback",
+    "Query",
+    "SendResult",
+    "SeriesInfo",
+    "StudyInfo",
 ]
 
 #: ``progress(done, total)`` after each file received or sent (total 0 when unknown).

@@ -20,12 +20,12 @@ __all__ = [
     "DEFAULT_AET",
     "DEFAULT_TIMEOUT_S",
     "Node",
-    "config_dir",
-    "load_nodes",
-    "save_nodes",
     "add_node",
-    "remove_node",
+    "config_dir",
     "get_node",
+    "load_nodes",
+    "remove_node",
+    "save_nodes",
 ]
 
 DEFAULT_AET = "BRAINFUSE"
@@ -113,7 +113,7 @@ class Node:
 
 
 def config_dir() -> Path:
-    """The folder holding ``nodes.json`` (``$BRAINFUSE_CONFIG_DIR`` or the platform's)."""
+    """Return the folder holding ``nodes.json`` (``$BRAINFUSE_CONFIG_DIR`` or the platform's)."""
     env = os.environ.get(_CONFIG_ENV)
     if env:
         return Path(env).expanduser()
@@ -127,7 +127,7 @@ def _path() -> Path:
 
 
 def load_nodes() -> list[Node]:
-    """The configured nodes, in the order they were added (empty when none)."""
+    """Read the configured nodes, in the order they were added (empty when none)."""
     path = _path()
     if not path.is_file():
         return []
@@ -173,7 +173,7 @@ def remove_node(name: str) -> Path:
 
 
 def get_node(name: str | None = None) -> Node:
-    """The node called ``name``, or the first one when ``name`` is None."""
+    """Return the node called ``name``, or the first one when ``name`` is None."""
     nodes = load_nodes()
     if not nodes:
         raise PacsError(

@@ -15,13 +15,13 @@ from pydicom.dataset import Dataset
 from brainfuse.pacs.model import Query, SeriesInfo, StudyInfo
 
 __all__ = [
-    "STUDY_KEYS",
-    "study_filters",
     "SERIES_KEYS",
-    "study_identifier",
+    "STUDY_KEYS",
     "series_identifier",
-    "to_study",
+    "study_filters",
+    "study_identifier",
     "to_series",
+    "to_study",
     "with_series",
 ]
 
@@ -46,7 +46,7 @@ SERIES_KEYS = (
 
 
 def study_filters(query: Query) -> dict[str, str]:
-    """The non-empty match keys of ``query`` as ``{keyword: value}``."""
+    """Return the non-empty match keys of ``query`` as ``{keyword: value}``."""
     pairs = {
         "PatientID": query.patient_id,
         "PatientName": query.patient_name,
@@ -96,7 +96,7 @@ def _count(ds: Dataset, keyword: str) -> int:
 
 
 def to_study(ds: Dataset) -> StudyInfo:
-    """A study-level match as :class:`StudyInfo` (no series yet)."""
+    """Read a study-level match as :class:`StudyInfo` (no series yet)."""
     return StudyInfo(
         study_uid=_text(ds, "StudyInstanceUID"),
         patient_id=_text(ds, "PatientID"),
@@ -109,7 +109,7 @@ def to_study(ds: Dataset) -> StudyInfo:
 
 
 def to_series(ds: Dataset) -> SeriesInfo:
-    """A series-level match as :class:`SeriesInfo`."""
+    """Read a series-level match as :class:`SeriesInfo`."""
     return SeriesInfo(
         series_uid=_text(ds, "SeriesInstanceUID"),
         modality=_text(ds, "Modality"),

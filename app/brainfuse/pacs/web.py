@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -95,7 +95,7 @@ class DicomWebClient:
             ) from exc
 
     def echo(self) -> float:
-        """A one-study QIDO-RS search; returns the round trip in ms."""
+        """Search for one study (QIDO-RS) and return the round trip in ms."""
         start = time.perf_counter()
         with self._http("echo"):
             self._client.search_for_studies(limit=1, fields=["StudyInstanceUID"])
@@ -126,9 +126,9 @@ class DicomWebClient:
                     study.study_uid, search_filters=filters, fields=list(SERIES_KEYS)
                 )
                 series = [to_series(Dataset.from_json(r)) for r in rows]
-                study = with_series(study, series, query.modality)
-                if study is not None:
-                    out.append(study)
+                matched = with_series(study, series, query.modality)
+                if matched is not None:
+                    out.append(matched)
         return out
 
     def retrieve(
@@ -156,8 +156,9 @@ class DicomWebClient:
                         done += 1
                         if progress is not None:
                             progress(done, expected)
-                finally:
-                    stream.close()
+                finally:  # close the HTTP stream when cancelled or failed halfway
+                    if isinstance(stream, Generator):
+                        stream.close()
         log.info("retrieved %d instances from %s", done, self.node.name)
         return done
 
@@ -199,10 +200,11 @@ class DicomWebClient:
         try:
             answer = self._client.store_instances(datasets)
         except requests.exceptions.HTTPError as exc:
-            answer = _stow_answer(exc.response)
-            if answer is None:
+            refusal = _stow_answer(exc.response)
+            if refusal is None:
                 with self._http("send"):
                     raise
+            answer = refusal
         except requests.exceptions.RequestException:
             with self._http("send"):
                 raise
@@ -230,7 +232,7 @@ class DicomWebClient:
 
 
 def _stow_answer(response) -> Dataset | None:
-    """The STOW-RS answer dataset of a 4xx/5xx response, or None when there is none."""
+    """Read the STOW-RS answer dataset of a 4xx/5xx response; None when there is none."""
     if response is None or not response.content:
         return None
     try:
@@ -247,7 +249,7 @@ def _reason(response) -> str:
 
 
 def _short(exc: Exception) -> str:
-    """The innermost reason of a requests exception, e.g. 'Connection refused'."""
+    """Return the innermost reason of a requests exception, e.g. 'Connection refused'."""
     text = str(exc)
     for marker in ("Connection refused", "Name or service not known", "timed out"):
         if marker in text:
