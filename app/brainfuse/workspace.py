@@ -153,8 +153,9 @@ class Workspace:
         self.windows_changed.emit()
 
     def set_register_mode(self, mode: str) -> None:
-        """How the next alignment puts the pair on one grid: ``auto``, ``geometry``, ``rigid``
-        or ``none`` (as ``brainfuse fuse --register``).
+        """Choose how the next alignment puts the pair on one grid.
+
+        ``auto``, ``geometry``, ``rigid`` or ``none``, as ``brainfuse fuse --register``.
 
         Raises
         ------
@@ -233,7 +234,7 @@ class Workspace:
         }
 
     def flip_columns(self) -> bool:
-        """True when the columns must be mirrored to show the patient's right on the left."""
+        """Tell whether the columns must be mirrored to show the patient's right on the left."""
         return self._require_grid().orientation[0] == "R"
 
     # ------------------------------------------------------------------ slice and cursor
@@ -315,7 +316,7 @@ class Workspace:
         self.windows_changed.emit()
 
     def reset_windows(self) -> None:
-        """The sources' defaults: brain window for CT in HU (8-bit as is), automatic MR."""
+        """Reset to the sources' defaults: brain window for CT in HU (8-bit as is), automatic MR."""
         if self.ct_grid is not None and not self.ct_in_hu:
             self.ct_preset, self.ct_window = None, default_window(self.ct_grid)
         else:
@@ -339,7 +340,7 @@ class Workspace:
         return ct, mr
 
     def windows_changed_since_fusion(self) -> bool:
-        """True when the windows on screen are not those the fused images were made with."""
+        """Tell whether the windows on screen differ from those the fused images were made with."""
         if self.fusion is None:
             return False
         used = self.fusion.prepared.windows
@@ -355,7 +356,7 @@ class Workspace:
 
     # ------------------------------------------------------------------ fusion result
     def start_fusion(self, fusion: PairFusion) -> None:
-        """A new fusion of the pair on the grid begins (no slice done yet)."""
+        """Begin a new fusion of the pair on the grid (no slice done yet)."""
         if fusion.prepared.mri01.shape != self.shape:
             raise ValueError(f"fusion of {fusion.prepared.mri01.shape} != grid {self.shape}")
         self.fusion = fusion
@@ -372,7 +373,7 @@ class Workspace:
         self.fusion_changed.emit(k)
 
     def is_fused(self, k: int | None = None) -> bool:
-        """True when slice ``k`` (default: all slices) has been fused."""
+        """Tell whether slice ``k`` (default: all slices) has been fused."""
         if self.fusion is None:
             return False
         done = self.fusion.done
@@ -392,7 +393,7 @@ class Workspace:
         return (p.ct01 if role == "ct" else p.mri01)[k]
 
     def slice_image(self, layer: str, k: int | None = None) -> np.ndarray | None:
-        """The 2-D array a viewer shows for ``layer`` at slice ``k`` (default: current).
+        """Return the 2-D array a viewer shows for ``layer`` at slice ``k`` (default: current).
 
         ``mri`` and ``ct`` are the resampled sources in their own units, ``map`` the hard
         (uint8) or soft (float32) decision map, ``fused`` float32 in [0, 1] (``(Y, X, 3)``
@@ -400,18 +401,19 @@ class Workspace:
         """
         if layer not in LAYERS:
             raise KeyError(f"unknown layer {layer!r}; use one of {LAYERS}")
-        if not self.has_grid:
+        ct, mri, fusion = self.ct_grid, self.mri_grid, self.fusion
+        if ct is None or mri is None:
             return None
         k = self.slice_index if k is None else int(k)
         if layer == "mri":
-            return self.mri_grid.array[k]
+            return mri.array[k]
         if layer == "ct":
-            return self.ct_grid.array[k]
-        if not self.is_fused(k):
+            return ct.array[k]
+        if fusion is None or not self.is_fused(k):
             return None
         if layer == "fused":
-            return self.fusion.fused[k]
-        return self.fusion.soft_map[k] if self.soft_map else self.fusion.decision_map[k]
+            return fusion.fused[k]
+        return fusion.soft_map[k] if self.soft_map else fusion.decision_map[k]
 
     # ------------------------------------------------------------------ overlay
     def set_overlay(

@@ -9,4 +9,4 @@ from brainfuse.gui.app import run_app
 from brainfuse.gui.main_window import MainWindow
 from brainfuse.gui.viewer import Viewer
 
-__all__ = ["run_app", "MainWindow", "Viewer"]
+__all__ = ["MainWindow", "Viewer", "run_app"]

@@ -33,7 +33,7 @@ def _weights_checksum() -> str:
 
         path = shipped_weights_path()
         return f"{path.name}: {sha256_of(path)}" if path.is_file() else f"{path.name}: missing"
-    except Exception as exc:  # noqa: BLE001 - the About box must open whatever is missing
+    except Exception as exc:  # the About box must open whatever is missing
         return f"unavailable ({exc})"
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from PySide6 import QtGui, QtWidgets
 
-__all__ = ["run_app", "apply_dark_theme", "application"]
+__all__ = ["application", "apply_dark_theme", "run_app"]
 
 _STYLE = """
 QLabel#hint { color: #9a9a9a; font-size: 9pt; }
@@ -47,16 +47,19 @@ def apply_dark_theme(app: QtWidgets.QApplication) -> None:
 
 
 def application() -> QtWidgets.QApplication:
-    """The running QApplication, created (and themed) on first use."""
-    app = QtWidgets.QApplication.instance()
-    if app is None:
-        app = QtWidgets.QApplication(sys.argv[:1])
-        app.setApplicationName("BrainFuse")
-        app.setOrganizationName("BrainFuse")
-        apply_dark_theme(app)
-        icon = _icon_path()
-        if icon is not None:
-            app.setWindowIcon(QtGui.QIcon(str(icon)))
+    """Return the running QApplication, created (and themed) on first use."""
+    running = QtWidgets.QApplication.instance()
+    if isinstance(running, QtWidgets.QApplication):
+        return running
+    if running is not None:
+        raise RuntimeError("a non-GUI QCoreApplication is running; the window needs QApplication")
+    app = QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("BrainFuse")
+    app.setOrganizationName("BrainFuse")
+    apply_dark_theme(app)
+    icon = _icon_path()
+    if icon is not None:
+        app.setWindowIcon(QtGui.QIcon(str(icon)))
     return app
 
 

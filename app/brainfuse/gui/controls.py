@@ -14,7 +14,7 @@ from superqt.utils import signals_blocked
 from brainfuse.overlay import COLORMAPS
 from brainfuse.workspace import CT_PRESETS, Workspace
 
-__all__ = ["SliceControl", "WindowControl", "OverlayControl"]
+__all__ = ["OverlayControl", "SliceControl", "WindowControl"]
 _HORIZONTAL = QtCore.Qt.Orientation.Horizontal
 
 
@@ -33,6 +33,7 @@ class SliceControl(QtWidgets.QGroupBox):
         self.slider.valueChanged.connect(workspace.set_slice)
 
     def update_from_workspace(self) -> None:
+        """Show the workspace's slice count and current slice (no signal back)."""
         ws = self.workspace
         with signals_blocked(self.slider):
             self.slider.setRange(0, max(ws.n_slices - 1, 0))
@@ -78,6 +79,7 @@ class WindowControl(QtWidgets.QGroupBox):
             self.workspace.set_ct_window(name)
 
     def update_from_workspace(self) -> None:
+        """Show the workspace's CT preset and window (no signal back)."""
         ws = self.workspace
         with signals_blocked(self.preset):
             index = self.preset.findData(ws.ct_preset) if ws.ct_preset else -1
@@ -121,6 +123,7 @@ class OverlayControl(QtWidgets.QGroupBox):
         )
 
     def update_from_workspace(self) -> None:
+        """Show the workspace's overlay settings (no signal back)."""
         ws = self.workspace
         with signals_blocked(self.visible):
             self.visible.setChecked(ws.overlay_visible)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-__all__ = ["ExportOptions", "ExportDialog", "FORMATS"]
+__all__ = ["FORMATS", "ExportDialog", "ExportOptions"]
 
 #: format key -> (label, default suffix)
 FORMATS = {
@@ -90,7 +90,7 @@ class ExportDialog(QtWidgets.QDialog):
             self.path.setText(chosen)
 
     def options(self) -> ExportOptions:
-        """The answers as an :class:`ExportOptions`."""
+        """Return the answers as an :class:`ExportOptions`."""
         return ExportOptions(
             path=Path(self.path.text()).expanduser(),
             format=self.format.currentData(),

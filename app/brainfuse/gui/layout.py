@@ -56,7 +56,7 @@ def window_title(ws: Workspace) -> str:
 
 
 def build_central(self: MainWindow) -> QtWidgets.QWidget:
-    """The viewers and the scrollable side panel of controls, side by side."""
+    """Build the viewers and the scrollable side panel of controls, side by side."""
     sources = QtWidgets.QGroupBox("Images")
     QtWidgets.QVBoxLayout(sources).addWidget(self.sources_label)
     side = QtWidgets.QWidget()

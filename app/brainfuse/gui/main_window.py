@@ -14,6 +14,7 @@ Page Up/Down step slices, right-drag for window/level, CT presets brain 40/80, s
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     #: SSIM/PSNR (and Qabf/MI) of the slice on screen were written to the readouts
     readouts_updated = QtCore.Signal(dict)
+
+    # Menu entries the window uses again, made by brainfuse.gui.layout.build_menus.
+    action_open_ct: QtGui.QAction
+    action_open_mri: QtGui.QAction
+    action_export: QtGui.QAction
+    action_overlay: QtGui.QAction
+    recent_menu: QtWidgets.QMenu
 
     def __init__(
         self,
@@ -191,7 +199,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
         for role, path in entries:
             self.recent_menu.addAction(
-                f"{role.upper()}: {path}", lambda r=role, p=path: self._open(r, p, False)
+                f"{role.upper()}: {path}", functools.partial(self._open, role, path, False)
             )
 
     def _files_dropped(self, paths: list, panel: str) -> None:
@@ -387,6 +395,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._open(role, path, False, series=exc.choices.index(choice))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        """Store the preferences and cancel running work before the window closes."""
         self.settings.store(self.workspace)
         self.runner.cancel_all()
         super().closeEvent(event)

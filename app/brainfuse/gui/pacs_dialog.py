@@ -76,7 +76,7 @@ class _PacsDialogBase(QtWidgets.QDialog):
             )
 
     def client(self):
-        """A client for the chosen node, or None (the reason shown) when there is none."""
+        """Connect to the chosen node; None (the reason shown) when there is none."""
         from brainfuse.pacs import connect, get_node
 
         name = self.node.currentData()
@@ -236,7 +236,7 @@ class OpenFromPacsDialog(_PacsDialogBase):
         return dialog
 
     def query(self):
-        """The form as a :class:`brainfuse.pacs.Query`."""
+        """Read the form as a :class:`brainfuse.pacs.Query`."""
         from brainfuse.pacs import Query
 
         return Query(
@@ -306,9 +306,11 @@ class OpenFromPacsDialog(_PacsDialogBase):
         """Select the row of ``series_uid``; False when it is not listed."""
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
+            if top is None:
+                continue
             for j in range(top.childCount()):
                 child = top.child(j)
-                if child.data(0, _UID_ROLE)[1] == series_uid:
+                if child is not None and child.data(0, _UID_ROLE)[1] == series_uid:
                     self.tree.setCurrentItem(child)
                     return True
         return False

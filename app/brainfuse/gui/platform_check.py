@@ -64,7 +64,7 @@ _XCB_FAILED = re.compile(r'Could not (?:load|find) the Qt platform plugin "xcb"'
 
 
 def platform_in_use(environ: Mapping[str, str] | None = None) -> str:
-    """The Qt platform plugin a window will use: ``QT_QPA_PLATFORM``, or Qt's default.
+    """Name the Qt platform plugin a window will use: ``QT_QPA_PLATFORM`` or Qt's default.
 
     Qt's default on Linux is ``xcb``, except in a Wayland session (``XDG_SESSION_TYPE``
     ``wayland`` with ``WAYLAND_DISPLAY`` set), where it tries ``wayland`` first.
@@ -89,7 +89,7 @@ def _can_load(soname: str) -> bool:
 def missing_libraries(
     names: Iterable[str] = XCB_LIBRARIES, *, can_load: Callable[[str], bool] | None = None
 ) -> list[str]:
-    """The shared libraries among ``names`` that the dynamic loader cannot open.
+    """List the shared libraries among ``names`` that the dynamic loader cannot open.
 
     Parameters
     ----------

@@ -72,6 +72,7 @@ class ReadoutPanel(QtWidgets.QGroupBox):
             )
 
     def clear(self) -> None:
+        """Show a dash in every readout (no slice fused yet)."""
         for key in ("ssim", "psnr", "qabf", "mi"):
             self.labels[key].setText("–")
 

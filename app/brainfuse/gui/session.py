@@ -38,7 +38,7 @@ _FUSER_LOCK = threading.Lock()
 
 
 def fuser_for(device: str) -> Fuser:
-    """The CNN :class:`~brainfuse.fusion.Fuser` for ``device``, created once per process.
+    """Return the CNN :class:`~brainfuse.fusion.Fuser` for ``device``, made once per process.
 
     The first call loads the weights and runs one tiny fusion so that torch's lazy start-up
     (thread pool, kernels) happens here, in a worker, and not inside the first slice.
@@ -84,7 +84,7 @@ class Session(QtCore.QObject):
 
     # ------------------------------------------------------------------ engine
     def get_fuser(self) -> Fuser:
-        """The fuser for the chosen device (loaded on first use, in the calling worker)."""
+        """Return the fuser for the chosen device (loaded on first use, in the calling worker)."""
         if self.fuser is None:
             self.fuser = fuser_for(self.settings.device())
         return self.fuser
@@ -196,7 +196,7 @@ class Session(QtCore.QObject):
 
     # ------------------------------------------------------------------ export
     def pair_result(self) -> PairResult:
-        """The finished fusion as a :class:`~brainfuse.results.PairResult`.
+        """Return the finished fusion as a :class:`~brainfuse.results.PairResult`.
 
         Raises
         ------

@@ -11,7 +11,7 @@ from PySide6 import QtCore
 
 from brainfuse.workspace import CT_PRESETS, Window, Workspace
 
-__all__ = ["Settings", "MAX_RECENT", "DEVICES"]
+__all__ = ["DEVICES", "MAX_RECENT", "Settings"]
 
 MAX_RECENT = 8
 #: Device choices offered in the Settings menu (``brainfuse.fusion.Fuser(device=...)``).
@@ -30,31 +30,34 @@ class Settings:
         return str(self.q.value(f"folders/{role}", QtCore.QDir.homePath()))
 
     def set_last_folder(self, role: str, folder: str) -> None:
+        """Remember ``folder`` as the last one used for ``role``."""
         self.q.setValue(f"folders/{role}", folder)
 
     def recent(self) -> list[tuple[str, str]]:
         """Recently opened files as ``(role, path)``, newest first."""
         raw = self.q.value("recent/files", []) or []
-        if isinstance(raw, str):
-            raw = [raw]
+        items = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
         out = []
-        for item in raw:
+        for item in items:
             role, _, path = str(item).partition("|")
             if path:
                 out.append((role, path))
         return out
 
     def add_recent(self, role: str, path: str) -> None:
+        """Put ``(role, path)`` first in the recent files (at most :data:`MAX_RECENT`)."""
         entries = [e for e in self.recent() if e != (role, path)]
         entries.insert(0, (role, path))
         self.q.setValue("recent/files", [f"{r}|{p}" for r, p in entries[:MAX_RECENT]])
 
     # ------------------------------------------------------------------ display
     def device(self) -> str:
+        """Return the fusion device chosen in the Settings menu (``auto`` if unknown)."""
         value = str(self.q.value("fusion/device", "auto"))
         return value if value in DEVICES else "auto"
 
     def set_device(self, device: str) -> None:
+        """Remember the fusion device (one of :data:`DEVICES`)."""
         self.q.setValue("fusion/device", device)
 
     def restore(self, workspace: Workspace) -> None:
@@ -63,14 +66,18 @@ class Settings:
         if preset in CT_PRESETS:
             workspace.set_ct_window(preset)
         else:
-            center = float(self.q.value("window/ct_center", 40.0))
-            width = float(self.q.value("window/ct_width", 80.0))
+            center = self._number("window/ct_center", 40.0)
+            width = self._number("window/ct_width", 80.0)
             workspace.set_ct_window(Window(center, max(width, 1.0)))
         workspace.set_overlay(
             visible=str(self.q.value("overlay/visible", "true")).lower() == "true",
-            opacity=float(self.q.value("overlay/opacity", 0.4)),
+            opacity=self._number("overlay/opacity", 0.4),
             colormap=str(self.q.value("overlay/colormap", "viridis")),
         )
+
+    def _number(self, key: str, default: float) -> float:
+        # QSettings gives back a str from ini files, a float from the registry or a plist.
+        return float(str(self.q.value(key, default)))
 
     def store(self, workspace: Workspace) -> None:
         """Remember the workspace's CT window and overlay settings."""

@@ -44,7 +44,7 @@ def load_task(
 
 
 def demo_task(*, cancel: threading.Event) -> tuple[ImageVolume, ImageVolume]:
-    """The built-in demo pair."""
+    """Load the built-in demo pair."""
     from brainfuse.io import demo_pair
 
     return demo_pair()

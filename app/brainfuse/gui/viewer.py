@@ -117,7 +117,7 @@ class Viewer:
         self.app.processEvents()
 
     def fused_slice(self) -> np.ndarray:
-        """The fused slice on screen, float32 in [0, 1], ``(H, W)`` or ``(H, W, 3)``.
+        """Return the fused slice on screen, float32 in [0, 1], ``(H, W)`` or ``(H, W, 3)``.
 
         Exactly the array the fused panel draws before its colour table.
 
@@ -129,7 +129,7 @@ class Viewer:
         return self._shown("fused")
 
     def decision_slice(self) -> np.ndarray:
-        """The decision map on screen, float32 ``(H, W)``: hard (0/1) or soft, as drawn."""
+        """Return the decision map on screen, float32 ``(H, W)``: hard (0/1) or soft, as drawn."""
         return self._shown("map")
 
     def _shown(self, layer: str) -> np.ndarray:

@@ -22,7 +22,7 @@ from brainfuse.export.render import overlay_decision_map
 from brainfuse.overlay import overlay_lut
 from brainfuse.workspace import LAYERS, Workspace
 
-__all__ = ["SliceViewBox", "Panel", "ViewerGrid", "TITLES"]
+__all__ = ["TITLES", "Panel", "SliceViewBox", "ViewerGrid"]
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -58,6 +58,7 @@ class SliceViewBox(pg.ViewBox):
         self.setMenuEnabled(False)
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        """Left click: move the crosshair there (:attr:`clicked`)."""
         if ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
             p = self.mapSceneToView(ev.scenePos())
@@ -66,6 +67,7 @@ class SliceViewBox(pg.ViewBox):
             ev.ignore()
 
     def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
+        """Left drag: crosshair; middle drag: pan; right drag: window/level."""
         button = ev.button()
         if button == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
@@ -83,6 +85,7 @@ class SliceViewBox(pg.ViewBox):
             ev.ignore()
 
     def wheelEvent(self, ev, axis=None) -> None:  # noqa: N802
+        """Wheel: next/previous slice (:attr:`slice_step`); Ctrl+wheel: zoom."""
         if ev.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier:
             super().wheelEvent(ev, axis)
             return
@@ -205,7 +208,7 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
 
     # ------------------------------------------------------------------ drawing
     def box(self, name: str) -> SliceViewBox:
-        """The ViewBox of panel ``name`` (``mri``, ``ct``, ``map``, ``fused``)."""
+        """Return the ViewBox of panel ``name`` (``mri``, ``ct``, ``map``, ``fused``)."""
         return self.panels[name].box
 
     def refresh_geometry(self) -> None:
@@ -285,7 +288,7 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
             panel.place_labels()
 
     def drawn_image(self, name: str) -> np.ndarray | None:
-        """The array panel ``name`` currently shows (``None`` when empty)."""
+        """Return the array panel ``name`` currently shows (``None`` when empty)."""
         return self.panels[name].image.image
 
     # ------------------------------------------------------------------ mouse and drops
@@ -306,18 +309,21 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         return "mri"
 
     def dragEnterEvent(self, ev) -> None:  # noqa: N802
+        """Accept dragged files (for opening)."""
         if ev.mimeData().hasUrls():
             ev.acceptProposedAction()
         else:
             super().dragEnterEvent(ev)
 
     def dragMoveEvent(self, ev) -> None:  # noqa: N802
+        """Keep accepting dragged files over every panel."""
         if ev.mimeData().hasUrls():
             ev.acceptProposedAction()
         else:
             super().dragMoveEvent(ev)
 
     def dropEvent(self, ev) -> None:  # noqa: N802
+        """Open dropped files in the panel under the mouse (:attr:`files_dropped`)."""
         urls = ev.mimeData().urls() if ev.mimeData().hasUrls() else []
         paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
         if paths:

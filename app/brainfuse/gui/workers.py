@@ -17,7 +17,7 @@ import inspect
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 import shiboken6
 from PySide6 import QtCore, QtWidgets
@@ -89,6 +89,29 @@ class TaskRunner(QtCore.QObject):
         self._set_busy(False)
 
     # ------------------------------------------------------------------ starting
+    @overload
+    def start(
+        self,
+        kind: str,
+        func: Callable[..., Generator[tuple[float, Y], None, R]],
+        *args: object,
+        label: str = "",
+        on_yield: Callable[[Y], None] | None = None,
+        on_return: Callable[[R], None] | None = None,
+        quiet: bool = False,
+    ) -> Task: ...
+
+    @overload
+    def start(
+        self,
+        kind: str,
+        func: Callable[..., R],
+        *args: object,
+        label: str = "",
+        on_return: Callable[[R], None] | None = None,
+        quiet: bool = False,
+    ) -> Task: ...
+
     def start(
         self,
         kind: str,
@@ -132,7 +155,7 @@ class TaskRunner(QtCore.QObject):
         args: tuple[object, ...],
         cancel: threading.Event,
     ) -> WorkerBase:
-        """A superqt worker running ``func``; it records the thread it runs on."""
+        """Make a superqt worker running ``func``; it records the thread it runs on."""
         ids = self.thread_ids
 
         def mark() -> None:
@@ -176,7 +199,7 @@ class TaskRunner(QtCore.QObject):
             if current() and not isinstance(exc, CancelledError):
                 self.errored.emit(kind, exc)
 
-        def finished() -> None:
+        def finished(*_: object) -> None:  # superqt types the argless signal as SigInst[None]
             if self.tasks.get(kind) is task:
                 del self.tasks[kind]
             if not any(not t.quiet for t in self.tasks.values()):
@@ -190,7 +213,7 @@ class TaskRunner(QtCore.QObject):
 
     # ------------------------------------------------------------------ state
     def is_running(self, kind: str | None = None) -> bool:
-        """True while a task (of ``kind``) runs."""
+        """Tell whether a task (of ``kind``) is running."""
         return bool(self.tasks) if kind is None else kind in self.tasks
 
     def cancel(self, kind: str) -> None:
