@@ -34,7 +34,7 @@ REFERENCE_METHOD = "laplacian"
 
 
 def _demo_slices() -> tuple[np.ndarray, np.ndarray, str]:
-    """The demo pair as float32 [0, 1] volumes (z, y, x) and a description."""
+    """Load the demo pair as float32 [0, 1] volumes (z, y, x) and a description."""
     from brainfuse.fusion import to_unit
     from brainfuse.io import demo_pair
 
@@ -122,8 +122,11 @@ def _peak_rss_mib() -> float | None:
 
 
 def _peak_memory(fuser: Any, a: np.ndarray, b: np.ndarray) -> dict[str, float | None]:
-    """Peaks of one run, MiB: traced NumPy/Python allocations, process RSS (whole process,
-    Linux only, else None) and the CUDA allocator (GPU only, else None)."""
+    """Measure the peak memory of one run, MiB.
+
+    Traced NumPy/Python allocations, process RSS (whole process, Linux only, else None) and
+    the CUDA allocator (GPU only, else None).
+    """
     cuda = None
     can_reset = _reset_peak_rss()
     dev = getattr(fuser, "torch_device", None)
@@ -193,7 +196,9 @@ def run_benchmark(
     import torch
 
     if make_fuser is None:
-        from brainfuse.fusion import Fuser as make_fuser
+        from brainfuse.fusion import Fuser
+
+        make_fuser = Fuser
     methods = list(dict.fromkeys(methods))
     if REFERENCE_METHOD not in methods:
         methods.append(REFERENCE_METHOD)
@@ -262,7 +267,7 @@ def run_benchmark(
 
 
 def format_table(report: dict[str, Any]) -> str:
-    """The report as a plain-text table (ms/pair, ratio to Laplacian, memory; volume rate)."""
+    """Format the report as a table: ms/pair, ratio to Laplacian, memory; volume rate."""
     env, st = report["environment"], report["settings"]
     lines = [
         f"brainfuse {env['brainfuse']} bench: {env['device']}, torch {env['torch']}, "

@@ -438,8 +438,10 @@ def write_summary(result: EvaluationResult) -> Path:
 
 
 def write_grid(path: Path, panels: list[dict[str, object]], methods: Sequence[str]) -> Path:
-    """Write a labelled figure: one column per pair; rows image 1, image 2, decision map, and
-    the fused image of each method (matplotlib, Agg backend, 100 dpi, 1.6 inch panels).
+    """Write a labelled figure of the pairs, their decision maps and fused images.
+
+    One column per pair; rows image 1, image 2, decision map, and the fused image of each
+    method (matplotlib, Agg backend, 100 dpi, 1.6 inch panels).
 
     ``panels`` items hold ``pair`` (:class:`ImagePair`), ``im1``, ``im2`` (uint8), ``fused``
     (method → uint8) and optionally ``dm`` ((method, uint8 map)).

@@ -21,6 +21,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 
@@ -90,7 +91,7 @@ class Window:
         return (self.low, self.high)
 
     def dragged(self, d_width: float, d_center: float) -> Window:
-        """The window after a mouse drag: width and centre moved, width kept >= 1, manual."""
+        """Move the window by a mouse drag: width and centre moved, width kept >= 1, manual."""
         return Window(self.center + d_center, max(1.0, self.width + d_width), "manual", self.units)
 
     def describe(self) -> str:
@@ -196,7 +197,7 @@ def _is_hu(volume: ImageVolume) -> bool:
 
 
 def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
-    """The automatic window of a scan without physical units: robust percentiles.
+    """Choose the automatic window of a scan without physical units: robust percentiles.
 
     Parameters
     ----------
@@ -218,7 +219,7 @@ def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
 
 
 def default_window(volume: ImageVolume) -> Window:
-    """The window a source gets when none is asked for.
+    """Choose the window a source gets when none is asked for.
 
     8-bit images as they are (``"8-bit"``, 127.5/255), CT in HU the brain preset, anything
     else :func:`mr_auto_window`.
@@ -231,7 +232,7 @@ def default_window(volume: ImageVolume) -> Window:
 
 
 def window_for(volume: ImageVolume, window: WindowSpec = None) -> Window:
-    """The window :func:`to_unit` applies to ``volume`` (see there for ``window``).
+    """Resolve the window :func:`to_unit` applies to ``volume`` (see there for ``window``).
 
     Raises
     ------
@@ -298,14 +299,31 @@ class UnitVolume:
     dtype = np.dtype(np.float32)
 
     def __len__(self) -> int:
+        """Return the number of slices."""
         return len(self.array)
 
     def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
+        """Window the selected slices into float32 [0, 1]."""
         return _windowed(self.array[key], self.window)
 
     def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        """Window the whole volume into float32 [0, 1] (NumPy's array protocol)."""
         out = _windowed(self.array, self.window)
         return out if dtype is None else out.astype(dtype, copy=False)
+
+
+@overload
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: Literal[False] = False
+) -> tuple[np.ndarray, Window]: ...
+@overload
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: Literal[True]
+) -> tuple[UnitVolume, Window]: ...
+@overload
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: bool
+) -> tuple[np.ndarray | UnitVolume, Window]: ...
 
 
 def to_unit(

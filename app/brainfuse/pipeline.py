@@ -196,7 +196,7 @@ class PairFusion:
         self.timings["total"] = self.timings.get("total", 0.0) + (time.perf_counter() - t0) * 1e3
 
     def result(self) -> PairResult:
-        """The typed result on the reference grid (call when every slice is done)."""
+        """Assemble the typed result on the reference grid (call when every slice is done)."""
         p = self.prepared
         ref = p.ct if p.reference == "ct" else p.mri
         fusion = FusionResult(

@@ -34,6 +34,7 @@ _DOING = {"info": "read", "fuse": "fuse", "evaluate": "evaluate", "bench": "benc
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the ``brainfuse`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="brainfuse",
         description="Fuse brain CT and MRI. Without a subcommand, opens the BrainFuse window.",

@@ -14,6 +14,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``brainfuse bench`` and its options to ``subparsers``."""
     p = subparsers.add_parser(
         "bench",
         help="time the fusion methods (ms per pair, slices/s per volume, peak memory)",
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``brainfuse bench``; return the exit status (2 for bad sizes or counts)."""
     if any(n < 16 for n in args.size) or args.repeat < 1 or args.threads < 1:
         print("brainfuse: error: --size must be ≥ 16, --repeat and --threads ≥ 1", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ class StderrProgress:
         self._last_decile = -1
 
     def __call__(self, fraction: float) -> None:
+        """Show ``fraction`` (0–1) of the work as done."""
         done = round(fraction * self.total)
         elapsed = time.perf_counter() - self.t0
         left = elapsed / fraction * (1 - fraction) if fraction > 0 else 0.0
@@ -45,6 +46,7 @@ class StderrProgress:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``brainfuse evaluate`` and its options to ``subparsers``."""
     p = subparsers.add_parser(
         "evaluate",
         help="fuse every image pair of a folder with each method and score the results",
@@ -76,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``brainfuse evaluate``; return the exit status (130 when interrupted)."""
     from brainfuse.fusion import check_methods
 
     methods = check_methods(args.methods or list(DEFAULT_METHODS))

@@ -19,6 +19,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``brainfuse fuse`` and its options to ``subparsers``."""
     from brainfuse.fusion import available_methods
 
     p = subparsers.add_parser(
@@ -100,6 +101,7 @@ def _fuse(args, ct, mri, fuse_pair):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``brainfuse fuse``; return the exit status."""
     from brainfuse.pipeline import fuse_pair
 
     if args.demo:

@@ -19,6 +19,7 @@ __all__ = ["register", "run", "describe"]
 
 
 def register(subparsers) -> None:
+    """Add ``brainfuse info`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "info",
         help="describe images (DICOM file/folder, NIfTI, PNG/TIFF/JPEG)",
@@ -82,6 +83,7 @@ def describe(volume: ImageVolume) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``brainfuse info``; return the exit status (2 when a path cannot be read)."""
     from brainfuse.io import load
 
     status = 0

@@ -25,6 +25,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``brainfuse pacs`` and its subcommands and its options to ``subparsers``."""
     p = subparsers.add_parser(
         "pacs",
         help="query, retrieve from and send to a PACS (DIMSE or DICOMweb)",
@@ -85,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the chosen ``brainfuse pacs`` subcommand; return the exit status."""
     return int(args.func(args) or 0)
 
 

@@ -52,7 +52,7 @@ def _from_file(path: Path) -> list[np.ndarray]:
     if vol.is_rgb:
         return [np.asarray(s, np.float32).mean(axis=-1) / 255.0 for s in vol.array]
     a01, _ = to_unit(vol)
-    out = []
+    out: list[np.ndarray] = []
     for axis in range(3):
         v = np.moveaxis(a01, axis, 0)
         if v.shape[1] < 16 or v.shape[2] < 16:
@@ -82,6 +82,7 @@ def load_training_images(paths: list[str]) -> tuple[list[np.ndarray], list[str]]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``brainfuse train`` and its options to ``subparsers``."""
     from brainfuse.fusion.training import TrainSettings
 
     d = TrainSettings()
@@ -107,6 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``brainfuse train``; return the exit status."""
     from brainfuse.fusion.training import TrainSettings, train
 
     images, used = load_training_images(args.data)

@@ -8,6 +8,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``brainfuse view`` and its options to ``subparsers``."""
     parser = subparsers.add_parser(
         "view",
         help="open the window with a CT-MRI pair",
@@ -22,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``brainfuse view``: open the window; return its exit status."""
     from brainfuse.cli import open_window
     from brainfuse.errors import BrainFuseError
 

@@ -34,7 +34,7 @@ def nifti_image(
     array: np.ndarray | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> nib.Nifti1Image:
-    """A ``Nifti1Image`` of ``volume`` (or of ``array`` on ``volume``'s grid).
+    """Build a ``Nifti1Image`` of ``volume`` (or of ``array`` on ``volume``'s grid).
 
     Parameters
     ----------

@@ -33,7 +33,7 @@ __all__ = ["make_provenance", "provenance_text", "provenance_json"]
 
 
 def _window_text(window: Any) -> str:
-    """A window as ``center/width`` when it has those, else its ``str``."""
+    """Format a window as ``center/width`` when it has those, else its ``str``."""
     if window is None:
         return "none"
     describe = getattr(window, "describe", None)  # brainfuse.intensity.Window
@@ -120,5 +120,5 @@ def provenance_text(record: Mapping[str, Any]) -> str:
 
 
 def provenance_json(record: Mapping[str, Any]) -> str:
-    """The record as compact, key-sorted JSON (for the PNG ``tEXt`` chunk)."""
+    """Serialise the record as compact, key-sorted JSON (for the PNG ``tEXt`` chunk)."""
     return json.dumps(dict(record), sort_keys=True, separators=(",", ":"), default=str)

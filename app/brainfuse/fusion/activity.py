@@ -99,12 +99,13 @@ def deep_gradient_energy(
     # Global cSE pooling, stage by stage, summed over the tile cores.
     gates: list[torch.Tensor] = []
     for stage in range(encoder.n_stages):
-        total = None
+        total: torch.Tensor | None = None
         for r0, r1, rc0, rc1 in rows:
             for c0, c1, cc0, cc1 in cols:
                 y = encoder.stage_output(x[:, :, r0:r1, c0:c1], stage, gates)
                 part = y[:, :, rc0 - r0 : rc1 - r0, cc0 - c0 : cc1 - c0].sum(dim=(2, 3))
                 total = part if total is None else total + part
+        assert total is not None  # rows and cols each hold at least one tile
         gates.append(encoder.gates_from_means(stage, total / float(h * w)))
     out = torch.empty((x.shape[0], h, w), dtype=x.dtype, device=x.device)
     for r0, r1, rc0, rc1 in rows:

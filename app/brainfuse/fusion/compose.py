@@ -16,7 +16,7 @@ __all__ = ["compose", "is_rgb_pair"]
 
 
 def is_rgb_pair(image1: np.ndarray, image2: np.ndarray) -> bool:
-    """True when ``image1`` is ``image2``'s shape plus a trailing RGB axis."""
+    """Tell whether ``image1`` is ``image2``'s shape plus a trailing RGB axis."""
     return image1.ndim == image2.ndim + 1 and image1.shape[-1] == 3
 
 

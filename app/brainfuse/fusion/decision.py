@@ -40,7 +40,7 @@ def initial_map(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
 
 def scaled_radius(radius: float, shape: tuple[int, ...]) -> int:
     """``radius`` (given for 256 x 256) scaled to a slice of ``shape`` (rows, cols)."""
-    return max(int(round(radius * min(shape[-2:]) / 256.0)), 0)
+    return max(round(radius * min(shape[-2:]) / 256.0), 0)
 
 
 def _disk(r: int) -> np.ndarray:
@@ -106,7 +106,7 @@ def _remove_small(mask: np.ndarray, min_size: int) -> np.ndarray:
 def consistency_verification(
     dm: np.ndarray, *, radius: float = 5.0, min_area: float = 0.01
 ) -> np.ndarray:
-    """Opening + closing with a disk, then removal of small islands and holes.
+    """Clean a decision map: opening + closing with a disk, then small islands and holes.
 
     Parameters
     ----------
@@ -166,8 +166,11 @@ def guided_filter(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.nd
 
 
 def edge_energy(image: np.ndarray) -> np.ndarray:
-    """Squared differences to the upper and to the left neighbour, summed (0 in row 0 and
-    column 0): :func:`brainfuse.fusion.activity.gradient_energy` of raw pixels, in NumPy."""
+    """Sum the squared differences to the upper and to the left neighbour.
+
+    0 in row 0 and column 0: :func:`brainfuse.fusion.activity.gradient_energy` of raw
+    pixels, in NumPy.
+    """
     x = np.asarray(image, np.float32)
     g = np.zeros_like(x)
     np.subtract(x[1:], x[:-1], out=g[1:])

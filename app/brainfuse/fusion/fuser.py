@@ -305,7 +305,7 @@ class Fuser:
                 fused = compose(soft, a, b)
             else:
                 fused, dm, soft = self._fuse_baseline(y, b)
-                fused = ycbcr_to_rgb(fused, cb, cr) if rgb else fused
+                fused = fused if cb is None or cr is None else ycbcr_to_rgb(fused, cb, cr)
                 act = None
             for i, k in enumerate(idx):
                 yield SliceFusion(

@@ -119,15 +119,15 @@ class EnergyEncoder:
         wt, bias = self.weights[0][0]
         pre[0] = F.conv2d(x, wt, bias, padding=1)
         for s in range(self.n_stages):
-            y = self._finish(pre[s], s, None if se_scales is None else se_scales[s])
+            stage_in = pre[s]
+            assert stage_in is not None  # stage 0 from the image, stage s from stages < s
+            y = self._finish(stage_in, s, None if se_scales is None else se_scales[s])
             _add_gradient_energy(energy, y)
             for k in range(s + 1, self.n_stages):
                 wt, bias = self.weights[k][s]
                 part = F.conv2d(y, wt, bias, padding=1)
-                if pre[k] is None:
-                    pre[k] = part
-                else:
-                    pre[k] += part
+                earlier = pre[k]
+                pre[k] = part if earlier is None else earlier.add_(part)
             pre[s] = None
         return energy
 

@@ -53,6 +53,7 @@ class ChannelSE(nn.Module):
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(means))))
 
     def forward(self, x: torch.Tensor, scales: torch.Tensor | None = None) -> torch.Tensor:
+        """Gate each channel of ``x`` ``(N, C, H, W)``; ``scales`` ``(N, C)`` overrides pooling."""
         if scales is None:
             scales = self.scales(x.mean(dim=(2, 3)))
         return x * scales[:, :, None, None]
@@ -72,6 +73,7 @@ class Encoder(nn.Module):
 
     @property
     def n_stages(self) -> int:
+        """Number of feature stages (the first convolution and each dense block)."""
         return 1 + len(self.dense)
 
     def _stage(self, s: int, feats: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -80,7 +82,9 @@ class Encoder(nn.Module):
         return self.dense[s - 1](torch.cat(feats, dim=1))
 
     def _se(self, s: int) -> ChannelSE:
-        return self.se1 if s == 0 else self.se_dense[s - 1]
+        se = self.se1 if s == 0 else self.se_dense[s - 1]
+        assert isinstance(se, ChannelSE)  # nn.ModuleList items are typed as any Module
+        return se
 
     def forward(self, x: torch.Tensor, se_scales: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Deep features; ``se_scales`` (one ``(N, C)`` tensor per stage) overrides pooling."""
@@ -103,7 +107,7 @@ class Encoder(nn.Module):
         raise AssertionError("unreachable")
 
     def gates_from_means(self, stage: int, means: torch.Tensor) -> torch.Tensor:
-        """cSE gates of ``stage`` from its pooled pre-cSE means ``(N, C)``."""
+        """Compute the cSE gates of ``stage`` from its pooled pre-cSE means ``(N, C)``."""
         return self._se(stage).scales(means)
 
 
@@ -116,6 +120,7 @@ class Decoder(nn.Module):
         self.out = nn.Conv2d(16, 1, kernel_size=3, padding=1, bias=True)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
+        """Reconstruct one image ``(N, 1, H, W)`` from features ``(N, 64, H, W)``."""
         return self.out(self.blocks(f))
 
 
@@ -126,11 +131,13 @@ class FusionAutoencoder(nn.Module):
         super().__init__()
         self.encoder = Encoder()
         self.decoder = Decoder()
+        self.sha256: str | None = None  # of the weights file, set by load_autoencoder
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode and decode ``x`` ``(N, 1, H, W)``: the reconstruction."""
         return self.decoder(self.encoder(x))
 
 
 def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
+    """Count the trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -76,6 +76,7 @@ class FusionSettings:
     detail: DetailBlend = field(default_factory=DetailBlend)
 
     def __post_init__(self) -> None:
+        """Check the window, refinement and clean-up values."""
         if int(self.window) != self.window or self.window < 1:
             raise BrainFuseError(f"fusion window must be a whole number >= 1, not {self.window}")
         if self.refine not in REFINEMENTS:
@@ -89,7 +90,7 @@ class FusionSettings:
             )
 
     def with_(self, **changes: object) -> FusionSettings:
-        """A copy with ``changes`` applied (validated again)."""
+        """Return a copy with ``changes`` applied (validated again)."""
         return replace(self, **changes)  # type: ignore[arg-type]  # checked in __post_init__
 
     def as_record(self) -> dict:

@@ -61,7 +61,7 @@ def _expected_sha(path: Path, shipped: bool) -> str | None:
 
 
 def load_autoencoder(path: str | Path | None = None) -> FusionAutoencoder:
-    """The autoencoder with weights from ``path`` (default: the shipped weights), eval mode.
+    """Load the autoencoder with weights from ``path`` (default: the shipped weights), eval mode.
 
     Raises
     ------
@@ -70,7 +70,7 @@ def load_autoencoder(path: str | Path | None = None) -> FusionAutoencoder:
         SHA-256, or does not hold this network's tensors.
     """
     shipped = path is None
-    p = shipped_weights_path() if shipped else Path(path)
+    p = shipped_weights_path() if path is None else Path(path)
     if not p.is_file():
         raise ModelError(
             f"fusion weights not found at {p}; reinstall BrainFuse or pass a weights file "

@@ -10,7 +10,7 @@ __all__ = ["standard_deviation", "spatial_frequency", "average_gradient"]
 
 
 def standard_deviation(image: np.ndarray, *, mask: np.ndarray | None = None) -> float:
-    """Standard deviation SD of the grey values (contrast), population form (divide by N).
+    """Compute the grey values' standard deviation SD (contrast), population form (÷ N).
 
     Parameters
     ----------

@@ -107,8 +107,10 @@ def vif_source(fused: np.ndarray, source: np.ndarray, *, mask: np.ndarray | None
 def vif(
     fused: np.ndarray, a: np.ndarray, b: np.ndarray, *, mask: np.ndarray | None = None
 ) -> float:
-    """Fusion VIF: ``VIF(A → F) + VIF(B → F)`` (pixel-domain multi-scale VIFP, see
-    :func:`vif_source`), the sum used by the fusion literature's evaluators.
+    """Compute the fusion VIF, ``VIF(A → F) + VIF(B → F)``.
+
+    Pixel-domain multi-scale VIFP (see :func:`vif_source`), the sum used by the fusion
+    literature's evaluators.
 
     Parameters
     ----------
