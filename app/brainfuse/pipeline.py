@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from brainfuse.fusion import Fuser
 from brainfuse.image import ImageVolume
 from brainfuse.intensity import UnitVolume, Window, WindowSpec, to_uint8, to_unit
 from brainfuse.results import FusionResult, PairResult
+
+if TYPE_CHECKING:  # SimpleITK is only a type here
+    import SimpleITK
 
 __all__ = [
     "FusionStep",
@@ -55,7 +59,7 @@ class PreparedPair:
     ct01: UnitVolume | np.ndarray
     mri01: UnitVolume | np.ndarray
     windows: dict[str, Window]
-    transform: object | None = None
+    transform: SimpleITK.Transform | None = None
     reference: str = "mri"
     registration: str = "none"
     warnings: list[str] = field(default_factory=list)
@@ -209,21 +213,21 @@ class PairFusion:
             fallback=self.fuser.fallback,
             model_sha256=self.fuser.model_sha256,
         )
-        grid = {
-            "spacing": ref.spacing,
-            "origin": ref.origin,
-            "direction": ref.direction,
-            "has_geometry": ref.has_geometry,
-            "modality": "OT",
-        }
+        dm = ImageVolume(  # on the reference grid; the fused image takes the same geometry
+            self.decision_map,
+            spacing=ref.spacing,
+            origin=ref.origin,
+            direction=ref.direction,
+            has_geometry=ref.has_geometry,
+            modality="OT",
+            description="decision map (1 = CT)",
+        )
         rgb = self.fused.ndim == 4
-        fused = ImageVolume(
+        fused = dm.with_array(
             to_uint8(self.fused) if rgb else self.fused,
             is_rgb=rgb,
             description=f"BrainFuse fusion ({fusion.method}) of {p.ct.name} and {p.mri.name}",
-            **grid,
         )
-        dm = ImageVolume(self.decision_map, description="decision map (1 = CT)", **grid)
         return PairResult(
             ct=p.ct,
             mri=p.mri,

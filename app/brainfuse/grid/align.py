@@ -12,7 +12,6 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import SimpleITK
@@ -133,8 +132,8 @@ def align_pair(
     ct: ImageVolume,
     mri: ImageVolume,
     *,
-    register: Literal["auto", "none", "geometry", "rigid"] = "auto",
-    reference: Literal["mri", "ct"] = "mri",
+    register: str = "auto",  # one of REGISTER_MODES, checked: it comes from the user
+    reference: str = "mri",  # one of REFERENCES
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> AlignedPair:
