@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.network import Encoder
@@ -52,7 +52,7 @@ def box_sum(e: torch.Tensor, k: int) -> torch.Tensor:
     if k <= 1:
         return e
     ones = torch.ones((1, 1, k, k), dtype=e.dtype, device=e.device)
-    out = F.conv2d(e[:, None], ones, padding=k // 2)[:, 0]  # oneDNN: faster than avg_pool2d
+    out = functional.conv2d(e[:, None], ones, padding=k // 2)[:, 0]  # oneDNN: beats avg_pool2d
     return out[:, : e.shape[1], : e.shape[2]]
 
 

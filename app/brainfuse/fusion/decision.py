@@ -16,8 +16,8 @@ from dataclasses import asdict
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import ndimage
+from torch.nn import functional
 
 from brainfuse.fusion.settings import FusionSettings
 
@@ -182,7 +182,7 @@ def edge_energy(image: np.ndarray) -> np.ndarray:
 
 def _smooth_half(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian local mean (sigma in pixels) taken on a 2 x 2 block-averaged grid."""
-    half = F.avg_pool2d(torch.from_numpy(x)[None, None], 2, ceil_mode=True)[0, 0].numpy()
+    half = functional.avg_pool2d(torch.from_numpy(x)[None, None], 2, ceil_mode=True)[0, 0].numpy()
     return ndimage.gaussian_filter(half, 0.5 * sigma, truncate=2.0)
 
 
@@ -242,7 +242,7 @@ def detail_blend(
     detail = _smooth_half(chosen, sigma * s)
     r = level / (level + (c * s * s) * detail + 1e-12)
     frac = torch.from_numpy(np.ascontiguousarray(beta * r * r, np.float32))[None, None]
-    frac = F.interpolate(frac, scale_factor=2, mode="bilinear", align_corners=False)
+    frac = functional.interpolate(frac, scale_factor=2, mode="bilinear", align_corners=False)
     t = frac[0, 0, :h, :w].numpy()
     return (d + (0.5 - d) * t).astype(np.float32)
 

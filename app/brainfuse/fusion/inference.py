@@ -21,7 +21,7 @@ network.Encoder`, so the zero padding of the next convolution sees the same valu
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 from brainfuse.fusion.network import Encoder
 
@@ -117,7 +117,7 @@ class EnergyEncoder:
         x = torch.cat([x, torch.zeros_like(x)], dim=1).contiguous(memory_format=_CL)
         pre: list[torch.Tensor | None] = [None] * self.n_stages
         wt, bias = self.weights[0][0]
-        pre[0] = F.conv2d(x, wt, bias, padding=1)
+        pre[0] = functional.conv2d(x, wt, bias, padding=1)
         for s in range(self.n_stages):
             stage_in = pre[s]
             assert stage_in is not None  # stage 0 from the image, stage s from stages < s
@@ -125,7 +125,7 @@ class EnergyEncoder:
             _add_gradient_energy(energy, y)
             for k in range(s + 1, self.n_stages):
                 wt, bias = self.weights[k][s]
-                part = F.conv2d(y, wt, bias, padding=1)
+                part = functional.conv2d(y, wt, bias, padding=1)
                 earlier = pre[k]
                 pre[k] = part if earlier is None else earlier.add_(part)
             pre[s] = None
