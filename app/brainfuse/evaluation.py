@@ -17,12 +17,14 @@ with (mod1, mod2) one of :data:`PAIR_KINDS`; image 1 is the CT / functional imag
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -31,18 +33,21 @@ from brainfuse.errors import BrainFuseError, CancelledError, ExportError, Unread
 from brainfuse.fusion import METHODS
 from brainfuse.intensity import from_uint8, to_uint8
 from brainfuse.metrics import METRIC_NAMES, fusion_metrics, head_mask
+from brainfuse.results import FusionResult
 
 __all__ = [
-    "PAIR_KINDS",
     "DEFAULT_METHODS",
-    "ImagePair",
+    "PAIR_KINDS",
     "EvaluationResult",
+    "GridPanel",
+    "ImagePair",
+    "PairFuser",
     "discover_pairs",
-    "load_pair",
     "evaluate",
-    "write_summary",
+    "load_pair",
     "read_metrics_csv",
     "write_grid",
+    "write_summary",
 ]
 
 #: (image 1, image 2) modality suffixes of a pair; image 1 is the CT or functional image.
@@ -74,11 +79,36 @@ class ImagePair:
 
 
 @dataclass
+class GridPanel:
+    """One pair's column of the evaluation grid: 8-bit images (0–255)."""
+
+    pair: ImagePair
+    im1: np.ndarray
+    im2: np.ndarray
+    fused: dict[str, np.ndarray] = field(default_factory=dict)  # method -> fused image
+    dm: tuple[str, np.ndarray] | None = None  # (method, 0/255 map) of the first map method
+
+
+class PairFuser(Protocol):
+    """What :func:`evaluate` needs of a fuser (the engine's :class:`~brainfuse.fusion.Fuser`)."""
+
+    device: str
+
+    def fuse(self, image1: np.ndarray, image2: np.ndarray) -> FusionResult:
+        """Fuse one pair of float [0, 1] images."""
+        ...
+
+
+#: One row of ``metrics.csv``: names and modalities as text, times and scores as numbers.
+Row = dict[str, float | str]
+
+
+@dataclass
 class EvaluationResult:
     """What :func:`evaluate` did: rows written and the files it produced."""
 
     out: Path
-    rows: list[dict[str, object]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     methods: tuple[str, ...] = ()
     pairs_done: int = 0
     pairs_total: int = 0
@@ -190,7 +220,7 @@ def evaluate(
     limit: int | None = None,
     grid: int = 6,
     device: str = "auto",
-    make_fuser: Callable[[str], object] | None = None,
+    make_fuser: Callable[[str], PairFuser] | None = None,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> EvaluationResult:
@@ -211,7 +241,7 @@ def evaluate(
         Number of pairs shown in ``grid.png`` (0: no grid).
     device : str
         Device for the fusers (``auto``, ``cpu``, ``cuda``).
-    make_fuser : callable(method) -> object with ``fuse(image1, image2)``, optional
+    make_fuser : callable(method) -> PairFuser, optional
         Factory of fusers (default :class:`brainfuse.fusion.Fuser`); one fuser per method.
     progress : callable(fraction), optional
         Called after each pair.
@@ -244,15 +274,15 @@ def evaluate(
     shown = set(
         np.unique(np.linspace(0, len(pairs) - 1, min(grid, len(pairs))).round().astype(int))
     )
-    panels: list[dict[str, object]] = []
+    panels: list[GridPanel] = []
     try:
         with open(out / "metrics.csv", "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
             writer.writeheader()
             fh.flush()
             for index, pair in enumerate(pairs):
-                panel = _evaluate_pair(pair, fusers, out, cancel)
-                for row in panel.pop("rows"):  # type: ignore[attr-defined]
+                panel, rows = _evaluate_pair(pair, fusers, out, cancel)
+                for row in rows:
                     writer.writerow({k: _format(v) for k, v in row.items()})
                     result.rows.append(row)
                 fh.flush()
@@ -274,13 +304,13 @@ def evaluate(
 
 
 def _make_fusers(
-    methods: Sequence[str], device: str, make_fuser: Callable[[str], object] | None
-) -> dict[str, object]:
+    methods: Sequence[str], device: str, make_fuser: Callable[[str], PairFuser] | None
+) -> dict[str, PairFuser]:
     """One fuser per method (the engine's by default)."""
     if make_fuser is None:
         from brainfuse.fusion import Fuser
 
-        def make_fuser(method: str) -> object:
+        def make_fuser(method: str) -> PairFuser:
             return Fuser(method, device=device)
 
     return {m: make_fuser(m) for m in methods}
@@ -288,35 +318,34 @@ def _make_fusers(
 
 def _evaluate_pair(
     pair: ImagePair,
-    fusers: dict[str, object],
+    fusers: dict[str, PairFuser],
     out: Path,
     cancel: threading.Event | None,
-) -> dict[str, object]:
+) -> tuple[GridPanel, list[Row]]:
     """Fuse one pair with every method, write the PNGs, score them.
 
-    Returns the pair's grid panel (``pair``, ``im1``, ``im2``, ``fused``, maybe ``dm``)
-    with its CSV rows under ``rows``. A method's fused image is rounded to 0-255 by
-    :func:`brainfuse.intensity.to_uint8` (so ``average`` is the integer average).
+    Returns the pair's grid panel and its CSV rows. A method's fused image is rounded to
+    0-255 by :func:`brainfuse.intensity.to_uint8` (so ``average`` is the integer average).
     """
     im1, im2 = load_pair(pair)
     one, two = from_uint8(im1), from_uint8(im2)
     head = head_mask(im1, im2)
-    fused_by: dict[str, np.ndarray] = {}
-    panel: dict[str, object] = {"pair": pair, "im1": im1, "im2": im2, "fused": fused_by}
-    rows: list[dict[str, object]] = []
+    panel = GridPanel(pair, im1, im2)
+    rows: list[Row] = []
     for method, fuser in fusers.items():
         if cancel is not None and cancel.is_set():
             raise CancelledError("evaluation cancelled")
         t0 = time.perf_counter()
-        res = fuser.fuse(one, two)  # type: ignore[attr-defined]
+        res = fuser.fuse(one, two)
         ms = (time.perf_counter() - t0) * 1000.0
         fused = to_uint8(res.fused)
         _save_png(out / method / f"{pair.id}.png", fused)
         if method in MAP_METHODS:
             dm = (np.asarray(res.decision_map) > 0).astype(np.uint8) * 255
             _save_png(out / method / f"{pair.id}_dm.png", dm)
-            panel.setdefault("dm", (method, dm))
-        row: dict[str, object] = {
+            if panel.dm is None:
+                panel.dm = (method, dm)
+        row: Row = {
             "pair": pair.id,
             "method": method,
             "modality1": pair.modality1,
@@ -330,17 +359,16 @@ def _evaluate_pair(
             scores = dict.fromkeys(METRIC_NAMES, float("nan"))
         row.update({f"head_{k}": v for k, v in scores.items()})
         rows.append(row)
-        fused_by[method] = fused
-    panel["rows"] = rows
-    return panel
+        panel.fused[method] = fused
+    return panel, rows
 
 
-def read_metrics_csv(path: str | Path) -> list[dict[str, object]]:
+def read_metrics_csv(path: str | Path) -> list[Row]:
     """Read a ``metrics.csv`` written by :func:`evaluate` (numbers as floats)."""
-    rows: list[dict[str, object]] = []
+    rows: list[Row] = []
     with open(path, newline="", encoding="utf-8") as fh:
         for raw in csv.DictReader(fh):
-            row: dict[str, object] = {}
+            row: Row = {}
             for k, v in raw.items():
                 try:
                     row[k] = (
@@ -369,7 +397,12 @@ _LABELS = {
 _DECIMALS = dict(ssim=4, psnr=3, en=3, sd=3, sf=3, ag=3, mi=3, qabf=4, vif=4, scd=4)
 
 
-def _table(rows: list[dict[str, object]], methods: Sequence[str], prefix: str) -> list[str]:
+def _rank(stats: dict[str, dict[str, tuple[float, float]]], key: str, method: str) -> float:
+    mean = stats[method][key][0]
+    return -np.inf if np.isnan(mean) else mean
+
+
+def _table(rows: list[Row], methods: Sequence[str], prefix: str) -> list[str]:
     keys = list(_LABELS)
     stats: dict[str, dict[str, tuple[float, float]]] = {}
     for m in methods:
@@ -384,10 +417,7 @@ def _table(rows: list[dict[str, object]], methods: Sequence[str], prefix: str) -
                     float(finite.mean()),
                     float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
                 )
-    best = {
-        k: max(methods, key=lambda m, k=k: -np.inf if np.isnan(stats[m][k][0]) else stats[m][k][0])
-        for k in keys
-    }
+    best = {k: max(methods, key=functools.partial(_rank, stats, k)) for k in keys}
     lines = ["| method | " + " | ".join(_LABELS[k] for k in keys) + " |"]
     lines.append("|---|" + "---|" * len(keys))
     for m in methods:
@@ -437,33 +467,35 @@ def write_summary(result: EvaluationResult) -> Path:
     return path
 
 
-def write_grid(path: Path, panels: list[dict[str, object]], methods: Sequence[str]) -> Path:
+def _fused_of(panel: GridPanel, method: str) -> np.ndarray | None:
+    return panel.fused.get(method)
+
+
+def write_grid(path: Path, panels: list[GridPanel], methods: Sequence[str]) -> Path:
     """Write a labelled figure of the pairs, their decision maps and fused images.
 
     One column per pair; rows image 1, image 2, decision map, and the fused image of each
     method (matplotlib, Agg backend, 100 dpi, 1.6 inch panels).
 
-    ``panels`` items hold ``pair`` (:class:`ImagePair`), ``im1``, ``im2`` (uint8), ``fused``
-    (method → uint8) and optionally ``dm`` ((method, uint8 map)).
+    One :class:`GridPanel` per pair.
     """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    has_dm = any("dm" in p for p in panels)
-    dm_method = next((p["dm"][0] for p in panels if "dm" in p), None)  # type: ignore[index]
-    first = panels[0]["pair"]
-    rows: list[tuple[str, Callable[[dict[str, object]], np.ndarray | None]]] = [
-        (f"image 1 ({first.modality1})", lambda p: p["im1"]),  # type: ignore[attr-defined]
-        (f"image 2 ({first.modality2})", lambda p: p["im2"]),  # type: ignore[attr-defined]
+    dm_method = next((p.dm[0] for p in panels if p.dm is not None), None)
+    first = panels[0].pair
+    rows: list[tuple[str, Callable[[GridPanel], np.ndarray | None]]] = [
+        (f"image 1 ({first.modality1})", lambda p: p.im1),
+        (f"image 2 ({first.modality2})", lambda p: p.im2),
     ]
-    if has_dm:
+    if dm_method is not None:
         rows.append(
-            (f"decision map\n({dm_method}, white = 1)", lambda p: p["dm"][1] if "dm" in p else None)
+            (f"decision map\n({dm_method}, white = 1)", lambda p: None if p.dm is None else p.dm[1])
         )
     for m in methods:
-        rows.append((f"fused: {m}", lambda p, m=m: p["fused"].get(m)))  # type: ignore[attr-defined]
+        rows.append((f"fused: {m}", functools.partial(_fused_of, method=m)))
     size = 1.6
     fig = Figure(figsize=(size * len(panels) + 1.2, size * len(rows) + 0.3), dpi=100)
     axes = fig.subplots(len(rows), len(panels), squeeze=False)
@@ -476,7 +508,7 @@ def write_grid(path: Path, panels: list[dict[str, object]], methods: Sequence[st
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(str(panel["pair"].id), fontsize=9)  # type: ignore[attr-defined]
+                ax.set_title(str(panel.pair.id), fontsize=9)
             if c == 0:
                 ax.set_ylabel(label, fontsize=8)
     fig.subplots_adjust(left=0.08, right=0.99, top=0.97, bottom=0.01, wspace=0.03, hspace=0.05)
