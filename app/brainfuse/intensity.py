@@ -31,6 +31,8 @@ from brainfuse.resources import resource_path
 
 __all__ = [
     "CT_PRESETS",
+    "UnitStack",
+    "UnitVolume",
     "Window",
     "WindowError",
     "WindowSpec",
@@ -44,7 +46,6 @@ __all__ = [
     "to_255",
     "to_uint8",
     "to_unit",
-    "UnitVolume",
     "window_for",
 ]
 
@@ -310,6 +311,11 @@ class UnitVolume:
         """Window the whole volume into float32 [0, 1] (NumPy's array protocol)."""
         out = _windowed(self.array, self.window)
         return out if dtype is None else out.astype(dtype, copy=False)
+
+
+#: A source in [0, 1] as the engine reads it: a float32 array, or a :class:`UnitVolume`
+#: windowed slice by slice when indexed.
+UnitStack = np.ndarray | UnitVolume
 
 
 @overload

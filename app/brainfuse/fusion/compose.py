@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
+from brainfuse.intensity import UnitStack
 
 __all__ = ["compose", "is_rgb_pair"]
 
 
-def is_rgb_pair(image1: np.ndarray, image2: np.ndarray) -> bool:
+def is_rgb_pair(image1: UnitStack, image2: UnitStack) -> bool:
     """Tell whether ``image1`` is ``image2``'s shape plus a trailing RGB axis."""
     return image1.ndim == image2.ndim + 1 and image1.shape[-1] == 3
 

@@ -36,6 +36,7 @@ from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.settings import FusionSettings
 from brainfuse.fusion.weights import load_autoencoder
+from brainfuse.intensity import UnitStack
 from brainfuse.results import FusionResult
 
 __all__ = [
@@ -113,7 +114,7 @@ class SliceFusion:
     activity: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def _check_shapes(image1: np.ndarray, image2: np.ndarray) -> bool:
+def _check_shapes(image1: UnitStack, image2: UnitStack) -> bool:
     """Validate the shapes; return True when image 1 is RGB."""
     rgb = is_rgb_pair(image1, image2)
     spatial1 = image1.shape[:-1] if rgb else image1.shape
@@ -126,7 +127,7 @@ def _check_shapes(image1: np.ndarray, image2: np.ndarray) -> bool:
     return rgb
 
 
-def _take(stack: np.ndarray, idx: list[int]) -> np.ndarray:
+def _take(stack: UnitStack, idx: list[int]) -> np.ndarray:
     """Slices ``idx`` of a stack: a view when they are consecutive (no copy), else a copy."""
     if idx == list(range(idx[0], idx[0] + len(idx))):
         return stack[idx[0] : idx[0] + len(idx)]
@@ -263,8 +264,8 @@ class Fuser:
 
     def slices(
         self,
-        image1: np.ndarray,
-        image2: np.ndarray,
+        image1: UnitStack,
+        image2: UnitStack,
         order: Sequence[int] | None = None,
         *,
         cancel: threading.Event | None = None,
