@@ -26,7 +26,7 @@ from scipy import ndimage as ndi
 
 from brainfuse import __version__
 
-__all__ = ["BENCH_METHODS", "REFERENCE_METHOD", "bench_inputs", "run_benchmark", "format_table"]
+__all__ = ["BENCH_METHODS", "REFERENCE_METHOD", "bench_inputs", "format_table", "run_benchmark"]
 
 BENCH_METHODS = ("cnn", "average", "laplacian", "pixel-sf")
 #: Times are also given as ratios to this method's, since absolute times vary by machine.

@@ -23,7 +23,7 @@ from brainfuse.errors import BrainFuseError, as_user_error
 from brainfuse.io.budget import budget_override
 from brainfuse.quiet import library_output
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 # Subcommand modules, in the order they appear in --help.
 _SUBCOMMANDS = ("info", "fuse", "evaluate", "bench", "train", "pacs", "view")

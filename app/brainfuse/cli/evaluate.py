@@ -9,7 +9,7 @@ from typing import TextIO
 
 from brainfuse.evaluation import DEFAULT_METHODS, evaluate
 
-__all__ = ["register", "run", "StderrProgress"]
+__all__ = ["StderrProgress", "register", "run"]
 
 
 class StderrProgress:

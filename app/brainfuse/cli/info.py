@@ -15,7 +15,7 @@ from pathlib import Path
 from brainfuse.errors import BrainFuseError
 from brainfuse.image import MODALITIES, ImageVolume
 
-__all__ = ["register", "run", "describe"]
+__all__ = ["describe", "register", "run"]
 
 
 def register(subparsers) -> None:

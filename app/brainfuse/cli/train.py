@@ -16,7 +16,7 @@ import numpy as np
 
 from brainfuse.errors import BrainFuseError
 
-__all__ = ["register", "run", "load_training_images"]
+__all__ = ["load_training_images", "register", "run"]
 
 _IMAGE_EXT = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 _VOLUME_EXT = {".nii", ".gz", ".dcm", ".nrrd", ".mha"}

@@ -29,7 +29,7 @@ from typing import Any
 
 from brainfuse import __version__
 
-__all__ = ["make_provenance", "provenance_text", "provenance_json"]
+__all__ = ["make_provenance", "provenance_json", "provenance_text"]
 
 
 def _window_text(window: Any) -> str:

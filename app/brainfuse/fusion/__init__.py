@@ -16,14 +16,14 @@ from brainfuse.fusion.settings import DetailBlend, FusionSettings
 from brainfuse.intensity import to_unit  # re-exported: the engine's input convention
 
 __all__ = [
-    "Fuser",
-    "FusionSettings",
+    "METHODS",
     "DetailBlend",
+    "Fuser",
     "FusionResult",
+    "FusionSettings",
     "SliceFusion",
-    "compose",
     "available_methods",
     "check_methods",
-    "METHODS",
+    "compose",
     "to_unit",
 ]

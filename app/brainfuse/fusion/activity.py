@@ -20,7 +20,7 @@ from torch.nn import functional
 from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.network import Encoder
 
-__all__ = ["gradient_energy", "box_sum", "deep_gradient_energy", "spatial_frequency_map"]
+__all__ = ["box_sum", "deep_gradient_energy", "gradient_energy", "spatial_frequency_map"]
 
 TILE_MARGIN = 16  # > encoder receptive radius (4) + 1 for the difference
 

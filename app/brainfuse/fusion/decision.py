@@ -22,14 +22,14 @@ from torch.nn import functional
 from brainfuse.fusion.settings import FusionSettings
 
 __all__ = [
-    "hard_map",
-    "soft_map",
-    "initial_map",
     "consistency_verification",
     "detail_blend",
     "edge_energy",
     "guided_filter",
+    "hard_map",
+    "initial_map",
     "scaled_radius",
+    "soft_map",
 ]
 
 

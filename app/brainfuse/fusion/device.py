@@ -17,7 +17,7 @@ import torch
 
 from brainfuse.errors import BrainFuseError
 
-__all__ = ["DeviceChoice", "choose_device", "keep_freed_memory", "DEVICES"]
+__all__ = ["DEVICES", "DeviceChoice", "choose_device", "keep_freed_memory"]
 
 DEVICES = ("auto", "cpu", "cuda")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ConvBlock", "ChannelSE", "Encoder", "Decoder", "FusionAutoencoder", "count_parameters"]
+__all__ = ["ChannelSE", "ConvBlock", "Decoder", "Encoder", "FusionAutoencoder", "count_parameters"]
 
 FEATURES = 64  # channels of the deep feature map
 _RECEPTIVE_RADIUS = 4  # four 3x3 convolutions in the encoder

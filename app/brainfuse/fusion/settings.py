@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from brainfuse.errors import BrainFuseError
 
-__all__ = ["DetailBlend", "FusionSettings", "REFINEMENTS"]
+__all__ = ["REFINEMENTS", "DetailBlend", "FusionSettings"]
 
 #: Ways to turn the hard map into the soft map actually used.
 REFINEMENTS = ("detail", "none")

@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 from brainfuse.errors import BrainFuseError
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.network import FusionAutoencoder, count_parameters
 from brainfuse.fusion.weights import save_weights
 
-__all__ = ["TrainSettings", "ssim_torch", "train", "sample_batch"]
+__all__ = ["TrainSettings", "sample_batch", "ssim_torch", "train"]
 
 WEIGHTS_NAME = "brainfuse_ae.safetensors"
 BEST_NAME = "best_epoch.safetensors"  # weights of the epoch with the lowest mean loss
@@ -67,10 +67,10 @@ def ssim_torch(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> tor
     """Mean SSIM of two (N, 1, H, W) batches (Gaussian 11 x 11, sigma 1.5, valid region)."""
     w = _gaussian_window().to(x.device, x.dtype)
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    mx, my = F.conv2d(x, w), F.conv2d(y, w)
-    sxx = F.conv2d(x * x, w) - mx * mx
-    syy = F.conv2d(y * y, w) - my * my
-    sxy = F.conv2d(x * y, w) - mx * my
+    mx, my = functional.conv2d(x, w), functional.conv2d(y, w)
+    sxx = functional.conv2d(x * x, w) - mx * mx
+    syy = functional.conv2d(y * y, w) - my * my
+    sxy = functional.conv2d(x * y, w) - mx * my
     s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
     return s.mean()
 
@@ -208,7 +208,7 @@ def train(
         for step in range(1, s.steps_per_epoch + 1):
             x = torch.from_numpy(sample_batch(images, rng, s)).to(dev)
             y = model(x)
-            pix = F.mse_loss(y, x)
+            pix = functional.mse_loss(y, x)
             l_ssim = 1.0 - ssim_torch(y, x)
             loss = pix + s.ssim_weight * l_ssim
             opt.zero_grad(set_to_none=True)

@@ -20,12 +20,12 @@ from brainfuse.errors import ModelError
 from brainfuse.fusion.network import FusionAutoencoder
 
 __all__ = [
-    "SHIPPED_WEIGHTS",
     "SHIPPED_SHA256",
-    "sha256_of",
-    "shipped_weights_path",
+    "SHIPPED_WEIGHTS",
     "load_autoencoder",
     "save_weights",
+    "sha256_of",
+    "shipped_weights_path",
 ]
 
 SHIPPED_WEIGHTS = "brainfuse_ae_v1.safetensors"

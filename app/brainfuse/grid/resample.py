@@ -16,17 +16,17 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse.grid.sitk_bridge import from_sitk, to_sitk, to_sitk_2d
 from brainfuse.image import ImageVolume
 
-__all__ = ["resample_to", "coverage", "default_fill", "AIR_HU"]
+__all__ = ["AIR_HU", "coverage", "default_fill", "resample_to"]
 
 AIR_HU = -1000.0
 """Fill value for CT outside its field of view: air, in Hounsfield units."""
 
-_INTERPOLATORS = {"linear": sitk.sitkLinear, "nearest": sitk.sitkNearestNeighbor}
+_INTERPOLATORS = {"linear": SimpleITK.sitkLinear, "nearest": SimpleITK.sitkNearestNeighbor}
 
 
 def default_fill(volume: ImageVolume) -> float:
@@ -36,7 +36,7 @@ def default_fill(volume: ImageVolume) -> float:
     return 0.0
 
 
-def _reference_image(reference: ImageVolume, two_d: bool) -> sitk.Image:
+def _reference_image(reference: ImageVolume, two_d: bool) -> SimpleITK.Image:
     # Only the grid matters; a uint8 image keeps this cheap.
     grid = reference.with_array(np.zeros(reference.shape, dtype=np.uint8), is_rgb=False)
     return to_sitk_2d(grid) if two_d else to_sitk(grid)
@@ -46,7 +46,7 @@ def resample_to(
     moving: ImageVolume,
     reference: ImageVolume,
     *,
-    transform: sitk.Transform | None = None,
+    transform: SimpleITK.Transform | None = None,
     interpolation: Literal["linear", "nearest"] = "linear",
     fill: float | None = None,
 ) -> ImageVolume:
@@ -84,8 +84,8 @@ def resample_to(
     linear = interpolation == "linear"
     image = convert(moving, dtype=np.float32 if linear else None)
     if transform is None:
-        transform = sitk.Transform(image.GetDimension(), sitk.sitkIdentity)
-    out = sitk.Resample(
+        transform = SimpleITK.Transform(image.GetDimension(), SimpleITK.sitkIdentity)
+    out = SimpleITK.Resample(
         image,
         _reference_image(reference, two_d),
         transform,
@@ -107,7 +107,7 @@ def resample_to(
 
 
 def coverage(
-    moving: ImageVolume, reference: ImageVolume, *, transform: sitk.Transform | None = None
+    moving: ImageVolume, reference: ImageVolume, *, transform: SimpleITK.Transform | None = None
 ) -> float:
     """Fraction (0–1) of the reference grid's voxels that fall inside ``moving``'s field of view.
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from brainfuse.errors import GeometryMismatchError, UnsupportedInputError
 
-__all__ = ["as_grey", "check_same_shape", "check_mask", "to_levels"]
+__all__ = ["as_grey", "check_mask", "check_same_shape", "to_levels"]
 
 _BT601 = np.array([0.299, 0.587, 0.114])
 

@@ -19,7 +19,7 @@ from skimage.metrics import structural_similarity
 from brainfuse.errors import UnsupportedInputError
 from brainfuse.metrics._inputs import as_grey, check_mask, check_same_shape
 
-__all__ = ["ssim", "ssim_source", "psnr", "psnr_source"]
+__all__ = ["psnr", "psnr_source", "ssim", "ssim_source"]
 
 DATA_RANGE = 255.0
 _BORDER = 5  # half of the 11×11 window that σ = 1.5 gives: map values there are not scored

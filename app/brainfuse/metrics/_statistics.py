@@ -6,7 +6,7 @@ import numpy as np
 
 from brainfuse.metrics._inputs import as_grey, check_mask
 
-__all__ = ["standard_deviation", "spatial_frequency", "average_gradient"]
+__all__ = ["average_gradient", "spatial_frequency", "standard_deviation"]
 
 
 def standard_deviation(image: np.ndarray, *, mask: np.ndarray | None = None) -> float:

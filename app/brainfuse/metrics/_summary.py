@@ -15,7 +15,7 @@ from brainfuse.metrics._scd import scd
 from brainfuse.metrics._statistics import average_gradient, spatial_frequency, standard_deviation
 from brainfuse.metrics._vif import vif_source
 
-__all__ = ["fusion_metrics", "METRIC_NAMES", "HIGHER_IS_BETTER"]
+__all__ = ["HIGHER_IS_BETTER", "METRIC_NAMES", "fusion_metrics"]
 
 #: Keys of :func:`fusion_metrics`, in display order.
 METRIC_NAMES = (
