@@ -104,12 +104,20 @@ def test_evaluate_writes_every_output(pairs_dir, tmp_path):
     assert row["head_ssim"] == pytest.approx(
         fusion_metrics(fused, a, b, mask="head")["ssim"], rel=1e-5
     )
+    # Anatomy retention only where image 1 is a CT (8-bit: bone = CT >= 200).
+    as_ct = fusion_metrics(fused, a, b, ct_scale="8-bit")
+    assert row["bone_kept"] == pytest.approx(as_ct["bone_kept"], rel=1e-5)
+    assert 0.5 < row["bone_kept"] <= 1.0
+    pet_row = next(r for r in rows if r["pair"] == "p1" and r["method"] == "laplacian")
+    assert np.isnan(pet_row["bone_kept"]) and np.isnan(pet_row["brain_kept"])
+    assert "head_bone_kept" not in row  # they have their own masks
     # average is exactly (A + B) / 2 on the 0-255 scale.
     avg = np.asarray(Image.open(out / "average" / "7.png")).astype(int)
     assert np.abs(avg - (a.astype(int) + b) / 2).max() <= 0.5
     summary = (out / "summary.md").read_text()
     assert "4 of 4 pairs" in summary and "## Head only" in summary
     assert summary.count("**") >= 2 * 10  # one bold best per metric column, two tables
+    assert "bone kept | brain kept |" in summary
     grid = Image.open(out / "grid.png")
     assert grid.size[0] > 3 * 100 and grid.size[1] > 5 * 100  # 3 columns, 6 rows
 

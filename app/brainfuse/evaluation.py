@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from brainfuse.errors import BrainFuseError, CancelledError, ExportError, UnreadableInputError
-from brainfuse.metrics import METRIC_NAMES, fusion_metrics, head_mask
+from brainfuse.metrics import ANATOMY_NAMES, METRIC_NAMES, fusion_metrics, head_mask
 
 __all__ = [
     "PAIR_KINDS",
@@ -54,9 +54,11 @@ PAIR_KINDS: tuple[tuple[str, str], ...] = (
 DEFAULT_METHODS = ("cnn", "average", "laplacian", "pixel-sf")
 #: Methods whose decision map means something (the others blend, their map is empty).
 MAP_METHODS = frozenset({"cnn", "pixel-sf"})
-#: Metric columns: whole slice, then head only (``head_`` prefix).
+#: Metric columns: whole slice (with the anatomy metrics, which have their own masks), then
+#: head only (``head_`` prefix).
 WHOLE_COLUMNS = METRIC_NAMES
-HEAD_COLUMNS = tuple(f"head_{name}" for name in METRIC_NAMES)
+HEAD_NAMES = tuple(name for name in METRIC_NAMES if name not in ANATOMY_NAMES)
+HEAD_COLUMNS = tuple(f"head_{name}" for name in HEAD_NAMES)
 CSV_COLUMNS = ("pair", "method", "modality1", "modality2", "fuse_ms", *WHOLE_COLUMNS, *HEAD_COLUMNS)
 
 
@@ -283,12 +285,13 @@ def evaluate(
                         "modality2": pair.modality2,
                         "fuse_ms": ms,
                     }
-                    row.update(fusion_metrics(fused, im1, im2))
+                    ct_scale = "8-bit" if pair.modality1 == "ct" else None
+                    row.update(fusion_metrics(fused, im1, im2, ct_scale=ct_scale))
                     if head.any():
                         scores = fusion_metrics(fused, im1, im2, mask=head)
                     else:  # a blank pair: no head to score
                         scores = dict.fromkeys(METRIC_NAMES, float("nan"))
-                    row.update({f"head_{k}": v for k, v in scores.items()})
+                    row.update({f"head_{k}": scores[k] for k in HEAD_NAMES})
                     writer.writerow({k: _format(v) for k, v in row.items()})
                     fh.flush()
                     result.rows.append(row)
@@ -338,14 +341,18 @@ _LABELS = {
     "qabf": "Qabf",
     "vif": "VIF",
     "scd": "SCD",
+    "bone_kept": "bone kept",
+    "brain_kept": "brain kept",
 }
 
 
-_DECIMALS = dict(ssim=4, psnr=3, en=3, sd=3, sf=3, ag=3, mi=3, qabf=4, vif=4, scd=4)
+_DECIMALS = dict(
+    ssim=4, psnr=3, en=3, sd=3, sf=3, ag=3, mi=3, qabf=4, vif=4, scd=4, bone_kept=3, brain_kept=3
+)
 
 
 def _table(rows: list[dict[str, object]], methods: Sequence[str], prefix: str) -> list[str]:
-    keys = list(_LABELS)
+    keys = [k for k in _LABELS if not prefix or k not in ANATOMY_NAMES]
     stats: dict[str, dict[str, tuple[float, float]]] = {}
     for m in methods:
         vals = {k: np.array([float(r[prefix + k]) for r in rows if r["method"] == m]) for k in keys}
@@ -370,7 +377,10 @@ def _table(rows: list[dict[str, object]], methods: Sequence[str], prefix: str) -
         for k in keys:
             mean, sd = stats[m][k]
             d = _DECIMALS[k]
-            cell = f"{mean:.{d}f} ± {sd:.{d}f}" if np.isfinite(mean) else f"{mean}"
+            if np.isfinite(mean):
+                cell = f"{mean:.{d}f} ± {sd:.{d}f}"
+            else:  # inf (identical images), or n/a (no pair where it is defined)
+                cell = "n/a" if np.isnan(mean) else f"{mean}"
             if len(methods) > 1 and best[k] == m:
                 cell = f"**{cell}**"
             cells.append(cell)
@@ -381,9 +391,11 @@ def _table(rows: list[dict[str, object]], methods: Sequence[str], prefix: str) -
 def write_summary(result: EvaluationResult) -> Path:
     """Write ``summary.md``: mean ± sd (sample) per method for each metric, best in bold.
 
-    Two tables: the whole slice (the literature's convention) and the head only (background
-    air excluded, :func:`brainfuse.metrics.head_mask`). Means skip infinite (PSNR of identical
-    images) and undefined (head metrics of a blank pair) values.
+    Two tables: the whole slice (the literature's convention, with the anatomy retention
+    ``bone_kept``/``brain_kept`` of CT pairs) and the head only (background air excluded,
+    :func:`brainfuse.metrics.head_mask`). Means skip infinite (PSNR of identical images)
+    and undefined (head metrics of a blank pair, anatomy metrics of a pair without a CT or
+    with too little bone) values.
     """
     rows, methods = (
         result.rows,
@@ -397,7 +409,10 @@ def write_summary(result: EvaluationResult) -> Path:
         + (" (interrupted)" if result.cancelled else "")
         + f", methods: {', '.join(result.methods)}. Higher is better for every metric; "
         "best mean in bold. Metrics on the 0–255 scale, colour on BT.601 luminance; "
-        "SSIM/PSNR are the means over both sources, MI and VIF the sums.",
+        "SSIM/PSNR are the means over both sources, MI and VIF the sums. bone kept / "
+        "brain kept: fraction of the CT's bone (CT >= 200) and of the intracranial area "
+        "where the fused image is within 25 grey levels of the CT / the MRI "
+        "(../shared/reference/anatomy.md; CT pairs only).",
         "",
     ]
     if methods:
