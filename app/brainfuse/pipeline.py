@@ -189,5 +189,5 @@ def fuse_pair(
         transform=aligned.transform,
         reference=aligned.reference,
         warnings=aligned.warnings,
-        weights_sha256=getattr(fuser, "weights_sha256", None),
+        weights_sha256=fuser.model_sha256,
     )

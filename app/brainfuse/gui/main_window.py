@@ -499,7 +499,7 @@ class MainWindow(QtWidgets.QMainWindow):
             windows=dict(ws.windows),
             transform=ws.transform,
             reference="mri",
-            weights_sha256=getattr(self.fuser, "weights_sha256", None),
+            weights_sha256=getattr(self.fuser, "model_sha256", None),
         )
 
     def _exported(self, written: Any, options: ExportOptions) -> None:
