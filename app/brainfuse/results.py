@@ -10,10 +10,17 @@ name each.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["FusionResult"]
+from brainfuse.image import ImageVolume
+from brainfuse.intensity import Window
+
+if TYPE_CHECKING:  # SimpleITK is only a type here
+    import SimpleITK as sitk
+
+__all__ = ["FusionResult", "PairResult"]
 
 
 @dataclass
@@ -43,3 +50,53 @@ class FusionResult:
     timings: dict[str, float] = field(default_factory=dict)
     fallback: str | None = None
     model_sha256: str | None = None
+
+
+@dataclass
+class PairResult:
+    """Everything one fusion of two scans produced, on the reference grid.
+
+    Attributes
+    ----------
+    ct, mri : ImageVolume
+        The sources on the reference grid (the moving one resampled), original units.
+    ct01, mri01 : float32 arrays (Z, Y, X) (``ct01`` (Z, Y, X, 3) for colour), in [0, 1]
+        The sources through their windows: what the engine fused.
+    fused : ImageVolume
+        Float32 in [0, 1] (or uint8 RGB for colour image 1) with the reference grid's
+        geometry; its ``source`` is empty (the sources' identities stay in ``ct``/``mri``).
+    decision_map : ImageVolume
+        uint8 hard map (1 = taken from the CT), same geometry.
+    soft_map : float32 array (Z, Y, X), the weight of the CT actually used
+    fusion : FusionResult
+        Method, device, timings, the model's SHA-256 (``fusion.model_sha256``).
+    windows : dict ``{"ct": Window, "mri": Window}``, the windows used
+    transform : SimpleITK transform or None (from registration)
+    reference : ``"mri"`` or ``"ct"``, whose grid
+    registration : ``"none"``, ``"geometry"`` or ``"rigid"``, what was done
+    warnings : list of str
+    """
+
+    ct: ImageVolume
+    mri: ImageVolume
+    ct01: np.ndarray
+    mri01: np.ndarray
+    fused: ImageVolume
+    decision_map: ImageVolume
+    soft_map: np.ndarray
+    fusion: FusionResult
+    windows: dict[str, Window]
+    transform: sitk.Transform | None = None
+    reference: str = "mri"
+    registration: str = "none"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def reference_volume(self) -> ImageVolume:
+        """The source whose grid the result is on."""
+        return self.ct if self.reference == "ct" else self.mri
+
+    @property
+    def other_volume(self) -> ImageVolume:
+        """The source that was resampled onto the reference grid."""
+        return self.mri if self.reference == "ct" else self.ct

@@ -89,6 +89,7 @@ def _fuse(args, ct, mri, fuse_pair):
         mr_window=args.mr_window,
         register=args.register,
         reference=args.reference,
+        first=args.slice,
     )
 
 

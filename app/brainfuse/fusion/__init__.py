@@ -12,8 +12,8 @@ from brainfuse.fusion.fuser import (
     available_methods,
     check_methods,
 )
-from brainfuse.fusion.intensity import CT_PRESETS, WindowUsed, parse_window, to_unit
 from brainfuse.fusion.settings import DetailBlend, FusionSettings
+from brainfuse.intensity import to_unit  # re-exported: the engine's input convention
 
 __all__ = [
     "Fuser",
@@ -26,7 +26,4 @@ __all__ = [
     "check_methods",
     "METHODS",
     "to_unit",
-    "parse_window",
-    "WindowUsed",
-    "CT_PRESETS",
 ]

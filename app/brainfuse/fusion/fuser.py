@@ -38,14 +38,42 @@ from brainfuse.fusion.settings import FusionSettings
 from brainfuse.fusion.weights import load_autoencoder
 from brainfuse.results import FusionResult
 
-__all__ = ["Fuser", "FusionResult", "SliceFusion", "available_methods", "check_methods", "METHODS"]
+__all__ = [
+    "METHODS",
+    "Fuser",
+    "FusionResult",
+    "Method",
+    "SliceFusion",
+    "available_methods",
+    "check_methods",
+]
 
-# method name -> function name in brainfuse.fusion.baselines (None: ours)
-METHODS: dict[str, str | None] = {
-    "cnn": None,
-    "average": "average",
-    "laplacian": "laplacian_pyramid",
-    "pixel-sf": "pixel_sf",
+@dataclass(frozen=True)
+class Method:
+    """One fusion method of the registry.
+
+    Attributes
+    ----------
+    name : str, as the user types it
+    baseline : str or None, the function of :mod:`brainfuse.fusion.baselines` (None: ours)
+    has_map : bool, whether it decides per pixel (a decision map worth showing)
+    """
+
+    name: str
+    baseline: str | None
+    has_map: bool
+
+
+#: The methods a user can choose, ours first: the one registry (CLI choices, evaluation,
+#: benchmark, window).
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method("cnn", None, True),
+        Method("average", "average", False),
+        Method("laplacian", "laplacian_pyramid", False),
+        Method("pixel-sf", "pixel_sf", True),
+    )
 }
 
 
@@ -310,7 +338,7 @@ class Fuser:
     def _fuse_baseline(self, a, b):
         from brainfuse.fusion import baselines
 
-        func = getattr(baselines, METHODS[self.method])
+        func = getattr(baselines, METHODS[self.method].baseline)
         fused = np.empty(a.shape, np.float32)
         dm = np.zeros(a.shape, np.uint8)
         soft = np.full(a.shape, 0.5, np.float32)
