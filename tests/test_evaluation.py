@@ -160,7 +160,9 @@ def test_evaluate_with_a_custom_fuser_factory(pairs_dir, tmp_path):
     class MaxFuser:
         device = "test"
 
-        def fuse(self, one, two):
+        def fuse(self, one, two, *, bone=None):
+            # a CT pair comes with its bone prior (8-bit: >= 200), other pairs without
+            assert (bone is None) == (one.ndim == 3) and (bone is None or bone.dtype == bool)
             grey = one if one.ndim == 2 else one.mean(axis=-1)
             return Result(np.maximum(grey, two) if one.ndim == 2 else average(grey, two)[0])
 

@@ -29,7 +29,7 @@ from PIL import Image
 
 from brainfuse.errors import BrainFuseError, CancelledError, ExportError, UnreadableInputError
 from brainfuse.fusion import METHODS
-from brainfuse.intensity import from_uint8, to_uint8
+from brainfuse.intensity import bone_mask, from_uint8, to_uint8
 from brainfuse.metrics import ANATOMY_NAMES, METRIC_NAMES, fusion_metrics, head_mask
 
 __all__ = [
@@ -61,7 +61,16 @@ MAP_METHODS = frozenset(m.name for m in METHODS.values() if m.has_map)
 WHOLE_COLUMNS = METRIC_NAMES
 HEAD_NAMES = tuple(name for name in METRIC_NAMES if name not in ANATOMY_NAMES)
 HEAD_COLUMNS = tuple(f"head_{name}" for name in HEAD_NAMES)
-CSV_COLUMNS = ("pair", "method", "modality1", "modality2", "fuse_ms", *WHOLE_COLUMNS, *HEAD_COLUMNS)
+CSV_COLUMNS = (
+    "pair",
+    "method",
+    "rule",
+    "modality1",
+    "modality2",
+    "fuse_ms",
+    *WHOLE_COLUMNS,
+    *HEAD_COLUMNS,
+)
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,7 @@ def evaluate(
     limit: int | None = None,
     grid: int = 6,
     device: str = "auto",
+    rules: Sequence[str] | None = None,
     make_fuser: Callable[[str], object] | None = None,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
@@ -234,7 +244,8 @@ def evaluate(
         raise BrainFuseError("no fusion method given.")
     if out.resolve() == pairs_dir.resolve():
         raise ExportError(f"the output folder '{out}' is the pairs folder; choose another one.")
-    fusers = _make_fusers(methods, device, make_fuser)
+    fusers = _make_fusers(methods, device, make_fuser, rules)
+    methods = tuple(fusers)
     try:
         for m in methods:
             (out / m).mkdir(parents=True, exist_ok=True)
@@ -276,16 +287,30 @@ def evaluate(
 
 
 def _make_fusers(
-    methods: Sequence[str], device: str, make_fuser: Callable[[str], object] | None
+    methods: Sequence[str],
+    device: str,
+    make_fuser: Callable[[str], object] | None,
+    rules: Sequence[str] | None = None,
 ) -> dict[str, object]:
-    """One fuser per method (the engine's by default)."""
-    if make_fuser is None:
-        from brainfuse.fusion import Fuser
+    """One fuser per method (the engine's by default), keyed by its label.
 
-        def make_fuser(method: str) -> object:
-            return Fuser(method, device=device)
+    With several ``rules``, ``cnn`` gives one fuser per rule, labelled ``cnn-<rule>``.
+    """
+    rules = list(dict.fromkeys(rules or []))
+    if make_fuser is not None:
+        return {m: make_fuser(m) for m in methods}
+    from brainfuse.fusion import Fuser, FusionSettings
 
-    return {m: make_fuser(m) for m in methods}
+    fusers: dict[str, object] = {}
+    for m in methods:
+        if m != "cnn" or not rules:
+            fusers[m] = Fuser(m, device=device)
+        elif len(rules) == 1:
+            fusers[m] = Fuser(m, settings=FusionSettings(rule=rules[0]), device=device)
+        else:
+            for rule in rules:
+                fusers[f"{m}-{rule}"] = Fuser(m, settings=FusionSettings(rule=rule), device=device)
+    return fusers
 
 
 def _evaluate_pair(
@@ -302,6 +327,8 @@ def _evaluate_pair(
     """
     im1, im2 = load_pair(pair)
     one, two = from_uint8(im1), from_uint8(im2)
+    is_ct = pair.modality1 == "ct"
+    bone = bone_mask(im1, "8-bit") if is_ct else None
     head = head_mask(im1, im2)
     fused_by: dict[str, np.ndarray] = {}
     panel: dict[str, object] = {"pair": pair, "im1": im1, "im2": im2, "fused": fused_by}
@@ -310,22 +337,23 @@ def _evaluate_pair(
         if cancel is not None and cancel.is_set():
             raise CancelledError("evaluation cancelled")
         t0 = time.perf_counter()
-        res = fuser.fuse(one, two)  # type: ignore[attr-defined]
+        res = fuser.fuse(one, two, bone=bone)  # type: ignore[attr-defined]
         ms = (time.perf_counter() - t0) * 1000.0
         fused = to_uint8(res.fused)
         _save_png(out / method / f"{pair.id}.png", fused)
-        if method in MAP_METHODS:
+        if getattr(fuser, "method", method) in MAP_METHODS:
             dm = (np.asarray(res.decision_map) > 0).astype(np.uint8) * 255
             _save_png(out / method / f"{pair.id}_dm.png", dm)
             panel.setdefault("dm", (method, dm))
         row: dict[str, object] = {
             "pair": pair.id,
             "method": method,
+            "rule": getattr(res, "rule", None) or "",
             "modality1": pair.modality1,
             "modality2": pair.modality2,
             "fuse_ms": ms,
         }
-        ct_scale = "8-bit" if pair.modality1 == "ct" else None
+        ct_scale = "8-bit" if is_ct else None
         row.update(fusion_metrics(fused, im1, im2, ct_scale=ct_scale))
         if head.any():
             scores = fusion_metrics(fused, im1, im2, mask=head)
@@ -347,7 +375,9 @@ def read_metrics_csv(path: str | Path) -> list[dict[str, object]]:
             for k, v in raw.items():
                 try:
                     row[k] = (
-                        float(v) if k not in ("pair", "method", "modality1", "modality2") else v
+                        float(v)
+                        if k not in ("pair", "method", "rule", "modality1", "modality2")
+                        else v
                     )
                 except (TypeError, ValueError):
                     row[k] = v

@@ -20,7 +20,7 @@ import numpy as np
 
 from brainfuse.fusion import Fuser
 from brainfuse.image import ImageVolume
-from brainfuse.intensity import Window, WindowSpec, to_uint8, to_unit
+from brainfuse.intensity import Window, WindowSpec, to_uint8, to_unit, volume_bone_mask
 from brainfuse.results import FusionResult, PairResult
 
 __all__ = [
@@ -47,6 +47,13 @@ class PreparedPair:
     ct01, mri01 : float32 arrays in [0, 1] (``ct01`` may carry a trailing RGB axis)
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
+    bone : bool array (Z, Y, X) or None
+        The CT's bone from its own values (HU >= 300, or >= 200 on 8-bit slices); None
+        when image 1 is not a CT.
+    decide : (ct, mri) float32 arrays in [0, 1], or None
+        The fixed representations the decision map is computed from (each source through
+        its default window), so that a display window never changes which pixels come
+        from which source; None when they are ``ct01``/``mri01`` themselves.
     """
 
     ct: ImageVolume
@@ -58,6 +65,8 @@ class PreparedPair:
     reference: str = "mri"
     registration: str = "none"
     warnings: list[str] = field(default_factory=list)
+    bone: np.ndarray | None = None
+    decide: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,9 +100,7 @@ def align(
     )
 
 
-def prepare(
-    aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None
-) -> PreparedPair:
+def prepare(aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None) -> PreparedPair:
     """Window an aligned pair to [0, 1] (one float copy of each source).
 
     Parameters
@@ -104,6 +111,11 @@ def prepare(
     """
     ct01, w_ct = to_unit(aligned.ct, ct_window)
     mri01, w_mr = to_unit(aligned.mri, mr_window)
+    decide = None
+    if not aligned.ct.is_rgb and (ct_window is not None or mr_window is not None):
+        ct_fixed = ct01 if ct_window is None else to_unit(aligned.ct)[0]
+        mri_fixed = mri01 if mr_window is None else to_unit(aligned.mri)[0]
+        decide = (ct_fixed, mri_fixed)
     return PreparedPair(
         ct=aligned.ct,
         mri=aligned.mri,
@@ -114,6 +126,8 @@ def prepare(
         reference=aligned.reference,
         registration=aligned.mode,
         warnings=list(aligned.warnings),
+        bone=volume_bone_mask(aligned.ct),
+        decide=decide,
     )
 
 
@@ -178,7 +192,16 @@ class PairFusion:
         total, done = self.n_slices, int(self.done.sum())
         p = self.prepared
         for part in (order[:1], order[1:]):
-            for s in self.fuser.slices(p.ct01, p.mri01, part, cancel=cancel, timings=self.timings):
+            slices = self.fuser.slices(
+                p.ct01,
+                p.mri01,
+                part,
+                bone=p.bone,
+                decide=p.decide,
+                cancel=cancel,
+                timings=self.timings,
+            )
+            for s in slices:
                 k = s.index
                 self.fused[k], self.decision_map[k], self.soft_map[k] = s.fused, s.decision, s.soft
                 self.done[k] = True
@@ -199,6 +222,7 @@ class PairFusion:
             timings=dict(self.timings),
             fallback=self.fuser.fallback,
             model_sha256=self.fuser.model_sha256,
+            rule=self.fuser.rule_for(p.ct01, p.mri01, p.bone),
         )
         grid = {
             "spacing": ref.spacing,
@@ -243,6 +267,7 @@ def fuse_pair(
     mri: ImageVolume,
     *,
     method: str = "cnn",
+    rule: str | None = None,
     device: str = "auto",
     ct_window: WindowSpec = None,
     mr_window: WindowSpec = None,
@@ -261,6 +286,9 @@ def fuse_pair(
         Image 1 (CT in HU, 8-bit slice, or colour PET/SPECT) and image 2 (MRI).
     method : str
         See :func:`brainfuse.fusion.available_methods`; ignored when ``fuser`` is given.
+    rule : {"anatomy", "sesf"} or None
+        The ``cnn`` method's rule (default the settings' default, ``anatomy``); ignored
+        when ``fuser`` is given. The rule that ran is ``result.fusion.rule``.
     device : {"auto", "cpu", "cuda"}
         Ignored when ``fuser`` is given.
     ct_window, mr_window : preset name, ``"C/W"``, (center, width) or Window, optional
@@ -293,7 +321,12 @@ def fuse_pair(
         cancel=cancel,
     )
     prepared = prepare(aligned, ct_window, mr_window)
-    fusion = PairFusion(prepared, fuser if fuser is not None else Fuser(method, device=device))
+    if fuser is None:
+        from brainfuse.fusion import FusionSettings
+
+        settings = FusionSettings() if rule is None else FusionSettings(rule=rule)
+        fuser = Fuser(method, settings=settings, device=device)
+    fusion = PairFusion(prepared, fuser)
     for step in fusion.steps(first, cancel=cancel):
         if progress is not None:
             progress(0.3 + 0.7 * step.fraction)

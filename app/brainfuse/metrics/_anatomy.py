@@ -21,6 +21,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from brainfuse.errors import UnsupportedInputError
+from brainfuse.intensity import BONE_HU, BONE_LEVEL_8BIT
+from brainfuse.intensity import bone_mask as _bone_of
 from brainfuse.metrics._inputs import as_grey, check_same_shape
 
 __all__ = [
@@ -35,10 +37,6 @@ __all__ = [
     "brain_kept",
 ]
 
-#: Bone threshold on 8-bit CT slices (0–255).
-BONE_LEVEL_8BIT = 200.0
-#: Bone threshold in Hounsfield units.
-BONE_HU = 300.0
 #: A pixel is kept when the fused grey level is within this many levels of the source's.
 KEPT_TOLERANCE = 25.0
 #: Masks smaller than this (pixels) give NaN.
@@ -73,14 +71,14 @@ def bone_mask(
             raise UnsupportedInputError(
                 "Hounsfield units were given for an 8-bit CT; use ct_scale='hu'."
             )
-        return c >= BONE_LEVEL_8BIT
+        return _bone_of(c, "8-bit")
     if ct_scale == "hu":
         if ct_hu is None:
             raise UnsupportedInputError("ct_scale='hu' needs the CT in Hounsfield units (ct_hu).")
         hu = np.asarray(ct_hu, dtype=np.float64)
         if hu.shape != c.shape:
             check_same_shape(ct=c, ct_hu=hu)
-        return hu >= BONE_HU
+        return _bone_of(hu, "hu")
     raise UnsupportedInputError(f"ct_scale must be '8-bit' or 'hu', not {ct_scale!r}.")
 
 
