@@ -109,6 +109,9 @@ CONFIGS: dict[str, Variant] = {
     "anatomy: no tolerance caps on the blend": Variant({"anatomy": AnatomyRule(tolerance=255.0)}),
     "anatomy: hard map (no blend)": Variant({"refine": "none"}),
     "anatomy: no closing of the skull (r 0)": Variant({"anatomy": AnatomyRule(close_radius=0.0)}),
+    "anatomy: no convex-hull fallback for open skulls": Variant(
+        {"anatomy": AnatomyRule(ring_coverage=2.0)}
+    ),
     "anatomy: k 5": Variant({"window": 5}),
     "anatomy: k 7": Variant({"window": 7}),
     "rule sesf (k 6)": Variant({"rule": "sesf"}),
@@ -136,7 +139,13 @@ SESF_CONFIGS: dict[str, Variant] = {
     "k=7": Variant({"window": 7}),
     "k=15": Variant({"window": 15}),
 }
-CONFIGS.update({f"sesf: {k}": v for k, v in SESF_CONFIGS.items() if k != "default"})
+CONFIGS.update(
+    {
+        f"sesf: {k}": Variant({"rule": "sesf", **v.changes}, v.refine, v.source)
+        for k, v in SESF_CONFIGS.items()
+        if k != "default"
+    }
+)
 
 
 def load_pairs(limit: int | None):

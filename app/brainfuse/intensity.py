@@ -37,6 +37,7 @@ __all__ = [
     "BONE_HU",
     "BONE_LEVEL_8BIT",
     "bone_mask",
+    "bone_scale",
     "volume_bone_mask",
     "CT_PRESETS",
     "Window",
@@ -219,20 +220,22 @@ def bone_mask(values: np.ndarray, scale: str) -> np.ndarray:
     raise BrainFuseError(f"bone scale must be '8-bit' or 'hu', not {scale!r}")
 
 
-def volume_bone_mask(volume: ImageVolume) -> np.ndarray | None:
-    """The bone prior of image 1, or None when it is not a CT.
-
-    CT in HU: ``HU >= 300``; a grey 8-bit picture (the CT role of a plain slice pair):
-    ``>= 200``; colour (PET/SPECT pseudo-colour) or a scan labelled MR/PET/NM: None.
-    Never depends on a display window.
-    """
+def bone_scale(volume: ImageVolume) -> str | None:
+    """How image 1's bone is found: ``"hu"`` (CT in HU), ``"8-bit"`` (a grey 8-bit picture,
+    the CT role of a plain slice pair), or None (colour PET/SPECT, or a scan labelled
+    MR/PET/NM: no CT)."""
     if volume.is_rgb or volume.modality.upper() in _NOT_CT:
         return None
     if _is_hu(volume):
-        return bone_mask(volume.array, "hu")
-    if is_eight_bit(volume):
-        return bone_mask(volume.array, "8-bit")
-    return None
+        return "hu"
+    return "8-bit" if is_eight_bit(volume) else None
+
+
+def volume_bone_mask(volume: ImageVolume) -> np.ndarray | None:
+    """The bone prior of image 1 (:func:`bone_mask` in its :func:`bone_scale`), or None when
+    it is not a CT. Never depends on a display window."""
+    scale = bone_scale(volume)
+    return None if scale is None else bone_mask(volume.array, scale)
 
 
 def mr_auto_window(array: np.ndarray, units: str = "") -> Window:

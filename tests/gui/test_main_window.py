@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtWidgets
 
 from brainfuse import metrics
 from brainfuse.gui.export_dialog import ExportOptions
+from brainfuse.intensity import to_255
 from brainfuse.workspace import LAYERS
 
 from .conftest import crop
@@ -44,7 +45,7 @@ def test_demo_pair_fuses_off_the_gui_thread_and_fills_four_viewers(fused_window,
     )
     sx, sy, _ = ws.mri_grid.spacing
     assert rect.width() == pytest.approx(x * sx) and rect.height() == pytest.approx(y * sy)
-    assert "Device" in fused_window.readouts.FIELDS[5][1]
+    assert dict(fused_window.readouts.FIELDS)["device"] == "Device"
     assert fused_window.readouts.labels["device"].text() == ws.device != ""
 
 
@@ -82,7 +83,10 @@ def test_slice_slider_and_page_keys_change_every_viewer(fused_window, qtbot):
 
 def test_overlay_toggle_and_opacity_change_the_fused_drawing(fused_window, qtbot):
     ws = fused_window.workspace
-    assert ws.fusion.decision_map[ws.slice_index].any() and not ws.fusion.decision_map[ws.slice_index].all()
+    assert (
+        ws.fusion.decision_map[ws.slice_index].any()
+        and not ws.fusion.decision_map[ws.slice_index].all()
+    )
     fused_window.overlay_control.visible.setChecked(True)
     fused_window.overlay_control.opacity.setValue(80)
     on = _panel_pixels(fused_window, "fused")
@@ -101,13 +105,19 @@ def test_ssim_psnr_labels_match_brainfuse_metrics(fused_window, qtbot):
     k = ws.slice_index
 
     def s255(a):
-        return np.round(255.0 * a[k].astype(np.float64))
+        return to_255(a[k])  # the readouts' 0-255 conversion
 
     f, a, b = s255(ws.fusion.fused), s255(ws.fusion.prepared.ct01), s255(ws.fusion.prepared.mri01)
     labels = fused_window.readouts.labels
     ssim = f"{metrics.ssim(f, a, b):.4f}"
     qtbot.waitUntil(lambda: labels["ssim"].text() == ssim, timeout=10000)
     assert labels["psnr"].text() == f"{metrics.psnr(f, a, b):.2f} dB"
+    # the demo CT is in HU: bone from HU >= 300, scored against the CT as windowed
+    hu = ws.fusion.prepared.ct.array[k]
+    bone = metrics.bone_kept(f, a, ct_scale="hu", ct_hu=hu)
+    brain = metrics.brain_kept(f, a, b, ct_scale="hu", ct_hu=hu)
+    assert labels["bone_kept"].text() == f"{bone:.3f}" and bone > 0.9
+    assert labels["brain_kept"].text() == ("–" if np.isnan(brain) else f"{brain:.3f}")
     assert labels["qabf"].text() == "–"
     with qtbot.waitSignal(fused_window.readouts_updated, timeout=10000):
         qtbot.mouseClick(fused_window.readouts.extra_button, QtCore.Qt.MouseButton.LeftButton)

@@ -8,7 +8,9 @@ band and drops CT patches into the brain. This rule overrides it where the anato
 1. **bone** (the bone prior, from the CT's own values: ``HU >= 300``, or ``>= 200`` on an
    8-bit slice; :func:`brainfuse.intensity.volume_bone_mask`): image 1 (the CT);
 2. **intracranial area** (inside the skull: the bone closed by a small disk to seal gaps, its
-   holes filled, the bone itself excluded): image 2 (the MRI);
+   holes filled, the bone itself excluded; where wider gaps leave it open but the bone still
+   surrounds the head in most directions, the inside of the bone's convex hull within the
+   MRI's head outline, :func:`intracranial`): image 2 (the MRI);
 3. **everywhere else** (scalp, sinuses, orbits, slices whose skull is open): the deep-feature
    hard map after consistency verification, as in ``sesf``;
 4. background (both sources dark) is image 2.
@@ -83,21 +85,83 @@ def _closing(mask: np.ndarray, r: int) -> np.ndarray:
     return _erode(_dilate(p, r), r)[2 * r : -2 * r, 2 * r : -2 * r]
 
 
-def intracranial(bone: np.ndarray, close_radius: float = 3.0) -> np.ndarray:
-    """Inside the skull: ``fill_holes(closing(bone)) & ~closing(bone)``.
+_SECTORS = 72  # directions (5 degrees each) in which the ring coverage is counted
+
+
+def _enclosed(sealed: np.ndarray) -> np.ndarray:
+    """``binary_fill_holes(sealed) & ~sealed``: background not connected to the border."""
+    labels, n = ndimage.label(~sealed)
+    if n == 0:
+        return np.zeros_like(sealed)
+    outside = np.zeros(n + 1, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        outside[edge] = True
+    outside[0] = True  # label 0 is the sealed bone itself
+    return ~outside[labels]
+
+
+def _coverage(bone: np.ndarray, hull: np.ndarray) -> float:
+    """Fraction of the directions from the hull's centre in which there is bone."""
+    yy, xx = np.nonzero(hull)
+    by, bx = np.nonzero(bone)
+    angle = np.arctan2(by - yy.mean(), bx - xx.mean())
+    sector = ((angle + np.pi) * (_SECTORS / (2 * np.pi))).astype(np.intp) % _SECTORS
+    return np.unique(sector).size / _SECTORS
+
+
+def intracranial(
+    bone: np.ndarray,
+    close_radius: float = 3.0,
+    mri: np.ndarray | None = None,
+    *,
+    ring_coverage: float = 0.75,
+    level: float = 8.0 / 255.0,
+) -> np.ndarray:
+    """Inside the skull.
+
+    ``fill_holes(closing(bone)) & ~closing(bone)`` where the closed skull encloses the
+    brain. Where it does not (gaps wider than the closing: thin temporal bone, coarse
+    slices; open rings at the skull base) but the bone still surrounds the head in
+    ``ring_coverage`` of the directions seen from the centre of its convex hull, the inside
+    of that hull within the MRI's head outline (so the CT's head holder and the air around
+    stay outside).
 
     Parameters
     ----------
     bone : (H, W) bool, the bone prior of one slice
     close_radius : float
         Radius of the closing for a 256 x 256 slice (scaled with the slice).
+    mri : (H, W) float in [0, 1] or None
+        The MRI slice, for the head outline (``mri > level``, holes filled); None: no
+        convex-hull fallback.
+    ring_coverage : float
+        Fraction of 72 directions (5 degrees each) that must meet bone; above 1 disables
+        the fallback.
+    level : float
+        Background level of the MRI.
 
     Returns
     -------
-    (H, W) bool; empty where the skull does not enclose anything (open skull base).
+    (H, W) bool; empty where nothing is enclosed (top of the head, low skull base).
     """
-    sealed = _closing(np.asarray(bone, bool), scaled_radius(close_radius, bone.shape))
-    return ndimage.binary_fill_holes(sealed) & ~sealed
+    bone = np.asarray(bone, bool)
+    sealed = _closing(bone, scaled_radius(close_radius, bone.shape))
+    inside = _enclosed(sealed)
+    if mri is None or bone.sum() < 20:
+        return inside
+    from skimage.morphology import convex_hull_image
+
+    if ring_coverage > 1:
+        return inside
+    head = ndimage.binary_fill_holes(np.asarray(mri) > level)
+    skull = bone & head
+    if skull.sum() < 20:
+        return inside
+    hull = convex_hull_image(skull)
+    room = hull & head & ~sealed
+    if inside.sum() >= 0.5 * room.sum() or _coverage(skull, hull) < ring_coverage:
+        return inside
+    return room
 
 
 def anatomy_maps(
@@ -123,17 +187,25 @@ def anatomy_maps(
     soft : (H, W) float32 in [0, 1], the CT's weight
     """
     bone = np.asarray(bone, bool)
-    inside = intracranial(bone, settings.anatomy.close_radius)
+    inside = intracranial(
+        bone,
+        settings.anatomy.close_radius,
+        i2,
+        ring_coverage=settings.anatomy.ring_coverage,
+        level=settings.background / 255.0,
+    )
     hard = dm.astype(np.uint8, copy=True)
     hard[inside] = 0
     hard[bone] = 1
     back = np.maximum(i1, i2) < settings.background / 255.0
     hard[back] = 0
     soft = soft_map(hard, i1, i2, settings)
-    # the blend may not move bone away from the CT, nor the brain away from the MRI
-    d = np.abs(i1 - i2) + np.float32(1e-6)
-    reach = np.clip(np.float32(settings.anatomy.tolerance / 255.0) / d, 0.0, 1.0)
-    soft = np.where(bone, np.maximum(soft, 1.0 - reach), soft)
-    soft = np.where(inside, np.minimum(soft, reach), soft)
+    # the blend may not move bone away from the CT, nor the brain away from the MRI: at most
+    # ``tolerance`` grey levels, i.e. a weight within tolerance / |CT - MRI| of 1 (bone) or 0
+    tol = np.float32(settings.anatomy.tolerance / 255.0)
+    for region, towards_ct in ((bone, True), (inside, False)):
+        reach = np.minimum(tol / (np.abs(i1[region] - i2[region]) + np.float32(1e-6)), 1.0)
+        w = soft[region]
+        soft[region] = np.maximum(w, 1.0 - reach) if towards_ct else np.minimum(w, reach)
     soft[back] = 0.0
-    return hard, soft.astype(np.float32, copy=False)
+    return hard, soft

@@ -55,10 +55,15 @@ class AnatomyRule:
     tolerance : float
         Grey levels (of 255): the soft map's blending never moves a bone pixel further than
         this from the CT, nor an intracranial pixel further than this from the MRI.
+    ring_coverage : float
+        A skull with gaps wider than the closing still bounds the intracranial area (its
+        convex hull within the head) when its bone is met in this fraction of the
+        directions from the hull's centre; above 1 turns this off.
     """
 
     close_radius: float = 3.0
     tolerance: float = 20.0
+    ring_coverage: float = 0.75
 
 
 @dataclass(frozen=True)
