@@ -221,3 +221,16 @@ def test_average_baseline_mi_matches_the_reference_convention(shared_data, tmp_p
     assert result.pairs_done == 131
     mi = np.mean([float(r["mi"]) for r in result.rows])
     assert mi == pytest.approx(3.561, abs=5e-4)
+
+
+def test_two_rules_give_two_cnn_columns_and_record_the_rule_that_ran(pairs_dir, tmp_path):
+    out = tmp_path / "o"
+    result = evaluate(pairs_dir, out, methods=("cnn",), rules=("anatomy", "sesf"), grid=2)
+    assert result.methods == ("cnn-anatomy", "cnn-sesf")
+    rows = read_metrics_csv(out / "metrics.csv")
+    ran = {(r["pair"], r["method"]): r["rule"] for r in rows}
+    assert ran[("3", "cnn-anatomy")] == "anatomy" and ran[("3", "cnn-sesf")] == "sesf"
+    assert ran[("p1", "cnn-anatomy")] == "sesf"  # a PET pair has no bone prior
+    assert (out / "cnn-anatomy" / "3_dm.png").exists() and (out / "grid.png").exists()
+    summary = (out / "summary.md").read_text()
+    assert "| cnn-anatomy |" in summary and "| cnn-sesf |" in summary

@@ -141,3 +141,26 @@ def test_the_rule_that_ran_is_in_every_export(fuser, tmp_path):
     export_result(result, tmp_path / "f.nii.gz")
     descrip = nib.load(tmp_path / "f.nii.gz").header["descrip"].tobytes().decode()
     assert "cnn anatomy" in descrip
+
+
+def test_on_development_pairs_anatomy_keeps_bone_and_brain(shared_data, fuser):
+    """One slice of each development case (8-bit atlas CT): both anatomy numbers >= .95,
+    where the paper's rule keeps well under half of the bone."""
+    from PIL import Image
+
+    from brainfuse.metrics import fusion_metrics
+
+    pairs = shared_data / "pairs" / "ct-mri"
+    sesf = Fuser(settings=FusionSettings(rule="sesf"), threads=1)
+    kept = {"anatomy": [], "sesf": []}
+    for pid in ("2010", "21009", "28010", "32010", "34010", "37010", "41010"):
+        ct = np.asarray(Image.open(pairs / f"{pid}_ct.png").convert("L"))
+        mr = np.asarray(Image.open(pairs / f"{pid}_mri.png").convert("L"))
+        for name, fz in (("anatomy", fuser), ("sesf", sesf)):
+            res = fz.fuse(ct / 255.0, mr / 255.0, bone=bone_mask(ct, "8-bit"))
+            assert res.rule == name
+            scores = fusion_metrics(np.round(255 * res.fused), ct, mr, ct_scale="8-bit")
+            kept[name].append((scores["bone_kept"], scores["brain_kept"]))
+    anatomy, paper = np.nanmean(kept["anatomy"], axis=0), np.nanmean(kept["sesf"], axis=0)
+    assert anatomy[0] >= 0.95 and anatomy[1] >= 0.95
+    assert paper[0] < 0.6
