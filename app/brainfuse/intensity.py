@@ -53,6 +53,8 @@ __all__ = [
     "to_255",
     "to_uint8",
     "to_unit",
+    "UnitVolume",
+    "window_for",
 ]
 
 MR_PERCENTILES = (0.5, 99.5)
@@ -189,7 +191,9 @@ def from_uint8(image: np.ndarray) -> np.ndarray:
 def apply_window(array: np.ndarray, low: float, high: float) -> np.ndarray:
     """Linear map ``low -> 0``, ``high -> 1``, clipped, float32."""
     scale = 1.0 / max(high - low, 1e-12)
-    out = (np.asarray(array, dtype=np.float32) - np.float32(low)) * np.float32(scale)
+    out = np.array(array, dtype=np.float32)  # the one float copy, then in place
+    out -= np.float32(low)
+    out *= np.float32(scale)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -273,19 +277,8 @@ def default_window(volume: ImageVolume) -> Window:
     return mr_auto_window(volume.array, volume.units)
 
 
-def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray, Window]:
-    """Source voxels -> float32 in [0, 1] plus the window used.
-
-    Parameters
-    ----------
-    volume : ImageVolume
-    window : None, preset name, ``"C/W"`` text, ``(center, width)`` or Window
-        ``None`` picks :func:`default_window`. Presets are in HU: only for CT in HU.
-
-    Returns
-    -------
-    array01 : float32 array shaped like ``volume.array``
-    window : Window
+def window_for(volume: ImageVolume, window: WindowSpec = None) -> Window:
+    """The window :func:`to_unit` applies to ``volume`` (see there for ``window``).
 
     Raises
     ------
@@ -294,7 +287,7 @@ def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray,
     """
     spec = parse_window(window)
     if spec is None and is_eight_bit(volume):
-        return from_uint8(volume.array), default_window(volume)
+        return default_window(volume)
     if volume.is_rgb:
         raise WindowError(
             f"{volume.name or 'colour image'}: colour (RGB) images are used as they are; "
@@ -306,9 +299,85 @@ def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray,
                 f"the CT preset '{spec}' is in Hounsfield units, but {volume.name or 'this image'}"
                 " has none (an 8-bit picture?): give CENTER/WIDTH in its own values"
             )
-        used = replace(CT_PRESETS[spec], units=volume.units)
-    elif spec is not None:
-        used = Window(spec[0], spec[1], "manual", volume.units)
-    else:
-        used = default_window(volume)
-    return apply_window(volume.array, used.low, used.high), used
+        return replace(CT_PRESETS[spec], units=volume.units)
+    if spec is not None:
+        return Window(spec[0], spec[1], "manual", volume.units)
+    return default_window(volume)
+
+
+def _windowed(array: np.ndarray, window: Window) -> np.ndarray:
+    if window.kind == "8-bit":
+        return from_uint8(array)
+    return apply_window(array, window.low, window.high)
+
+
+class UnitVolume:
+    """A source through its window, computed slice by slice when read (no whole float copy).
+
+    Indexing (``stack[k]``, ``stack[a:b]``, ``stack[[i, j]]``) returns float32 in [0, 1]
+    exactly as :func:`to_unit` would; ``np.asarray(stack)`` makes the whole array.
+
+    Parameters
+    ----------
+    array : the source's voxels (``(Z, Y, X)`` or ``(Z, Y, X, 3)``)
+    window : Window, from :func:`window_for`
+    """
+
+    def __init__(self, array: np.ndarray, window: Window):
+        self.array = array
+        self.window = window
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the windowed array (that of the source)."""
+        return tuple(self.array.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return self.array.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of values."""
+        return self.array.size
+
+    dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
+        return _windowed(self.array[key], self.window)
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        out = _windowed(self.array, self.window)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: bool = False
+) -> tuple[np.ndarray | UnitVolume, Window]:
+    """Source voxels -> float32 in [0, 1] plus the window used.
+
+    Parameters
+    ----------
+    volume : ImageVolume
+    window : None, preset name, ``"C/W"`` text, ``(center, width)`` or Window
+        ``None`` picks :func:`default_window`. Presets are in HU: only for CT in HU.
+    lazy : bool
+        Return a :class:`UnitVolume` that windows only the slices read (same numbers, no
+        whole float copy), for volumes.
+
+    Returns
+    -------
+    array01 : float32 array (or UnitVolume) shaped like ``volume.array``
+    window : Window
+
+    Raises
+    ------
+    WindowError
+        A window for a colour image, a HU preset for an image without HU, or bad text.
+    """
+    used = window_for(volume, window)
+    return (UnitVolume(volume.array, used) if lazy else _windowed(volume.array, used)), used

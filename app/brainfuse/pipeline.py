@@ -20,7 +20,14 @@ import numpy as np
 
 from brainfuse.fusion import Fuser
 from brainfuse.image import ImageVolume
-from brainfuse.intensity import Window, WindowSpec, to_uint8, to_unit, volume_bone_mask
+from brainfuse.intensity import (
+    UnitVolume,
+    Window,
+    WindowSpec,
+    to_uint8,
+    to_unit,
+    volume_bone_mask,
+)
 from brainfuse.results import FusionResult, PairResult
 
 __all__ = [
@@ -44,13 +51,14 @@ class PreparedPair:
     Attributes
     ----------
     ct, mri : ImageVolume, on the reference grid (original units)
-    ct01, mri01 : float32 arrays in [0, 1] (``ct01`` may carry a trailing RGB axis)
+    ct01, mri01 : UnitVolume, the sources windowed to [0, 1] slice by slice when read
+        (``ct01`` may carry a trailing RGB axis); no whole float copy is kept
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
     bone : bool array (Z, Y, X) or None
         The CT's bone from its own values (HU >= 300, or >= 200 on 8-bit slices); None
         when image 1 is not a CT.
-    decide : (ct, mri) float32 arrays in [0, 1], or None
+    decide : (ct, mri) UnitVolume (or float32 arrays) in [0, 1], or None
         The fixed representations the decision map is computed from (each source through
         its default window), so that a display window never changes which pixels come
         from which source; None when they are ``ct01``/``mri01`` themselves.
@@ -58,15 +66,15 @@ class PreparedPair:
 
     ct: ImageVolume
     mri: ImageVolume
-    ct01: np.ndarray
-    mri01: np.ndarray
+    ct01: UnitVolume | np.ndarray
+    mri01: UnitVolume | np.ndarray
     windows: dict[str, Window]
     transform: object | None = None
     reference: str = "mri"
     registration: str = "none"
     warnings: list[str] = field(default_factory=list)
     bone: np.ndarray | None = None
-    decide: tuple[np.ndarray, np.ndarray] | None = None
+    decide: tuple[UnitVolume | np.ndarray, UnitVolume | np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,21 +108,31 @@ def align(
     )
 
 
-def prepare(aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None) -> PreparedPair:
-    """Window an aligned pair to [0, 1] (one float copy of each source).
+def prepare(
+    aligned,
+    ct_window: WindowSpec = None,
+    mr_window: WindowSpec = None,
+    *,
+    lazy: bool = True,
+) -> PreparedPair:
+    """Window an aligned pair to [0, 1].
 
     Parameters
     ----------
     aligned : brainfuse.grid.AlignedPair
     ct_window, mr_window : None (the source's default), preset name, ``"C/W"``,
         ``(center, width)`` or Window; see :func:`brainfuse.intensity.to_unit`.
+    lazy : bool
+        Window slice by slice when the fusion reads them
+        (:class:`~brainfuse.intensity.UnitVolume`, same numbers, no whole float copy of the
+        sources); False makes the whole arrays.
     """
-    ct01, w_ct = to_unit(aligned.ct, ct_window)
-    mri01, w_mr = to_unit(aligned.mri, mr_window)
+    ct01, w_ct = to_unit(aligned.ct, ct_window, lazy=lazy)
+    mri01, w_mr = to_unit(aligned.mri, mr_window, lazy=lazy)
     decide = None
     if not aligned.ct.is_rgb and (ct_window is not None or mr_window is not None):
-        ct_fixed = ct01 if ct_window is None else to_unit(aligned.ct)[0]
-        mri_fixed = mri01 if mr_window is None else to_unit(aligned.mri)[0]
+        ct_fixed = ct01 if ct_window is None else to_unit(aligned.ct, lazy=lazy)[0]
+        mri_fixed = mri01 if mr_window is None else to_unit(aligned.mri, lazy=lazy)[0]
         decide = (ct_fixed, mri_fixed)
     return PreparedPair(
         ct=aligned.ct,

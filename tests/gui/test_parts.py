@@ -11,7 +11,7 @@ from brainfuse import __version__
 from brainfuse.errors import CancelledError, UnreadableInputError
 from brainfuse.gui.about import about_text
 from brainfuse.gui.export_dialog import ExportDialog
-from brainfuse.gui.main_window import format_position
+from brainfuse.gui.layout import format_position
 from brainfuse.gui.settings import MAX_RECENT
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.workspace import Window, Workspace

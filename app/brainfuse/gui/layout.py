@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse.gui.about import show_about
@@ -11,8 +12,47 @@ from brainfuse.gui.settings import DEVICES
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
+    from brainfuse.workspace import Workspace
 
-__all__ = ["build_central", "build_menus"]
+__all__ = ["build_central", "build_menus", "format_position", "sources_text", "window_title"]
+
+_DEMO_NOTE = "Demo: <b>templates</b> of different people, not one patient. Not for diagnosis."
+
+
+def format_position(mm: np.ndarray) -> str:
+    """LPS millimetres as clinicians read them, e.g. ``R 12.0  A 30.5  S 10.0 mm``."""
+    x, y, z = (float(v) for v in mm)
+    return (
+        f"{'L' if x >= 0 else 'R'} {abs(x):.1f}  {'P' if y >= 0 else 'A'} {abs(y):.1f}  "
+        f"{'S' if z >= 0 else 'I'} {abs(z):.1f} mm"
+    )
+
+
+def sources_text(ws: Workspace) -> str:
+    """Rich text of the Images box: each source's name, size and spacing."""
+    lines = []
+    for role, volume in (("CT", ws.ct), ("MRI", ws.mri)):
+        if volume is None:
+            lines.append(f"<b>{role}</b>: not loaded")
+            continue
+        z, y, x = volume.shape
+        sx, sy, sz = volume.spacing
+        lines.append(f"<b>{role}</b>: {volume.name}<br>{x}×{y}×{z}, {sx:.2g}×{sy:.2g}×{sz:.2g} mm")
+    if ws.has_grid:
+        lines.append(f"Aligned by {ws.registration} ({ws.register_mode} asked)")
+    if ws.is_demo:
+        lines.append(f"<span style='color:#ffc850'>{_DEMO_NOTE}</span>")
+    return "<br>".join(lines)
+
+
+def window_title(ws: Workspace) -> str:
+    """``BrainFuse — <ct> + <mri>`` (or the demo's warning)."""
+    title = "BrainFuse"
+    if ws.is_demo:
+        title += " — demo pair (templates, not one patient)"
+    elif ws.ct is not None or ws.mri is not None:
+        title += " — " + " + ".join(v.name for v in (ws.ct, ws.mri) if v is not None)
+    return title
 
 
 def build_central(self: MainWindow) -> QtWidgets.QWidget:
@@ -90,6 +130,19 @@ def build_menus(self: MainWindow) -> None:
         act.setChecked(device == self.settings.device())
         act.triggered.connect(lambda _=False, d=device: self.session.set_device(d))
         group.addAction(act)
+    align_menu = fusion.addMenu("&Alignment")
+    modes = QtGui.QActionGroup(self)
+    for mode, text in (
+        ("auto", "Auto (file geometry when both have it)"),
+        ("geometry", "File geometry"),
+        ("rigid", "Rigid registration (mutual information)"),
+        ("none", "None (same-size images as they are)"),
+    ):
+        act = align_menu.addAction(text)
+        act.setCheckable(True)
+        act.setChecked(mode == self.workspace.register_mode)
+        act.triggered.connect(lambda _=False, m=mode: self.session.set_register_mode(m))
+        modes.addAction(act)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction("&About BrainFuse", lambda: show_about(self))

@@ -24,7 +24,13 @@ from brainfuse.errors import AmbiguousInputError, BrainFuseError
 from brainfuse.export import OverlayStyle
 from brainfuse.gui.controls import OverlayControl, SliceControl, WindowControl
 from brainfuse.gui.export_dialog import ExportDialog, ExportOptions
-from brainfuse.gui.layout import build_central, build_menus
+from brainfuse.gui.layout import (
+    build_central,
+    build_menus,
+    format_position,
+    sources_text,
+    window_title,
+)
 from brainfuse.gui.readouts import ReadoutPanel, slice_metrics
 from brainfuse.gui.session import Session
 from brainfuse.gui.settings import Settings
@@ -35,9 +41,8 @@ from brainfuse.image import ImageVolume
 from brainfuse.intensity import bone_scale
 from brainfuse.workspace import Workspace
 
-__all__ = ["MainWindow", "format_position"]
+__all__ = ["MainWindow"]
 
-_DEMO_NOTE = "Demo: <b>templates</b> of different people, not one patient. Not for diagnosis."
 _FAILURES = {
     "load-ct": "The CT could not be opened",
     "load-mri": "The MRI could not be opened",
@@ -49,15 +54,6 @@ _FAILURES = {
 }
 
 
-def format_position(mm: np.ndarray) -> str:
-    """LPS millimetres as clinicians read them, e.g. ``R 12.0  A 30.5  S 10.0 mm``."""
-    x, y, z = (float(v) for v in mm)
-    return (
-        f"{'L' if x >= 0 else 'R'} {abs(x):.1f}  {'P' if y >= 0 else 'A'} {abs(y):.1f}  "
-        f"{'S' if z >= 0 else 'I'} {abs(z):.1f} mm"
-    )
-
-
 class MainWindow(QtWidgets.QMainWindow):
     """Four linked viewers, a side panel of controls and readouts, menus, status bar.
 
@@ -67,13 +63,25 @@ class MainWindow(QtWidgets.QMainWindow):
         State to show (a new one by default).
     settings : Settings, optional
         Preferences store (the user's QSettings by default).
+    interactive : bool
+        Show failures in message boxes (a person is there); otherwise they are kept in
+        :attr:`errors` for a script (:class:`~brainfuse.gui.viewer.Viewer`).
     """
 
     #: SSIM/PSNR (and Qabf/MI) of the slice on screen were written to the readouts
     readouts_updated = QtCore.Signal(dict)
 
-    def __init__(self, workspace: Workspace | None = None, settings: Settings | None = None):
+    def __init__(
+        self,
+        workspace: Workspace | None = None,
+        settings: Settings | None = None,
+        *,
+        interactive: bool = True,
+    ):
         super().__init__()
+        self.interactive = interactive
+        #: (task kind, exception) of failures, when not interactive
+        self.errors: list[tuple[str, BaseException]] = []
         self.workspace = ws = workspace or Workspace()
         self.settings = settings or Settings()
         self._pending: dict[str, str] = {}  # role -> folder being opened (series chooser)
@@ -198,6 +206,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _aligned(self, warnings: list) -> None:
         ws = self.workspace
+        self.sources_label.setText(sources_text(ws))
         self._say(f"Aligned by {ws.registration}.", 6000)
         for warning in warnings:
             self._say(warning, 8000)
@@ -299,25 +308,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _sources_changed(self) -> None:
         ws = self.workspace
-        lines = []
-        for role, volume in (("CT", ws.ct), ("MRI", ws.mri)):
-            if volume is None:
-                lines.append(f"<b>{role}</b>: not loaded")
-                continue
-            z, y, x = volume.shape
-            sx, sy, sz = volume.spacing
-            lines.append(
-                f"<b>{role}</b>: {volume.name}<br>{x}×{y}×{z}, {sx:.2g}×{sy:.2g}×{sz:.2g} mm"
-            )
-        if ws.is_demo:
-            lines.append(f"<span style='color:#ffc850'>{_DEMO_NOTE}</span>")
-        self.sources_label.setText("<br>".join(lines))
-        title = "BrainFuse"
-        if ws.is_demo:
-            title += " — demo pair (templates, not one patient)"
-        elif ws.ct is not None or ws.mri is not None:
-            title += " — " + " + ".join(v.name for v in (ws.ct, ws.mri) if v is not None)
-        self.setWindowTitle(title)
+        self.sources_label.setText(sources_text(ws))
+        self.setWindowTitle(window_title(ws))
         self._refresh_all()
 
     def _grid_changed(self) -> None:
@@ -376,7 +368,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.readouts_updated.emit(values)
 
     # ------------------------------------------------------------------ errors and closing
+    def flush_pending(self) -> None:
+        """Run a debounced re-fusion now instead of after its delay (for scripts)."""
+        self._refuse_later.flush()
+
     def _task_failed(self, kind: str, exc: BaseException) -> None:
+        if not self.interactive:
+            self.errors.append((kind, exc))
+            return
         if isinstance(exc, AmbiguousInputError) and exc.choices and kind.startswith("load-"):
             self._choose_series(kind[5:], exc)
             return
