@@ -184,6 +184,12 @@ class PairFusion:
         self.timings: dict[str, float] = {}
 
     @property
+    def rule(self) -> str | None:
+        """The fusion rule this pair runs (``anatomy`` needs a CT; None for baselines)."""
+        p = self.prepared
+        return self.fuser.rule_for(p.ct01, p.mri01, p.bone)
+
+    @property
     def n_slices(self) -> int:
         """Number of slices of the common grid."""
         return self.done.size
@@ -240,7 +246,7 @@ class PairFusion:
             timings=dict(self.timings),
             fallback=self.fuser.fallback,
             model_sha256=self.fuser.model_sha256,
-            rule=self.fuser.rule_for(p.ct01, p.mri01, p.bone),
+            rule=self.rule,
         )
         grid = {
             "spacing": ref.spacing,

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse import metrics
 from brainfuse.export.render import overlay_decision_map
@@ -306,3 +306,17 @@ def test_the_window_offers_and_reports_the_alignment(window, small_pair, qtbot):
     assert ws.registration == "none" and "Aligned by none" in window.sources_label.text()
     with pytest.raises(ValueError, match="unknown alignment"):
         ws.set_register_mode("affine")
+
+
+def test_rule_menu_refuses_with_the_other_rule_and_says_which_ran(fused_window, qtbot):
+    ws = fused_window.workspace
+    labels = fused_window.readouts.labels
+    qtbot.waitUntil(lambda: labels["rule"].text() == "anatomy", timeout=10000)
+    anatomy_map = ws.fusion.decision_map.copy()
+    sesf = fused_window.findChild(QtGui.QAction, "rule_sesf")
+    with qtbot.waitSignal(fused_window.fusion_finished, timeout=120000):
+        sesf.trigger()
+    assert fused_window.settings.rule() == "sesf" and ws.fusion.rule == "sesf"
+    qtbot.waitUntil(lambda: labels["rule"].text() == "sesf", timeout=10000)
+    assert not np.array_equal(anatomy_map, ws.fusion.decision_map)
+    fused_window.findChild(QtGui.QAction, "rule_anatomy").trigger()  # back to the default

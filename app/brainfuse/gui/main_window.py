@@ -347,7 +347,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if fused is None or ct01 is None or mri01 is None:
             self.readouts.clear()
             return
-        self.readouts.show_run(ws.slice_ms, ws.device)
+        rule = ws.fusion.rule if ws.fusion is not None else None
+        self.readouts.show_run(ws.slice_ms, ws.device, rule)
         ct = ws.fusion.prepared.ct if ws.fusion is not None else None
         scale = bone_scale(ct) if ct is not None else None
         ct_hu = ct.array[ws.slice_index] if scale == "hu" else None

@@ -64,6 +64,7 @@ class ReadoutPanel(QtWidgets.QGroupBox):
         ("brain_kept", "Brain kept"),
         ("qabf", "Qabf"),
         ("mi", "MI"),
+        ("rule", "Rule"),
         ("time", "Fusion time"),
         ("device", "Device"),
     )
@@ -114,7 +115,8 @@ class ReadoutPanel(QtWidgets.QGroupBox):
             ok = v is not None and not np.isnan(v)
             self.labels[key].setText(pattern.format(v) if ok else "–")
 
-    def show_run(self, milliseconds: float | None, device: str) -> None:
-        """Fusion time of the last slice (ms) and the device that ran it."""
+    def show_run(self, milliseconds: float | None, device: str, rule: str | None = None) -> None:
+        """Fusion time of the last slice (ms), the device and the rule that ran it."""
+        self.labels["rule"].setText(rule or "–")
         self.labels["time"].setText("–" if milliseconds is None else f"{milliseconds:.0f} ms/slice")
         self.labels["device"].setText(device or "–")
