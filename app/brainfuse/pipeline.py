@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from brainfuse.fusion import Fuser
+from brainfuse.fusion.compose import compose
 from brainfuse.image import ImageVolume
 from brainfuse.intensity import (
     UnitVolume,
@@ -182,6 +183,32 @@ class PairFusion:
         self.soft_map = np.zeros(shape, np.float32)
         self.done = np.zeros(shape[0], bool)
         self.timings: dict[str, float] = {}
+
+    def recomposed(self, prepared: PreparedPair) -> PairFusion:
+        """The same decision under other display windows, without running the encoder.
+
+        The CNN method decides on window-independent images (:attr:`PreparedPair.decide`),
+        so a new window only recomposes ``F = W * CT + (1 - W) * MRI`` from this fusion's
+        soft map ``W`` and the sources of ``prepared`` (the same aligned pair, other windows).
+
+        Raises
+        ------
+        ValueError
+            The method is not ``cnn``, a slice is not fused yet, or the grids differ.
+        """
+        if self.fuser.method != "cnn" or not self.done.all():
+            raise ValueError("only a finished fusion of the cnn method can be recomposed")
+        if prepared.mri01.shape != self.prepared.mri01.shape:
+            raise ValueError("recomposing needs the same grid")
+        t0 = time.perf_counter()
+        new = PairFusion(prepared, self.fuser)
+        new.decision_map[...] = self.decision_map
+        new.soft_map[...] = self.soft_map
+        for k in range(self.n_slices):
+            new.fused[k] = compose(self.soft_map[k], prepared.ct01[k], prepared.mri01[k])
+        new.done[:] = True
+        new.timings = {"recompose": (time.perf_counter() - t0) * 1e3}
+        return new
 
     @property
     def rule(self) -> str | None:

@@ -164,3 +164,28 @@ def test_on_development_pairs_anatomy_keeps_bone_and_brain(shared_data, fuser):
     anatomy, paper = np.nanmean(kept["anatomy"], axis=0), np.nanmean(kept["sesf"], axis=0)
     assert anatomy[0] >= 0.95 and anatomy[1] >= 0.95
     assert paper[0] < 0.6
+
+
+def test_a_new_window_recomposes_without_the_encoder(fuser):
+    """PairFusion.recomposed gives what a fresh fusion in the new window gives."""
+    from brainfuse.grid import align_pair
+    from brainfuse.pipeline import PairFusion, fuse_pair, prepare
+
+    ct_hu, mr, _ = _head_hu()
+    ct = ImageVolume(ct_hu[None].astype(np.float32), modality="CT", units="HU")
+    mri = ImageVolume((mr[None] * 1000).astype(np.float32), modality="MR")
+    aligned = align_pair(ct, mri, register="none")
+    done = PairFusion(prepare(aligned), fuser)
+    list(done.steps())
+    calls = []
+    fuser_activity = fuser.activity
+    fuser.activity = lambda *a: calls.append(1) or fuser_activity(*a)
+    try:
+        again = done.recomposed(prepare(aligned, "bone", None))
+    finally:
+        fuser.activity = fuser_activity
+    assert not calls  # no encoder run
+    fresh = fuse_pair(ct, mri, register="none", ct_window="bone", fuser=fuser)
+    assert np.array_equal(again.decision_map, fresh.decision_map.array)
+    np.testing.assert_allclose(again.fused, fresh.fused.array, atol=1e-6)
+    assert again.result().windows["ct"].kind == "preset:bone"

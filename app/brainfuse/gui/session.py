@@ -28,6 +28,7 @@ from brainfuse.gui.tasks import (
 )
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.image import ImageVolume
+from brainfuse.pipeline import prepare
 from brainfuse.results import PairResult
 from brainfuse.workspace import Workspace
 
@@ -199,9 +200,21 @@ class Session(QtCore.QObject):
             ws.slice_fused(payload.step.index, payload.ms)
 
     def refuse_if_windows_changed(self) -> None:
-        """Fuse again when the windows on screen differ from those of the last fusion."""
-        if self.workspace.windows_changed_since_fusion():
-            self.start_fusion()
+        """Follow the windows on screen when they differ from those of the last fusion.
+
+        A finished CNN fusion is recomposed with the new windows (its decision map does not
+        depend on them: no encoder run); otherwise the pair is fused again.
+        """
+        ws = self.workspace
+        if not ws.windows_changed_since_fusion():
+            return
+        fusion = ws.fusion
+        if fusion is not None and fusion.fuser.method == "cnn" and fusion.done.all():
+            ct_window, mr_window = ws.fusion_windows()
+            ws.start_fusion(fusion.recomposed(prepare(ws.alignment, ct_window, mr_window)))
+            self.fusion_finished.emit()
+            return
+        self.start_fusion()
 
     # ------------------------------------------------------------------ export
     def pair_result(self) -> PairResult:
