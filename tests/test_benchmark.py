@@ -16,9 +16,10 @@ from brainfuse.cli import main
 def test_bench_inputs_are_real_slices_in_unit_range():
     pairs, volume, what = bench_inputs([32, 48], (6, 40, 40))
     assert set(pairs) == {32, 48}
-    for n, (a, b) in pairs.items():
-        assert a.shape == b.shape == (n, n) and a.dtype == np.float32
+    for n, (a, b, bone) in pairs.items():
+        assert a.shape == b.shape == bone.shape == (n, n) and a.dtype == np.float32
         assert a.min() >= 0 and a.max() <= 1 and a.std() > 0.05  # a head, not a blank
+        assert bone.dtype == bool and 0 < bone.mean() < 0.5  # the CT's skull (HU >= 300)
     assert volume[0].shape == volume[1].shape == (6, 40, 40)
     assert "demo" in what or "camera" in what
 

@@ -33,15 +33,17 @@ BENCH_METHODS = ("cnn", "average", "laplacian", "pixel-sf")
 REFERENCE_METHOD = "laplacian"
 
 
-def _demo_slices() -> tuple[np.ndarray, np.ndarray, str]:
-    """The demo pair as float32 [0, 1] volumes (z, y, x) and a description."""
-    from brainfuse.fusion import to_unit
+def _demo_slices() -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """The demo pair as float32 [0, 1] volumes (z, y, x), the CT's bone prior (float32 0/1,
+    from its HU) and a description."""
+    from brainfuse.intensity import to_unit, volume_bone_mask
     from brainfuse.io import demo_pair
 
     ct, mri = demo_pair()
     ct01, _ = to_unit(ct)
     mr01, _ = to_unit(mri)
-    return ct01, mr01, "demo pair (CT template, brain window / Colin27 T1 MRI)"
+    bone = volume_bone_mask(ct).astype(np.float32)
+    return ct01, mr01, bone, "demo pair (CT template, brain window / Colin27 T1 MRI)"
 
 
 def bench_inputs(
@@ -53,12 +55,13 @@ def bench_inputs(
     flipped copy if the demo files are not installed.
     """
     try:
-        ct, mr, what = _demo_slices()
+        ct, mr, bone, what = _demo_slices()
     except Exception as exc:  # demo unavailable in a stripped install: any real image will do
         from skimage import data
 
         cam = data.camera().astype(np.float32) / 255.0
         ct, mr = cam[None], cam[None, :, ::-1].copy()
+        bone = (ct >= 200 / 255.0).astype(np.float32)
         what = f"scikit-image camera and its mirror image (demo pair unavailable: {exc})"
     mid = ct.shape[0] // 2
     pairs = {}
@@ -66,13 +69,13 @@ def bench_inputs(
         zoom = (n / ct.shape[1], n / ct.shape[2])
         pairs[n] = tuple(
             np.clip(ndi.zoom(x[mid], zoom, order=1), 0, 1).astype(np.float32) for x in (ct, mr)
-        )
+        ) + (ndi.zoom(bone[mid], zoom, order=0) > 0.5,)
     volume = None
     if volume_shape is not None:
         zoom3 = tuple(t / s for t, s in zip(volume_shape, ct.shape, strict=True))
         volume = tuple(
             np.clip(ndi.zoom(x, zoom3, order=1), 0, 1).astype(np.float32) for x in (ct, mr)
-        )
+        ) + (ndi.zoom(bone, zoom3, order=0) > 0.5,)
     return pairs, volume, what
 
 
@@ -85,15 +88,15 @@ def _cuda_sync(fuser: Any) -> Callable[[], None]:
     return lambda: None
 
 
-def _time(fuser: Any, a: np.ndarray, b: np.ndarray, repeat: int) -> list[float]:
-    """Milliseconds of ``repeat`` runs after one warm-up run."""
+def _time(fuser: Any, a: np.ndarray, b: np.ndarray, repeat: int, bone=None) -> list[float]:
+    """Milliseconds of ``repeat`` runs after one warm-up run (``bone``: the CT's prior)."""
     sync = _cuda_sync(fuser)
-    fuser.fuse(a, b)
+    fuser.fuse(a, b, bone=bone)
     sync()
     times = []
     for _ in range(max(repeat, 1)):
         t0 = time.perf_counter()
-        fuser.fuse(a, b)
+        fuser.fuse(a, b, bone=bone)
         sync()
         times.append((time.perf_counter() - t0) * 1000.0)
     return times
@@ -160,6 +163,7 @@ def run_benchmark(
     threads: int = 2,
     repeat: int = 3,
     volume_slices: int = 180,
+    rule: str | None = None,
     make_fuser: Callable[..., Any] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -178,6 +182,9 @@ def run_benchmark(
         Timed runs per measurement (after one warm-up); the median is reported.
     volume_slices : int
         Slices of the ``(volume_slices, 256, 256)`` volume fused with ``cnn`` (0: skip).
+    rule : {"anatomy", "sesf"} or None
+        Rule of ``cnn`` (default the settings' default); the demo CT's bone prior is
+        passed to every fuser, as ``brainfuse fuse`` does.
     make_fuser : callable(method, device=..., threads=...), optional
         Fuser factory (default :class:`brainfuse.fusion.Fuser`).
     log : callable(str), optional
@@ -193,7 +200,13 @@ def run_benchmark(
     import torch
 
     if make_fuser is None:
-        from brainfuse.fusion import Fuser as make_fuser
+        from brainfuse.fusion import Fuser, FusionSettings
+
+        settings = FusionSettings() if rule is None else FusionSettings(rule=rule)
+
+        def make_fuser(method: str, **kw: Any) -> Any:
+            return Fuser(method, settings=settings, **kw)
+
     methods = list(dict.fromkeys(methods))
     if REFERENCE_METHOD not in methods:
         methods.append(REFERENCE_METHOD)
@@ -205,9 +218,9 @@ def run_benchmark(
     device_name = str(getattr(fusers[methods[0]], "device", device))
     rows: list[dict[str, Any]] = []
     for n in sizes:
-        a, b = pairs[n]
+        a, b, bone = pairs[n]
         for m in methods:
-            runs = _time(fusers[m], a, b, repeat)
+            runs = _time(fusers[m], a, b, repeat, bone)
             rows.append(
                 {"method": m, "size": n, "ms_median": statistics.median(runs), "ms_runs": runs}
                 | _peak_memory(fusers[m], a, b)
@@ -218,12 +231,12 @@ def run_benchmark(
         r["ratio_to_laplacian"] = r["ms_median"] / ref[r["size"]] if ref[r["size"]] > 0 else None
     vol_result = None
     if volume is not None:
-        fuser, (va, vb) = fusers["cnn"], volume
+        fuser, (va, vb, vbone) = fusers["cnn"], volume
         sync = _cuda_sync(fuser)
-        fuser.fuse(va[:8], vb[:8])  # warm-up on a few slices
+        fuser.fuse(va[:8], vb[:8], bone=vbone[:8])  # warm-up on a few slices
         sync()
         t0 = time.perf_counter()
-        fuser.fuse(va, vb)
+        fuser.fuse(va, vb, bone=vbone)
         sync()
         seconds = time.perf_counter() - t0
         vol_result = {
@@ -253,6 +266,7 @@ def run_benchmark(
             "warmup": 1,
             "statistic": "median",
             "threads": threads,
+            "rule": rule or "anatomy",
             "input": what,
         },
         "pairs": rows,

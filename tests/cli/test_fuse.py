@@ -86,3 +86,22 @@ def test_volume_to_nifti_with_the_grid_affine(tmp_path):
     canon_out = nib.as_closest_canonical(img).affine
     canon_in = nib.as_closest_canonical(ct_img).affine
     np.testing.assert_allclose(canon_out, canon_in, atol=1e-4)
+
+
+@pytest.mark.parametrize("rule", ["anatomy", "sesf"])
+def test_rule_is_chosen_reported_and_recorded(tmp_path, capsys, rule):
+    a, b = _png(tmp_path / "ct.png", 0), _png(tmp_path / "mr.png", 1)
+    out = tmp_path / "f.png"
+    assert main(["fuse", str(a), str(b), "-o", str(out), "--rule", rule]) == 0
+    captured = capsys.readouterr()
+    assert f"(rule: {rule})" in captured.out  # a grey 8-bit image 1 is taken for a CT
+    assert f"rule {rule}" in Image.open(out).text["Description"]
+
+
+def test_a_colour_image_1_runs_sesf_and_says_so(tmp_path, capsys):
+    a, b = _png(tmp_path / "pet.png", 0), _png(tmp_path / "mr.png", 1)
+    grey = np.asarray(Image.open(a))
+    Image.fromarray(np.stack([grey, grey // 2, 255 - grey], axis=-1)).save(a)
+    assert main(["fuse", str(a), str(b), "-o", str(tmp_path / "f.png")]) == 0
+    captured = capsys.readouterr()
+    assert "(rule: sesf)" in captured.out and "needs a CT" in captured.err

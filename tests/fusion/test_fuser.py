@@ -138,10 +138,11 @@ def test_settings_are_frozen_validated_and_change_the_fusion(sharp_left_right):
     s = FusionSettings()
     with pytest.raises(FrozenInstanceError):
         s.window = 7  # type: ignore[misc]
-    for bad in ({"window": 0}, {"refine": "guided"}, {"min_area": 1.5}, {"cv_radius": -1}):
+    bads = ({"window": 0}, {"refine": "guided"}, {"min_area": 1.5}, {"cv_radius": -1})
+    for bad in (*bads, {"rule": "bones"}, {"background": 300.0}):
         with pytest.raises(BrainFuseError):
             s.with_(**bad)
-    assert s.with_(window=11).window == 11 and s.window == 5
+    assert s.with_(window=11).window == 11 and s.window == 6 and s.rule == "anatomy"
     assert s.as_record()["detail"] == {"beta": 0.6, "c": 150.0, "kappa": 0.5, "sigma": 4.0}
     a, b = sharp_left_right
     base = Fuser(device="cpu", threads=1).fuse(a, b)

@@ -51,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="slices of the 256x256 volume timed with cnn (0: skip; default 180)",
     )
+    p.add_argument(
+        "--rule",
+        default=None,
+        choices=("anatomy", "sesf"),
+        help="rule of the cnn method (default anatomy, with the demo CT's bone prior)",
+    )
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write JSON here")
     p.set_defaults(func=run)
 
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         repeat=args.repeat,
         volume_slices=args.volume_slices,
+        rule=args.rule,
         log=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
     )
     print(format_table(report))

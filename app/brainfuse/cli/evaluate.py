@@ -8,6 +8,7 @@ import time
 from typing import TextIO
 
 from brainfuse.evaluation import DEFAULT_METHODS, evaluate
+from brainfuse.fusion.settings import RULES
 
 __all__ = ["register", "run", "StderrProgress"]
 
@@ -66,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"fusion method, repeatable (default: {' '.join(DEFAULT_METHODS)})",
     )
     p.add_argument(
+        "--rule",
+        action="append",
+        dest="rules",
+        choices=RULES,
+        help="rule of the cnn method, repeatable: several give one cnn-<rule> column each "
+        "(default anatomy; it needs a CT, other pairs run sesf)",
+    )
+    p.add_argument(
         "--grid", type=int, default=6, metavar="N", help="pairs shown in grid.png (0: none)"
     )
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use the first N pairs")
@@ -93,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
             grid=args.grid,
             device=args.device,
+            rules=args.rules,
             progress=bar,
         )
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ __all__ = ["register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from brainfuse.fusion import available_methods
+    from brainfuse.fusion.settings import RULES
 
     p = subparsers.add_parser(
         "fuse",
@@ -33,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--demo", action="store_true", help="fuse the built-in demo pair")
     p.add_argument("--decision-map", metavar="DM_OUT", help="also write the decision map")
     p.add_argument("--method", default="cnn", choices=available_methods())
+    p.add_argument(
+        "--rule",
+        default="anatomy",
+        choices=RULES,
+        help="rule of the cnn method: anatomy (default; the CT's bone, the MRI's brain, the "
+        "network decides the rest; needs a CT, else sesf runs) or sesf (the paper's map)",
+    )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--ct-window", help="CENTER/WIDTH in HU or a preset: brain, subdural, bone")
     p.add_argument("--mr-window", help="CENTER/WIDTH (default robust percentiles)")
@@ -90,6 +98,7 @@ def _fuse(args, ct, mri, fuse_pair):
         ct,
         mri,
         method=args.method,
+        rule=args.rule,
         device=args.device,
         ct_window=args.ct_window,
         mr_window=args.mr_window,
@@ -153,10 +162,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {w}", file=sys.stderr)
     t = fusion.timings
     print(f"device: {fusion.device}")
+    rule = f" (rule: {fusion.rule})" if fusion.rule else ""
     print(
-        f"method: {fusion.method}; windows: CT {result.windows['ct'].describe()}, "
+        f"method: {fusion.method}{rule}; windows: CT {result.windows['ct'].describe()}, "
         f"MRI {result.windows['mri'].describe()}"
     )
+    note = fusion.rule_note(args.rule if args.method == "cnn" else None)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     print("timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items()))
     if args.save_transform:
         if result.transform is None:

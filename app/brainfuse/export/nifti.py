@@ -74,7 +74,10 @@ def nifti_image(
     image.set_sform(affine, code=code)
     image.header.set_xyzt_units("mm")
     if provenance:
-        text = f"{provenance.get('software', 'BrainFuse')} {provenance.get('method', '')} fusion"
+        rule = f" {provenance['rule']}" if provenance.get("rule") else ""
+        text = (
+            f"{provenance.get('software', 'BrainFuse')} {provenance.get('method', '')}{rule} fusion"
+        )
         image.header["descrip"] = text.encode("ascii", "replace")[:79]
     return image
 

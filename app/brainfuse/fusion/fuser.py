@@ -29,9 +29,9 @@ import torch
 
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
 from brainfuse.fusion.activity import box_sum, deep_gradient_energy
+from brainfuse.fusion.anatomy import rule_that_runs, slice_maps
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
-from brainfuse.fusion.decision import hard_map, soft_map
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.settings import FusionSettings
@@ -47,6 +47,7 @@ __all__ = [
     "available_methods",
     "check_methods",
 ]
+
 
 @dataclass(frozen=True)
 class Method:
@@ -206,6 +207,8 @@ class Fuser:
         image1: np.ndarray,
         image2: np.ndarray,
         *,
+        bone: np.ndarray | None = None,
+        decide: tuple[np.ndarray, np.ndarray] | None = None,
         progress: Callable[[float], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> FusionResult:
@@ -215,6 +218,15 @@ class Fuser:
         ----------
         image1 : float array in [0, 1], (H, W), (Z, H, W), or with a trailing RGB axis
         image2 : float array in [0, 1], (H, W) or (Z, H, W)
+        bone : bool array shaped like ``image2``, or None
+            The bone prior of image 1 from its own values
+            (:func:`brainfuse.intensity.volume_bone_mask`); the ``anatomy`` rule needs it,
+            without it (no CT: PET/SPECT, MR) the ``sesf`` rule runs (see
+            :attr:`FusionResult.rule`).
+        decide : (image1, image2) or None
+            The fixed (window-independent) representations the map is computed from, shaped
+            like ``image2`` (grey); default the images themselves. The fused image is
+            always composed from ``image1`` and ``image2``.
         progress : callable(fraction) or None, called after each slice
         cancel : threading.Event or None, checked between batches of slices
 
@@ -232,13 +244,18 @@ class Fuser:
         two_d = image2.ndim == 2
         a = image1[None] if two_d else image1
         b = image2[None] if two_d else image2
+        if two_d and bone is not None:
+            bone = np.asarray(bone)[None]
+        if two_d and decide is not None:
+            decide = (np.asarray(decide[0])[None], np.asarray(decide[1])[None])
         z = b.shape[0]
         fused = np.empty(a.shape, np.float32)
         dm = np.empty(b.shape, np.uint8)
         soft = np.empty(b.shape, np.float32)
         acts = (np.empty(b.shape, np.float32), np.empty(b.shape, np.float32))
         timings: dict[str, float] = {}
-        for done, s in enumerate(self.slices(a, b, cancel=cancel, timings=timings), 1):
+        slices = self.slices(a, b, bone=bone, decide=decide, cancel=cancel, timings=timings)
+        for done, s in enumerate(slices, 1):
             fused[s.index], dm[s.index], soft[s.index] = s.fused, s.decision, s.soft
             if s.activity is not None:
                 acts[0][s.index], acts[1][s.index] = s.activity
@@ -259,7 +276,18 @@ class Fuser:
             timings=timings,
             fallback=self.fallback,
             model_sha256=self.model_sha256,
+            rule=self.rule_for(image1, image2, bone),
         )
+
+    def rule_for(
+        self, image1: np.ndarray, image2: np.ndarray, bone: np.ndarray | None
+    ) -> str | None:
+        """The rule a fusion of these inputs runs (None for the baselines): ``anatomy``
+        needs a bone prior and a grey image 1, otherwise ``sesf``."""
+        if self.method != "cnn":
+            return None
+        has_bone = bone is not None and not is_rgb_pair(image1, image2)  # shapes only
+        return rule_that_runs(self.settings, has_bone)
 
     def slices(
         self,
@@ -267,6 +295,8 @@ class Fuser:
         image2: np.ndarray,
         order: Sequence[int] | None = None,
         *,
+        bone: np.ndarray | None = None,
+        decide: tuple[np.ndarray, np.ndarray] | None = None,
         cancel: threading.Event | None = None,
         timings: dict[str, float] | None = None,
     ) -> Iterator[SliceFusion]:
@@ -278,6 +308,7 @@ class Fuser:
         image2 : float32 (Z, H, W) in [0, 1]
         order : slice indices, default all in order; encoded in batches of ``batch``
             consecutive entries of ``order``
+        bone, decide : (Z, H, W) arrays or None, as in :meth:`fuse`
         cancel : threading.Event or None, checked before each batch
         timings : dict or None, milliseconds per stage are added to it
 
@@ -301,7 +332,9 @@ class Fuser:
             _check_finite(a, b)
             y, cb, cr = rgb_to_ycbcr(a) if rgb else (a, None, None)
             if self.method == "cnn":
-                dm, soft, act = self._decide(y, b, timings)
+                d1, d2 = (y, b) if decide is None else (decide[0][idx], decide[1][idx])
+                prior = None if bone is None or rgb else np.asarray(bone[idx], bool)
+                dm, soft, act = self._decide(d1, d2, prior, timings)
                 fused = compose(soft, a, b)
             else:
                 fused, dm, soft = self._fuse_baseline(y, b)
@@ -324,21 +357,20 @@ class Fuser:
         return s[:n], s[n:]
 
     # ------------------------------------------------------------------ internals
-    def _decide(self, a, b, timings):
+    def _decide(self, a, b, bone, timings):
         t = time.perf_counter()
         a1, a2 = self.activity(np.ascontiguousarray(a), np.ascontiguousarray(b))
         t_enc = time.perf_counter() - t
-        t_dec = t_ref = 0.0
+        t_dec = 0.0
         dm = np.empty(a.shape, np.uint8)
         soft = np.empty(a.shape, np.float32)
         for i in range(a.shape[0]):
             t = time.perf_counter()
-            dm[i] = hard_map(a1[i], a2[i], self.settings)
+            dm[i], soft[i] = slice_maps(
+                a1[i], a2[i], a[i], b[i], None if bone is None else bone[i], self.settings
+            )
             t_dec += time.perf_counter() - t
-            t = time.perf_counter()
-            soft[i] = soft_map(dm[i], a[i], b[i], self.settings)
-            t_ref += time.perf_counter() - t
-        for key, sec in (("activity", t_enc), ("decision", t_dec), ("refine", t_ref)):
+        for key, sec in (("activity", t_enc), ("decision", t_dec)):
             timings[key] = timings.get(key, 0.0) + sec * 1e3
         return dm, soft, ((a1, a2) if self.keep_activity else None)
 
