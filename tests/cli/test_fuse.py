@@ -104,4 +104,4 @@ def test_a_colour_image_1_runs_sesf_and_says_so(tmp_path, capsys):
     Image.fromarray(np.stack([grey, grey // 2, 255 - grey], axis=-1)).save(a)
     assert main(["fuse", str(a), str(b), "-o", str(tmp_path / "f.png")]) == 0
     captured = capsys.readouterr()
-    assert "(rule: sesf)" in captured.out and "needs a CT" in captured.err
+    assert "(rule: sesf)" in captured.out and "needs a CT" in captured.out

@@ -168,8 +168,8 @@ def run(args: argparse.Namespace) -> int:
         f"MRI {result.windows['mri'].describe()}"
     )
     note = fusion.rule_note(args.rule if args.method == "cnn" else None)
-    if note:
-        print(f"note: {note}", file=sys.stderr)
+    if note:  # which rule ran is part of the result (stdout), not a problem (stderr)
+        print(f"note: {note}")
     print("timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items()))
     if args.save_transform:
         if result.transform is None:
