@@ -192,6 +192,7 @@ def evaluate(
     limit: int | None = None,
     grid: int = 6,
     device: str = "auto",
+    threads: int | None = None,
     make_fuser: Callable[[str], object] | None = None,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
@@ -213,6 +214,8 @@ def evaluate(
         Number of pairs shown in ``grid.png`` (0: no grid).
     device : str
         Device for the fusers (``auto``, ``cpu``, ``cuda``).
+    threads : int or None
+        CPU threads for the fusers (default: :func:`brainfuse.threads.choose_threads`).
     make_fuser : callable(method) -> object with ``fuse(image1, image2)``, optional
         Factory of fusers (default :class:`brainfuse.fusion.Fuser`); one fuser per method.
     progress : callable(fraction), optional
@@ -238,7 +241,7 @@ def evaluate(
         from brainfuse.fusion import Fuser
 
         def make_fuser(method: str) -> object:
-            return Fuser(method, device=device)
+            return Fuser(method, device=device, threads=threads)
 
     fusers = {m: make_fuser(m) for m in methods}
     try:

@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from brainfuse.cli.options import add_threads_option
 from brainfuse.errors import ExportError
 
 __all__ = ["register", "run"]
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--decision-map", metavar="DM_OUT", help="also write the decision map")
     p.add_argument("--method", default="cnn", choices=available_methods())
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_threads_option(p)
     p.add_argument("--ct-window", help="CENTER/WIDTH in HU or a preset: brain, subdural, bone")
     p.add_argument("--mr-window", help="CENTER/WIDTH (default robust percentiles)")
     p.add_argument("--slice", type=int, default=None, help="slice for a PNG of a volume")
@@ -80,16 +82,25 @@ def _refuse_inputs(outputs: list[str | None], inputs: list[str]) -> None:
 
 
 def _fuse(args, ct, mri, fuse_pair):
-    return fuse_pair(
-        ct,
-        mri,
-        method=args.method,
-        device=args.device,
-        ct_window=args.ct_window,
-        mr_window=args.mr_window,
-        register=args.register,
-        reference=args.reference,
-    )
+    from brainfuse.fusion import Fuser
+    from brainfuse.progress import TextProgress
+
+    fuser = Fuser(args.method, device=args.device, threads=args.threads)
+    ref = mri if args.reference == "mri" else ct
+    bar = TextProgress(ref.n_slices, "slices")
+    try:
+        return fuse_pair(
+            ct,
+            mri,
+            ct_window=args.ct_window,
+            mr_window=args.mr_window,
+            register=args.register,
+            reference=args.reference,
+            progress=bar,
+            fuser=fuser,
+        )
+    finally:
+        bar.close()
 
 
 def run(args: argparse.Namespace) -> int:
