@@ -62,7 +62,7 @@ def test_contention_times_every_pair_again_beside_busy_processes():
             with open(f"/proc/{pid}/stat") as fh:
                 assert fh.read().split()[2] in "RS"
     for pid in pids:  # and are gone afterwards
-        assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read()
+        assert not os.path.exists(f"/proc/{pid}")  # terminated and reaped
     report = run_benchmark(
         sizes=[32],
         methods=["average"],

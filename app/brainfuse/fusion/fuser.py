@@ -336,7 +336,10 @@ class Fuser:
         z = a.shape[0]
         dm = np.empty(a.shape, np.uint8)
         soft = np.empty(a.shape, np.float32)
-        acts = (np.empty(a.shape, np.float32), np.empty(a.shape, np.float32))
+        fused = np.empty(a.shape, np.float32)
+        acts = None
+        if self.keep_activity:
+            acts = (np.empty(a.shape, np.float32), np.empty(a.shape, np.float32))
         t_enc = t_dec = t_ref = 0.0
         for s0 in range(0, z, self.batch):
             if cancel is not None and cancel.is_set():
@@ -346,19 +349,21 @@ class Fuser:
             a1, a2 = self.activity(a[s0:s1], b[s0:s1])
             t_enc += time.perf_counter() - t
             for i in range(s1 - s0):
+                k = s0 + i
                 t = time.perf_counter()
-                dm[s0 + i] = self.decide(a1[i], a2[i])
+                dm[k] = self.decide(a1[i], a2[i])
                 t_dec += time.perf_counter() - t
                 t = time.perf_counter()
-                soft[s0 + i] = self.soften(dm[s0 + i], a[s0 + i], b[s0 + i], a1[i] + a2[i])
+                soft[k] = self.soften(dm[k], a[k], b[k], a1[i] + a2[i])
                 t_ref += time.perf_counter() - t
-            if self.keep_activity:
+                # slice by slice: no volume-sized temporaries
+                fused[k] = soft[k] * a[k] + (1.0 - soft[k]) * b[k]
+            if acts is not None:
                 acts[0][s0:s1], acts[1][s0:s1] = a1, a2
             if progress is not None:
                 progress(s1 / z)
-        fused = soft * a + (1.0 - soft) * b
         timings.update(activity=t_enc * 1e3, decision=t_dec * 1e3, refine=t_ref * 1e3)
-        return fused, dm, soft, (acts if self.keep_activity else None)
+        return fused, dm, soft, acts
 
     def _fuse_baseline(self, a, b, progress, cancel):
         from brainfuse.fusion import baselines
