@@ -56,11 +56,21 @@ def test_run_benchmark_reports_every_method_size_and_ratio():
 def test_contention_times_every_pair_again_beside_busy_processes():
     from brainfuse.busy import busy_processes
 
-    with busy_processes(2, 1, settle_s=0.2) as pids:
-        assert len(pids) == 2
-        for pid in pids:  # they run
+    def states(pids):
+        out = []
+        for pid in pids:
             with open(f"/proc/{pid}/stat") as fh:
-                assert fh.read().split()[2] in "RS"
+                out.append(fh.read().split()[2])
+        return out
+
+    with busy_processes(2, 1, settle_s=0.2) as busy:
+        pids = busy.pids
+        assert len(pids) == 2 and set(states(pids)) <= set("RS")  # they run
+        busy.pause()
+        assert states(pids) == ["T", "T"]  # stopped for the quiet runs
+        busy.resume()
+        assert set(states(pids)) <= set("RS")
+        busy.pause()  # stopped processes are still ended at the block's end
     for pid in pids:  # and are gone afterwards
         assert not os.path.exists(f"/proc/{pid}")  # terminated and reaped
     report = run_benchmark(

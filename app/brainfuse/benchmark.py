@@ -5,8 +5,9 @@ the middle axial slice of the shipped demo pair (:func:`brainfuse.io.demo_pair`,
 brain window, MRI by robust percentiles) resized to each size, and on a volume made of the
 demo pair resampled to ``(180, 256, 256)`` for the per-volume rate of our method. Every
 timing follows one untimed warm-up run; min, median and max of ``repeat`` runs are kept.
-With ``contention`` the pairs are timed again beside busy processes (:mod:`brainfuse.busy`)
-and the slowdown against the quiet median of the same run is reported; ``end_to_end`` times
+With ``contention`` every quiet run is followed by one beside busy processes
+(:mod:`brainfuse.busy`, stopped during the quiet runs and resumed for the others), so both
+series see the same background load, and the slowdown of the medians is reported; ``end_to_end`` times
 a whole ``brainfuse fuse`` of a large volume in a child process (:mod:`brainfuse.endtoend`).
 The load averages before and after are recorded, since timings mean little without them.
 Peak memory is
@@ -16,6 +17,7 @@ allocator's peak on a GPU) plus the process's maximum resident set size.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import resource
@@ -102,6 +104,26 @@ def _time(fuser: Any, a: np.ndarray, b: np.ndarray, repeat: int) -> list[float]:
         sync()
         times.append((time.perf_counter() - t0) * 1000.0)
     return times
+
+
+def _time_paired(
+    fuser: Any, a: np.ndarray, b: np.ndarray, repeat: int, busy: Any
+) -> tuple[list[float], list[float]]:
+    """Quiet and contended milliseconds, alternating run by run when ``busy`` is given.
+
+    Each quiet run has the busy processes stopped and the next run has them running, so both
+    series see the same background load of the machine (which drifts over minutes).
+    """
+    if busy is None:
+        return _time(fuser, a, b, repeat), []
+    quiet: list[float] = []
+    contended: list[float] = []
+    for _ in range(max(repeat, 1)):
+        quiet += _time(fuser, a, b, 1)
+        busy.resume()
+        contended += _time(fuser, a, b, 1)
+        busy.pause()
+    return quiet, contended
 
 
 def _reset_peak_rss() -> bool:
@@ -224,8 +246,8 @@ def run_benchmark(
     volume_slices : int
         Slices of the ``(volume_slices, 256, 256)`` volume fused with ``cnn`` (0: skip).
     contention : int
-        Busy processes (:func:`brainfuse.busy.busy_processes`) started after the quiet
-        measurements; every pair is then timed again beside them (0: skip).
+        Busy processes (:func:`brainfuse.busy.busy_processes`); every quiet run is then
+        followed by a run beside them, after its own warm-up (0: quiet runs only).
     contention_threads : int
         Threads of each busy process.
     end_to_end : (z, y, x) or None
@@ -261,35 +283,40 @@ def run_benchmark(
     torch.set_num_threads(threads)  # fixed for every method, CPU or GPU run alike
     device_name = str(getattr(fusers[methods[0]], "device", device))
     rows: list[dict[str, Any]] = []
-    for n in sizes:
-        a, b = pairs[n]
-        for m in methods:
-            rows.append(
-                {"method": m, "size": n}
-                | _stats(_time(fusers[m], a, b, repeat))
-                | _peak_memory(fusers[m], a, b)
-            )
-            r = rows[-1]
-            say(
-                f"{m} {n}x{n}: {r['ms_median']:.1f} ms (min {r['ms_min']:.1f}, max {r['ms_max']:.1f})"
-            )
+    load_contended = None
+    with contextlib.ExitStack() as stack:
+        busy = None
+        if contention > 0:
+            from brainfuse.busy import busy_processes
+
+            busy = stack.enter_context(busy_processes(contention, contention_threads))
+            busy.pause()
+        for n in sizes:
+            a, b = pairs[n]
+            for m in methods:
+                quiet, contended = _time_paired(fusers[m], a, b, repeat, busy)
+                rows.append(
+                    {"method": m, "size": n} | _stats(quiet) | _peak_memory(fusers[m], a, b)
+                )
+                r = rows[-1]
+                line = (
+                    f"{m} {n}x{n}: {r['ms_median']:.1f} ms "
+                    f"(min {r['ms_min']:.1f}, max {r['ms_max']:.1f})"
+                )
+                if contended:
+                    r["contended"] = _stats(contended)
+                    r["slowdown"] = r["contended"]["ms_median"] / r["ms_median"]
+                    line += (
+                        f"; beside {contention} busy {r['contended']['ms_median']:.1f} ms "
+                        f"({r['slowdown']:.2f}x)"
+                    )
+                say(line)
+        if busy is not None:
+            busy.resume()
+            load_contended = _load()
     ref = {r["size"]: r["ms_median"] for r in rows if r["method"] == REFERENCE_METHOD}
     for r in rows:
         r["ratio_to_laplacian"] = r["ms_median"] / ref[r["size"]] if ref[r["size"]] > 0 else None
-    load_contended = None
-    if contention > 0:
-        from brainfuse.busy import busy_processes
-
-        with busy_processes(contention, contention_threads):
-            for r in rows:
-                a, b = pairs[r["size"]]
-                r["contended"] = _stats(_time(fusers[r["method"]], a, b, repeat))
-                r["slowdown"] = r["contended"]["ms_median"] / r["ms_median"]
-                say(
-                    f"{r['method']} {r['size']}x{r['size']} beside {contention} busy: "
-                    f"{r['contended']['ms_median']:.1f} ms ({r['slowdown']:.2f}x quiet)"
-                )
-            load_contended = _load()
     vol_result = None
     if volume is not None:
         vol_result = _time_volume(fusers["cnn"], volume)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 
-__all__ = ["busy_processes"]
+__all__ = ["busy_processes", "BusyGroup"]
 
 _SPIN = "while True:\n    pass\n"
 _MATMUL = (
@@ -30,8 +31,47 @@ _MATMUL = (
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def _stopped(pid: int) -> bool:
+    """True when ``pid`` is stopped (or gone); True where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in "TtZX"
+    except (OSError, IndexError):
+        return True
+
+
+class BusyGroup:
+    """The running busy processes: their ids, and :meth:`pause` / :meth:`resume` (SIGSTOP /
+    SIGCONT), so quiet and contended runs can alternate under the same background load."""
+
+    def __init__(self, procs: list[subprocess.Popen]):
+        self._procs = procs
+        self.pids = [p.pid for p in procs]
+
+    def _signal(self, sig: int) -> None:
+        for p in self._procs:
+            if p.poll() is None:
+                os.kill(p.pid, sig)
+
+    def pause(self, timeout_s: float = 1.0) -> None:
+        """Stop them and wait (up to ``timeout_s``) until the kernel shows them stopped."""
+        if not hasattr(signal, "SIGSTOP"):
+            return
+        self._signal(signal.SIGSTOP)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not all(map(_stopped, self.pids)):
+            time.sleep(0.002)
+
+    def resume(self, settle_s: float = 0.05) -> None:
+        """Let them run again and wait ``settle_s`` seconds for the scheduler to place them."""
+        if hasattr(signal, "SIGCONT"):
+            self._signal(signal.SIGCONT)
+        if self._procs:
+            time.sleep(settle_s)
+
+
 @contextlib.contextmanager
-def busy_processes(n: int, threads: int = 1, *, settle_s: float = 1.0) -> Iterator[list[int]]:
+def busy_processes(n: int, threads: int = 1, *, settle_s: float = 1.0) -> Iterator[BusyGroup]:
     """Run ``n`` CPU-bound processes of ``threads`` threads each for the ``with`` block.
 
     Parameters
@@ -45,8 +85,9 @@ def busy_processes(n: int, threads: int = 1, *, settle_s: float = 1.0) -> Iterat
 
     Yields
     ------
-    list of int
-        Their process ids. They are terminated (then killed) when the block ends.
+    BusyGroup
+        Their ids, with pause / resume. They are terminated (then killed) when the block
+        ends, paused or not.
     """
     procs: list[subprocess.Popen] = []
     env = dict(os.environ)
@@ -67,10 +108,12 @@ def busy_processes(n: int, threads: int = 1, *, settle_s: float = 1.0) -> Iterat
             )
         if procs:
             time.sleep(settle_s)
-        yield [p.pid for p in procs]
+        yield BusyGroup(procs)
     finally:
         for p in procs:
             p.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGCONT)  # a stopped process acts on SIGTERM once resumed
         for p in procs:
             try:
                 p.wait(timeout=5)
