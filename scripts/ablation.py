@@ -5,54 +5,115 @@ over the CT-MRI development pairs (``../shared/data/pairs/ct-mri``; research-use
 read, never copied). Activities are computed once per weights file and re-used for the
 decision-map variants.
 
+The engine knows only the shipped method (:class:`brainfuse.fusion.FusionSettings`); the
+research variants tried on the way (flat-area blend, Gaussian or guided-filter refinement,
+raw-pixel activity) are written here, as :class:`Variant` s built from the engine's own
+functions.
+
 Usage::
 
-    python scripts/ablation.py [--weights W.safetensors ...] [--limit N] [--configs default,...]
+    python scripts/ablation.py [--weights W.safetensors ...] [--limit N] [--configs default;...]
+        [--set window=7 ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
+from scipy import ndimage
 
 from brainfuse import metrics
-from brainfuse.fusion import Fuser
-from brainfuse.fusion.activity import box_sum
+from brainfuse.fusion import DetailBlend, Fuser, FusionSettings
+from brainfuse.fusion.activity import box_sum, gradient_energy
+from brainfuse.fusion.decision import guided_filter, hard_map, soft_map
 from brainfuse.fusion.fuser import METHODS
 
 PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pairs" / "ct-mri"
 NAMES = ("ssim", "psnr", "sf", "mi", "qabf")
 SESF = {"ssim": 0.730, "psnr": 12.82, "sf": 37.5, "mi": 3.26, "qabf": 0.631}
 
-# name -> Fuser keyword overrides on top of the defaults
-CONFIGS: dict[str, dict] = {
-    "default": {},
-    "hard map (no refinement)": {"refine": False},
-    "detail blend: no level floor (kappa 0)": {"detail_params": {"kappa": 0.0}},
-    "detail blend: beta .5": {"detail_params": {"beta": 0.5}},
-    "detail blend: beta .7": {"detail_params": {"beta": 0.7}},
-    "detail blend: c 100": {"detail_params": {"c": 100.0}},
-    "detail blend: c 200": {"detail_params": {"c": 200.0}},
-    "detail blend: sigma 2": {"detail_params": {"sigma": 2.0}},
-    "v1 default: flat blend q50 b.5 + border sigma .6": {"refine_mode": "flat"},
-    "flat blend only (hard borders)": {"refine_mode": "flat", "border_sigma": 0.0},
-    "guided-filter refinement r=2 eps=1e-3": {"refine_mode": "guided"},
-    "guided-filter refinement r=4 eps=0.1": {
-        "refine_mode": "guided",
-        "gf_radius": 4.0,
-        "gf_eps": 0.1,
-    },
-    "Gaussian-blurred map (sigma 2)": {"refine_mode": "gaussian"},
-    "no consistency verification": {"consistency": False},
-    "no CV, hard map": {"consistency": False, "refine": False},
-    "raw-pixel SF": {"activity_source": "pixels"},
-    "k=11 (SESF)": {"window_size": 11},
-    "k=7": {"window_size": 7},
-    "k=15": {"window_size": 15},
+#: A research refinement: (hard map, image 1, image 2, a1 + a2) -> soft map.
+Refinement = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def flat_blend(q: float = 50.0, beta: float = 0.5, border_sigma: float = 0.6) -> Refinement:
+    """Keep the map hard but blend towards 0.5 in the flattest ``q`` percent of the slice
+    (low deep activity in both images) by ``beta`` (a mask smoothed by a Gaussian of sigma
+    2 px at 256 x 256); ``border_sigma`` (px at 256 x 256) softens the region borders."""
+
+    def refine(dm, i1, i2, activity):
+        scale = min(dm.shape) / 256.0
+        flat = (activity <= np.percentile(activity, q)).astype(np.float32)
+        flat = ndimage.gaussian_filter(flat, 2.0 * scale, mode="nearest") * beta
+        d = dm.astype(np.float32)
+        if border_sigma > 0:
+            d = ndimage.gaussian_filter(d, border_sigma * scale, mode="nearest")
+        return (d * (1.0 - flat) + 0.5 * flat).astype(np.float32)
+
+    return refine
+
+
+def gaussian_blur(sigma: float = 2.0) -> Refinement:
+    """Gaussian blur of the hard map (sigma in px at 256 x 256)."""
+
+    def refine(dm, i1, i2, activity):
+        s = sigma * min(dm.shape) / 256.0
+        return ndimage.gaussian_filter(dm.astype(np.float32), s, mode="nearest")
+
+    return refine
+
+
+def guided(radius: float = 2.0, eps: float = 1e-3) -> Refinement:
+    """Guided filter of the hard map (He et al. 2013), guided by the mean of the sources."""
+
+    def refine(dm, i1, i2, activity):
+        r = max(int(round(radius * min(dm.shape) / 256.0)), 1)
+        out = guided_filter(0.5 * (i1 + i2), dm.astype(np.float32), r, eps)
+        return np.clip(out, 0.0, 1.0)
+
+    return refine
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the table: changes to the engine's settings (``FusionSettings`` fields),
+    optionally a research refinement (replacing the settings' one) and the activity source
+    (``deep`` features or raw ``pixels``)."""
+
+    changes: dict = field(default_factory=dict)
+    refine: Refinement | None = None
+    source: str = "deep"
+
+
+_D = FusionSettings()  # the shipped method
+CONFIGS: dict[str, Variant] = {
+    "default": Variant(),
+    "hard map (no refinement)": Variant({"refine": "none"}),
+    "detail blend: no level floor (kappa 0)": Variant({"detail": DetailBlend(kappa=0.0)}),
+    "detail blend: beta .5": Variant({"detail": DetailBlend(beta=0.5)}),
+    "detail blend: beta .7": Variant({"detail": DetailBlend(beta=0.7)}),
+    "detail blend: c 100": Variant({"detail": DetailBlend(c=100.0)}),
+    "detail blend: c 200": Variant({"detail": DetailBlend(c=200.0)}),
+    "detail blend: sigma 2": Variant({"detail": DetailBlend(sigma=2.0)}),
+    "v1 default: flat blend q50 b.5 + border sigma .6": Variant(refine=flat_blend()),
+    "flat blend only (hard borders)": Variant(refine=flat_blend(border_sigma=0.0)),
+    "guided-filter refinement r=2 eps=1e-3": Variant(refine=guided()),
+    "guided-filter refinement r=4 eps=0.1": Variant(refine=guided(4.0, 0.1)),
+    "Gaussian-blurred map (sigma 2)": Variant(refine=gaussian_blur()),
+    "no consistency verification": Variant({"consistency": False}),
+    "no CV, hard map": Variant({"consistency": False, "refine": "none"}),
+    "raw-pixel SF": Variant(source="pixels"),
+    "k=11 (SESF)": Variant({"window": 11}),
+    "k=7": Variant({"window": 7}),
+    "k=15": Variant({"window": 15}),
 }
 
 
@@ -76,34 +137,31 @@ def score(fused01, a, b) -> dict:
     }
 
 
-def run(weights: str | None, configs: dict, pairs: list, extra: dict) -> dict[str, dict]:
+def energies(fuser: Fuser, a: np.ndarray, b: np.ndarray, source: str):
+    """Un-summed (k = 1) activity energies of one pair, deep or raw-pixel."""
+    if source == "pixels":
+        e = gradient_energy(torch.from_numpy(np.stack([a, b])[:, None]))
+        return e[:1].numpy(), e[1:].numpy()
+    return fuser.activity(a[None], b[None])
+
+
+def run(weights: str | None, configs: dict[str, Variant], pairs: list, base: FusionSettings):
     rows: dict[str, list[dict]] = {name: [] for name in configs}
-    base = Fuser(weights=weights, threads=2, **extra)
-    pix = Fuser(activity_source="pixels", threads=2, **extra)
+    energy = Fuser(weights=weights, threads=2, settings=base.with_(window=1))
     for _, a, b in pairs:
         cache = {}
-        for name, over in configs.items():
-            src = over.get("activity_source", "deep")
-            fz = pix if src == "pixels" else base
-            if src not in cache:
-                k0 = fz.window_size
-                fz.window_size = 1
-                cache[src] = fz.activity(a[None], b[None])
-                fz.window_size = k0
-            e1, e2 = cache[src]
-            import torch
-
-            k = over.get("window_size", base.window_size)
-            a1 = box_sum(torch.from_numpy(e1), k)[0].numpy()
-            a2 = box_sum(torch.from_numpy(e2), k)[0].numpy()
-            saved = {key: getattr(fz, key) for key in over if key != "activity_source"}
-            for key, v in over.items():
-                if key != "activity_source":
-                    setattr(fz, key, v)
-            dm = fz.decide(a1, a2)
-            soft = fz.soften(dm, a, b, a1 + a2)
-            for key, v in saved.items():
-                setattr(fz, key, v)
+        for name, variant in configs.items():
+            settings = base.with_(**variant.changes)
+            if variant.source not in cache:
+                cache[variant.source] = energies(energy, a, b, variant.source)
+            e1, e2 = cache[variant.source]
+            a1 = box_sum(torch.from_numpy(e1), settings.window)[0].numpy()
+            a2 = box_sum(torch.from_numpy(e2), settings.window)[0].numpy()
+            dm = hard_map(a1, a2, settings)
+            if variant.refine is not None:
+                soft = variant.refine(dm, a, b, a1 + a2)
+            else:
+                soft = soft_map(dm, a, b, settings)
             rows[name].append(score(soft * a + (1 - soft) * b, a, b))
     return {n: {m: float(np.mean([r[m] for r in rs])) for m in NAMES} for n, rs in rows.items()}
 
@@ -140,18 +198,20 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--configs", default=None, help="semicolon-separated subset of CONFIGS")
     ap.add_argument("--baselines", action="store_true")
-    ap.add_argument("--set", nargs="*", default=[], help="extra Fuser defaults, key=value")
+    ap.add_argument("--set", nargs="*", default=[], help="FusionSettings fields, key=value")
     args = ap.parse_args()
+    types = {f.name: type(getattr(_D, f.name)) for f in dataclasses.fields(FusionSettings)}
     extra = {
-        k: type(getattr(Fuser(activity_source="pixels"), k))(v)
+        k: (v.lower() in ("1", "true", "yes")) if types[k] is bool else types[k](v)
         for k, v in (s.split("=") for s in args.set)
     }
+    base = _D.with_(**extra)
     configs = CONFIGS if not args.configs else {k: CONFIGS[k] for k in args.configs.split(";")}
     pairs = list(load_pairs(args.limit))
     t0 = time.time()
     results = {}
     for w in args.weights:
-        res = run(w, configs, pairs, extra)
+        res = run(w, configs, pairs, base)
         tag = "" if w is None else f" [{Path(w).parent.name}]"
         results.update({f"{k}{tag}": v for k, v in res.items()})
     if args.baselines:

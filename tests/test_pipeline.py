@@ -42,7 +42,7 @@ def test_fuse_pair_on_one_grid(fuser):
     assert res.windows["mri"].kind == "percentile"
     assert res.ct01.min() >= 0 and res.ct01.max() <= 1
     assert res.decision_map.array.dtype == np.uint8
-    assert res.weights_sha256 == fuser.weights_sha256
+    assert res.fusion.model_sha256 == fuser.model_sha256
     assert seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:], strict=False))
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from brainfuse.fusion import Fuser
+from brainfuse.grid import align_pair
 from brainfuse.image import ImageVolume
-from brainfuse.workspace import (
-    CT_PRESETS,
-    SliceFusion,
-    Window,
-    Workspace,
-    auto_window,
-    load_ct_presets,
-)
+from brainfuse.intensity import default_window, load_ct_presets, mr_auto_window
+from brainfuse.pipeline import PairFusion, prepare
+from brainfuse.workspace import CT_PRESETS, Window, Workspace
 
 
 def _pair(direction=None, shape=(5, 6, 8), spacing=(0.5, 0.8, 2.0)):
@@ -102,48 +99,94 @@ def test_windows_presets_auto_and_drag():
     with pytest.raises(KeyError, match="unknown CT window preset"):
         ws.set_ct_window("lung-ish")
     auto = ws.mr_display_window
-    assert auto == auto_window(ws.mri_grid.array)
+    assert auto == mr_auto_window(ws.mri_grid.array)  # the fusion's formula, not another one
     ws.set_mr_window(Window(100.0, 50.0))
     assert ws.mr_display_window == Window(100.0, 50.0)
     ws.reset_windows()
     assert ws.ct_window == CT_PRESETS["brain"] and ws.mr_display_window == auto
 
 
-def test_auto_window_spans_robust_percentiles():
-    a = np.arange(1001, dtype=float)
-    w = auto_window(a, low=10, high=90)
-    assert w.levels == pytest.approx((100.0, 900.0))
-    assert auto_window(np.full(4, np.nan)) == Window(0.5, 1.0)
+def test_mr_auto_window_spans_robust_percentiles_above_the_background():
+    a = np.concatenate([np.zeros(500), np.arange(1, 1001, dtype=float)])
+    w = mr_auto_window(a)
+    assert w.kind == "percentile"
+    assert w.levels == pytest.approx(tuple(np.percentile(np.arange(1, 1001), [0.5, 99.5])))
 
 
-def test_fused_slices_are_stored_and_layers_served():
+def test_an_8_bit_ct_is_shown_and_fused_as_it_is_never_hu_windowed():
+    ct, mri = _pair()
+    ct8 = ImageVolume(
+        np.clip(ct.array // 8 + 128, 0, 255).astype(np.uint8), modality="CT", format="PNG"
+    )
+    mri8 = ImageVolume(mri.array.astype(np.uint8), modality="MR", format="PNG")
+    ws = Workspace()
+    ws.set_sources(ct=ct8, mri=mri8)
+    ws.set_grid(ct8, mri8)
+    assert not ws.ct_in_hu and ws.ct_window.kind == "8-bit" and ws.ct_window.levels == (0, 255)
+    assert ws.mr_display_window == default_window(mri8) and ws.fusion_windows() == (None, None)
+    with pytest.raises(ValueError, match="Hounsfield"):
+        ws.set_ct_window("bone")
+    ws.reset_windows()
+    assert ws.ct_window.kind == "8-bit"
+
+
+def _fusion(ws: Workspace, ct_window=None, mr_window=None) -> PairFusion:
+    aligned = align_pair(ws.ct_grid, ws.mri_grid, register="none")
+    return PairFusion(prepare(aligned, ct_window, mr_window), Fuser("average", threads=1))
+
+
+def test_fused_slices_are_served_from_the_pipeline_fusion():
     ws = _workspace()
-    z, y, x = ws.shape
     events = []
     ws.fusion_changed.connect(events.append)
-    fused = np.linspace(0, 1, y * x, dtype=np.float32).reshape(y, x)
-    hard = (fused > 0.5).astype(np.uint8)
-    ws.store_slice(2, SliceFusion(fused, hard, fused * 0.9))
-    assert events == [2] and ws.is_fused(2) and not ws.is_fused()
-    np.testing.assert_array_equal(ws.slice_image("fused"), fused)
-    np.testing.assert_array_equal(ws.slice_image("map"), hard)
+    fusion = _fusion(ws, *ws.fusion_windows())
+    ws.start_fusion(fusion)
+    steps = fusion.steps(first=2)
+    step = next(steps)
+    ws.slice_fused(step.index, 1.0)
+    assert step.index == 2 and events == [None, 2] and ws.is_fused(2) and not ws.is_fused()
+    np.testing.assert_array_equal(ws.slice_image("fused"), fusion.fused[2])
+    np.testing.assert_array_equal(ws.slice_image("map"), fusion.decision_map[2])
+    np.testing.assert_array_equal(ws.unit_slice("ct"), fusion.prepared.ct01[2])
     ws.set_overlay(soft=True, opacity=1.7, visible=False, colormap="inferno")
-    np.testing.assert_allclose(ws.slice_image("map"), fused * 0.9)
+    np.testing.assert_array_equal(ws.slice_image("map"), fusion.soft_map[2])
     assert (ws.overlay_opacity, ws.overlay_visible, ws.overlay_colormap) == (1.0, False, "inferno")
+    ws.set_overlay(colormap="no-such-map")
+    assert ws.overlay_colormap == "viridis"  # only colour tables the export can draw
     assert ws.slice_image("fused", 3) is None
+    for _ in steps:
+        pass
+    assert ws.is_fused()
     ws.invalidate_fusion()
     assert events[-1] is None and not ws.is_fused(2)
     with pytest.raises(KeyError):
         ws.slice_image("pet")
 
 
-def test_set_unit_checks_shapes_and_grid_checks_pair():
+def test_windows_changed_since_fusion_is_model_logic():
     ws = _workspace()
-    with pytest.raises(ValueError, match="grid"):
-        ws.set_unit(np.zeros((1, 2, 3)), np.zeros((1, 2, 3)))
+    assert not ws.windows_changed_since_fusion()  # nothing fused
+    ws.start_fusion(_fusion(ws, *ws.fusion_windows()))
+    assert ws.fusion_windows() == ("brain", None)
+    assert not ws.windows_changed_since_fusion()
+    ws.set_ct_window("bone")
+    assert ws.windows_changed_since_fusion()
+    ws.set_ct_window("brain")
+    ws.set_mr_window(Window(100.0, 50.0))
+    assert ws.windows_changed_since_fusion()
+    ws.start_fusion(_fusion(ws, *ws.fusion_windows()))
+    assert not ws.windows_changed_since_fusion()
+    ws.set_mr_window(None)
+    assert ws.windows_changed_since_fusion()  # back to auto: the fusion used a manual one
+
+
+def test_grid_checks_the_pair():
+    ws = _workspace()
     ct, mri = _pair()
     with pytest.raises(ValueError, match="differ in shape"):
         ws.set_grid(ct, mri.with_array(mri.array[:2]))
+    with pytest.raises(ValueError, match="grid"):
+        ws.start_fusion(_fusion(_workspace(shape=(2, 6, 8))))
     empty = Workspace()
     assert empty.slice_image("ct") is None and empty.value_at("ct") is None
     with pytest.raises(RuntimeError, match="no common grid"):
@@ -160,10 +203,3 @@ def test_shipped_ct_presets_are_the_clinical_ones(tmp_path):
     bad.write_text('{"lung": {"center": -600, "width": 0}}')
     with pytest.raises(ValueError, match="positive width"):
         load_ct_presets(bad)
-
-
-def test_window_presets_agree_with_the_fusion_engine():
-    """The window's presets (resources/presets) and the CLI's (--ct-window) are the same."""
-    from brainfuse.fusion.intensity import CT_PRESETS as ENGINE_PRESETS
-
-    assert {k: (w.center, w.width) for k, w in CT_PRESETS.items()} == ENGINE_PRESETS

@@ -28,6 +28,8 @@ import numpy as np
 from PIL import Image
 
 from brainfuse.errors import BrainFuseError, CancelledError, ExportError, UnreadableInputError
+from brainfuse.fusion import METHODS
+from brainfuse.intensity import from_uint8, to_uint8
 from brainfuse.metrics import METRIC_NAMES, fusion_metrics, head_mask
 
 __all__ = [
@@ -51,9 +53,9 @@ PAIR_KINDS: tuple[tuple[str, str], ...] = (
     ("mr1", "mr2"),
 )
 #: Methods run when none is asked for: ours, then the three classical baselines.
-DEFAULT_METHODS = ("cnn", "average", "laplacian", "pixel-sf")
+DEFAULT_METHODS = tuple(METHODS)
 #: Methods whose decision map means something (the others blend, their map is empty).
-MAP_METHODS = frozenset({"cnn", "pixel-sf"})
+MAP_METHODS = frozenset(m.name for m in METHODS.values() if m.has_map)
 #: Metric columns: whole slice, then head only (``head_`` prefix).
 WHOLE_COLUMNS = METRIC_NAMES
 HEAD_COLUMNS = tuple(f"head_{name}" for name in METRIC_NAMES)
@@ -163,10 +165,6 @@ def load_pair(pair: ImagePair) -> tuple[np.ndarray, np.ndarray]:
     return im1, im2
 
 
-def _to_uint8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(255.0 * np.asarray(x, dtype=np.float64)), 0, 255).astype(np.uint8)
-
-
 def _save_png(path: Path, array: np.ndarray) -> None:
     """Write ``array`` as a PNG through a temporary file and a rename."""
     tmp = path.with_name(path.name + ".part")
@@ -237,13 +235,7 @@ def evaluate(
         raise BrainFuseError("no fusion method given.")
     if out.resolve() == pairs_dir.resolve():
         raise ExportError(f"the output folder '{out}' is the pairs folder; choose another one.")
-    if make_fuser is None:
-        from brainfuse.fusion import Fuser
-
-        def make_fuser(method: str) -> object:
-            return Fuser(method, device=device, threads=threads)
-
-    fusers = {m: make_fuser(m) for m in methods}
+    fusers = _make_fusers(methods, device, make_fuser, threads)
     try:
         for m in methods:
             (out / m).mkdir(parents=True, exist_ok=True)
@@ -262,40 +254,11 @@ def evaluate(
             writer.writeheader()
             fh.flush()
             for index, pair in enumerate(pairs):
-                im1, im2 = load_pair(pair)
-                one, two = im1.astype(np.float32) / 255.0, im2.astype(np.float32) / 255.0
-                head = head_mask(im1, im2)
-                panel: dict[str, object] = {"pair": pair, "im1": im1, "im2": im2, "fused": {}}
-                for method, fuser in fusers.items():
-                    if cancel is not None and cancel.is_set():
-                        raise CancelledError("evaluation cancelled")
-                    t0 = time.perf_counter()
-                    res = fuser.fuse(one, two)
-                    ms = (time.perf_counter() - t0) * 1000.0
-                    fused = _to_uint8(res.fused)
-                    _save_png(out / method / f"{pair.id}.png", fused)
-                    has_map = method in MAP_METHODS
-                    if has_map:
-                        dm = (np.asarray(res.decision_map) > 0).astype(np.uint8) * 255
-                        _save_png(out / method / f"{pair.id}_dm.png", dm)
-                        panel.setdefault("dm", (method, dm))
-                    row: dict[str, object] = {
-                        "pair": pair.id,
-                        "method": method,
-                        "modality1": pair.modality1,
-                        "modality2": pair.modality2,
-                        "fuse_ms": ms,
-                    }
-                    row.update(fusion_metrics(fused, im1, im2))
-                    if head.any():
-                        scores = fusion_metrics(fused, im1, im2, mask=head)
-                    else:  # a blank pair: no head to score
-                        scores = dict.fromkeys(METRIC_NAMES, float("nan"))
-                    row.update({f"head_{k}": v for k, v in scores.items()})
+                panel = _evaluate_pair(pair, fusers, out, cancel)
+                for row in panel.pop("rows"):  # type: ignore[attr-defined]
                     writer.writerow({k: _format(v) for k, v in row.items()})
-                    fh.flush()
                     result.rows.append(row)
-                    panel["fused"][method] = fused  # type: ignore[index]
+                fh.flush()
                 result.pairs_done = index + 1
                 if index in shown:
                     panels.append(panel)
@@ -311,6 +274,71 @@ def evaluate(
     if grid > 0 and panels:
         write_grid(out / "grid.png", panels, methods)
     return result
+
+
+def _make_fusers(
+    methods: Sequence[str],
+    device: str,
+    make_fuser: Callable[[str], object] | None,
+    threads: int | None = None,
+) -> dict[str, object]:
+    """One fuser per method (the engine's by default)."""
+    if make_fuser is None:
+        from brainfuse.fusion import Fuser
+
+        def make_fuser(method: str) -> object:
+            return Fuser(method, device=device, threads=threads)
+
+    return {m: make_fuser(m) for m in methods}
+
+
+def _evaluate_pair(
+    pair: ImagePair,
+    fusers: dict[str, object],
+    out: Path,
+    cancel: threading.Event | None,
+) -> dict[str, object]:
+    """Fuse one pair with every method, write the PNGs, score them.
+
+    Returns the pair's grid panel (``pair``, ``im1``, ``im2``, ``fused``, maybe ``dm``)
+    with its CSV rows under ``rows``. A method's fused image is rounded to 0-255 by
+    :func:`brainfuse.intensity.to_uint8` (so ``average`` is the integer average).
+    """
+    im1, im2 = load_pair(pair)
+    one, two = from_uint8(im1), from_uint8(im2)
+    head = head_mask(im1, im2)
+    fused_by: dict[str, np.ndarray] = {}
+    panel: dict[str, object] = {"pair": pair, "im1": im1, "im2": im2, "fused": fused_by}
+    rows: list[dict[str, object]] = []
+    for method, fuser in fusers.items():
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("evaluation cancelled")
+        t0 = time.perf_counter()
+        res = fuser.fuse(one, two)  # type: ignore[attr-defined]
+        ms = (time.perf_counter() - t0) * 1000.0
+        fused = to_uint8(res.fused)
+        _save_png(out / method / f"{pair.id}.png", fused)
+        if method in MAP_METHODS:
+            dm = (np.asarray(res.decision_map) > 0).astype(np.uint8) * 255
+            _save_png(out / method / f"{pair.id}_dm.png", dm)
+            panel.setdefault("dm", (method, dm))
+        row: dict[str, object] = {
+            "pair": pair.id,
+            "method": method,
+            "modality1": pair.modality1,
+            "modality2": pair.modality2,
+            "fuse_ms": ms,
+        }
+        row.update(fusion_metrics(fused, im1, im2))
+        if head.any():
+            scores = fusion_metrics(fused, im1, im2, mask=head)
+        else:  # a blank pair: no head to score
+            scores = dict.fromkeys(METRIC_NAMES, float("nan"))
+        row.update({f"head_{k}": v for k, v in scores.items()})
+        rows.append(row)
+        fused_by[method] = fused
+    panel["rows"] = rows
+    return panel
 
 
 def read_metrics_csv(path: str | Path) -> list[dict[str, object]]:

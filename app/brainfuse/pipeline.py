@@ -1,97 +1,238 @@
-"""From two loaded scans to one fused result on one grid (no Qt).
+"""From two loaded scans to one fused result on one grid (no Qt): the one fusion path.
 
-:func:`fuse_pair` strings the core together: put the CT (or PET/SPECT) and the MRI on one
-grid (:func:`brainfuse.grid.align_pair`), map each to [0, 1] through its window
-(:func:`brainfuse.fusion.intensity.to_unit`), fuse slice by slice
-(:class:`brainfuse.fusion.Fuser`) and wrap the fused image and the decision map as
-:class:`~brainfuse.image.ImageVolume` on the reference grid. The ``cli`` and ``gui`` are thin
-shells over it.
+Both shells go through here. :func:`align` puts the CT (or PET/SPECT) and the MRI on one
+grid (:func:`brainfuse.grid.align_pair`); :func:`prepare` maps each to [0, 1] through its
+window (:func:`brainfuse.intensity.to_unit`, the one place for intensities); a
+:class:`PairFusion` fuses slice by slice into preallocated arrays, the shown slice first
+(:meth:`PairFusion.steps`, one yield per slice: progress and cancel point) and assembles the
+typed :class:`~brainfuse.results.PairResult` (:meth:`PairFusion.result`).
+:func:`fuse_pair` (the command line) drains it; the window's worker wraps the same generator.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from brainfuse.errors import GeometryMismatchError
-from brainfuse.fusion import Fuser, FusionResult, WindowUsed, to_unit
-from brainfuse.image import ImageVolume, SourceIdentity
+from brainfuse.fusion import Fuser
+from brainfuse.image import ImageVolume
+from brainfuse.intensity import Window, WindowSpec, to_uint8, to_unit
+from brainfuse.results import FusionResult, PairResult
 
-__all__ = ["PairResult", "fuse_pair"]
+__all__ = [
+    "FusionStep",
+    "PairFusion",
+    "PairResult",
+    "PreparedPair",
+    "align",
+    "fuse_pair",
+    "prepare",
+    "slice_order",
+]
+
+Progress = Callable[[float], None]
 
 
 @dataclass
-class PairResult:
-    """Everything one fusion produced, on the reference grid.
+class PreparedPair:
+    """The pair on one grid and through its windows: the fusion's input.
 
     Attributes
     ----------
-    ct, mri : ImageVolume
-        The sources on the reference grid (the moving one resampled), original units.
-    ct01, mri01 : float32 arrays (Z, Y, X) (``ct01`` (Z, Y, X, 3) for colour), in [0, 1]
-    fused : ImageVolume
-        Float32 in [0, 1] (or uint8 RGB for colour image 1) with the reference grid's
-        geometry; its ``source`` is empty (the sources' identities stay in ``ct``/``mri``).
-    decision_map : ImageVolume
-        uint8 hard map (1 = taken from the CT), same geometry.
-    soft_map : float32 array (Z, Y, X), the weight of the CT actually used
-    fusion : FusionResult
-    windows : dict ``{"ct": WindowUsed, "mri": WindowUsed}``
-    transform : SimpleITK transform or None (from registration)
-    reference : ``"mri"`` or ``"ct"``
-    warnings : list of str
-    weights_sha256 : str or None, SHA-256 of the network weights used (CNN method)
+    ct, mri : ImageVolume, on the reference grid (original units)
+    ct01, mri01 : float32 arrays in [0, 1] (``ct01`` may carry a trailing RGB axis)
+    windows : ``{"ct": Window, "mri": Window}``
+    transform, reference, registration, warnings : as in :class:`PairResult`
     """
 
     ct: ImageVolume
     mri: ImageVolume
     ct01: np.ndarray
     mri01: np.ndarray
-    fused: ImageVolume
-    decision_map: ImageVolume
-    soft_map: np.ndarray
-    fusion: FusionResult
-    windows: dict[str, WindowUsed]
-    transform: Any = None
+    windows: dict[str, Window]
+    transform: object | None = None
     reference: str = "mri"
+    registration: str = "none"
     warnings: list[str] = field(default_factory=list)
-    weights_sha256: str | None = None
 
 
-@dataclass
-class _Aligned:
-    ct: ImageVolume
-    mri: ImageVolume
-    transform: Any
-    reference: str
-    warnings: list[str]
+@dataclass(frozen=True)
+class FusionStep:
+    """One slice done: its index, how many are done of how many."""
+
+    index: int
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of the slices fused so far."""
+        return self.done / self.total
 
 
-def _align(ct, mri, register, reference, progress, cancel) -> _Aligned:
-    try:
-        from brainfuse.grid import align_pair
-    except ImportError:  # grid engine not installed in this checkout
-        align_pair = None
-    if align_pair is not None:
-        pair = align_pair(
-            ct, mri, register=register, reference=reference, progress=progress, cancel=cancel
+def align(
+    ct: ImageVolume,
+    mri: ImageVolume,
+    *,
+    register: str = "auto",
+    reference: str = "mri",
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+):
+    """Put the pair on one grid: :func:`brainfuse.grid.align_pair` (returns its AlignedPair)."""
+    from brainfuse.grid import align_pair
+
+    return align_pair(
+        ct, mri, register=register, reference=reference, progress=progress, cancel=cancel
+    )
+
+
+def prepare(
+    aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None
+) -> PreparedPair:
+    """Window an aligned pair to [0, 1] (one float copy of each source).
+
+    Parameters
+    ----------
+    aligned : brainfuse.grid.AlignedPair
+    ct_window, mr_window : None (the source's default), preset name, ``"C/W"``,
+        ``(center, width)`` or Window; see :func:`brainfuse.intensity.to_unit`.
+    """
+    ct01, w_ct = to_unit(aligned.ct, ct_window)
+    mri01, w_mr = to_unit(aligned.mri, mr_window)
+    return PreparedPair(
+        ct=aligned.ct,
+        mri=aligned.mri,
+        ct01=ct01,
+        mri01=mri01,
+        windows={"ct": w_ct, "mri": w_mr},
+        transform=aligned.transform,
+        reference=aligned.reference,
+        registration=aligned.mode,
+        warnings=list(aligned.warnings),
+    )
+
+
+def slice_order(n: int, first: int | None = None) -> list[int]:
+    """Slices ``0..n-1`` with ``first`` first, then by distance from it (the middle default)."""
+    if first is None:
+        first = n // 2
+    first = int(np.clip(first + n if first < 0 else first, 0, n - 1))
+    return sorted(range(n), key=lambda k: (abs(k - first), k))
+
+
+class PairFusion:
+    """The fusion of one prepared pair, slice by slice, into preallocated arrays.
+
+    Parameters
+    ----------
+    prepared : PreparedPair
+    fuser : Fuser, created once by the caller
+
+    Attributes
+    ----------
+    fused : float32 (Z, Y, X) or (Z, Y, X, 3) in [0, 1]
+    decision_map : uint8 (Z, Y, X); soft_map : float32 (Z, Y, X)
+    done : bool (Z,), the slices fused so far
+    timings : dict of str -> float, milliseconds
+    """
+
+    def __init__(self, prepared: PreparedPair, fuser: Fuser):
+        self.prepared = prepared
+        self.fuser = fuser
+        shape = prepared.mri01.shape
+        self.fused = np.zeros(prepared.ct01.shape, np.float32)
+        self.decision_map = np.zeros(shape, np.uint8)
+        self.soft_map = np.zeros(shape, np.float32)
+        self.done = np.zeros(shape[0], bool)
+        self.timings: dict[str, float] = {}
+
+    @property
+    def n_slices(self) -> int:
+        """Number of slices of the common grid."""
+        return self.done.size
+
+    def steps(
+        self, first: int | None = None, *, cancel: threading.Event | None = None
+    ) -> Iterator[FusionStep]:
+        """Fuse every slice not yet done, ``first`` alone first, then outwards from it.
+
+        The first slice is encoded alone (it is on screen; the same batch as a one-slice
+        command-line run, so both give the same numbers), the rest in the fuser's batches.
+
+        Yields
+        ------
+        FusionStep after each slice (its arrays are written by then).
+
+        Raises
+        ------
+        CancelledError
+            ``cancel`` was set (checked between batches of slices).
+        """
+        t0 = time.perf_counter()
+        order = [k for k in slice_order(self.n_slices, first) if not self.done[k]]
+        total, done = self.n_slices, int(self.done.sum())
+        p = self.prepared
+        for part in (order[:1], order[1:]):
+            for s in self.fuser.slices(p.ct01, p.mri01, part, cancel=cancel, timings=self.timings):
+                k = s.index
+                self.fused[k], self.decision_map[k], self.soft_map[k] = s.fused, s.decision, s.soft
+                self.done[k] = True
+                done += 1
+                yield FusionStep(k, done, total)
+        self.timings["total"] = self.timings.get("total", 0.0) + (time.perf_counter() - t0) * 1e3
+
+    def result(self) -> PairResult:
+        """The typed result on the reference grid (call when every slice is done)."""
+        p = self.prepared
+        ref = p.ct if p.reference == "ct" else p.mri
+        fusion = FusionResult(
+            fused=self.fused,
+            decision_map=self.decision_map,
+            soft_map=self.soft_map,
+            method=self.fuser.method,
+            device=self.fuser.device,
+            timings=dict(self.timings),
+            fallback=self.fuser.fallback,
+            model_sha256=self.fuser.model_sha256,
         )
-        return _Aligned(
-            pair.ct, pair.mri, pair.transform, pair.reference, list(getattr(pair, "warnings", []))
+        grid = {
+            "spacing": ref.spacing,
+            "origin": ref.origin,
+            "direction": ref.direction,
+            "has_geometry": ref.has_geometry,
+            "modality": "OT",
+        }
+        rgb = self.fused.ndim == 4
+        fused = ImageVolume(
+            to_uint8(self.fused) if rgb else self.fused,
+            is_rgb=rgb,
+            description=f"BrainFuse fusion ({fusion.method}) of {p.ct.name} and {p.mri.name}",
+            **grid,
         )
-    if ct.shape != mri.shape:
-        raise GeometryMismatchError(
-            f"{ct.name} ({'x'.join(map(str, ct.shape))}) and {mri.name} "
-            f"({'x'.join(map(str, mri.shape))}) differ in size and cannot be fused pixel by pixel"
+        dm = ImageVolume(self.decision_map, description="decision map (1 = CT)", **grid)
+        return PairResult(
+            ct=p.ct,
+            mri=p.mri,
+            ct01=p.ct01,
+            mri01=p.mri01,
+            fused=fused,
+            decision_map=dm,
+            soft_map=self.soft_map,
+            fusion=fusion,
+            windows=dict(p.windows),
+            transform=p.transform,
+            reference=p.reference,
+            registration=p.registration,
+            warnings=list(p.warnings),
         )
-    return _Aligned(ct, mri, None, reference, [])
 
 
-def _stage(progress: Callable[[float], None] | None, lo: float, hi: float):
+def _stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
     if progress is None:
         return None
     return lambda f: progress(lo + (hi - lo) * float(f))
@@ -103,11 +244,12 @@ def fuse_pair(
     *,
     method: str = "cnn",
     device: str = "auto",
-    ct_window: str | tuple[float, float] | None = None,
-    mr_window: str | tuple[float, float] | None = None,
+    ct_window: WindowSpec = None,
+    mr_window: WindowSpec = None,
     register: str = "auto",
     reference: str = "mri",
-    progress: Callable[[float], None] | None = None,
+    first: int | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
     fuser: Fuser | None = None,
 ) -> PairResult:
@@ -116,21 +258,23 @@ def fuse_pair(
     Parameters
     ----------
     ct, mri : ImageVolume
-        Image 1 (CT in HU, or colour PET/SPECT) and image 2 (MRI).
+        Image 1 (CT in HU, 8-bit slice, or colour PET/SPECT) and image 2 (MRI).
     method : str
         See :func:`brainfuse.fusion.available_methods`; ignored when ``fuser`` is given.
     device : {"auto", "cpu", "cuda"}
         Ignored when ``fuser`` is given.
-    ct_window, mr_window : preset name, ``"C/W"`` or (center, width), optional
+    ct_window, mr_window : preset name, ``"C/W"``, (center, width) or Window, optional
         Windows mapping each source to [0, 1] (defaults: CT brain 40/80 HU, MR robust
         percentiles, 8-bit images as they are).
     register : {"auto", "none", "geometry", "rigid"}
     reference : {"mri", "ct"}
         Whose grid the result is on.
+    first : int, optional
+        Slice fused first (alone); default the middle one.
     progress : callable(fraction) or None
     cancel : threading.Event or None
     fuser : Fuser or None
-        A fuser created once by the caller (the GUI keeps one); otherwise one is made.
+        A fuser created once by the caller; otherwise one is made.
 
     Returns
     -------
@@ -138,56 +282,19 @@ def fuse_pair(
 
     Raises
     ------
-    GeometryMismatchError, RegistrationError, CancelledError, ModelError
+    GeometryMismatchError, RegistrationError, CancelledError, ModelError, WindowError
     """
-    aligned = _align(ct, mri, register, reference, _stage(progress, 0.0, 0.3), cancel)
-    ct01, w_ct = to_unit(aligned.ct, ct_window)
-    mri01, w_mr = to_unit(aligned.mri, mr_window)
-    if fuser is None:
-        fuser = Fuser(method, device=device)
-    result = fuser.fuse(ct01, mri01, progress=_stage(progress, 0.3, 1.0), cancel=cancel)
-    ref_vol = aligned.ct if aligned.reference == "ct" else aligned.mri
-    geometry = {
-        "spacing": ref_vol.spacing,
-        "origin": ref_vol.origin,
-        "direction": ref_vol.direction,
-        "has_geometry": ref_vol.has_geometry,
-        "source": SourceIdentity(),
-        "path": "",
-        "window": None,
-        "monochrome1": False,
-    }
-    rgb = result.fused.ndim == 4
-    fused_arr = np.round(result.fused * 255).astype(np.uint8) if rgb else result.fused
-    fused = ImageVolume(
-        fused_arr,
-        modality="OT",
-        is_rgb=rgb,
-        format="",
-        description=f"BrainFuse fusion ({result.method}) of {aligned.ct.name} and "
-        f"{aligned.mri.name}",
-        **geometry,
+    aligned = align(
+        ct,
+        mri,
+        register=register,
+        reference=reference,
+        progress=_stage(progress, 0.0, 0.3),
+        cancel=cancel,
     )
-    dm = ImageVolume(
-        result.decision_map,
-        modality="OT",
-        description="decision map (1 = CT)",
-        **geometry,
-    )
-    if progress is not None:
-        progress(1.0)
-    return PairResult(
-        ct=aligned.ct,
-        mri=aligned.mri,
-        ct01=ct01,
-        mri01=mri01,
-        fused=fused,
-        decision_map=dm,
-        soft_map=result.soft_map,
-        fusion=result,
-        windows={"ct": w_ct, "mri": w_mr},
-        transform=aligned.transform,
-        reference=aligned.reference,
-        warnings=aligned.warnings,
-        weights_sha256=getattr(fuser, "weights_sha256", None),
-    )
+    prepared = prepare(aligned, ct_window, mr_window)
+    fusion = PairFusion(prepared, fuser if fuser is not None else Fuser(method, device=device))
+    for step in fusion.steps(first, cancel=cancel):
+        if progress is not None:
+            progress(0.3 + 0.7 * step.fraction)
+    return fusion.result()

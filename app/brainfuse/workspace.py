@@ -21,201 +21,81 @@ References
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+from psygnal import Signal
 
 from brainfuse.image import ImageVolume
-from brainfuse.resources import resource_path
+from brainfuse.intensity import CT_PRESETS, Window, WindowSpec, default_window, is_eight_bit
+from brainfuse.overlay import COLORMAPS, DEFAULT_COLORMAP
 
-__all__ = [
-    "CT_PRESETS",
-    "Event",
-    "LAYERS",
-    "SliceFusion",
-    "Window",
-    "Workspace",
-    "auto_window",
-    "load_ct_presets",
-]
+if TYPE_CHECKING:  # the workspace holds a fusion; it never runs one
+    from brainfuse.pipeline import PairFusion
+
+__all__ = ["CT_PRESETS", "LAYERS", "Window", "Workspace"]
 
 #: The four panels, in display order.
 LAYERS = ("mri", "ct", "map", "fused")
 
 
-@dataclass(frozen=True)
-class Window:
-    """A display window (window/level) in the image's units.
-
-    Parameters
-    ----------
-    center : float
-        Window centre (level), e.g. HU for CT.
-    width : float
-        Window width, > 0, same units.
-    """
-
-    center: float
-    width: float
-
-    @property
-    def levels(self) -> tuple[float, float]:
-        """``(low, high)`` display limits: ``center ∓ width / 2``."""
-        return (self.center - self.width / 2.0, self.center + self.width / 2.0)
-
-    def dragged(self, d_width: float, d_center: float) -> Window:
-        """The window after a mouse drag: width and centre moved, width kept ≥ 1."""
-        return Window(self.center + d_center, max(1.0, self.width + d_width))
-
-
-def load_ct_presets(path: Path | None = None) -> dict[str, Window]:
-    """CT window presets (HU) from ``resources/presets/ct_windows.json``, in menu order.
-
-    Raises
-    ------
-    ValueError
-        If an entry has no positive ``width``.
-    """
-    if path is None:
-        path = resource_path("resources") / "presets" / "ct_windows.json"
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    presets = {}
-    for name, entry in raw.items():
-        if name.startswith("_"):
-            continue
-        if float(entry.get("width", 0)) <= 0:
-            raise ValueError(f"{path}: preset {name!r} needs a positive width, got {entry}")
-        presets[name] = Window(float(entry["center"]), float(entry["width"]))
-    return presets
-
-
-#: CT window presets in HU (centre, width): brain 40/80, subdural 75/215, bone 500/2000.
-CT_PRESETS: dict[str, Window] = load_ct_presets()
-
-
-def auto_window(array: np.ndarray, *, low: float = 0.5, high: float = 99.5) -> Window:
-    """Window spanning robust percentiles of an image (the "auto" MR window).
-
-    Parameters
-    ----------
-    array : ndarray
-        Voxel values, any shape.
-    low, high : float
-        Percentiles (0–100) mapped to the bottom and top of the window.
-
-    Returns
-    -------
-    Window
-        ``center`` and ``width`` (≥ 1e-6) in the array's units.
-    """
-    finite = np.asarray(array, dtype=np.float64)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return Window(0.5, 1.0)
-    lo, hi = np.percentile(finite, [low, high])
-    width = float(hi - lo) or 1e-6
-    return Window(float(lo + hi) / 2.0, width)
-
-
-class Event:
-    """A minimal Qt-free signal: ``connect(callback)`` and ``emit(*args)``."""
-
-    def __init__(self) -> None:
-        self._callbacks: list[Callable[..., Any]] = []
-
-    def connect(self, callback: Callable[..., Any]) -> None:
-        """Call ``callback(*args)`` on every :meth:`emit`."""
-        self._callbacks.append(callback)
-
-    def disconnect(self, callback: Callable[..., Any]) -> None:
-        """Stop calling ``callback``; unknown callbacks are ignored."""
-        if callback in self._callbacks:
-            self._callbacks.remove(callback)
-
-    def emit(self, *args: Any) -> None:
-        """Call every connected callback in connection order."""
-        for callback in list(self._callbacks):
-            callback(*args)
-
-
-@dataclass(frozen=True)
-class SliceFusion:
-    """Fusion of one axial slice of the common grid.
-
-    Parameters
-    ----------
-    fused : (Y, X) ndarray of float32
-        Fused image in [0, 1].
-    decision_map : (Y, X) ndarray of uint8
-        Hard map, 1 where the CT was taken.
-    soft_map : (Y, X) ndarray of float32
-        Soft (refined) map in [0, 1].
-    """
-
-    fused: np.ndarray
-    decision_map: np.ndarray
-    soft_map: np.ndarray
-
-
 class Workspace:
     """Everything one session shows: the pair, the common grid, slice, cursor, windows, result.
 
-    Events (each an :class:`Event`) tell a view what changed: ``sources_changed()``,
-    ``grid_changed()``, ``slice_changed(k)``, ``cursor_changed(mm)``,
-    ``windows_changed()``, ``fusion_changed(k)`` (``k`` is ``None`` for the whole volume),
-    ``overlay_changed()``.
+    The evented model of the window (psygnal signals; a view connects to them and never
+    keeps state of its own). Signals: ``sources_changed()``, ``grid_changed()``,
+    ``slice_changed(k)``, ``cursor_changed(mm)``, ``windows_changed()``,
+    ``fusion_changed(k)`` (``k`` is ``None`` for the whole volume), ``overlay_changed()``.
+    Every field is written through a method that emits the matching signal.
     """
+
+    sources_changed = Signal()
+    grid_changed = Signal()
+    slice_changed = Signal(int)
+    cursor_changed = Signal(object)
+    windows_changed = Signal()
+    fusion_changed = Signal(object)
+    overlay_changed = Signal()
 
     def __init__(self) -> None:
         self.ct: ImageVolume | None = None
         self.mri: ImageVolume | None = None
+        self.is_demo = False
         self.ct_grid: ImageVolume | None = None
         self.mri_grid: ImageVolume | None = None
-        self.transform: Any = None
+        self.transform: object | None = None
+        self.registration = "none"
         self.slice_index = 0
         self.cursor_mm = np.zeros(3)
-        self.ct_window = CT_PRESETS["brain"]
+        self.ct_window: Window = CT_PRESETS["brain"]
         self.ct_preset: str | None = "brain"
-        self.mr_window: Window | None = None  # None = auto
+        self.mr_window: Window | None = None  # None = the source's default (auto)
+        self._mr_auto: Window | None = None
         self.overlay_visible = True
         self.overlay_opacity = 0.4
-        self.overlay_colormap = "viridis"
+        self.overlay_colormap = DEFAULT_COLORMAP
         self.soft_map = False
-        self.fused: np.ndarray | None = None
-        self.decision_map: np.ndarray | None = None
-        self.soft: np.ndarray | None = None
-        self.fused_done: np.ndarray | None = None
-        self.device = ""
-        self.method = "cnn"
-        self.fusion_ms: float | None = None
-        self.pair_result: Any = None
-        self.ct01: np.ndarray | None = None
-        self.windows: dict[str, Any] = {}
-        self.mri01: np.ndarray | None = None
-        self._mr_auto: Window | None = None
-        self.sources_changed = Event()
-        self.grid_changed = Event()
-        self.slice_changed = Event()
-        self.cursor_changed = Event()
-        self.windows_changed = Event()
-        self.fusion_changed = Event()
-        self.overlay_changed = Event()
+        self.fusion: PairFusion | None = None
+        self.slice_ms: float | None = None
 
     # ------------------------------------------------------------------ sources and grid
-    def set_sources(self, ct: ImageVolume | None = None, mri: ImageVolume | None = None) -> None:
+    def set_sources(
+        self,
+        ct: ImageVolume | None = None,
+        mri: ImageVolume | None = None,
+        *,
+        demo: bool = False,
+    ) -> None:
         """Replace the CT and/or the MRI as loaded; the common grid is dropped until re-aligned."""
         if ct is not None:
             self.ct = ct
             if ct.window and ct.modality == "CT" and self.ct_preset is None:
-                self.ct_window = Window(*ct.window)
+                self.ct_window = Window(*ct.window, kind="manual", units=ct.units)
         if mri is not None:
             self.mri = mri
+        self.is_demo = demo
         self.ct_grid = self.mri_grid = None
-        self._clear_fusion()
+        self.fusion = None
         self.sources_changed.emit()
 
     @property
@@ -232,14 +112,16 @@ class Workspace:
         self,
         ct: ImageVolume,
         mri: ImageVolume,
-        transform: Any = None,
+        transform: object | None = None,
         *,
         mr_auto: Window | None = None,
+        registration: str = "none",
     ) -> None:
         """Store the pair resampled on one grid; the slice and cursor go to the volume centre.
 
-        ``mr_auto`` is the automatic MR window if already computed (a worker can do it: on a
-        large volume it takes a noticeable fraction of a second).
+        ``mr_auto`` is the MRI's default window (:func:`brainfuse.intensity.default_window`)
+        if already computed (a worker can do it: on a large volume it takes a noticeable
+        fraction of a second). An 8-bit CT gets the 8-bit window (never a HU preset).
 
         Raises
         ------
@@ -249,14 +131,26 @@ class Workspace:
         if ct.shape != mri.shape:
             raise ValueError(f"aligned CT {ct.shape} and MRI {mri.shape} differ in shape")
         self.ct_grid, self.mri_grid, self.transform = ct, mri, transform
-        self._mr_auto = mr_auto or auto_window(mri.array)
-        self._clear_fusion()
+        self.registration = registration
+        self._mr_auto = mr_auto or default_window(mri)
+        if not self.ct_in_hu:
+            self.ct_preset, self.ct_window = None, default_window(ct)
+        elif self.ct_window.kind == "8-bit":
+            self.ct_preset, self.ct_window = "brain", CT_PRESETS["brain"]
+        self.fusion = None
         z, y, x = mri.shape
         self.slice_index = z // 2
         self.cursor_mm = self.index_to_mm(((x - 1) / 2.0, (y - 1) / 2.0, z // 2))
         self.grid_changed.emit()
         self.slice_changed.emit(self.slice_index)
         self.cursor_changed.emit(self.cursor_mm)
+        self.windows_changed.emit()
+
+    @property
+    def ct_in_hu(self) -> bool:
+        """True when the CT on the grid is in Hounsfield units (HU presets apply)."""
+        ct = self.ct_grid if self.ct_grid is not None else self.ct
+        return ct is not None and not is_eight_bit(ct)
 
     @property
     def reference(self) -> ImageVolume | None:
@@ -270,6 +164,7 @@ class Workspace:
 
     @property
     def n_slices(self) -> int:
+        """Slices of the common grid (0 before alignment)."""
         return self.shape[0]
 
     # ------------------------------------------------------------------ geometry
@@ -359,7 +254,7 @@ class Workspace:
         if not (0 <= i < x and 0 <= j < y and 0 <= k < z):
             return None
         image = self.slice_image(layer, int(k))
-        return None if image is None else float(image[j, i])
+        return None if image is None else float(np.mean(image[j, i]))  # colour: mean of RGB
 
     def units(self, layer: str) -> str:
         """Units of ``layer``'s values for readouts (``HU`` for CT)."""
@@ -382,20 +277,18 @@ class Workspace:
         ------
         KeyError
             For an unknown preset name.
+        ValueError
+            For a preset on a CT without Hounsfield units (an 8-bit picture).
         """
         if isinstance(window, str):
             if window not in CT_PRESETS:
                 raise KeyError(f"unknown CT window preset {window!r}; use {sorted(CT_PRESETS)}")
+            if self.ct_grid is not None and not self.ct_in_hu:
+                raise ValueError(f"the CT has no Hounsfield units: preset {window!r} does not apply")
             self.ct_preset, self.ct_window = window, CT_PRESETS[window]
         else:
             self.ct_preset, self.ct_window = None, window
         self.windows_changed.emit()
-
-    def set_auto_mr_window(self, window: Window) -> None:
-        """The automatic MR window chosen by the core (``to_unit``'s percentiles)."""
-        self._mr_auto = window
-        if self.mr_window is None:
-            self.windows_changed.emit()
 
     def set_mr_window(self, window: Window | None) -> None:
         """Set the MR window; ``None`` returns to the automatic window."""
@@ -403,62 +296,88 @@ class Workspace:
         self.windows_changed.emit()
 
     def reset_windows(self) -> None:
-        """Brain window for CT, automatic window for MR."""
-        self.ct_preset, self.ct_window, self.mr_window = "brain", CT_PRESETS["brain"], None
+        """The sources' defaults: brain window for CT in HU (8-bit as is), automatic MR."""
+        if self.ct_grid is not None and not self.ct_in_hu:
+            self.ct_preset, self.ct_window = None, default_window(self.ct_grid)
+        else:
+            self.ct_preset, self.ct_window = "brain", CT_PRESETS["brain"]
+        self.mr_window = None
         self.windows_changed.emit()
 
-    # ------------------------------------------------------------------ fusion result
-    def _clear_fusion(self) -> None:
-        self.fused = self.decision_map = self.soft = self.fused_done = None
-        self.fusion_ms = None
-        self.pair_result = None
-        self.ct01 = self.mri01 = None
-        if self.mri_grid is not None:
-            shape = self.mri_grid.shape
-            self.fused = np.zeros(shape, np.float32)
-            self.decision_map = np.zeros(shape, np.uint8)
-            self.soft = np.zeros(shape, np.float32)
-            self.fused_done = np.zeros(shape[0], bool)
+    def fusion_windows(self) -> tuple[WindowSpec, WindowSpec]:
+        """``(ct_window, mr_window)`` to fuse with (:func:`brainfuse.pipeline.prepare`).
 
-    def set_unit(self, ct01: np.ndarray, mri01: np.ndarray) -> None:
-        """The windowed pair in [0, 1] that the fusion ran on (for the readouts and export).
-
-        Raises
-        ------
-        ValueError
-            If the arrays do not have the grid's shape.
+        ``None`` where the source's default is in use (8-bit as is, MR automatic), the
+        preset's name, or the window on screen.
         """
-        if ct01.shape != self.shape or mri01.shape != self.shape:
-            raise ValueError(f"windowed arrays {ct01.shape}, {mri01.shape} != grid {self.shape}")
-        self.ct01, self.mri01 = ct01, mri01
+        if self.ct_window.kind == "8-bit":
+            ct: WindowSpec = None
+        elif self.ct_preset is not None:
+            ct = self.ct_preset
+        else:
+            ct = (self.ct_window.center, self.ct_window.width)
+        mr = None if self.mr_window is None else (self.mr_window.center, self.mr_window.width)
+        return ct, mr
 
-    def invalidate_fusion(self) -> None:
-        """Forget every fused slice (the windows changed); the views show "not fused yet"."""
-        self._clear_fusion()
+    def windows_changed_since_fusion(self) -> bool:
+        """True when the windows on screen are not those the fused images were made with."""
+        if self.fusion is None:
+            return False
+        used = self.fusion.prepared.windows
+        ct = (self.ct_window.center, self.ct_window.width)
+        if ct != (used["ct"].center, used["ct"].width):
+            return True
+        if self.mr_window is None:
+            return used["mri"].kind == "manual"
+        return (self.mr_window.center, self.mr_window.width) != (
+            used["mri"].center,
+            used["mri"].width,
+        )
+
+    # ------------------------------------------------------------------ fusion result
+    def start_fusion(self, fusion: PairFusion) -> None:
+        """A new fusion of the pair on the grid begins (no slice done yet)."""
+        if fusion.prepared.mri01.shape != self.shape:
+            raise ValueError(f"fusion of {fusion.prepared.mri01.shape} != grid {self.shape}")
+        self.fusion = fusion
         self.fusion_changed.emit(None)
 
-    def store_slice(self, k: int, result: SliceFusion) -> None:
-        """Keep the fusion of slice ``k``."""
-        if self.fused is None:
-            raise RuntimeError("no common grid: align the pair before storing fused slices")
-        self.fused[k] = result.fused
-        self.decision_map[k] = result.decision_map
-        self.soft[k] = result.soft_map
-        self.fused_done[k] = True
+    def invalidate_fusion(self) -> None:
+        """Forget every fused slice; the views show "not fused yet"."""
+        self.fusion = None
+        self.fusion_changed.emit(None)
+
+    def slice_fused(self, k: int, ms: float | None = None) -> None:
+        """Slice ``k`` of the current fusion is done (``ms``: its wall time)."""
+        self.slice_ms = ms
         self.fusion_changed.emit(k)
 
     def is_fused(self, k: int | None = None) -> bool:
         """True when slice ``k`` (default: all slices) has been fused."""
-        if self.fused_done is None:
+        if self.fusion is None:
             return False
-        return bool(self.fused_done.all() if k is None else self.fused_done[k])
+        done = self.fusion.done
+        return bool(done.all() if k is None else done[k])
+
+    @property
+    def device(self) -> str:
+        """The fusion's device in words (``""`` before a fusion)."""
+        return "" if self.fusion is None else self.fusion.fuser.device
+
+    def unit_slice(self, role: str, k: int | None = None) -> np.ndarray | None:
+        """Slice ``k`` of a source (``"ct"`` or ``"mri"``) as fused, in [0, 1]; None before."""
+        if self.fusion is None:
+            return None
+        k = self.slice_index if k is None else int(k)
+        p = self.fusion.prepared
+        return (p.ct01 if role == "ct" else p.mri01)[k]
 
     def slice_image(self, layer: str, k: int | None = None) -> np.ndarray | None:
-        """The 2-D ``(Y, X)`` array a viewer shows for ``layer`` at slice ``k`` (default: current).
+        """The 2-D array a viewer shows for ``layer`` at slice ``k`` (default: current).
 
         ``mri`` and ``ct`` are the resampled sources in their own units, ``map`` the hard
-        (uint8) or soft (float32) decision map, ``fused`` float32 in [0, 1]; ``None`` when the
-        layer is not available yet.
+        (uint8) or soft (float32) decision map, ``fused`` float32 in [0, 1] (``(Y, X, 3)``
+        for a colour image 1); ``None`` when the layer is not available yet.
         """
         if layer not in LAYERS:
             raise KeyError(f"unknown layer {layer!r}; use one of {LAYERS}")
@@ -472,8 +391,8 @@ class Workspace:
         if not self.is_fused(k):
             return None
         if layer == "fused":
-            return self.fused[k]
-        return self.soft[k] if self.soft_map else self.decision_map[k]
+            return self.fusion.fused[k]
+        return self.fusion.soft_map[k] if self.soft_map else self.fusion.decision_map[k]
 
     # ------------------------------------------------------------------ overlay
     def set_overlay(
@@ -490,7 +409,7 @@ class Workspace:
         if opacity is not None:
             self.overlay_opacity = float(np.clip(opacity, 0.0, 1.0))
         if colormap is not None:
-            self.overlay_colormap = colormap
+            self.overlay_colormap = colormap if colormap in COLORMAPS else DEFAULT_COLORMAP
         if soft is not None:
             self.soft_map = bool(soft)
         self.overlay_changed.emit()

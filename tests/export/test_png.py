@@ -58,15 +58,18 @@ def test_16_bit_keeps_precision(ramp, tmp_path):
     np.testing.assert_allclose(arr / 65535, ramp, atol=0.5 / 65535 + 1e-7)
 
 
-def test_overlay_blends_colormap_by_decision(ramp, tmp_path):
+def test_overlay_colours_the_ct_side_and_leaves_the_mri_side(ramp, tmp_path):
     dm = np.zeros(ramp.shape, np.uint8)
     dm[:, 32:] = 1
-    lut = colormap_lut("coolwarm")
+    lut = colormap_lut()  # the screen's table: transparent at 0, opaque at 1
     plain = np.round(255 * ramp)[..., None]
     for opacity in (0.0, 0.4, 1.0):
         rgb = overlay_decision_map(ramp, dm, opacity=opacity)
-        expected = (1 - opacity) * plain + opacity * lut[np.where(dm == 1, 255, 0)]
+        expected = np.where(dm[..., None] == 1, (1 - opacity) * plain + opacity * lut[255], plain)
         np.testing.assert_allclose(rgb, expected, atol=0.51)
+    soft = overlay_decision_map(ramp, np.full(ramp.shape, 0.5), opacity=1.0)
+    half = 128 / 255  # alpha of the table at index round(255 * 0.5)
+    np.testing.assert_allclose(soft, plain + half * (lut[128] - plain), atol=0.51)
     with pytest.raises(ValueError, match="opacity"):
         overlay_decision_map(ramp, dm, opacity=1.5)
 

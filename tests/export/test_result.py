@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import nibabel as nib
 import numpy as np
 import pydicom
@@ -13,24 +11,28 @@ from pydicom.uid import SecondaryCaptureImageStorage
 
 from brainfuse.errors import ExportError
 from brainfuse.export import export_result, infer_format, slice_volume
+from brainfuse.intensity import Window
+from brainfuse.results import FusionResult, PairResult
 
 from .conftest import as_fused, load_volume
 
 
 def fake_pair(mri, ct=None):
-    """A PairResult-shaped record on ``mri``'s grid (fields of brainfuse.pipeline.PairResult)."""
+    """A PairResult on ``mri``'s grid with a stand-in fusion (no engine run)."""
     fused = as_fused(mri)
     dm = (fused.array > 0.5).astype(np.uint8)
-    return SimpleNamespace(
+    return PairResult(
         ct=ct if ct is not None else mri.with_array(1 - fused.array, modality="CT"),
         mri=mri,
+        ct01=1 - fused.array,
+        mri01=fused.array,
         fused=fused,
-        decision_map=dm,
+        decision_map=fused.with_array(dm),
         soft_map=dm.astype(np.float32),
-        fusion=SimpleNamespace(method="average", device="CPU (2 threads)", model_sha256=None),
-        windows={"ct": (40, 80), "mri": (100, 200)},
-        reference="mri",
-        transform=None,
+        fusion=FusionResult(
+            fused.array, dm, dm.astype(np.float32), method="average", device="CPU (2 threads)"
+        ),
+        windows={"ct": Window(40, 80), "mri": Window(100, 200)},
     )
 
 
@@ -66,17 +68,17 @@ def test_png_nifti_and_decision_map(mr_series, tmp_path):
         np.testing.assert_array_equal(np.asarray(im), np.round(255 * pair.fused.array[1]))
         assert "average" in im.text["Description"]
     with Image.open(png[1]) as im:
-        np.testing.assert_array_equal(np.asarray(im), 255 * pair.decision_map[1])
+        np.testing.assert_array_equal(np.asarray(im), 255 * pair.decision_map.array[1])
     slices = export_result(
         pair, tmp_path / "pngs", format="png", overlay=True, decision_map_path=tmp_path / "dms"
     )
     assert len(slices) == 2 * mri.n_slices
     assert slices[-1].name == "decision_map_0004.png"
     with Image.open(slices[-1]) as im:
-        np.testing.assert_array_equal(np.asarray(im), 255 * pair.decision_map[3])
+        np.testing.assert_array_equal(np.asarray(im), 255 * pair.decision_map.array[3])
     nii = export_result(pair, tmp_path / "f.nii.gz", decision_map_path=tmp_path / "dm.nii.gz")
     np.testing.assert_array_equal(
-        np.asarray(nib.load(nii[1]).dataobj).transpose(2, 1, 0), pair.decision_map
+        np.asarray(nib.load(nii[1]).dataobj).transpose(2, 1, 0), pair.decision_map.array
     )
 
 
@@ -106,10 +108,8 @@ def test_infer_format(name, fmt):
 
 
 def test_provenance_uses_the_windows_and_model_hash(mr_series, tmp_path):
-    from brainfuse.fusion import WindowUsed
-
     pair = fake_pair(load_volume(mr_series))
-    pair.windows = {"ct": WindowUsed(40.0, 80.0, "preset:brain", "HU")}
+    pair.windows = {"ct": Window(40.0, 80.0, "preset:brain", "HU")}
     pair.fusion.model_sha256 = "f" * 64
     ds = pydicom.dcmread(export_result(pair, tmp_path / "a.dcm", slice_index=0)[0])
     assert "ct preset:brain C40/W80 HU" in ds.DerivationDescription

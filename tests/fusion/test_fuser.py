@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from brainfuse.errors import CancelledError, GeometryMismatchError
-from brainfuse.fusion import Fuser, available_methods
+from brainfuse.fusion import Fuser, FusionSettings, available_methods
 from brainfuse.fusion.colour import rgb_to_ycbcr
 
 from .conftest import textured
@@ -38,7 +38,7 @@ def test_decision_map_picks_the_sharp_side(fuser, sharp_left_right):
 
 def test_hard_map_blend_is_exact(sharp_left_right):
     a, b = sharp_left_right
-    res = Fuser(device="cpu", threads=1, refine=False).fuse(a, b)
+    res = Fuser(device="cpu", threads=1, settings=FusionSettings(refine="none")).fuse(a, b)
     dm = res.decision_map
     assert dm.dtype == np.uint8 and set(np.unique(dm)) <= {0, 1}
     assert np.array_equal(res.fused, np.where(dm == 1, a, b))
@@ -75,7 +75,7 @@ def test_volume_batches_slices_with_progress_and_matches_slices(fuser):
     seen = []
     res = Fuser(device="cpu", threads=1, batch=2).fuse(a, b, progress=seen.append)
     assert res.fused.shape == a.shape and res.decision_map.shape == a.shape
-    assert seen[-1] == 1.0 and len(seen) == 2
+    assert seen[-1] == 1.0 and len(seen) == 3  # one report per slice
     one = fuser.fuse(a[1], b[1])
     np.testing.assert_allclose(res.fused[1], one.fused, atol=1e-5)
 

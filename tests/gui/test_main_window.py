@@ -34,7 +34,7 @@ def test_demo_pair_fuses_off_the_gui_thread_and_fills_four_viewers(fused_window,
         assert fused_window.viewers.drawn_image(name).shape == (y, x), name
     np.testing.assert_array_equal(fused_window.viewers.drawn_image("ct"), ws.ct_grid.array[k])
     np.testing.assert_array_equal(fused_window.viewers.drawn_image("mri"), ws.mri_grid.array[k])
-    np.testing.assert_array_equal(fused_window.viewers.drawn_image("fused"), ws.fused[k])
+    np.testing.assert_array_equal(fused_window.viewers.drawn_image("fused"), ws.fusion.fused[k])
     main = threading.get_ident()
     for kind in ("align", "fuse"):
         assert fused_window.runner.thread_ids[kind] != main, kind
@@ -69,8 +69,8 @@ def test_slice_slider_and_page_keys_change_every_viewer(fused_window, qtbot):
     for name, expected in (
         ("ct", ws.ct_grid.array[target]),
         ("mri", ws.mri_grid.array[target]),
-        ("fused", ws.fused[target]),
-        ("map", ws.decision_map[target]),
+        ("fused", ws.fusion.fused[target]),
+        ("map", ws.fusion.decision_map[target]),
     ):
         np.testing.assert_array_equal(fused_window.viewers.drawn_image(name), expected)
     fused_window.activateWindow()
@@ -82,7 +82,7 @@ def test_slice_slider_and_page_keys_change_every_viewer(fused_window, qtbot):
 
 def test_overlay_toggle_and_opacity_change_the_fused_drawing(fused_window, qtbot):
     ws = fused_window.workspace
-    assert ws.decision_map[ws.slice_index].any() and not ws.decision_map[ws.slice_index].all()
+    assert ws.fusion.decision_map[ws.slice_index].any() and not ws.fusion.decision_map[ws.slice_index].all()
     fused_window.overlay_control.visible.setChecked(True)
     fused_window.overlay_control.opacity.setValue(80)
     on = _panel_pixels(fused_window, "fused")
@@ -103,7 +103,7 @@ def test_ssim_psnr_labels_match_brainfuse_metrics(fused_window, qtbot):
     def s255(a):
         return np.round(255.0 * a[k].astype(np.float64))
 
-    f, a, b = s255(ws.fused), s255(ws.ct01), s255(ws.mri01)
+    f, a, b = s255(ws.fusion.fused), s255(ws.fusion.prepared.ct01), s255(ws.fusion.prepared.mri01)
     labels = fused_window.readouts.labels
     ssim = f"{metrics.ssim(f, a, b):.4f}"
     qtbot.waitUntil(lambda: labels["ssim"].text() == ssim, timeout=10000)
@@ -121,7 +121,8 @@ def test_window_preset_refuses_with_the_new_window(fused_window, qtbot):
         fused_window.window_control.preset.setCurrentIndex(2)
         fused_window.window_control.preset.activated.emit(2)  # user picks "Bone"
     ws = fused_window.workspace
-    assert ws.windows["ct"].center == 500.0 and ws.windows["ct"].width == 2000.0
+    used = ws.fusion.prepared.windows["ct"]
+    assert used.center == 500.0 and used.width == 2000.0 and used.kind == "preset:bone"
     lo, hi = fused_window.viewers.panels["ct"].image.getLevels()
     assert (lo, hi) == (-500.0, 1500.0)
 
@@ -132,14 +133,14 @@ def test_cancel_stops_a_volume_fusion(window, demo, qtbot):
     pair = crop(ct, k - 20, k + 20), crop(mri, k - 20, k + 20)
     ws = window.workspace
     window.set_pair(*pair)
-    qtbot.waitUntil(lambda: ws.fused_done is not None and ws.fused_done.sum() >= 2, timeout=60000)
+    qtbot.waitUntil(lambda: ws.fusion is not None and ws.fusion.done.sum() >= 2, timeout=60000)
     assert window.cancel_button.isVisible()
     qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=30000)
-    done = int(ws.fused_done.sum())
+    done = int(ws.fusion.done.sum())
     assert 2 <= done < ws.n_slices
     qtbot.wait(300)
-    assert int(ws.fused_done.sum()) == done  # nothing arrives after the cancel
+    assert int(ws.fusion.done.sum()) == done  # nothing arrives after the cancel
     assert not window.cancel_button.isVisible()
 
 
@@ -266,7 +267,7 @@ def test_opening_a_new_pair_mid_fusion_drops_the_old_results(window, demo, qtbot
     k = ct.n_slices // 2
     window.set_pair(crop(ct, k - 15, k + 15), crop(mri, k - 15, k + 15))
     ws = window.workspace
-    qtbot.waitUntil(lambda: ws.fused_done is not None and ws.fused_done.any(), timeout=60000)
+    qtbot.waitUntil(lambda: ws.fusion is not None and ws.fusion.done.any(), timeout=60000)
     small = crop(ct, k, k + 2), crop(mri, k, k + 2)
     old = window.runner.tasks["fuse"]
     with qtbot.waitSignal(window.fusion_finished, timeout=60000):

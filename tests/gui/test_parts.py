@@ -11,7 +11,7 @@ from brainfuse import __version__
 from brainfuse.errors import CancelledError, UnreadableInputError
 from brainfuse.gui.about import about_text
 from brainfuse.gui.export_dialog import ExportDialog
-from brainfuse.gui.main_window import format_position
+from brainfuse.gui.layout import format_position
 from brainfuse.gui.settings import MAX_RECENT
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.workspace import Window, Workspace
@@ -104,29 +104,3 @@ def test_runner_cancel_stops_a_generator_between_yields(qtbot):
     runner.cancel_all()
     qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
     assert 3 <= len(seen) < 1000 and errors == []
-
-
-def test_windowing_in_slabs_matches_to_unit(small_pair):
-    import numpy as np
-
-    from brainfuse.fusion.intensity import to_unit
-    from brainfuse.gui.workers import window_in_slabs
-
-    ct, mri = small_pair
-    for volume, window in ((ct, (40.0, 80.0)), (mri, None)):
-        gen = window_in_slabs(volume, window, cancel=threading.Event(), slab=4)
-        steps = []
-        try:
-            while True:
-                steps.append(next(gen))
-        except StopIteration as stop:
-            out, used = stop.value
-        expected, expected_used = to_unit(volume, window)
-        assert len(steps) == (-(-volume.n_slices // 4) if window else 1)
-        assert steps[-1][0] == 1.0
-        np.testing.assert_array_equal(out, expected)
-        assert used == expected_used
-    cancelled = threading.Event()
-    cancelled.set()
-    with pytest.raises(CancelledError):
-        next(window_in_slabs(ct, (40.0, 80.0), cancel=cancelled))

@@ -18,8 +18,7 @@ from brainfuse.errors import BrainFuseError
 
 __all__ = ["main", "build_parser"]
 
-# Subcommand modules, in the order they appear in --help. A module missing from an
-# unfinished checkout is skipped rather than breaking the whole command.
+# Subcommand modules, in the order they appear in --help.
 _SUBCOMMANDS = ("info", "fuse", "evaluate", "bench", "train", "view")
 
 EXIT_USAGE = 2
@@ -36,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"brainfuse.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"brainfuse.cli.{name}":
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"brainfuse.cli.{name}").register(subparsers)
     return parser
 
 

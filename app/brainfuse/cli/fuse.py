@@ -81,31 +81,27 @@ def _refuse_inputs(outputs: list[str | None], inputs: list[str]) -> None:
                 raise ExportError(f"refusing to write {out}: it is (or is inside) the input {src}")
 
 
-def _fuse(args, ct, mri, fuse_pair):
+def _fuse(args, ct, mri):
+    """align -> prepare -> fuse slice by slice (as ``pipeline.fuse_pair``), with a progress
+    bar counting slices on stderr."""
     from brainfuse.fusion import Fuser
+    from brainfuse.pipeline import PairFusion, align, prepare
     from brainfuse.progress import TextProgress
 
     fuser = Fuser(args.method, device=args.device, threads=args.threads)
-    ref = mri if args.reference == "mri" else ct
-    bar = TextProgress(ref.n_slices, "slices")
+    aligned = align(ct, mri, register=args.register, reference=args.reference)
+    fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window), fuser)
+    del aligned
+    bar = TextProgress(fusion.n_slices, "slices")
     try:
-        return fuse_pair(
-            ct,
-            mri,
-            ct_window=args.ct_window,
-            mr_window=args.mr_window,
-            register=args.register,
-            reference=args.reference,
-            progress=bar,
-            fuser=fuser,
-        )
+        for step in fusion.steps(args.slice):
+            bar(step.fraction)
     finally:
         bar.close()
+    return fusion.result()
 
 
 def run(args: argparse.Namespace) -> int:
-    from brainfuse.pipeline import fuse_pair
-
     if args.demo:
         from brainfuse.io import demo_pair
 
@@ -121,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     _refuse_inputs([args.output, args.decision_map, args.save_transform], inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
-        result = _fuse(args, ct, mri, fuse_pair)
+        result = _fuse(args, ct, mri)
     slice_index = args.slice
     out = Path(args.output)
     is_png = (args.format or "").lower() == "png" or out.suffix.lower() == ".png"

@@ -46,7 +46,7 @@ def _from_file(path: Path) -> list[np.ndarray]:
 
         with Image.open(path) as im:
             return [np.asarray(im.convert("L"), np.float32) / 255.0]
-    from brainfuse.fusion.intensity import to_unit
+    from brainfuse.intensity import to_unit
     from brainfuse.io import load
 
     vol = load(path)

@@ -19,10 +19,11 @@ from brainfuse.export.render import (
     to_uint8,
     to_uint16,
 )
-from brainfuse.export.result import FORMATS, export_result, infer_format, slice_volume
+from brainfuse.export.result import FORMATS, OverlayStyle, export_result, infer_format, slice_volume
 
 __all__ = [
     "FORMATS",
+    "OverlayStyle",
     "UIDMap",
     "anonymize_dataset",
     "build_series",

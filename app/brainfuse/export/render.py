@@ -1,8 +1,9 @@
 """Turn fused images and decision maps into 8-bit pictures as the viewer shows them.
 
 Shared by the PNG exporter and by DICOM exports with a burned-in overlay. Values in
-``[0, 1]`` map to ``0-255`` by ``np.round(255 * x)`` (the project-wide convention, see
-``docs/architecture.md``), so 8-bit sources come back exactly.
+``[0, 1]`` map to ``0-255`` by :func:`brainfuse.intensity.to_uint8` (``np.round(255 * x)``),
+so 8-bit sources come back exactly; the overlay is :func:`brainfuse.overlay.blend_overlay`,
+the picture the window shows.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from brainfuse import intensity
+from brainfuse.overlay import DEFAULT_COLORMAP, blend_overlay, colormap_lut
+
 __all__ = [
     "to_uint8",
     "to_uint16",
     "as_uint8_rgb",
-    "colormap_lut",
+    "colormap_lut",  # re-exported from brainfuse.overlay
     "overlay_decision_map",
     "draw_legend",
 ]
 
 
 def to_uint8(image01: np.ndarray, window: tuple[float, float] | None = None) -> np.ndarray:
-    """Scale a ``[0, 1]`` image to ``uint8``.
+    """Scale a ``[0, 1]`` image to ``uint8`` (:func:`brainfuse.intensity.to_uint8`).
 
     Parameters
     ----------
@@ -44,7 +48,7 @@ def to_uint8(image01: np.ndarray, window: tuple[float, float] | None = None) -> 
         if not high > low:
             raise ValueError(f"display window must have high > low; got ({low}, {high})")
         x = (x - low) / (high - low)
-    return np.round(255.0 * np.clip(x, 0.0, 1.0)).astype(np.uint8)
+    return intensity.to_uint8(x)
 
 
 def to_uint16(image01: np.ndarray) -> np.ndarray:
@@ -61,23 +65,6 @@ def as_uint8_rgb(rgb: np.ndarray) -> np.ndarray:
     return to_uint8(rgb)
 
 
-def colormap_lut(name: str = "coolwarm") -> np.ndarray:
-    """A ``(256, 3)`` uint8 lookup table of a matplotlib colormap.
-
-    Raises
-    ------
-    ValueError
-        ``name`` is not a matplotlib colormap.
-    """
-    import matplotlib  # imported lazily: only overlays need it
-
-    try:
-        cmap = matplotlib.colormaps[name]
-    except KeyError:
-        raise ValueError(f"unknown colormap '{name}'") from None
-    return np.round(255.0 * cmap(np.linspace(0.0, 1.0, 256))[:, :3]).astype(np.uint8)
-
-
 def _as_rgb8(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 3:
@@ -91,10 +78,10 @@ def overlay_decision_map(
     decision_map: np.ndarray,
     *,
     opacity: float = 0.4,
-    colormap: str = "coolwarm",
+    colormap: str = DEFAULT_COLORMAP,
     window: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """Burn a colour-coded decision map into a fused slice.
+    """Burn the decision map into a fused slice as the window shows it.
 
     Parameters
     ----------
@@ -103,33 +90,27 @@ def overlay_decision_map(
     decision_map : (H, W) ndarray
         1 (or the soft weight) where image 1 (CT) was taken, 0 where image 2 (MRI) was.
     opacity : float
-        Weight of the colour layer, 0 (invisible) to 1 (opaque).
+        Overlay opacity, 0 (invisible) to 1.
     colormap : str
-        Matplotlib colormap; its top end marks image 1.
+        One of :data:`brainfuse.overlay.COLORMAPS`; its top end marks image 1.
     window : (low, high), optional
         Display window applied to a grey ``image`` (see :func:`to_uint8`).
 
     Returns
     -------
     (H, W, 3) ndarray of uint8
-        ``(1 - opacity) * image + opacity * colour(decision_map)``, rounded.
+        :func:`brainfuse.overlay.blend_overlay` of the picture (alpha rising with the map).
     """
-    if not 0.0 <= float(opacity) <= 1.0:
-        raise ValueError(f"overlay opacity must be between 0 and 1; got {opacity}")
-    dm = np.asarray(decision_map, dtype=np.float64)
-    base = _as_rgb8(image, window)
-    if dm.shape != base.shape[:2]:
-        raise ValueError(f"decision map shape {dm.shape} differs from the image's {base.shape[:2]}")
-    colour = colormap_lut(colormap)[np.round(255.0 * np.clip(dm, 0.0, 1.0)).astype(np.intp)]
-    mixed = (1.0 - opacity) * base + opacity * colour.astype(np.float64)
-    return np.round(mixed).astype(np.uint8)
+    return blend_overlay(
+        _as_rgb8(image, window), decision_map, opacity=opacity, colormap=colormap
+    )
 
 
 def draw_legend(
     rgb: np.ndarray,
     *,
     labels: Sequence[str] = ("MRI", "CT"),
-    colormap: str = "coolwarm",
+    colormap: str = DEFAULT_COLORMAP,
     opacity: float = 1.0,
 ) -> np.ndarray:
     """Draw a small colour bar with its two end labels in the lower-left corner.

@@ -1,4 +1,4 @@
-"""``export_result``: write a :class:`brainfuse.pipeline.PairResult` as PNG, DICOM or NIfTI.
+"""``export_result``: write a :class:`brainfuse.results.PairResult` as PNG, DICOM or NIfTI.
 
 A thin adapter for the CLI (``brainfuse fuse -o``) and the GUI: it picks the reference
 source, builds the provenance record and calls the format's writer. The writers themselves
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,8 +22,10 @@ from brainfuse.export.png import write_png, write_png_slices
 from brainfuse.export.provenance import make_provenance
 from brainfuse.export.render import draw_legend, overlay_decision_map
 from brainfuse.image import ImageVolume
+from brainfuse.overlay import DEFAULT_COLORMAP
+from brainfuse.results import PairResult
 
-__all__ = ["export_result", "infer_format", "slice_volume", "FORMATS"]
+__all__ = ["export_result", "infer_format", "slice_volume", "FORMATS", "OverlayStyle"]
 
 FORMATS = ("png", "dicom", "nifti")
 
@@ -72,55 +73,18 @@ def slice_volume(volume: ImageVolume, k: int) -> ImageVolume:
     return volume.with_array(volume.array[k : k + 1], origin=tuple(origin[:3]), source=source)
 
 
-def _array(value: Any) -> np.ndarray | None:
-    if value is None:
-        return None
-    return np.asarray(getattr(value, "array", value))
-
-
-def _grid_array(value: Any, volume: ImageVolume, k: int | None) -> np.ndarray | None:
-    """A map on the fused grid as ``(Z, Y, X)``, restricted to slice ``k``."""
-    arr = _array(value)
-    if arr is None:
-        return None
-    if arr.ndim == 2:
-        arr = arr[None]
-    if arr.shape != volume.shape:
-        raise ExportError(
-            f"The decision map ({arr.shape}) is not on the fused image's grid ({volume.shape})."
-        )
+def _slices(arr: np.ndarray, k: int | None) -> np.ndarray:
+    """A ``(Z, Y, X)`` map restricted to slice ``k`` (all when None)."""
     return arr if k is None else arr[k : k + 1]
 
 
-def _reference(pair: Any) -> tuple[ImageVolume | None, list[ImageVolume]]:
-    """(reference-grid source, the other sources) of a PairResult."""
-    ct, mri = getattr(pair, "ct", None), getattr(pair, "mri", None)
-    ref = getattr(pair, "reference", "mri")
-    if not isinstance(ref, ImageVolume):
-        ref = ct if str(ref).lower() == "ct" else mri
-    reference = ref
-    others = [v for v in (ct, mri) if v is not None and v is not reference]
-    return reference, others
-
-
-def _provenance(pair: Any) -> dict[str, Any]:
-    fusion = getattr(pair, "fusion", None)
-    sha = next(
-        (
-            getattr(obj, name)
-            for obj in (fusion, pair)
-            for name in ("model_sha256", "weights_sha256")
-            if getattr(obj, name, None)
-        ),
-        None,
-    )
-    ref = getattr(pair, "reference", "mri")
+def _provenance(result: PairResult) -> dict[str, object]:
     return make_provenance(
-        method=getattr(fusion, "method", "unknown"),
-        device=getattr(fusion, "device", ""),
-        windows=getattr(pair, "windows", None) or {},
-        model_sha256=sha,
-        reference=ref.modality if isinstance(ref, ImageVolume) else str(ref),
+        method=result.fusion.method,
+        device=result.fusion.device,
+        windows=result.windows,
+        model_sha256=result.fusion.model_sha256,
+        reference=result.reference,
     )
 
 
@@ -132,47 +96,68 @@ def _source_paths(volumes: list[ImageVolume | None]) -> list[str]:
     return paths
 
 
+@dataclass(frozen=True)
+class OverlayStyle:
+    """How the decision map is burned in: as the window shows it.
+
+    Attributes
+    ----------
+    opacity : float in [0, 1]
+    colormap : str, one of :data:`brainfuse.overlay.COLORMAPS`
+    soft : bool, the soft map (True) or the hard map (False)
+    legend : bool, draw the colour bar with its labels in the lower-left corner
+    """
+
+    opacity: float = 0.4
+    colormap: str = DEFAULT_COLORMAP
+    soft: bool = False
+    legend: bool = True
+
+
 def _overlay_slices(
-    fused: ImageVolume, soft: np.ndarray, opacity: float, labels: tuple[str, str]
+    fused: ImageVolume, dmap: np.ndarray, style: OverlayStyle, labels: tuple[str, str]
 ) -> np.ndarray:
     out = []
     for k in range(fused.n_slices):
-        rgb = overlay_decision_map(fused.array[k], soft[k], opacity=opacity)
-        out.append(draw_legend(rgb, labels=labels, opacity=opacity))
+        rgb = overlay_decision_map(
+            fused.array[k], dmap[k], opacity=style.opacity, colormap=style.colormap
+        )
+        if style.legend:
+            rgb = draw_legend(rgb, labels=labels, colormap=style.colormap, opacity=style.opacity)
+        out.append(rgb)
     return np.stack(out)
 
 
 def export_result(
-    pair_result: Any,
+    result: PairResult,
     out: str | os.PathLike[str],
     *,
     format: str | None = None,
     overlay: bool = False,
-    opacity: float = 0.4,
+    style: OverlayStyle | None = None,
     anonymize: bool = False,
     overwrite: bool = False,
     decision_map_path: str | os.PathLike[str] | None = None,
     slice_index: int | None = None,
-    patient: Mapping[str, Any] | None = None,
+    patient: Mapping[str, object] | None = None,
     bit_depth: int = 8,
 ) -> list[Path]:
     """Export a fusion result.
 
     Parameters
     ----------
-    pair_result : brainfuse.pipeline.PairResult
-        Uses ``fused`` (ImageVolume, [0, 1] or RGB), ``decision_map``, ``soft_map``,
-        ``fusion`` (method, device), ``windows``, ``reference``, ``ct`` and ``mri``.
+    result : brainfuse.results.PairResult
     out : path
         ``.png`` / ``.dcm`` / ``.nii[.gz]`` file, or a folder (one file per slice) for PNG
         and DICOM volumes.
     format : {"png", "dicom", "nifti"}, optional
         Inferred from ``out``'s suffix when omitted.
     overlay : bool
-        Burn the decision map (colour, ``opacity``, legend) into PNG/DICOM pixels; DICOM
-        then becomes an RGB Secondary Capture with BurnedInAnnotation YES.
-    opacity : float
-        Overlay opacity, 0 to 1.
+        Burn the decision map into PNG/DICOM pixels as the window shows it; DICOM then
+        becomes an RGB Secondary Capture with BurnedInAnnotation YES.
+    style : OverlayStyle, optional
+        Opacity, colour table, hard/soft map and legend of the overlay (default: the
+        window's defaults).
     anonymize : bool
         De-identify DICOM output (PNG and NIfTI carry no patient data anyway).
     overwrite : bool
@@ -198,24 +183,21 @@ def export_result(
         Unknown format, missing slice, output exists or equals a source, write failed.
     """
     fmt = infer_format(out, format)
-    fused_full: ImageVolume = pair_result.fused
+    style = style or OverlayStyle()
+    fused_full = result.fused
     fused = fused_full if slice_index is None else slice_volume(fused_full, slice_index)
-    provenance = _provenance(pair_result)
-    reference, others = _reference(pair_result)
+    provenance = _provenance(result)
+    reference, others = result.reference_volume, [result.other_volume]
     sources = _source_paths([reference, *others])
-    soft_value = getattr(pair_result, "soft_map", None)
-    if soft_value is None:
-        soft_value = getattr(pair_result, "decision_map", None)
-    soft = _grid_array(soft_value, fused_full, slice_index)
-    if overlay and soft is None:
-        raise ExportError("This result has no decision map to overlay.")
     if overlay and fmt == "nifti":
         raise ExportError("An overlay can be burned into PNG or DICOM, not NIfTI.")
-    ct = getattr(pair_result, "ct", None)
-    labels = ("MRI", ct.modality if ct is not None and ct.modality in ("PT", "NM") else "CT")
+    shown = result.soft_map if style.soft else result.decision_map.array
+    dmap = _slices(shown, slice_index)
+    ct = result.ct
+    labels = ("MRI", ct.modality if ct.modality in ("PT", "NM") else "CT")
     written: list[Path] = []
     if fmt == "png":
-        pictures = _overlay_slices(fused, soft, opacity, labels) if overlay else fused.array
+        pictures = _overlay_slices(fused, dmap, style, labels) if overlay else fused.array
         depth = 8 if overlay or fused.is_rgb else bit_depth
         if fused.n_slices == 1 and Path(out).suffix.lower() == ".png":
             written.append(
@@ -245,9 +227,9 @@ def export_result(
     elif fmt == "dicom":
         image = fused
         if overlay:
-            image = fused.with_array(_overlay_slices(fused, soft, opacity, labels), is_rgb=True)
+            image = fused.with_array(_overlay_slices(fused, dmap, style, labels), is_rgb=True)
         if slice_index is not None:
-            reference = None if reference is None else slice_volume(reference, slice_index)
+            reference = slice_volume(reference, slice_index)
             others = [
                 slice_volume(o, slice_index) if o.n_slices == fused_full.n_slices else o
                 for o in others
@@ -269,9 +251,7 @@ def export_result(
             write_nifti(fused, out, provenance=provenance, overwrite=overwrite, sources=sources)
         )
     if decision_map_path is not None:
-        hard = _grid_array(getattr(pair_result, "decision_map", None), fused_full, slice_index)
-        if hard is None:
-            raise ExportError("This result has no decision map to export.")
+        hard = _slices(result.decision_map.array, slice_index)
         suffix = Path(decision_map_path).suffix
         dm_fmt = infer_format(decision_map_path) if suffix else "png-folder"
         if dm_fmt == "nifti":

@@ -12,12 +12,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from brainfuse.fusion.settings import FusionSettings
+
 __all__ = [
+    "hard_map",
+    "soft_map",
     "initial_map",
     "consistency_verification",
     "detail_blend",
@@ -236,3 +242,42 @@ def detail_blend(
     frac = F.interpolate(frac, scale_factor=2, mode="bilinear", align_corners=False)
     t = frac[0, 0, :h, :w].numpy()
     return (d + (0.5 - d) * t).astype(np.float32)
+
+
+def hard_map(a1: np.ndarray, a2: np.ndarray, settings: FusionSettings) -> np.ndarray:
+    """Hard map of one slice from its two activity maps, verified as ``settings`` say.
+
+    Parameters
+    ----------
+    a1, a2 : (H, W) float arrays, the box-summed activities of image 1 and image 2
+    settings : FusionSettings
+
+    Returns
+    -------
+    (H, W) uint8, 1 where image 1 is taken.
+    """
+    dm = initial_map(a1, a2)
+    if settings.consistency:
+        dm = consistency_verification(dm, radius=settings.cv_radius, min_area=settings.min_area)
+    return dm
+
+
+def soft_map(
+    dm: np.ndarray, i1: np.ndarray, i2: np.ndarray, settings: FusionSettings
+) -> np.ndarray:
+    """Soft map of one slice (the weight of image 1 actually used) from its hard map.
+
+    Parameters
+    ----------
+    dm : (H, W) uint8 hard map
+    i1, i2 : (H, W) float arrays in [0, 1], the sources (image 1: CT or luminance)
+    settings : FusionSettings
+        ``refine="detail"``: :func:`detail_blend`; ``"none"``: the hard map as float32.
+
+    Returns
+    -------
+    (H, W) float32 in [0, 1]
+    """
+    if settings.refine == "none":
+        return dm.astype(np.float32)
+    return detail_blend(dm, i1, i2, **asdict(settings.detail))

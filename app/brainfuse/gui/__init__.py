@@ -7,5 +7,6 @@ from __future__ import annotations
 
 from brainfuse.gui.app import run_app
 from brainfuse.gui.main_window import MainWindow
+from brainfuse.gui.viewer import Viewer
 
-__all__ = ["run_app", "MainWindow"]
+__all__ = ["run_app", "MainWindow", "Viewer"]

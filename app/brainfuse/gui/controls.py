@@ -11,12 +11,10 @@ from PySide6 import QtCore, QtWidgets
 from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
+from brainfuse.overlay import COLORMAPS
 from brainfuse.workspace import CT_PRESETS, Workspace
 
-__all__ = ["SliceControl", "WindowControl", "OverlayControl", "COLORMAPS"]
-
-#: Colormaps offered for the decision map (pyqtgraph names).
-COLORMAPS = ("viridis", "inferno", "plasma", "CET-L4", "cividis", "turbo")
+__all__ = ["SliceControl", "WindowControl", "OverlayControl"]
 _HORIZONTAL = QtCore.Qt.Orientation.Horizontal
 
 
@@ -84,7 +82,12 @@ class WindowControl(QtWidgets.QGroupBox):
         with signals_blocked(self.preset):
             index = self.preset.findData(ws.ct_preset) if ws.ct_preset else -1
             self.preset.setCurrentIndex(index if index >= 0 else self.preset.count() - 1)
-        self.ct_label.setText(f"C {ws.ct_window.center:.0f} / W {ws.ct_window.width:.0f} HU")
+        self.preset.setEnabled(ws.ct_in_hu or ws.ct is None)  # HU presets: CT in HU only
+        unit = f" {ws.ct_window.units}" if ws.ct_window.units else ""
+        kind = " (8-bit, as is)" if ws.ct_window.kind == "8-bit" else ""
+        self.ct_label.setText(
+            f"C {ws.ct_window.center:.0f} / W {ws.ct_window.width:.0f}{unit}{kind}"
+        )
         mr = ws.mr_display_window
         mode = "auto" if ws.mr_window is None else "manual"
         self.mr_label.setText(f"C {mr.center:.0f} / W {mr.width:.0f} ({mode})")

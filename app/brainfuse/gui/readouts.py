@@ -1,7 +1,7 @@
 """Numbers about the fused slice: SSIM, PSNR (always), Qabf and MI (on demand), time, device.
 
-All values come from :mod:`brainfuse.metrics` on the 0–255 scale (``np.round(255 * x)``,
-docs/architecture.md), for the slice on screen: fused image against the windowed CT and MRI.
+All values come from :mod:`brainfuse.metrics` on the 0–255 scale
+(:func:`brainfuse.intensity.to_255`), for the slice on screen: fused image against the windowed CT and MRI.
 """
 
 from __future__ import annotations
@@ -10,13 +10,9 @@ import numpy as np
 from PySide6 import QtWidgets
 
 from brainfuse import metrics
+from brainfuse.intensity import to_255
 
-__all__ = ["ReadoutPanel", "slice_metrics", "to_255"]
-
-
-def to_255(image01: np.ndarray) -> np.ndarray:
-    """``(H, W)`` float in [0, 1] → float64 on the 0–255 scale (``np.round(255 * x)``)."""
-    return np.round(255.0 * np.asarray(image01, dtype=np.float64))
+__all__ = ["ReadoutPanel", "slice_metrics"]
 
 
 def slice_metrics(

@@ -18,6 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from brainfuse.overlay import overlay_lut
 from brainfuse.workspace import LAYERS, Workspace
 
 __all__ = ["SliceViewBox", "Panel", "ViewerGrid", "TITLES"]
@@ -240,25 +241,21 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         fused = ws.slice_image("fused")
         self._show("fused", fused, (0.0, 1.0))
         dmap = ws.slice_image("map")
-        lut = self.colormap_lut(ws.overlay_colormap)
-        self._show("map", dmap, (0.0, 1.0), lut=lut)
+        see_through = overlay_lut(ws.overlay_colormap)
+        opaque = see_through.copy()
+        opaque[:, 3] = 255
+        self._show("map", dmap, (0.0, 1.0), lut=opaque)
         overlay = self.panels["fused"].overlay
         if dmap is None:
             overlay.clear()
         else:
-            # transparent where the MRI was taken, coloured where the CT was (soft: in between)
-            see_through = lut.copy()
-            see_through[:, 3] = np.linspace(0, 255, len(lut)).astype(np.uint8)
+            # transparent where the MRI was taken, coloured where the CT was (soft: in between);
+            # the same table as exports burn in (brainfuse.overlay)
             overlay.setImage(np.asarray(dmap, np.float32), levels=(0.0, 1.0), lut=see_through)
             overlay.setRect(self._rect())
         overlay.setOpacity(ws.overlay_opacity)
         overlay.setVisible(ws.overlay_visible and dmap is not None)
         self.refresh_cursor()
-
-    @staticmethod
-    def colormap_lut(name: str) -> np.ndarray:
-        """``(256, 4)`` uint8 lookup table of a pyqtgraph colormap name."""
-        return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=True)
 
     def _show(self, name: str, image, levels, lut=None) -> None:
         panel = self.panels[name]

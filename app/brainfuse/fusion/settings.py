@@ -1,0 +1,97 @@
+"""How the CNN fusion decides and refines: :class:`FusionSettings`, the one way to set it up.
+
+A :class:`~brainfuse.fusion.Fuser` is built with one ``FusionSettings`` (frozen, so a
+fuser's behaviour cannot change after creation); the defaults are the shipped method of
+``models/MODEL_CARD.md``. Research variants (other refinements, raw-pixel activity) live in
+``scripts/ablation.py``, which builds its own settings and maps from the functions of
+:mod:`brainfuse.fusion.decision`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from brainfuse.errors import BrainFuseError
+
+__all__ = ["DetailBlend", "FusionSettings", "REFINEMENTS"]
+
+#: Ways to turn the hard map into the soft map actually used.
+REFINEMENTS = ("detail", "none")
+
+
+@dataclass(frozen=True)
+class DetailBlend:
+    """Parameters of :func:`brainfuse.fusion.decision.detail_blend` (see there).
+
+    Attributes
+    ----------
+    beta : float
+        Blend strength; the weight moves at most ``beta / 2`` towards 0.5.
+    c : float
+        Weight of the edge energy against the squared level difference (256 x 256 slice).
+    kappa : float
+        Floor of the level term.
+    sigma : float
+        Gaussian sigma of the local means, pixels at 256 x 256 (scaled with the slice).
+    """
+
+    beta: float = 0.6
+    c: float = 150.0
+    kappa: float = 0.5
+    sigma: float = 4.0
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """Settings of the CNN fusion (``method="cnn"``); the baselines ignore them.
+
+    Attributes
+    ----------
+    window : int
+        Side ``k`` of the box window (pixels) over which the spatial frequency of the deep
+        features is summed (SESF-Fuse eq. 7); 5 by default.
+    consistency : bool
+        Consistency verification of the hard map (opening/closing, small-region removal).
+    cv_radius : float
+        Disk radius of the verification, pixels for a 256 x 256 slice (scaled).
+    min_area : float
+        Islands and holes below this fraction of the slice area are removed.
+    refine : {"detail", "none"}
+        ``detail``: the soft map of :func:`~brainfuse.fusion.decision.detail_blend`;
+        ``none``: the hard map is used as it is.
+    detail : DetailBlend
+        Parameters of the detail blend.
+
+    Raises
+    ------
+    BrainFuseError
+        A value is out of range or a refinement is unknown.
+    """
+
+    window: int = 5
+    consistency: bool = True
+    cv_radius: float = 5.0
+    min_area: float = 0.01
+    refine: str = "detail"
+    detail: DetailBlend = field(default_factory=DetailBlend)
+
+    def __post_init__(self) -> None:
+        if int(self.window) != self.window or self.window < 1:
+            raise BrainFuseError(f"fusion window must be a whole number >= 1, not {self.window}")
+        if self.refine not in REFINEMENTS:
+            raise BrainFuseError(
+                f"unknown refinement '{self.refine}': choose one of {', '.join(REFINEMENTS)}"
+            )
+        if self.cv_radius < 0 or not 0 <= self.min_area < 1:
+            raise BrainFuseError(
+                f"consistency verification needs cv_radius >= 0 and 0 <= min_area < 1 "
+                f"(got {self.cv_radius}, {self.min_area})"
+            )
+
+    def with_(self, **changes: object) -> FusionSettings:
+        """A copy with ``changes`` applied (validated again)."""
+        return replace(self, **changes)  # type: ignore[arg-type]  # checked in __post_init__
+
+    def as_record(self) -> dict:
+        """Plain ``dict`` of every field (for provenance records and logs)."""
+        return asdict(self)

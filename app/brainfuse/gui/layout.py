@@ -1,0 +1,133 @@
+"""The main window's layout and menus (built once, from its widgets)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from brainfuse.gui.about import show_about
+from brainfuse.gui.settings import DEVICES
+
+if TYPE_CHECKING:
+    from brainfuse.gui.main_window import MainWindow
+    from brainfuse.workspace import Workspace
+
+__all__ = ["build_central", "build_menus", "format_position", "sources_text", "window_title"]
+
+_DEMO_NOTE = "Demo: <b>templates</b> of different people, not one patient. Not for diagnosis."
+
+
+def format_position(mm: np.ndarray) -> str:
+    """LPS millimetres as clinicians read them, e.g. ``R 12.0  A 30.5  S 10.0 mm``."""
+    x, y, z = (float(v) for v in mm)
+    return (
+        f"{'L' if x >= 0 else 'R'} {abs(x):.1f}  {'P' if y >= 0 else 'A'} {abs(y):.1f}  "
+        f"{'S' if z >= 0 else 'I'} {abs(z):.1f} mm"
+    )
+
+
+def sources_text(ws: Workspace) -> str:
+    """Rich text of the Images box: each source's name, size and spacing."""
+    lines = []
+    for role, volume in (("CT", ws.ct), ("MRI", ws.mri)):
+        if volume is None:
+            lines.append(f"<b>{role}</b>: not loaded")
+            continue
+        z, y, x = volume.shape
+        sx, sy, sz = volume.spacing
+        lines.append(f"<b>{role}</b>: {volume.name}<br>{x}×{y}×{z}, {sx:.2g}×{sy:.2g}×{sz:.2g} mm")
+    if ws.is_demo:
+        lines.append(f"<span style='color:#ffc850'>{_DEMO_NOTE}</span>")
+    return "<br>".join(lines)
+
+
+def window_title(ws: Workspace) -> str:
+    """``BrainFuse — <ct> + <mri>`` (or the demo's warning)."""
+    title = "BrainFuse"
+    if ws.is_demo:
+        title += " — demo pair (templates, not one patient)"
+    elif ws.ct is not None or ws.mri is not None:
+        title += " — " + " + ".join(v.name for v in (ws.ct, ws.mri) if v is not None)
+    return title
+
+
+def build_central(self: MainWindow) -> QtWidgets.QWidget:
+    """The viewers and the scrollable side panel of controls, side by side."""
+    sources = QtWidgets.QGroupBox("Images")
+    QtWidgets.QVBoxLayout(sources).addWidget(self.sources_label)
+    side = QtWidgets.QWidget()
+    column = QtWidgets.QVBoxLayout(side)
+    column.setContentsMargins(6, 6, 6, 6)
+    for widget in (
+        sources,
+        self.slice_control,
+        self.window_control,
+        self.overlay_control,
+        self.readouts,
+    ):
+        column.addWidget(widget)
+    column.addStretch(1)
+    scroll = QtWidgets.QScrollArea()
+    scroll.setWidget(side)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(300)
+    scroll.setMaximumWidth(340)
+    central = QtWidgets.QSplitter()
+    central.addWidget(self.viewers)
+    central.addWidget(scroll)
+    central.setStretchFactor(0, 1)
+    central.setCollapsible(0, False)
+    return central
+
+
+def build_menus(self: MainWindow) -> None:
+    """File, View, Fusion and Help menus of the window."""
+    bar = self.menuBar()
+    file_menu = bar.addMenu("&File")
+    self.action_open_ct = file_menu.addAction("Open &CT…", lambda: self.open_ct())
+    self.action_open_ct.setShortcut(QtGui.QKeySequence("Ctrl+O"))
+    self.action_open_mri = file_menu.addAction("Open &MRI…", lambda: self.open_mri())
+    self.action_open_mri.setShortcut(QtGui.QKeySequence("Ctrl+Shift+O"))
+    file_menu.addAction("Open CT DICOM &folder…", lambda: self.open_ct(folder=True))
+    file_menu.addAction("Open MRI DICOM f&older…", lambda: self.open_mri(folder=True))
+    file_menu.addAction("Open &demo pair", self.open_demo)
+    self.recent_menu = file_menu.addMenu("&Recent files")
+    self.recent_menu.aboutToShow.connect(self._fill_recent)
+    file_menu.addSeparator()
+    self.action_export = file_menu.addAction("&Export…", lambda: self.export())
+    self.action_export.setShortcut(QtGui.QKeySequence("Ctrl+E"))
+    file_menu.addSeparator()
+    file_menu.addAction("&Quit", self.close).setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+
+    view = bar.addMenu("&View")
+    self.action_overlay = view.addAction("Decision-map &overlay")
+    self.action_overlay.setCheckable(True)
+    self.action_overlay.setShortcut(QtGui.QKeySequence("O"))
+    self.action_overlay.toggled.connect(lambda on: self.workspace.set_overlay(visible=on))
+    view.addAction("&Reset windows", self.workspace.reset_windows).setShortcut(
+        QtGui.QKeySequence("R")
+    )
+    view.addAction("&Fit images", self.viewers.refresh_geometry).setShortcut(
+        QtGui.QKeySequence("F")
+    )
+    nxt = view.addAction("Next slice", lambda: self.step_slice(1))
+    nxt.setShortcuts([QtGui.QKeySequence("PgUp"), QtGui.QKeySequence("Up")])
+    prv = view.addAction("Previous slice", lambda: self.step_slice(-1))
+    prv.setShortcuts([QtGui.QKeySequence("PgDown"), QtGui.QKeySequence("Down")])
+
+    fusion = bar.addMenu("F&usion")
+    fusion.addAction("Fuse again", self.session.start_fusion)
+    device_menu = fusion.addMenu("&Device")
+    group = QtGui.QActionGroup(self)
+    for device in DEVICES:
+        act = device_menu.addAction(device.upper() if device != "auto" else "Auto (GPU if any)")
+        act.setCheckable(True)
+        act.setChecked(device == self.settings.device())
+        act.triggered.connect(lambda _=False, d=device: self.session.set_device(d))
+        group.addAction(act)
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction("&About BrainFuse", lambda: show_about(self))

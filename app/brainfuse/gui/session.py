@@ -1,0 +1,213 @@
+"""What the window does, without its widgets: open, align, fuse, export through workers.
+
+A :class:`Session` turns requests into worker tasks (:mod:`brainfuse.gui.tasks`) and their
+results into :class:`~brainfuse.workspace.Workspace` calls; it keeps no state of its own
+besides the fusion engine (created once per device and reused). The main window and the
+scriptable :class:`~brainfuse.gui.viewer.Viewer` both drive it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6 import QtCore
+
+from brainfuse.fusion import Fuser
+from brainfuse.grid import AlignedPair
+from brainfuse.gui.settings import Settings
+from brainfuse.gui.tasks import (
+    Aligned,
+    ExportRequest,
+    FusionRequest,
+    SliceDone,
+    align_task,
+    demo_task,
+    export_task,
+    fusion_task,
+    load_task,
+)
+from brainfuse.gui.workers import TaskRunner
+from brainfuse.image import ImageVolume
+from brainfuse.results import PairResult
+from brainfuse.workspace import Workspace
+
+__all__ = ["Session", "fuser_for"]
+
+_FUSERS: dict[str, Fuser] = {}
+_FUSER_LOCK = threading.Lock()
+
+
+def fuser_for(device: str) -> Fuser:
+    """The CNN :class:`~brainfuse.fusion.Fuser` for ``device``, created once per process.
+
+    The first call loads the weights and runs one tiny fusion so that torch's lazy start-up
+    (thread pool, kernels) happens here, in a worker, and not inside the first slice.
+    """
+    with _FUSER_LOCK:
+        if device not in _FUSERS:
+            fuser = Fuser(method="cnn", device=device)
+            warm = np.zeros((32, 32), np.float32)
+            fuser.fuse(warm, warm)
+            _FUSERS[device] = fuser
+        return _FUSERS[device]
+
+
+class Session(QtCore.QObject):
+    """Opens, aligns, fuses and exports for one workspace, each step in a worker.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    settings : Settings
+    runner : TaskRunner
+
+    Signals
+    -------
+    fusion_finished() : every slice of the pair is fused.
+    loaded(role, path) : a scan was opened (``role`` is ``"ct"`` or ``"mri"``).
+    aligned(warnings) : the pair is on one grid; ``warnings`` a list of str.
+    exported(paths) : an export wrote these files (list of Path).
+    """
+
+    fusion_finished = QtCore.Signal()
+    loaded = QtCore.Signal(str, str)
+    aligned = QtCore.Signal(list)
+    exported = QtCore.Signal(list)
+
+    def __init__(self, workspace: Workspace, settings: Settings, runner: TaskRunner):
+        super().__init__()
+        self.workspace = workspace
+        self.settings = settings
+        self.runner = runner
+        self.fuser: Fuser | None = None
+        self._aligned: AlignedPair | None = None
+        workspace.sources_changed.connect(self._drop_old_work)
+
+    # ------------------------------------------------------------------ engine
+    def get_fuser(self) -> Fuser:
+        """The fuser for the chosen device (loaded on first use, in the calling worker)."""
+        if self.fuser is None:
+            self.fuser = fuser_for(self.settings.device())
+        return self.fuser
+
+    def set_device(self, device: str) -> None:
+        """Choose the fusion device (``auto``, ``cpu``, ``cuda``); applies to the next fusion."""
+        self.settings.set_device(device)
+        self.fuser = None
+
+    def warm_up(self) -> None:
+        """Load the fusion model in the background now, not when the first pair arrives."""
+        self.runner.start("model", lambda *, cancel: self.get_fuser(), label="Loading model")
+
+    # ------------------------------------------------------------------ opening
+    def open(self, role: str, path: str, series: int | None = None) -> None:
+        """Load ``path`` as the CT (``role="ct"``) or the MRI; align when both are there."""
+        self.runner.start(
+            f"load-{role}",
+            load_task,
+            path,
+            series,
+            label=f"Loading {role.upper()}",
+            on_return=lambda volume: self._loaded(role, path, volume),
+        )
+
+    def _loaded(self, role: str, path: str, volume: ImageVolume) -> None:
+        self.settings.add_recent(role, path)
+        if role == "ct":
+            self.workspace.set_sources(ct=volume)
+        else:
+            self.workspace.set_sources(mri=volume)
+        self.loaded.emit(role, path)
+        if self.workspace.has_pair:
+            self.align()
+
+    def open_demo(self) -> None:
+        """Load the built-in demo pair (CT and MRI templates on one grid)."""
+        self.runner.start(
+            "load-demo",
+            demo_task,
+            label="Loading demo",
+            on_return=lambda pair: self.set_pair(*pair, demo=True),
+        )
+
+    def set_pair(self, ct: ImageVolume, mri: ImageVolume, *, demo: bool = False) -> None:
+        """Show a CT–MRI pair already in memory: align, then fuse."""
+        self.workspace.set_sources(ct=ct, mri=mri, demo=demo)
+        self.align()
+
+    def _drop_old_work(self) -> None:
+        self._aligned = None
+        for kind in ("align", "fuse", "metrics", "export"):
+            self.runner.cancel(kind)  # their results belong to the previous pair
+
+    # ------------------------------------------------------------------ align and fuse
+    def align(self) -> None:
+        """Put the pair on one grid (worker), then fuse."""
+        ws = self.workspace
+        self.runner.start(
+            "align", align_task, ws.ct, ws.mri, label="Aligning", on_return=self._aligned_done
+        )
+
+    def _aligned_done(self, result: Aligned) -> None:
+        pair = result.pair
+        self._aligned = pair
+        self.workspace.set_grid(
+            pair.ct, pair.mri, pair.transform, mr_auto=result.mr_default, registration=pair.mode
+        )
+        self.aligned.emit(list(pair.warnings))
+        self.start_fusion()
+
+    def start_fusion(self) -> None:
+        """Fuse the slice on screen first, then every other slice, in one worker."""
+        ws = self.workspace
+        if not ws.has_grid or self._aligned is None:
+            return
+        ct_window, mr_window = ws.fusion_windows()
+        ws.invalidate_fusion()
+        request = FusionRequest(self._aligned, ct_window, mr_window, ws.slice_index)
+        self.runner.start(
+            "fuse",
+            fusion_task,
+            request,
+            self.get_fuser,
+            label="Fusing",
+            on_yield=self._fusion_step,
+            on_return=lambda _fusion: self.fusion_finished.emit(),
+        )
+
+    def _fusion_step(self, payload: SliceDone) -> None:
+        ws = self.workspace
+        if payload.step is None:
+            ws.start_fusion(payload.fusion)
+        elif payload.fusion is ws.fusion:
+            ws.slice_fused(payload.step.index, payload.ms)
+
+    def refuse_if_windows_changed(self) -> None:
+        """Fuse again when the windows on screen differ from those of the last fusion."""
+        if self.workspace.windows_changed_since_fusion():
+            self.start_fusion()
+
+    # ------------------------------------------------------------------ export
+    def pair_result(self) -> PairResult:
+        """The finished fusion as a :class:`~brainfuse.results.PairResult`.
+
+        Raises
+        ------
+        RuntimeError
+            Nothing is fused yet.
+        """
+        fusion = self.workspace.fusion
+        if fusion is None or not fusion.done.any():
+            raise RuntimeError("nothing has been fused yet")
+        return fusion.result()
+
+    def export(self, request: ExportRequest) -> None:
+        """Write an export in a worker; :attr:`exported` tells the files."""
+        self.runner.start(
+            "export",
+            export_task,
+            request,
+            label="Exporting",
+            on_return=lambda written: self.exported.emit(list(written)),
+        )

@@ -1,0 +1,127 @@
+"""The window's worker bodies: thin wrappers over the core, with typed payloads.
+
+Each runs in a :class:`~brainfuse.gui.workers.TaskRunner` worker, never on the GUI thread.
+The fusion task wraps :meth:`brainfuse.pipeline.PairFusion.steps` and nothing else, so the
+window fuses exactly as ``brainfuse fuse`` does (same windows, same slice-first order).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+from brainfuse.export import OverlayStyle, export_result
+from brainfuse.fusion import Fuser
+from brainfuse.grid import AlignedPair
+from brainfuse.image import ImageVolume
+from brainfuse.intensity import Window, WindowSpec, default_window
+from brainfuse.pipeline import FusionStep, PairFusion, align, prepare
+from brainfuse.results import PairResult
+
+__all__ = [
+    "Aligned",
+    "ExportRequest",
+    "FusionRequest",
+    "SliceDone",
+    "align_task",
+    "demo_task",
+    "export_task",
+    "fusion_task",
+    "load_task",
+]
+
+
+def load_task(
+    path: str, series: int | None = None, *, cancel: threading.Event
+) -> ImageVolume:
+    """Load one scan (a series index for a folder holding several)."""
+    from brainfuse.io import load
+
+    return load(path, series=series) if series is not None else load(path)
+
+
+def demo_task(*, cancel: threading.Event) -> tuple[ImageVolume, ImageVolume]:
+    """The built-in demo pair."""
+    from brainfuse.io import demo_pair
+
+    return demo_pair()
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """The pair on one grid and the MRI's default window (computed in the worker)."""
+
+    pair: AlignedPair
+    mr_default: Window
+
+
+def align_task(ct: ImageVolume, mri: ImageVolume, *, cancel: threading.Event) -> Aligned:
+    """Put the pair on one grid as ``brainfuse fuse`` does (``register="auto"``)."""
+    pair = align(ct, mri, cancel=cancel)
+    return Aligned(pair, default_window(pair.mri))
+
+
+@dataclass(frozen=True)
+class FusionRequest:
+    """What to fuse: the aligned pair, the windows (None: the source's default), slice first."""
+
+    pair: AlignedPair
+    ct_window: WindowSpec
+    mr_window: WindowSpec
+    first: int
+
+
+@dataclass(frozen=True)
+class SliceDone:
+    """A fusion payload: ``fusion`` is new (``step`` None) or ``step.index`` is done."""
+
+    fusion: PairFusion
+    step: FusionStep | None = None
+    ms: float | None = None
+
+
+def fusion_task(
+    request: FusionRequest, get_fuser: Callable[[], Fuser], *, cancel: threading.Event
+) -> Generator[tuple[float, SliceDone], None, PairFusion]:
+    """Window the pair and fuse it, shown slice first: one yield per slice."""
+    fusion = PairFusion(
+        prepare(request.pair, request.ct_window, request.mr_window), get_fuser()
+    )
+    yield 0.0, SliceDone(fusion)
+    start = time.perf_counter()
+    for step in fusion.steps(request.first, cancel=cancel):
+        now = time.perf_counter()
+        yield step.fraction, SliceDone(fusion, step, 1000.0 * (now - start))
+        start = now
+    return fusion
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """An export of the window's result (``slice_index`` None: the whole volume)."""
+
+    result: PairResult
+    path: Path
+    format: str
+    overlay: bool
+    anonymize: bool
+    overwrite: bool
+    style: OverlayStyle
+    slice_index: int | None = None
+
+
+def export_task(request: ExportRequest, *, cancel: threading.Event) -> list[Path]:
+    """Write the export; returns the files written."""
+    return export_result(
+        request.result,
+        request.path,
+        format=request.format,
+        overlay=request.overlay,
+        style=request.style,
+        anonymize=request.anonymize,
+        overwrite=request.overwrite,
+        slice_index=request.slice_index,
+    )

@@ -1,0 +1,158 @@
+"""A scriptable BrainFuse window, as napari's ``Viewer``: open, wait, read what is shown.
+
+>>> from brainfuse.gui import Viewer                        # doctest: +SKIP
+>>> v = Viewer(show=False)                                  # doctest: +SKIP
+>>> v.open_pair("ct_folder", "mri.nii.gz")                  # doctest: +SKIP
+>>> v.wait(timeout=120)                                     # doctest: +SKIP
+>>> v.slice_index = 40                                      # doctest: +SKIP
+>>> fused = v.fused_slice()                                 # doctest: +SKIP
+>>> v.screenshot("window.png")                              # doctest: +SKIP
+
+It drives the same :class:`~brainfuse.gui.main_window.MainWindow` a person uses (same
+workers, same workspace), so what a script reads is what the panels draw.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from brainfuse.errors import BrainFuseError
+from brainfuse.gui.app import application
+from brainfuse.gui.main_window import MainWindow
+from brainfuse.gui.settings import Settings
+from brainfuse.image import ImageVolume
+from brainfuse.workspace import Workspace
+
+__all__ = ["Viewer"]
+
+
+def _private_settings() -> Settings:
+    """Preferences in a temporary file, so a script never changes the user's."""
+    folder = Path(tempfile.mkdtemp(prefix="brainfuse-viewer-"))
+    ini = QtCore.QSettings(str(folder / "brainfuse.ini"), QtCore.QSettings.Format.IniFormat)
+    return Settings(ini)
+
+
+class Viewer:
+    """The BrainFuse window under script control.
+
+    Parameters
+    ----------
+    show : bool
+        Show the window on screen; ``False`` keeps it hidden (it still lays out and draws,
+        so :meth:`screenshot` works).
+    settings : Settings, optional
+        Preferences (default: a private temporary store when hidden, the user's otherwise).
+    """
+
+    def __init__(self, show: bool = True, *, settings: Settings | None = None):
+        self.app: QtWidgets.QApplication = application()
+        if settings is None and not show:
+            settings = _private_settings()
+        self.window = MainWindow(settings=settings, interactive=show)
+        self.window.resize(1280, 800)
+        if show:
+            self.window.show()
+
+    @property
+    def workspace(self) -> Workspace:
+        """The window's model: everything it shows."""
+        return self.window.workspace
+
+    # ------------------------------------------------------------------ opening and waiting
+    def open_pair(self, ct: str | Path | ImageVolume, mri: str | Path | ImageVolume) -> None:
+        """Open a CT (or PET/SPECT) and an MRI: files/DICOM folders, or volumes in memory.
+
+        Returns at once; the window loads, aligns and fuses in its workers (:meth:`wait`).
+        """
+        if isinstance(ct, ImageVolume) and isinstance(mri, ImageVolume):
+            self.window.set_pair(ct, mri)
+            return
+        if isinstance(ct, ImageVolume) or isinstance(mri, ImageVolume):
+            raise TypeError("give two paths or two ImageVolumes")
+        self.window.open_ct(str(ct))
+        self.window.open_mri(str(mri))
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Process events until every worker is idle (loading, aligning, fusing, exporting).
+
+        Raises
+        ------
+        TimeoutError
+            Work is still running after ``timeout`` seconds.
+        BrainFuseError
+            A task failed (the first failure, as the window would have shown it).
+        """
+        deadline = time.monotonic() + timeout
+        runner = self.window.runner
+        idle_rounds = 0
+        while idle_rounds < 3:  # idle over a few rounds: no result is still queued
+            self.app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            self.window.flush_pending()
+            idle_rounds = 0 if runner.is_running() else idle_rounds + 1
+            if self.window.errors:
+                kind, exc = self.window.errors.pop(0)
+                if isinstance(exc, BrainFuseError):
+                    raise exc
+                raise BrainFuseError(f"{kind} failed: {type(exc).__name__}: {exc}") from exc
+            if time.monotonic() > deadline:
+                running = ", ".join(runner.tasks)
+                raise TimeoutError(f"still running after {timeout:g} s: {running}")
+            time.sleep(0.01)
+
+    # ------------------------------------------------------------------ what is shown
+    @property
+    def slice_index(self) -> int:
+        """The slice on screen (set it to move there, as the slider does)."""
+        return self.workspace.slice_index
+
+    @slice_index.setter
+    def slice_index(self, k: int) -> None:
+        self.workspace.set_slice(int(k))
+        self.app.processEvents()
+
+    def fused_slice(self) -> np.ndarray:
+        """The fused slice on screen, float32 in [0, 1], ``(H, W)`` or ``(H, W, 3)``.
+
+        Exactly the array the fused panel draws before its colour table.
+
+        Raises
+        ------
+        RuntimeError
+            The slice is not fused yet (call :meth:`wait`).
+        """
+        return self._shown("fused")
+
+    def decision_slice(self) -> np.ndarray:
+        """The decision map on screen, float32 ``(H, W)``: hard (0/1) or soft, as drawn."""
+        return self._shown("map")
+
+    def _shown(self, layer: str) -> np.ndarray:
+        image = self.workspace.slice_image(layer)
+        if image is None:
+            raise RuntimeError(
+                f"slice {self.slice_index} is not fused yet: call wait() after open_pair()"
+            )
+        drawn = self.window.viewers.drawn_image(layer)
+        if drawn is None or drawn.shape != image.shape:
+            self.window.viewers.refresh_images()
+            drawn = self.window.viewers.drawn_image(layer)
+        return np.array(drawn, dtype=np.float32)
+
+    def screenshot(self, path: str | Path) -> Path:
+        """Save a picture of the whole window (PNG by the suffix) and return its path."""
+        self.app.processEvents()
+        path = Path(path)
+        if not self.window.grab().save(str(path)):
+            raise BrainFuseError(f"could not write the screenshot to '{path}'")
+        return path
+
+    def close(self) -> None:
+        """Cancel running work and close the window."""
+        self.window.runner.cancel_all()
+        self.window.close()

@@ -1,0 +1,267 @@
+"""Intensities, in one place: windows, CT presets, the MR auto window, 0-255 conversion (no Qt).
+
+Every shell maps a source to [0, 1] here, so the window on screen, the fusion and the exports
+agree:
+
+* Plain 8-bit images (PNG/JPEG slices, RGB pseudo-colour) are used as they are, 0-255 ->
+  0-1 (:func:`from_uint8`), so a fused PNG written on the 0-255 scale (:func:`to_uint8`)
+  compares with its sources. They are never put through a Hounsfield window.
+* CT in Hounsfield units: a window ``center/width``, default the brain window; the presets
+  (:data:`CT_PRESETS`, from ``resources/presets/ct_windows.json``) apply only to data in HU.
+* MR and other scans without physical units: :func:`mr_auto_window`, robust percentiles
+  (0.5 % and 99.5 % of the voxels above the volume's minimum, i.e. ignoring the zero
+  background).
+
+The window used travels with the data (:class:`Window`) so exports can record it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from brainfuse.errors import BrainFuseError
+from brainfuse.image import ImageVolume
+from brainfuse.resources import resource_path
+
+__all__ = [
+    "CT_PRESETS",
+    "Window",
+    "WindowError",
+    "WindowSpec",
+    "apply_window",
+    "default_window",
+    "from_uint8",
+    "is_eight_bit",
+    "load_ct_presets",
+    "mr_auto_window",
+    "parse_window",
+    "to_255",
+    "to_uint8",
+    "to_unit",
+]
+
+MR_PERCENTILES = (0.5, 99.5)
+_PLAIN_FORMATS = {"PNG", "JPEG", "JPG", "TIFF", "TIF", "BMP"}
+
+
+class WindowError(BrainFuseError, ValueError):
+    """A window was given in a form that cannot be read, or does not apply to the image."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window (window/level): ``low`` -> 0, ``high`` -> 1, clipped outside.
+
+    Attributes
+    ----------
+    center, width : float
+        Centre (level) and width (> 0) in the image's units (HU for CT).
+    kind : str
+        ``"preset:<name>"``, ``"manual"``, ``"percentile"`` (MR auto) or ``"8-bit"``.
+    units : str
+        Those of the source (``"HU"`` for CT), ``""`` for none.
+    """
+
+    center: float
+    width: float
+    kind: str = "manual"
+    units: str = ""
+
+    @property
+    def low(self) -> float:
+        """Value shown black: ``center - width / 2``."""
+        return self.center - self.width / 2.0
+
+    @property
+    def high(self) -> float:
+        """Value shown white: ``center + width / 2``."""
+        return self.center + self.width / 2.0
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        """``(low, high)`` display limits."""
+        return (self.low, self.high)
+
+    def dragged(self, d_width: float, d_center: float) -> Window:
+        """The window after a mouse drag: width and centre moved, width kept >= 1, manual."""
+        return Window(self.center + d_center, max(1.0, self.width + d_width), "manual", self.units)
+
+    def describe(self) -> str:
+        """E.g. ``preset:brain C40/W80 HU``."""
+        u = f" {self.units}" if self.units else ""
+        return f"{self.kind} C{self.center:g}/W{self.width:g}{u}"
+
+
+def load_ct_presets(path: Path | None = None) -> dict[str, Window]:
+    """CT window presets (HU) from ``resources/presets/ct_windows.json``, in menu order.
+
+    Raises
+    ------
+    ValueError
+        If an entry has no positive ``width``.
+    """
+    if path is None:
+        path = resource_path("resources") / "presets" / "ct_windows.json"
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    presets = {}
+    for name, entry in raw.items():
+        if name.startswith("_"):
+            continue
+        if float(entry.get("width", 0)) <= 0:
+            raise ValueError(f"{path}: preset {name!r} needs a positive width, got {entry}")
+        presets[name] = Window(float(entry["center"]), float(entry["width"]), f"preset:{name}", "HU")
+    return presets
+
+
+#: CT window presets in HU, the one registry (menu, command line, engine): brain 40/80,
+#: subdural 75/215, bone 500/2000.
+CT_PRESETS: dict[str, Window] = load_ct_presets()
+
+#: What a caller may give as a window: None (the source's default), a preset name,
+#: ``"C/W"`` text, ``(center, width)`` or a :class:`Window`.
+WindowSpec = str | tuple[float, float] | Window | None
+
+
+def parse_window(spec: WindowSpec) -> tuple[float, float] | str | None:
+    """``"40/80"`` -> (40, 80); a preset name stays a name; tuples and Windows pass through."""
+    if spec is None or isinstance(spec, tuple):
+        return spec
+    if isinstance(spec, Window):
+        return (spec.center, spec.width)
+    text = str(spec).strip().lower()
+    if text in CT_PRESETS:
+        return text
+    m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*[/,:]\s*(\d+(?:\.\d+)?)\s*", text)
+    if not m or float(m.group(2)) <= 0:
+        raise WindowError(
+            f"window '{spec}' is not understood: give CENTER/WIDTH (e.g. 40/80, width > 0) "
+            f"or one of the presets {', '.join(CT_PRESETS)}"
+        )
+    return float(m.group(1)), float(m.group(2))
+
+
+#: A value of ``255 * x`` this close to a half step is a tie (float32 error of an exact half).
+_TIE = 1e-4
+
+
+def to_255(image01: np.ndarray) -> np.ndarray:
+    """``[0, 1]`` -> float64 whole numbers 0-255: ``np.round(255 * x)``, clipped.
+
+    Values within float32 rounding (:data:`_TIE`) of a half step are exact halves and round
+    half to even like ``np.round`` on integers, so the average of two 8-bit images comes
+    back as ``np.round((a + b) / 2)`` however the float path rounded ``a / 255``.
+    """
+    y = 255.0 * np.clip(np.asarray(image01, dtype=np.float64), 0.0, 1.0)
+    out = np.round(y)
+    low = np.floor(y)
+    tie = np.abs(y - low - 0.5) < _TIE
+    out[tie] = np.round(low[tie] + 0.5)
+    return out
+
+
+def to_uint8(image01: np.ndarray) -> np.ndarray:
+    """``[0, 1]`` -> ``uint8`` by :func:`to_255`: the project's one rule."""
+    return to_255(image01).astype(np.uint8)
+
+
+def from_uint8(image: np.ndarray) -> np.ndarray:
+    """0-255 values -> float32 ``x / 255`` (exact inverse of :func:`to_uint8` on uint8)."""
+    return np.asarray(image).astype(np.float32) / np.float32(255.0)
+
+
+def apply_window(array: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Linear map ``low -> 0``, ``high -> 1``, clipped, float32."""
+    scale = 1.0 / max(high - low, 1e-12)
+    out = (np.asarray(array, dtype=np.float32) - np.float32(low)) * np.float32(scale)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def is_eight_bit(volume: ImageVolume) -> bool:
+    """Colour, or a plain 8-bit picture (PNG/JPEG/TIFF or no patient geometry) not in HU."""
+    plain = volume.format.upper() in _PLAIN_FORMATS or not volume.has_geometry
+    return volume.is_rgb or (volume.array.dtype == np.uint8 and plain and volume.units != "HU")
+
+
+def _is_hu(volume: ImageVolume) -> bool:
+    return volume.units == "HU" or (volume.modality == "CT" and not is_eight_bit(volume))
+
+
+def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
+    """The automatic window of a scan without physical units: robust percentiles.
+
+    Parameters
+    ----------
+    array : ndarray, any shape
+    units : str, recorded in the window
+
+    Returns
+    -------
+    Window of kind ``"percentile"``: 0.5 % and 99.5 % of the voxels above the minimum
+    (the zero background ignored); the full range when those coincide.
+    """
+    a = np.asarray(array)
+    lo_all, hi_all = float(a.min()), float(a.max())
+    fg = a[a > lo_all]
+    lo, hi = np.percentile(fg if fg.size else a, MR_PERCENTILES)
+    if hi <= lo:
+        lo, hi = lo_all, (hi_all if hi_all > lo_all else lo_all + 1.0)
+    return Window((lo + hi) / 2.0, float(hi - lo), "percentile", units)
+
+
+def default_window(volume: ImageVolume) -> Window:
+    """The window a source gets when none is asked for.
+
+    8-bit images as they are (``"8-bit"``, 127.5/255), CT in HU the brain preset, anything
+    else :func:`mr_auto_window`.
+    """
+    if is_eight_bit(volume):
+        return Window(127.5, 255.0, "8-bit", volume.units)
+    if _is_hu(volume):
+        return replace(CT_PRESETS["brain"], units=volume.units)
+    return mr_auto_window(volume.array, volume.units)
+
+
+def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray, Window]:
+    """Source voxels -> float32 in [0, 1] plus the window used.
+
+    Parameters
+    ----------
+    volume : ImageVolume
+    window : None, preset name, ``"C/W"`` text, ``(center, width)`` or Window
+        ``None`` picks :func:`default_window`. Presets are in HU: only for CT in HU.
+
+    Returns
+    -------
+    array01 : float32 array shaped like ``volume.array``
+    window : Window
+
+    Raises
+    ------
+    WindowError
+        A window for a colour image, a HU preset for an image without HU, or bad text.
+    """
+    spec = parse_window(window)
+    if spec is None and is_eight_bit(volume):
+        return from_uint8(volume.array), default_window(volume)
+    if volume.is_rgb:
+        raise WindowError(
+            f"{volume.name or 'colour image'}: colour (RGB) images are used as they are; "
+            "a window cannot be applied to them"
+        )
+    if isinstance(spec, str):
+        if not _is_hu(volume):
+            raise WindowError(
+                f"the CT preset '{spec}' is in Hounsfield units, but {volume.name or 'this image'}"
+                " has none (an 8-bit picture?): give CENTER/WIDTH in its own values"
+            )
+        used = replace(CT_PRESETS[spec], units=volume.units)
+    elif spec is not None:
+        used = Window(spec[0], spec[1], "manual", volume.units)
+    else:
+        used = default_window(volume)
+    return apply_window(volume.array, used.low, used.high), used

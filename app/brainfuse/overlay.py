@@ -1,0 +1,98 @@
+"""The decision-map overlay, in one place: colour tables and the blend (no Qt).
+
+The window draws the decision map over the fused image with :func:`overlay_lut` (a colour
+table whose alpha rises with the map: transparent where the MRI was taken, coloured where
+the CT was, in between for a soft map) at the workspace's opacity; exports burn in the same
+picture with :func:`blend_overlay`. One registry of colour tables (:data:`COLORMAPS`,
+matplotlib's perceptually uniform maps) serves both, so the exported overlay looks like the
+screen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "COLORMAPS",
+    "DEFAULT_COLORMAP",
+    "blend_overlay",
+    "colormap_lut",
+    "lut_index",
+    "overlay_lut",
+]
+
+#: Colour tables offered for the decision map (matplotlib names), default first.
+COLORMAPS = ("viridis", "inferno", "plasma", "cividis", "turbo")
+DEFAULT_COLORMAP = COLORMAPS[0]
+
+
+def colormap_lut(name: str = DEFAULT_COLORMAP) -> np.ndarray:
+    """``(256, 3)`` uint8 colour table of a matplotlib colormap.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a matplotlib colormap.
+    """
+    import matplotlib  # lazily: only overlays need it
+
+    try:
+        cmap = matplotlib.colormaps[name]
+    except KeyError:
+        raise ValueError(f"unknown colormap '{name}'") from None
+    return np.round(255.0 * cmap(np.linspace(0.0, 1.0, 256))[:, :3]).astype(np.uint8)
+
+
+def overlay_lut(name: str = DEFAULT_COLORMAP) -> np.ndarray:
+    """``(256, 4)`` uint8 RGBA table of the overlay: :func:`colormap_lut` with alpha 0..255."""
+    alpha = np.round(np.linspace(0.0, 255.0, 256)).astype(np.uint8)
+    return np.concatenate([colormap_lut(name), alpha[:, None]], axis=1)
+
+
+def lut_index(decision_map: np.ndarray) -> np.ndarray:
+    """Table index of each map value in [0, 1]: ``np.round(255 * clip(m, 0, 1))``."""
+    return np.round(255.0 * np.clip(np.asarray(decision_map, np.float64), 0.0, 1.0)).astype(
+        np.intp
+    )
+
+
+def blend_overlay(
+    base_rgb8: np.ndarray,
+    decision_map: np.ndarray,
+    *,
+    opacity: float = 0.4,
+    colormap: str = DEFAULT_COLORMAP,
+) -> np.ndarray:
+    """Burn the overlay into a picture as the window draws it.
+
+    ``out = base + a * (colour - base)`` with ``a = opacity * alpha(m) / 255`` and
+    ``(colour, alpha) = overlay_lut(colormap)[lut_index(m)]``: a hard map (0/1) colours the
+    CT's pixels at ``opacity`` and leaves the MRI's untouched.
+
+    Parameters
+    ----------
+    base_rgb8 : (H, W, 3) uint8, the fused slice as shown
+    decision_map : (H, W) float or uint8 in [0, 1] (hard or soft, as shown)
+    opacity : float in [0, 1]
+    colormap : str, one of :data:`COLORMAPS` (any matplotlib name works)
+
+    Returns
+    -------
+    (H, W, 3) uint8
+
+    Raises
+    ------
+    ValueError
+        Opacity outside [0, 1] or shapes that differ.
+    """
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise ValueError(f"overlay opacity must be between 0 and 1; got {opacity}")
+    base = np.asarray(base_rgb8, np.float64)
+    if np.shape(decision_map) != base.shape[:2]:
+        raise ValueError(
+            f"decision map shape {np.shape(decision_map)} differs from the image's "
+            f"{base.shape[:2]}"
+        )
+    rgba = overlay_lut(colormap)[lut_index(decision_map)].astype(np.float64)
+    a = float(opacity) * rgba[..., 3:] / 255.0
+    return np.round(base + a * (rgba[..., :3] - base)).astype(np.uint8)

@@ -1,0 +1,102 @@
+"""Typed results of a fusion (no torch, no Qt): :class:`FusionResult` and :class:`PairResult`.
+
+``FusionResult`` is what the engine (:class:`brainfuse.fusion.Fuser`) returns for two arrays;
+``PairResult`` is what :mod:`brainfuse.pipeline` returns for two scans (sources on one grid,
+windows, fused volume, maps). Exports (:func:`brainfuse.export.export_result`), the command
+line and the window all read these, so the model's SHA-256 and the windows used have one
+name each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from brainfuse.image import ImageVolume
+from brainfuse.intensity import Window
+
+if TYPE_CHECKING:  # SimpleITK is only a type here
+    import SimpleITK as sitk
+
+__all__ = ["FusionResult", "PairResult"]
+
+
+@dataclass
+class FusionResult:
+    """What one fusion of two arrays produced.
+
+    Attributes
+    ----------
+    fused : float32 array in [0, 1], shaped like image 1 ((H, W), (Z, H, W), or (..., 3))
+    decision_map : uint8 array (H, W) or (Z, H, W); 1 where image 1 is taken (hard map)
+    soft_map : float32 array like ``decision_map``, in [0, 1]; the weight of image 1
+        actually used (equal to ``decision_map`` when refinement is off)
+    activity : (activity1, activity2) float32 arrays, or None unless asked for
+    method : str
+    device : str, e.g. ``"CPU (2 threads)"`` or ``"CUDA: NVIDIA H100"``
+    timings : dict of str -> float, milliseconds
+    fallback : str or None, the message when a CUDA request fell back to the CPU
+    model_sha256 : str or None, SHA-256 of the network weights used (``cnn`` only)
+    """
+
+    fused: np.ndarray
+    decision_map: np.ndarray
+    soft_map: np.ndarray
+    activity: tuple[np.ndarray, np.ndarray] | None = None
+    method: str = "cnn"
+    device: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None
+    model_sha256: str | None = None
+
+
+@dataclass
+class PairResult:
+    """Everything one fusion of two scans produced, on the reference grid.
+
+    Attributes
+    ----------
+    ct, mri : ImageVolume
+        The sources on the reference grid (the moving one resampled), original units.
+    ct01, mri01 : float32 arrays (Z, Y, X) (``ct01`` (Z, Y, X, 3) for colour), in [0, 1]
+        The sources through their windows: what the engine fused.
+    fused : ImageVolume
+        Float32 in [0, 1] (or uint8 RGB for colour image 1) with the reference grid's
+        geometry; its ``source`` is empty (the sources' identities stay in ``ct``/``mri``).
+    decision_map : ImageVolume
+        uint8 hard map (1 = taken from the CT), same geometry.
+    soft_map : float32 array (Z, Y, X), the weight of the CT actually used
+    fusion : FusionResult
+        Method, device, timings, the model's SHA-256 (``fusion.model_sha256``).
+    windows : dict ``{"ct": Window, "mri": Window}``, the windows used
+    transform : SimpleITK transform or None (from registration)
+    reference : ``"mri"`` or ``"ct"``, whose grid
+    registration : ``"none"``, ``"geometry"`` or ``"rigid"``, what was done
+    warnings : list of str
+    """
+
+    ct: ImageVolume
+    mri: ImageVolume
+    ct01: np.ndarray
+    mri01: np.ndarray
+    fused: ImageVolume
+    decision_map: ImageVolume
+    soft_map: np.ndarray
+    fusion: FusionResult
+    windows: dict[str, Window]
+    transform: sitk.Transform | None = None
+    reference: str = "mri"
+    registration: str = "none"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def reference_volume(self) -> ImageVolume:
+        """The source whose grid the result is on."""
+        return self.ct if self.reference == "ct" else self.mri
+
+    @property
+    def other_volume(self) -> ImageVolume:
+        """The source that was resampled onto the reference grid."""
+        return self.mri if self.reference == "ct" else self.ct
