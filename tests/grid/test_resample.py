@@ -189,3 +189,16 @@ def test_slab_by_slab_output_equals_one_piece_and_integer_input_is_not_cast(
     assert np.array_equal(slabs.array, whole.array)
     assert np.array_equal(as_float.array, whole.array)  # int16 in, same float32 out
     assert whole.array.min() < -900 and whole.array.max() > 500  # air and bone
+
+
+def test_same_grid_returns_the_voxels_without_a_copy(demo_ct):
+    same = resample_to(demo_ct, demo_ct)
+    assert same.array is demo_ct.array and same.array.dtype == np.int16
+    still = resample_to(demo_ct, demo_ct, transform=sitk.Euler3DTransform())  # identity
+    assert still.array is demo_ct.array
+    moved = resample_to(demo_ct, demo_ct, transform=sitk.TranslationTransform(3, (1.5, 0, 0)))
+    assert moved.array.dtype == np.float32 and not np.array_equal(moved.array, demo_ct.array)
+    shifted = demo_ct.with_array(
+        demo_ct.array, origin=(demo_ct.origin[0] + 0.5, *demo_ct.origin[1:])
+    )
+    assert resample_to(demo_ct, shifted).array.dtype == np.float32  # half a voxel: resampled

@@ -73,7 +73,10 @@ def resample_to(
     ImageVolume
         Shape ``reference.shape`` (plus the colour axis for RGB), geometry of ``reference``,
         metadata (modality, units, source) of ``moving``. Linear interpolation returns float32
-        for grey images; RGB stays uint8 (rounded); nearest keeps the moving dtype.
+        for grey images; RGB stays uint8 (rounded); nearest keeps the moving dtype. When the
+        two grids are the same (shape and voxel positions, no or an identity transform) the
+        moving voxels are returned as they are (same array, same dtype): resampling would
+        reproduce them exactly, at the cost of a float copy of the whole volume.
     """
     if interpolation not in _INTERPOLATORS:
         raise ValueError(f"interpolation must be 'linear' or 'nearest', not {interpolation!r}")
@@ -82,6 +85,8 @@ def resample_to(
     if two_d and not (moving.is_2d and reference.is_2d):
         raise ValueError("a 2-D transform can only resample a single slice onto a single slice")
     linear = interpolation == "linear"
+    if _same_grid(moving, reference, transform):
+        return moving.with_array(moving.array, has_geometry=reference.has_geometry)
     if not two_d and not moving.is_rgb:
         array = _resample_slabs(moving, reference, transform, interpolation, fill)
     else:
@@ -107,6 +112,23 @@ def resample_to(
         direction=np.array(reference.direction, dtype=float),
         has_geometry=reference.has_geometry,
     )
+
+
+def _same_grid(
+    moving: ImageVolume, reference: ImageVolume, transform: sitk.Transform | None
+) -> bool:
+    """True when resampling would only copy: same shape and voxel positions, no transform."""
+    if transform is not None and not _is_identity(transform):
+        return False
+    return moving.shape == reference.shape and bool(
+        np.allclose(moving.affine, reference.affine, rtol=0.0, atol=1e-6)
+    )
+
+
+def _is_identity(transform: sitk.Transform) -> bool:
+    dim = transform.GetDimension()
+    probes = [tuple(float(v) for v in p) for p in np.eye(dim + 1, dim) * 100.0]
+    return all(np.allclose(transform.TransformPoint(p), p, atol=1e-9) for p in probes)
 
 
 def _resample_slabs(
