@@ -83,3 +83,30 @@ def test_dev_pair_fuses_between_its_sources(shared_data, fuser):
     hi = np.maximum(res.ct01[0], res.mri01[0]) + 1e-6
     assert np.all((f >= lo) & (f <= hi))  # a convex blend, pixel by pixel
     assert 0.05 < res.decision_map.array.mean() < 0.95  # both sources contribute
+
+
+def test_lazy_windows_fuse_to_the_same_numbers(fuser):
+    from brainfuse.intensity import UnitVolume, to_unit
+    from brainfuse.pipeline import PairFusion, align, prepare
+
+    ct, mri = _pair((5, 40, 48))
+    aligned = align(ct, mri, register="none")
+    eager, lazy = prepare(aligned), prepare(aligned, lazy=True)
+    assert isinstance(lazy.ct01, UnitVolume) and isinstance(lazy.mri01, UnitVolume)
+    assert lazy.ct01.shape == eager.ct01.shape and lazy.ct01.dtype == np.float32
+    assert np.array_equal(lazy.ct01[[3, 1]], eager.ct01[[3, 1]])  # indexed slices only
+    assert np.array_equal(np.asarray(lazy.mri01), eager.mri01)
+    assert lazy.windows == eager.windows
+    results = []
+    for prepared in (eager, lazy):
+        fusion = PairFusion(prepared, fuser)
+        for _ in fusion.steps():
+            pass
+        results.append(fusion)
+    assert np.array_equal(results[0].fused, results[1].fused)
+    assert np.array_equal(results[0].decision_map, results[1].decision_map)
+    # 8-bit pictures too (used as they are)
+    png = ImageVolume(np.arange(256, dtype=np.uint8).reshape(1, 16, 16))
+    a, _ = to_unit(png)
+    b, _ = to_unit(png, lazy=True)
+    assert np.array_equal(b[0:1], a)

@@ -30,6 +30,7 @@ from brainfuse.resources import resource_path
 
 __all__ = [
     "CT_PRESETS",
+    "UnitVolume",
     "Window",
     "WindowError",
     "WindowSpec",
@@ -114,7 +115,9 @@ def load_ct_presets(path: Path | None = None) -> dict[str, Window]:
             continue
         if float(entry.get("width", 0)) <= 0:
             raise ValueError(f"{path}: preset {name!r} needs a positive width, got {entry}")
-        presets[name] = Window(float(entry["center"]), float(entry["width"]), f"preset:{name}", "HU")
+        presets[name] = Window(
+            float(entry["center"]), float(entry["width"]), f"preset:{name}", "HU"
+        )
     return presets
 
 
@@ -226,7 +229,54 @@ def default_window(volume: ImageVolume) -> Window:
     return mr_auto_window(volume.array, volume.units)
 
 
-def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray, Window]:
+class UnitVolume:
+    """A source volume seen through its window as float32 in [0, 1], slice by slice on access.
+
+    ``unit[k]``, ``unit[[k1, k2]]`` or ``unit[a:b]`` window just those slices (the same
+    numbers as windowing the whole volume: the map is voxel by voxel), so a 512 x 512 x 300
+    volume is not held a second time as float32 while it is fused. ``np.asarray(unit)``
+    windows the whole volume.
+
+    Parameters
+    ----------
+    source : ndarray
+        The voxels in their own units and type.
+    convert : callable(ndarray) -> float32 ndarray
+        The voxel-by-voxel map to [0, 1].
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, source: np.ndarray, convert):
+        self.source = source
+        self._convert = convert
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.source.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.source.ndim
+
+    @property
+    def size(self) -> int:
+        return self.source.size
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, key) -> np.ndarray:
+        return self._convert(self.source[key])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self._convert(self.source)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: bool = False
+) -> tuple[np.ndarray, Window]:
     """Source voxels -> float32 in [0, 1] plus the window used.
 
     Parameters
@@ -234,10 +284,13 @@ def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray,
     volume : ImageVolume
     window : None, preset name, ``"C/W"`` text, ``(center, width)`` or Window
         ``None`` picks :func:`default_window`. Presets are in HU: only for CT in HU.
+    lazy : bool
+        Return a :class:`UnitVolume` (windowed slice by slice when indexed) instead of the
+        whole float32 array: for large volumes fused slice by slice.
 
     Returns
     -------
-    array01 : float32 array shaped like ``volume.array``
+    array01 : float32 array shaped like ``volume.array`` (or its UnitVolume)
     window : Window
 
     Raises
@@ -247,21 +300,27 @@ def to_unit(volume: ImageVolume, window: WindowSpec = None) -> tuple[np.ndarray,
     """
     spec = parse_window(window)
     if spec is None and is_eight_bit(volume):
-        return from_uint8(volume.array), default_window(volume)
-    if volume.is_rgb:
+        used, convert = default_window(volume), from_uint8
+    elif volume.is_rgb:
         raise WindowError(
             f"{volume.name or 'colour image'}: colour (RGB) images are used as they are; "
             "a window cannot be applied to them"
         )
-    if isinstance(spec, str):
-        if not _is_hu(volume):
-            raise WindowError(
-                f"the CT preset '{spec}' is in Hounsfield units, but {volume.name or 'this image'}"
-                " has none (an 8-bit picture?): give CENTER/WIDTH in its own values"
-            )
-        used = replace(CT_PRESETS[spec], units=volume.units)
-    elif spec is not None:
-        used = Window(spec[0], spec[1], "manual", volume.units)
     else:
-        used = default_window(volume)
-    return apply_window(volume.array, used.low, used.high), used
+        if isinstance(spec, str):
+            if not _is_hu(volume):
+                raise WindowError(
+                    f"the CT preset '{spec}' is in Hounsfield units, but "
+                    f"{volume.name or 'this image'} has none (an 8-bit picture?): give "
+                    "CENTER/WIDTH in its own values"
+                )
+            used = replace(CT_PRESETS[spec], units=volume.units)
+        elif spec is not None:
+            used = Window(spec[0], spec[1], "manual", volume.units)
+        else:
+            used = default_window(volume)
+
+        def convert(array: np.ndarray) -> np.ndarray:
+            return apply_window(array, used.low, used.high)
+
+    return (UnitVolume(volume.array, convert) if lazy else convert(volume.array)), used

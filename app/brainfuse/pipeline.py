@@ -92,7 +92,7 @@ def align(
 
 
 def prepare(
-    aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None
+    aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None, *, lazy: bool = False
 ) -> PreparedPair:
     """Window an aligned pair to [0, 1] (one float copy of each source).
 
@@ -101,9 +101,12 @@ def prepare(
     aligned : brainfuse.grid.AlignedPair
     ct_window, mr_window : None (the source's default), preset name, ``"C/W"``,
         ``(center, width)`` or Window; see :func:`brainfuse.intensity.to_unit`.
+    lazy : bool
+        ``ct01``/``mri01`` as :class:`~brainfuse.intensity.UnitVolume` (windowed slice by
+        slice when fused; no float copy of the sources): ``brainfuse fuse`` of large volumes.
     """
-    ct01, w_ct = to_unit(aligned.ct, ct_window)
-    mri01, w_mr = to_unit(aligned.mri, mr_window)
+    ct01, w_ct = to_unit(aligned.ct, ct_window, lazy=lazy)
+    mri01, w_mr = to_unit(aligned.mri, mr_window, lazy=lazy)
     return PreparedPair(
         ct=aligned.ct,
         mri=aligned.mri,

@@ -90,7 +90,8 @@ def _fuse(args, ct, mri):
 
     fuser = Fuser(args.method, device=args.device, threads=args.threads)
     aligned = align(ct, mri, register=args.register, reference=args.reference)
-    fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window), fuser)
+    # lazy: each batch of slices is windowed when fused (no float copy of the sources)
+    fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window, lazy=True), fuser)
     del aligned
     bar = TextProgress(fusion.n_slices, "slices")
     try:
