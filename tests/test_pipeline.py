@@ -40,7 +40,8 @@ def test_fuse_pair_on_one_grid(fuser):
     assert res.mri.source.patient["PatientName"] == "Doe^Jane"
     assert res.windows["ct"].kind == "preset:brain" and res.windows["ct"].units == "HU"
     assert res.windows["mri"].kind == "percentile"
-    assert res.ct01.min() >= 0 and res.ct01.max() <= 1
+    ct01 = np.asarray(res.ct01)
+    assert ct01.dtype == np.float32 and ct01.min() >= 0 and ct01.max() <= 1
     assert res.decision_map.array.dtype == np.uint8
     assert res.fusion.model_sha256 == fuser.model_sha256
     assert seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:], strict=False))
@@ -52,7 +53,7 @@ def test_ct_window_preset_and_manual(fuser):
     manual = fuse_pair(ct, mri, register="none", fuser=fuser, ct_window="40/400")
     assert bone.windows["ct"].describe().startswith("preset:bone C500/W2000")
     assert (manual.windows["ct"].center, manual.windows["ct"].width) == (40.0, 400.0)
-    assert not np.array_equal(bone.ct01, manual.ct01)
+    assert not np.array_equal(np.asarray(bone.ct01), np.asarray(manual.ct01))
 
 
 def test_plain_images_of_different_size_are_refused(fuser):
@@ -69,7 +70,7 @@ def test_eight_bit_pngs_are_used_as_they_are(fuser):
     b = ImageVolume(arr[:, ::-1].copy(), has_geometry=False, format="PNG", path="b.png")
     res = fuse_pair(a, b, fuser=fuser)
     assert res.windows["ct"].kind == "8-bit"
-    np.testing.assert_array_equal(np.round(res.ct01 * 255), arr)
+    np.testing.assert_array_equal(np.round(np.asarray(res.ct01) * 255), arr)
 
 
 def test_dev_pair_fuses_between_its_sources(shared_data, fuser):
@@ -85,28 +86,57 @@ def test_dev_pair_fuses_between_its_sources(shared_data, fuser):
     assert 0.05 < res.decision_map.array.mean() < 0.95  # both sources contribute
 
 
-def test_lazy_windows_fuse_to_the_same_numbers(fuser):
-    from brainfuse.intensity import UnitVolume, to_unit
-    from brainfuse.pipeline import PairFusion, align, prepare
+def test_pair_fusion_goes_slice_first_writes_in_place_and_cancels(fuser):
+    import threading
 
-    ct, mri = _pair((5, 40, 48))
-    aligned = align(ct, mri, register="none")
-    eager, lazy = prepare(aligned), prepare(aligned, lazy=True)
-    assert isinstance(lazy.ct01, UnitVolume) and isinstance(lazy.mri01, UnitVolume)
-    assert lazy.ct01.shape == eager.ct01.shape and lazy.ct01.dtype == np.float32
-    assert np.array_equal(lazy.ct01[[3, 1]], eager.ct01[[3, 1]])  # indexed slices only
-    assert np.array_equal(np.asarray(lazy.mri01), eager.mri01)
-    assert lazy.windows == eager.windows
-    results = []
-    for prepared in (eager, lazy):
-        fusion = PairFusion(prepared, fuser)
-        for _ in fusion.steps():
-            pass
-        results.append(fusion)
-    assert np.array_equal(results[0].fused, results[1].fused)
-    assert np.array_equal(results[0].decision_map, results[1].decision_map)
-    # 8-bit pictures too (used as they are)
-    png = ImageVolume(np.arange(256, dtype=np.uint8).reshape(1, 16, 16))
-    a, _ = to_unit(png)
-    b, _ = to_unit(png, lazy=True)
-    assert np.array_equal(b[0:1], a)
+    from brainfuse.errors import CancelledError
+    from brainfuse.grid import align_pair
+    from brainfuse.pipeline import PairFusion, prepare
+
+    ct, mri = _pair((7, 40, 48))
+    prepared = prepare(align_pair(ct, mri, register="none"), None, None)
+    fusion = PairFusion(prepared, fuser)
+    fused_array = fusion.fused
+    seen = []
+    for step in fusion.steps(first=5):
+        seen.append(step.index)
+        assert fusion.done[step.index] and fusion.done.sum() == step.done == len(seen)
+        assert step.total == 7
+    assert seen == [5, 4, 6, 3, 2, 1, 0]  # the shown slice, then outwards from it
+    assert fusion.fused is fused_array  # preallocated, filled in place
+    whole = fuse_pair(ct, mri, register="none", fuser=fuser)
+    np.testing.assert_array_equal(fusion.result().fused.array, whole.fused.array)
+    np.testing.assert_array_equal(fusion.decision_map, whole.decision_map.array)
+    assert fusion.result().fusion.model_sha256 == fuser.model_sha256
+
+    stop = threading.Event()
+    again = PairFusion(prepared, Fuser(device="cpu", threads=1, batch=2))
+    steps = again.steps(first=0, cancel=stop)
+    next(steps)
+    stop.set()
+    with pytest.raises(CancelledError):
+        list(steps)
+    assert 1 <= again.done.sum() < 7  # stopped between batches, what is done stays done
+
+
+def test_ct_presets_are_refused_for_an_8_bit_ct(fuser):
+    from brainfuse.intensity import WindowError
+
+    arr = np.full((1, 16, 16), 100, np.uint8)
+    a = ImageVolume(arr, has_geometry=False, format="PNG", path="a.png", modality="CT")
+    with pytest.raises(WindowError, match="Hounsfield"):
+        fuse_pair(a, a.with_array(arr.copy()), fuser=fuser, ct_window="bone")
+
+
+def test_lazy_windowing_gives_the_same_numbers_without_a_whole_float_copy():
+    from brainfuse.intensity import UnitVolume, to_unit
+
+    ct, mri = _pair((5, 20, 24))
+    for volume, window in ((ct, "subdural"), (mri, None), (ct, (30.0, 90.0))):
+        eager, used = to_unit(volume, window)
+        lazy, used_lazy = to_unit(volume, window, lazy=True)
+        assert isinstance(lazy, UnitVolume) and used_lazy == used
+        assert lazy.shape == eager.shape and lazy.ndim == 3 and lazy.array is volume.array
+        np.testing.assert_array_equal(lazy[3], eager[3])
+        np.testing.assert_array_equal(lazy[[4, 1]], eager[[4, 1]])
+        np.testing.assert_array_equal(np.asarray(lazy), eager)

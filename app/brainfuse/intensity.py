@@ -30,7 +30,6 @@ from brainfuse.resources import resource_path
 
 __all__ = [
     "CT_PRESETS",
-    "UnitVolume",
     "Window",
     "WindowError",
     "WindowSpec",
@@ -44,6 +43,8 @@ __all__ = [
     "to_255",
     "to_uint8",
     "to_unit",
+    "UnitVolume",
+    "window_for",
 ]
 
 MR_PERCENTILES = (0.5, 99.5)
@@ -115,9 +116,7 @@ def load_ct_presets(path: Path | None = None) -> dict[str, Window]:
             continue
         if float(entry.get("width", 0)) <= 0:
             raise ValueError(f"{path}: preset {name!r} needs a positive width, got {entry}")
-        presets[name] = Window(
-            float(entry["center"]), float(entry["width"]), f"preset:{name}", "HU"
-        )
+        presets[name] = Window(float(entry["center"]), float(entry["width"]), f"preset:{name}", "HU")
     return presets
 
 
@@ -180,7 +179,9 @@ def from_uint8(image: np.ndarray) -> np.ndarray:
 def apply_window(array: np.ndarray, low: float, high: float) -> np.ndarray:
     """Linear map ``low -> 0``, ``high -> 1``, clipped, float32."""
     scale = 1.0 / max(high - low, 1e-12)
-    out = (np.asarray(array, dtype=np.float32) - np.float32(low)) * np.float32(scale)
+    out = np.array(array, dtype=np.float32)  # the one float copy, then in place
+    out -= np.float32(low)
+    out *= np.float32(scale)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -229,69 +230,8 @@ def default_window(volume: ImageVolume) -> Window:
     return mr_auto_window(volume.array, volume.units)
 
 
-class UnitVolume:
-    """A source volume seen through its window as float32 in [0, 1], slice by slice on access.
-
-    ``unit[k]``, ``unit[[k1, k2]]`` or ``unit[a:b]`` window just those slices (the same
-    numbers as windowing the whole volume: the map is voxel by voxel), so a 512 x 512 x 300
-    volume is not held a second time as float32 while it is fused. ``np.asarray(unit)``
-    windows the whole volume.
-
-    Parameters
-    ----------
-    source : ndarray
-        The voxels in their own units and type.
-    convert : callable(ndarray) -> float32 ndarray
-        The voxel-by-voxel map to [0, 1].
-    """
-
-    dtype = np.dtype(np.float32)
-
-    def __init__(self, source: np.ndarray, convert):
-        self.source = source
-        self._convert = convert
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.source.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.source.ndim
-
-    @property
-    def size(self) -> int:
-        return self.source.size
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def __getitem__(self, key) -> np.ndarray:
-        return self._convert(self.source[key])
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        out = self._convert(self.source)
-        return out if dtype is None else out.astype(dtype, copy=False)
-
-
-def to_unit(
-    volume: ImageVolume, window: WindowSpec = None, *, lazy: bool = False
-) -> tuple[np.ndarray, Window]:
-    """Source voxels -> float32 in [0, 1] plus the window used.
-
-    Parameters
-    ----------
-    volume : ImageVolume
-    window : None, preset name, ``"C/W"`` text, ``(center, width)`` or Window
-        ``None`` picks :func:`default_window`. Presets are in HU: only for CT in HU.
-    lazy : bool
-        Return a :class:`UnitVolume` (windowed slice by slice when indexed) instead of the
-        whole float32 array: for large volumes fused slice by slice.
-
-    Returns
-    -------
-    array01 : float32 array shaped like ``volume.array`` (or its UnitVolume)
-    window : Window
+def window_for(volume: ImageVolume, window: WindowSpec = None) -> Window:
+    """The window :func:`to_unit` applies to ``volume`` (see there for ``window``).
 
     Raises
     ------
@@ -300,27 +240,97 @@ def to_unit(
     """
     spec = parse_window(window)
     if spec is None and is_eight_bit(volume):
-        used, convert = default_window(volume), from_uint8
-    elif volume.is_rgb:
+        return default_window(volume)
+    if volume.is_rgb:
         raise WindowError(
             f"{volume.name or 'colour image'}: colour (RGB) images are used as they are; "
             "a window cannot be applied to them"
         )
-    else:
-        if isinstance(spec, str):
-            if not _is_hu(volume):
-                raise WindowError(
-                    f"the CT preset '{spec}' is in Hounsfield units, but "
-                    f"{volume.name or 'this image'} has none (an 8-bit picture?): give "
-                    "CENTER/WIDTH in its own values"
-                )
-            used = replace(CT_PRESETS[spec], units=volume.units)
-        elif spec is not None:
-            used = Window(spec[0], spec[1], "manual", volume.units)
-        else:
-            used = default_window(volume)
+    if isinstance(spec, str):
+        if not _is_hu(volume):
+            raise WindowError(
+                f"the CT preset '{spec}' is in Hounsfield units, but {volume.name or 'this image'}"
+                " has none (an 8-bit picture?): give CENTER/WIDTH in its own values"
+            )
+        return replace(CT_PRESETS[spec], units=volume.units)
+    if spec is not None:
+        return Window(spec[0], spec[1], "manual", volume.units)
+    return default_window(volume)
 
-        def convert(array: np.ndarray) -> np.ndarray:
-            return apply_window(array, used.low, used.high)
 
-    return (UnitVolume(volume.array, convert) if lazy else convert(volume.array)), used
+def _windowed(array: np.ndarray, window: Window) -> np.ndarray:
+    if window.kind == "8-bit":
+        return from_uint8(array)
+    return apply_window(array, window.low, window.high)
+
+
+class UnitVolume:
+    """A source through its window, computed slice by slice when read (no whole float copy).
+
+    Indexing (``stack[k]``, ``stack[a:b]``, ``stack[[i, j]]``) returns float32 in [0, 1]
+    exactly as :func:`to_unit` would; ``np.asarray(stack)`` makes the whole array.
+
+    Parameters
+    ----------
+    array : the source's voxels (``(Z, Y, X)`` or ``(Z, Y, X, 3)``)
+    window : Window, from :func:`window_for`
+    """
+
+    def __init__(self, array: np.ndarray, window: Window):
+        self.array = array
+        self.window = window
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the windowed array (that of the source)."""
+        return tuple(self.array.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return self.array.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of values."""
+        return self.array.size
+
+    dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
+        return _windowed(self.array[key], self.window)
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        out = _windowed(self.array, self.window)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: bool = False
+) -> tuple[np.ndarray | UnitVolume, Window]:
+    """Source voxels -> float32 in [0, 1] plus the window used.
+
+    Parameters
+    ----------
+    volume : ImageVolume
+    window : None, preset name, ``"C/W"`` text, ``(center, width)`` or Window
+        ``None`` picks :func:`default_window`. Presets are in HU: only for CT in HU.
+    lazy : bool
+        Return a :class:`UnitVolume` that windows only the slices read (same numbers, no
+        whole float copy), for volumes.
+
+    Returns
+    -------
+    array01 : float32 array (or UnitVolume) shaped like ``volume.array``
+    window : Window
+
+    Raises
+    ------
+    WindowError
+        A window for a colour image, a HU preset for an image without HU, or bad text.
+    """
+    used = window_for(volume, window)
+    return (UnitVolume(volume.array, used) if lazy else _windowed(volume.array, used)), used

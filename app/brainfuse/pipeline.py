@@ -20,7 +20,7 @@ import numpy as np
 
 from brainfuse.fusion import Fuser
 from brainfuse.image import ImageVolume
-from brainfuse.intensity import Window, WindowSpec, to_uint8, to_unit
+from brainfuse.intensity import UnitVolume, Window, WindowSpec, to_uint8, to_unit
 from brainfuse.results import FusionResult, PairResult
 
 __all__ = [
@@ -44,15 +44,16 @@ class PreparedPair:
     Attributes
     ----------
     ct, mri : ImageVolume, on the reference grid (original units)
-    ct01, mri01 : float32 arrays in [0, 1] (``ct01`` may carry a trailing RGB axis)
+    ct01, mri01 : UnitVolume, the sources windowed to [0, 1] slice by slice when read
+        (``ct01`` may carry a trailing RGB axis); no whole float copy is kept
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
     """
 
     ct: ImageVolume
     mri: ImageVolume
-    ct01: np.ndarray
-    mri01: np.ndarray
+    ct01: UnitVolume | np.ndarray
+    mri01: UnitVolume | np.ndarray
     windows: dict[str, Window]
     transform: object | None = None
     reference: str = "mri"
@@ -92,9 +93,13 @@ def align(
 
 
 def prepare(
-    aligned, ct_window: WindowSpec = None, mr_window: WindowSpec = None, *, lazy: bool = False
+    aligned,
+    ct_window: WindowSpec = None,
+    mr_window: WindowSpec = None,
+    *,
+    lazy: bool = True,
 ) -> PreparedPair:
-    """Window an aligned pair to [0, 1] (one float copy of each source).
+    """Window an aligned pair to [0, 1].
 
     Parameters
     ----------
@@ -102,8 +107,9 @@ def prepare(
     ct_window, mr_window : None (the source's default), preset name, ``"C/W"``,
         ``(center, width)`` or Window; see :func:`brainfuse.intensity.to_unit`.
     lazy : bool
-        ``ct01``/``mri01`` as :class:`~brainfuse.intensity.UnitVolume` (windowed slice by
-        slice when fused; no float copy of the sources): ``brainfuse fuse`` of large volumes.
+        Window slice by slice when the fusion reads them
+        (:class:`~brainfuse.intensity.UnitVolume`, same numbers, no whole float copy of the
+        sources); False makes the whole arrays.
     """
     ct01, w_ct = to_unit(aligned.ct, ct_window, lazy=lazy)
     mri01, w_mr = to_unit(aligned.mri, mr_window, lazy=lazy)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from brainfuse.image import ImageVolume
-from brainfuse.intensity import Window
+from brainfuse.intensity import UnitVolume, Window
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
     import SimpleITK as sitk
@@ -60,8 +60,9 @@ class PairResult:
     ----------
     ct, mri : ImageVolume
         The sources on the reference grid (the moving one resampled), original units.
-    ct01, mri01 : float32 arrays (Z, Y, X) (``ct01`` (Z, Y, X, 3) for colour), in [0, 1]
-        The sources through their windows: what the engine fused.
+    ct01, mri01 : UnitVolume (or arrays), (Z, Y, X) (``ct01`` (Z, Y, X, 3) for colour)
+        The sources through their windows, in [0, 1]: what the engine fused. Windowed slice
+        by slice when read (``ct01[k]``); ``np.asarray(ct01)`` makes the whole array.
     fused : ImageVolume
         Float32 in [0, 1] (or uint8 RGB for colour image 1) with the reference grid's
         geometry; its ``source`` is empty (the sources' identities stay in ``ct``/``mri``).
@@ -79,8 +80,8 @@ class PairResult:
 
     ct: ImageVolume
     mri: ImageVolume
-    ct01: np.ndarray
-    mri01: np.ndarray
+    ct01: UnitVolume | np.ndarray
+    mri01: UnitVolume | np.ndarray
     fused: ImageVolume
     decision_map: ImageVolume
     soft_map: np.ndarray

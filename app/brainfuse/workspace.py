@@ -30,10 +30,14 @@ from brainfuse.image import ImageVolume
 from brainfuse.intensity import CT_PRESETS, Window, WindowSpec, default_window, is_eight_bit
 from brainfuse.overlay import COLORMAPS, DEFAULT_COLORMAP
 
-if TYPE_CHECKING:  # the workspace holds a fusion; it never runs one
+if TYPE_CHECKING:  # the workspace holds an alignment and a fusion; it never runs them
+    from brainfuse.grid import AlignedPair
     from brainfuse.pipeline import PairFusion
 
-__all__ = ["CT_PRESETS", "LAYERS", "Window", "Workspace"]
+__all__ = ["CT_PRESETS", "LAYERS", "REGISTER_MODES", "Window", "Workspace"]
+
+#: How a pair can be put on one grid (``brainfuse.grid.align_pair``'s ``register``).
+REGISTER_MODES = ("auto", "geometry", "rigid", "none")
 
 #: The four panels, in display order.
 LAYERS = ("mri", "ct", "map", "fused")
@@ -63,8 +67,8 @@ class Workspace:
         self.is_demo = False
         self.ct_grid: ImageVolume | None = None
         self.mri_grid: ImageVolume | None = None
-        self.transform: object | None = None
-        self.registration = "none"
+        self.register_mode = "auto"  # asked for (as brainfuse fuse --register)
+        self.alignment: AlignedPair | None = None  # the pair on its grid, as aligned
         self.slice_index = 0
         self.cursor_mm = np.zeros(3)
         self.ct_window: Window = CT_PRESETS["brain"]
@@ -95,6 +99,7 @@ class Workspace:
             self.mri = mri
         self.is_demo = demo
         self.ct_grid = self.mri_grid = None
+        self.alignment = None
         self.fusion = None
         self.sources_changed.emit()
 
@@ -112,14 +117,15 @@ class Workspace:
         self,
         ct: ImageVolume,
         mri: ImageVolume,
-        transform: object | None = None,
         *,
         mr_auto: Window | None = None,
-        registration: str = "none",
+        alignment: AlignedPair | None = None,
     ) -> None:
         """Store the pair resampled on one grid; the slice and cursor go to the volume centre.
 
-        ``mr_auto`` is the MRI's default window (:func:`brainfuse.intensity.default_window`)
+        ``alignment`` is the :class:`~brainfuse.grid.AlignedPair` the grid came from (what a
+        fusion starts from; its ``mode`` is :attr:`registration`). ``mr_auto`` is the MRI's
+        default window (:func:`brainfuse.intensity.default_window`)
         if already computed (a worker can do it: on a large volume it takes a noticeable
         fraction of a second). An 8-bit CT gets the 8-bit window (never a HU preset).
 
@@ -130,8 +136,8 @@ class Workspace:
         """
         if ct.shape != mri.shape:
             raise ValueError(f"aligned CT {ct.shape} and MRI {mri.shape} differ in shape")
-        self.ct_grid, self.mri_grid, self.transform = ct, mri, transform
-        self.registration = registration
+        self.ct_grid, self.mri_grid = ct, mri
+        self.alignment = alignment
         self._mr_auto = mr_auto or default_window(mri)
         if not self.ct_in_hu:
             self.ct_preset, self.ct_window = None, default_window(ct)
@@ -146,16 +152,29 @@ class Workspace:
         self.cursor_changed.emit(self.cursor_mm)
         self.windows_changed.emit()
 
+    def set_register_mode(self, mode: str) -> None:
+        """How the next alignment puts the pair on one grid: ``auto``, ``geometry``, ``rigid``
+        or ``none`` (as ``brainfuse fuse --register``).
+
+        Raises
+        ------
+        ValueError
+            For another mode.
+        """
+        if mode not in REGISTER_MODES:
+            raise ValueError(f"unknown alignment {mode!r}; use one of {REGISTER_MODES}")
+        self.register_mode = mode
+
+    @property
+    def registration(self) -> str:
+        """What the alignment did: ``geometry``, ``rigid`` or ``none``."""
+        return "none" if self.alignment is None else self.alignment.mode
+
     @property
     def ct_in_hu(self) -> bool:
         """True when the CT on the grid is in Hounsfield units (HU presets apply)."""
         ct = self.ct_grid if self.ct_grid is not None else self.ct
         return ct is not None and not is_eight_bit(ct)
-
-    @property
-    def reference(self) -> ImageVolume | None:
-        """The grid every viewer shows (the MRI's after alignment)."""
-        return self.mri_grid
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -141,3 +141,34 @@ def test_large_slices_go_in_smaller_batches_with_the_same_numbers():
     one_by_one = fuser.fuse(a, b)
     assert np.array_equal(whole.fused, one_by_one.fused)
     assert np.array_equal(whole.decision_map, one_by_one.decision_map)
+def test_settings_are_frozen_validated_and_change_the_fusion(sharp_left_right):
+    from dataclasses import FrozenInstanceError
+
+    from brainfuse.errors import BrainFuseError
+    from brainfuse.fusion import DetailBlend
+
+    s = FusionSettings()
+    with pytest.raises(FrozenInstanceError):
+        s.window = 7  # type: ignore[misc]
+    for bad in ({"window": 0}, {"refine": "guided"}, {"min_area": 1.5}, {"cv_radius": -1}):
+        with pytest.raises(BrainFuseError):
+            s.with_(**bad)
+    assert s.with_(window=11).window == 11 and s.window == 5
+    assert s.as_record()["detail"] == {"beta": 0.6, "c": 150.0, "kappa": 0.5, "sigma": 4.0}
+    a, b = sharp_left_right
+    base = Fuser(device="cpu", threads=1).fuse(a, b)
+    strong = Fuser(device="cpu", threads=1, settings=s.with_(detail=DetailBlend(beta=1.0)))
+    other = strong.fuse(a, b)
+    assert np.array_equal(other.decision_map, base.decision_map)  # the decision is the same
+    assert np.abs(other.soft_map - 0.5).mean() < np.abs(base.soft_map - 0.5).mean()
+
+
+def test_slices_yield_in_the_callers_order(fuser):
+    a = np.stack([textured((40, 40), s) for s in range(4)])
+    b = np.stack([textured((40, 40), s + 10) for s in range(4)])
+    whole = fuser.fuse(a, b)
+    got = list(fuser.slices(a, b, [2, 0, 3]))
+    assert [s.index for s in got] == [2, 0, 3]
+    for s in got:
+        np.testing.assert_array_equal(s.fused, whole.fused[s.index])
+        np.testing.assert_array_equal(s.decision, whole.decision_map[s.index])

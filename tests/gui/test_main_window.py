@@ -10,7 +10,9 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from brainfuse import metrics
+from brainfuse.export.render import overlay_decision_map
 from brainfuse.gui.export_dialog import ExportOptions
+from brainfuse.intensity import to_255
 from brainfuse.workspace import LAYERS
 
 from .conftest import crop
@@ -30,11 +32,17 @@ def test_demo_pair_fuses_off_the_gui_thread_and_fills_four_viewers(fused_window,
     z, y, x = small_pair[1].shape
     assert ws.shape == (z, y, x) and ws.is_fused()
     k = ws.slice_index
+    ws.set_overlay(visible=False)
     for name in LAYERS:
         assert fused_window.viewers.drawn_image(name).shape == (y, x), name
     np.testing.assert_array_equal(fused_window.viewers.drawn_image("ct"), ws.ct_grid.array[k])
     np.testing.assert_array_equal(fused_window.viewers.drawn_image("mri"), ws.mri_grid.array[k])
     np.testing.assert_array_equal(fused_window.viewers.drawn_image("fused"), ws.fusion.fused[k])
+    ws.set_overlay(visible=True)  # the decision map burned in as exports burn it in
+    burned = overlay_decision_map(
+        ws.fusion.fused[k], ws.fusion.decision_map[k], opacity=ws.overlay_opacity
+    )
+    np.testing.assert_array_equal(fused_window.viewers.drawn_image("fused"), burned)
     main = threading.get_ident()
     for kind in ("align", "fuse"):
         assert fused_window.runner.thread_ids[kind] != main, kind
@@ -62,6 +70,7 @@ def test_panning_one_viewer_pans_the_others(fused_window):
 
 def test_slice_slider_and_page_keys_change_every_viewer(fused_window, qtbot):
     ws = fused_window.workspace
+    ws.set_overlay(visible=False)  # the fused panel draws the fused image itself
     slider = fused_window.slice_control.slider
     target = (ws.slice_index + 2) % ws.n_slices
     slider.setValue(target)
@@ -92,7 +101,7 @@ def test_overlay_toggle_and_opacity_change_the_fused_drawing(fused_window, qtbot
     qtbot.keyClick(fused_window.viewers, QtCore.Qt.Key.Key_O)  # the overlay shortcut
     assert not ws.overlay_visible and not fused_window.overlay_control.visible.isChecked()
     off = _panel_pixels(fused_window, "fused")
-    assert not fused_window.viewers.panels["fused"].overlay.isVisible()
+    assert fused_window.viewers.drawn_image("fused").ndim == 2  # grey again, no colour layer
     assert np.abs(on.astype(int) - off).mean() > np.abs(faint.astype(int) - off).mean() > 0.5
 
 
@@ -101,9 +110,10 @@ def test_ssim_psnr_labels_match_brainfuse_metrics(fused_window, qtbot):
     k = ws.slice_index
 
     def s255(a):
-        return np.round(255.0 * a[k].astype(np.float64))
+        return to_255(a[k])
 
-    f, a, b = s255(ws.fusion.fused), s255(ws.fusion.prepared.ct01), s255(ws.fusion.prepared.mri01)
+    p = ws.fusion.prepared
+    f, a, b = s255(ws.fusion.fused), to_255(p.ct01[k]), to_255(p.mri01[k])
     labels = fused_window.readouts.labels
     ssim = f"{metrics.ssim(f, a, b):.4f}"
     qtbot.waitUntil(lambda: labels["ssim"].text() == ssim, timeout=10000)
@@ -274,3 +284,16 @@ def test_opening_a_new_pair_mid_fusion_drops_the_old_results(window, demo, qtbot
         window.set_pair(*small)
         assert old.cancel.is_set()  # at once, not when the new pair is aligned
     assert ws.shape == small[1].shape and ws.is_fused()
+
+
+def test_the_window_offers_and_reports_the_alignment(window, small_pair, qtbot):
+    ws = window.workspace
+    with qtbot.waitSignal(window.fusion_finished, timeout=120000):
+        window.set_pair(*small_pair)
+    assert ws.register_mode == "auto" and ws.registration == "geometry"  # as brainfuse fuse
+    assert "Aligned by geometry" in window.sources_label.text()
+    with qtbot.waitSignal(window.fusion_finished, timeout=120000):
+        window.session.set_register_mode("none")  # the Fusion > Alignment menu
+    assert ws.registration == "none" and "Aligned by none" in window.sources_label.text()
+    with pytest.raises(ValueError, match="unknown alignment"):
+        ws.set_register_mode("affine")

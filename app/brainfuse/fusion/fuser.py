@@ -127,6 +127,13 @@ def _check_shapes(image1: np.ndarray, image2: np.ndarray) -> bool:
     return rgb
 
 
+def _take(stack: np.ndarray, idx: list[int]) -> np.ndarray:
+    """Slices ``idx`` of a stack: a view when they are consecutive (no copy), else a copy."""
+    if idx == list(range(idx[0], idx[0] + len(idx))):
+        return stack[idx[0] : idx[0] + len(idx)]
+    return stack[idx]
+
+
 def _check_finite(image1: np.ndarray, image2: np.ndarray) -> None:
     for name, im in (("image 1", image1), ("image 2", image2)):
         if not np.all(np.isfinite(im)):
@@ -300,7 +307,7 @@ class Fuser:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("fusion cancelled")
             idx = order[s0 : s0 + step]
-            a, b = image1[idx], image2[idx]
+            a, b = _take(image1, idx), _take(image2, idx)
             _check_finite(a, b)
             y, cb, cr = rgb_to_ycbcr(a) if rgb else (a, None, None)
             if self.method == "cnn":

@@ -38,6 +38,8 @@ def sources_text(ws: Workspace) -> str:
         z, y, x = volume.shape
         sx, sy, sz = volume.spacing
         lines.append(f"<b>{role}</b>: {volume.name}<br>{x}×{y}×{z}, {sx:.2g}×{sy:.2g}×{sz:.2g} mm")
+    if ws.has_grid:
+        lines.append(f"Aligned by {ws.registration} ({ws.register_mode} asked)")
     if ws.is_demo:
         lines.append(f"<span style='color:#ffc850'>{_DEMO_NOTE}</span>")
     return "<br>".join(lines)
@@ -128,6 +130,19 @@ def build_menus(self: MainWindow) -> None:
         act.setChecked(device == self.settings.device())
         act.triggered.connect(lambda _=False, d=device: self.session.set_device(d))
         group.addAction(act)
+    align_menu = fusion.addMenu("&Alignment")
+    modes = QtGui.QActionGroup(self)
+    for mode, text in (
+        ("auto", "Auto (file geometry when both have it)"),
+        ("geometry", "File geometry"),
+        ("rigid", "Rigid registration (mutual information)"),
+        ("none", "None (same-size images as they are)"),
+    ):
+        act = align_menu.addAction(text)
+        act.setCheckable(True)
+        act.setChecked(mode == self.workspace.register_mode)
+        act.triggered.connect(lambda _=False, m=mode: self.session.set_register_mode(m))
+        modes.addAction(act)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction("&About BrainFuse", lambda: show_about(self))

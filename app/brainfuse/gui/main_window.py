@@ -205,6 +205,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _aligned(self, warnings: list) -> None:
         ws = self.workspace
+        self.sources_label.setText(sources_text(ws))
         self._say(f"Aligned by {ws.registration}.", 6000)
         for warning in warnings:
             self._say(warning, 8000)

@@ -14,7 +14,6 @@ import numpy as np
 from PySide6 import QtCore
 
 from brainfuse.fusion import Fuser
-from brainfuse.grid import AlignedPair
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.tasks import (
     Aligned,
@@ -81,7 +80,6 @@ class Session(QtCore.QObject):
         self.settings = settings
         self.runner = runner
         self.fuser: Fuser | None = None
-        self._aligned: AlignedPair | None = None
         workspace.sources_changed.connect(self._drop_old_work)
 
     # ------------------------------------------------------------------ engine
@@ -137,7 +135,6 @@ class Session(QtCore.QObject):
         self.align()
 
     def _drop_old_work(self) -> None:
-        self._aligned = None
         for kind in ("align", "fuse", "metrics", "export"):
             self.runner.cancel(kind)  # their results belong to the previous pair
 
@@ -146,26 +143,35 @@ class Session(QtCore.QObject):
         """Put the pair on one grid (worker), then fuse."""
         ws = self.workspace
         self.runner.start(
-            "align", align_task, ws.ct, ws.mri, label="Aligning", on_return=self._aligned_done
+            "align",
+            align_task,
+            ws.ct,
+            ws.mri,
+            ws.register_mode,
+            label="Aligning",
+            on_return=self._aligned_done,
         )
+
+    def set_register_mode(self, mode: str) -> None:
+        """How to align (``auto``, ``geometry``, ``rigid``, ``none``); re-aligns a loaded pair."""
+        self.workspace.set_register_mode(mode)
+        if self.workspace.has_pair:
+            self.align()
 
     def _aligned_done(self, result: Aligned) -> None:
         pair = result.pair
-        self._aligned = pair
-        self.workspace.set_grid(
-            pair.ct, pair.mri, pair.transform, mr_auto=result.mr_default, registration=pair.mode
-        )
+        self.workspace.set_grid(pair.ct, pair.mri, mr_auto=result.mr_default, alignment=pair)
         self.aligned.emit(list(pair.warnings))
         self.start_fusion()
 
     def start_fusion(self) -> None:
         """Fuse the slice on screen first, then every other slice, in one worker."""
         ws = self.workspace
-        if not ws.has_grid or self._aligned is None:
+        if not ws.has_grid or ws.alignment is None:
             return
         ct_window, mr_window = ws.fusion_windows()
         ws.invalidate_fusion()
-        request = FusionRequest(self._aligned, ct_window, mr_window, ws.slice_index)
+        request = FusionRequest(ws.alignment, ct_window, mr_window, ws.slice_index)
         self.runner.start(
             "fuse",
             fusion_task,

@@ -58,9 +58,11 @@ class Aligned:
     mr_default: Window
 
 
-def align_task(ct: ImageVolume, mri: ImageVolume, *, cancel: threading.Event) -> Aligned:
-    """Put the pair on one grid as ``brainfuse fuse`` does (``register="auto"``)."""
-    pair = align(ct, mri, cancel=cancel)
+def align_task(
+    ct: ImageVolume, mri: ImageVolume, register: str, *, cancel: threading.Event
+) -> Aligned:
+    """Put the pair on one grid as ``brainfuse fuse --register REGISTER`` does."""
+    pair = align(ct, mri, register=register, cancel=cancel)
     return Aligned(pair, default_window(pair.mri))
 
 

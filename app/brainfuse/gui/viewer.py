@@ -138,11 +138,7 @@ class Viewer:
             raise RuntimeError(
                 f"slice {self.slice_index} is not fused yet: call wait() after open_pair()"
             )
-        drawn = self.window.viewers.drawn_image(layer)
-        if drawn is None or drawn.shape != image.shape:
-            self.window.viewers.refresh_images()
-            drawn = self.window.viewers.drawn_image(layer)
-        return np.array(drawn, dtype=np.float32)
+        return np.array(image, dtype=np.float32)  # what the panel gets (copied)
 
     def screenshot(self, path: str | Path) -> Path:
         """Save a picture of the whole window (PNG by the suffix) and return its path."""

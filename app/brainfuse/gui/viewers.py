@@ -18,12 +18,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from brainfuse.export.render import overlay_decision_map
 from brainfuse.overlay import overlay_lut
 from brainfuse.workspace import LAYERS, Workspace
 
 __all__ = ["SliceViewBox", "Panel", "ViewerGrid", "TITLES"]
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+#: Levels for [0, 1] images. pyqtgraph truncates ``255 * (x - low) / (high - low)``; shifted
+#: by half a step it rounds, so the screen shows :func:`brainfuse.intensity.to_uint8` (and
+#: the overlay's table index :func:`brainfuse.overlay.lut_index`), as exports write them.
+UNIT_LEVELS = (-0.5 / 255.0, 254.5 / 255.0)
 
 TITLES = {"mri": "MRI", "ct": "CT", "map": "Decision map (1 = CT)", "fused": "Fused"}
 _LABEL_COLOR = QtGui.QColor(255, 210, 80)
@@ -185,10 +191,6 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         for name in LAYERS[1:]:
             self.panels[name].box.setXLink(first)
             self.panels[name].box.setYLink(first)
-        fused = self.panels["fused"]
-        fused.overlay = pg.ImageItem(axisOrder="row-major")
-        fused.overlay.setZValue(10)
-        fused.box.addItem(fused.overlay)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._fitted = False
 
@@ -239,22 +241,18 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         self._show("mri", ws.slice_image("mri"), (mr_lo, mr_hi))
         self._show("ct", ws.slice_image("ct"), (ct_lo, ct_hi))
         fused = ws.slice_image("fused")
-        self._show("fused", fused, (0.0, 1.0))
         dmap = ws.slice_image("map")
-        see_through = overlay_lut(ws.overlay_colormap)
-        opaque = see_through.copy()
-        opaque[:, 3] = 255
-        self._show("map", dmap, (0.0, 1.0), lut=opaque)
-        overlay = self.panels["fused"].overlay
-        if dmap is None:
-            overlay.clear()
+        table = overlay_lut(ws.overlay_colormap)
+        table[:, 3] = 255
+        self._show("map", dmap, UNIT_LEVELS, lut=table)
+        if fused is not None and dmap is not None and ws.overlay_visible:
+            # the decision map burned in by the function exports use: the same picture
+            picture = overlay_decision_map(
+                fused, dmap, opacity=ws.overlay_opacity, colormap=ws.overlay_colormap
+            )
+            self._show("fused", picture, (0.0, 255.0))
         else:
-            # transparent where the MRI was taken, coloured where the CT was (soft: in between);
-            # the same table as exports burn in (brainfuse.overlay)
-            overlay.setImage(np.asarray(dmap, np.float32), levels=(0.0, 1.0), lut=see_through)
-            overlay.setRect(self._rect())
-        overlay.setOpacity(ws.overlay_opacity)
-        overlay.setVisible(ws.overlay_visible and dmap is not None)
+            self._show("fused", fused, UNIT_LEVELS)
         self.refresh_cursor()
 
     def _show(self, name: str, image, levels, lut=None) -> None:
