@@ -97,7 +97,7 @@ def test_end_to_end_row_fuses_a_volume_in_a_child_process(tmp_path):
     assert volume_pair((12, 48, 48), tmp_path) == (ct, mri)  # made once, reused
     row = time_fuse_command(ct, mri, threads=1)
     assert row["returncode"] == 0, row["stderr_tail"]
-    assert row["seconds"] > 0 and 50 < row["peak_rss_mib"] < 4096
+    assert row["seconds"] > 0 and 50 < row["peak_rss_mib"] < 4096 and row["cpu_seconds"] > 0
 
 
 def test_bench_command_writes_json(tmp_path, capsys):

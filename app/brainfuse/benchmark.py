@@ -416,10 +416,11 @@ def format_table(report: dict[str, Any]) -> str:
     if e2e:
         z, y, x = e2e["shape"]
         rss = "unknown" if e2e["peak_rss_mib"] is None else f"{e2e['peak_rss_mib']:.0f} MiB"
+        cpu = "" if e2e.get("cpu_seconds") is None else f", {e2e['cpu_seconds']:.1f} s of CPU"
         state = "" if e2e["returncode"] == 0 else f" (FAILED, exit {e2e['returncode']})"
         lines += [
             f"end to end, brainfuse fuse of a {z}x{y}x{x} pair to NIfTI (load, fuse, write; "
-            f"{e2e['threads']} threads): {e2e['seconds']:.1f} s, {z / e2e['seconds']:.1f} "
+            f"{e2e['threads']} threads): {e2e['seconds']:.1f} s{cpu}, {z / e2e['seconds']:.1f} "
             f"slices/s, peak resident memory {rss}{state}",
         ]
     lines.append(f"max resident memory of the process: {report['max_rss_mib']:.0f} MiB")

@@ -58,8 +58,11 @@ def time_fuse_command(
     Returns
     -------
     dict
-        ``seconds`` (wall, load + fuse + write), ``peak_rss_mib`` (the child's maximum
-        resident set size; None where ``wait4`` is unavailable), ``returncode``, ``stderr_tail``.
+        ``seconds`` (wall, load + fuse + write), ``cpu_seconds`` (the child's user + system
+        CPU time: on a busy machine, with threads that do not spin, a bound on what the wall
+        time would be on free cores, ≈ cpu_seconds / threads), ``peak_rss_mib`` (the child's
+        maximum resident set size), ``returncode``, ``stderr_tail`` (None values where
+        ``wait4`` is unavailable).
     """
     with tempfile.TemporaryDirectory(prefix="brainfuse-bench-") as tmp:
         out = Path(tmp) / "fused.nii.gz"
@@ -82,16 +85,23 @@ def time_fuse_command(
         t0 = time.perf_counter()
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-            rss = None
+            rss = cpu = None
             if hasattr(os, "wait4"):
                 _, status, usage = os.wait4(proc.pid, 0)
                 seconds = time.perf_counter() - t0
                 code = os.waitstatus_to_exitcode(status)
                 proc.returncode = code
                 rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 1024.0)
+                cpu = usage.ru_utime + usage.ru_stime
             else:  # pragma: no cover - Windows
                 code = proc.wait()
                 seconds = time.perf_counter() - t0
             err.seek(0)
             tail = err.read().decode("utf-8", "replace")[-400:]
-    return {"seconds": seconds, "peak_rss_mib": rss, "returncode": code, "stderr_tail": tail}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "peak_rss_mib": rss,
+        "returncode": code,
+        "stderr_tail": tail,
+    }
