@@ -202,6 +202,7 @@ def evaluate(
     grid: int = 6,
     device: str = "auto",
     rules: Sequence[str] | None = None,
+    threads: int | None = None,
     make_fuser: Callable[[str], object] | None = None,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
@@ -223,6 +224,8 @@ def evaluate(
         Number of pairs shown in ``grid.png`` (0: no grid).
     device : str
         Device for the fusers (``auto``, ``cpu``, ``cuda``).
+    threads : int or None
+        CPU threads for the fusers (default: :func:`brainfuse.threads.choose_threads`).
     make_fuser : callable(method) -> object with ``fuse(image1, image2)``, optional
         Factory of fusers (default :class:`brainfuse.fusion.Fuser`); one fuser per method.
     progress : callable(fraction), optional
@@ -244,7 +247,7 @@ def evaluate(
         raise BrainFuseError("no fusion method given.")
     if out.resolve() == pairs_dir.resolve():
         raise ExportError(f"the output folder '{out}' is the pairs folder; choose another one.")
-    fusers = _make_fusers(methods, device, make_fuser, rules)
+    fusers = _make_fusers(methods, device, make_fuser, rules, threads)
     methods = tuple(fusers)
     try:
         for m in methods:
@@ -291,6 +294,7 @@ def _make_fusers(
     device: str,
     make_fuser: Callable[[str], object] | None,
     rules: Sequence[str] | None = None,
+    threads: int | None = None,
 ) -> dict[str, object]:
     """One fuser per method (the engine's by default), keyed by its label.
 
@@ -304,12 +308,14 @@ def _make_fusers(
     fusers: dict[str, object] = {}
     for m in methods:
         if m != "cnn" or not rules:
-            fusers[m] = Fuser(m, device=device)
+            fusers[m] = Fuser(m, device=device, threads=threads)
         elif len(rules) == 1:
-            fusers[m] = Fuser(m, settings=FusionSettings(rule=rules[0]), device=device)
+            settings = FusionSettings(rule=rules[0])
+            fusers[m] = Fuser(m, settings=settings, device=device, threads=threads)
         else:
             for rule in rules:
-                fusers[f"{m}-{rule}"] = Fuser(m, settings=FusionSettings(rule=rule), device=device)
+                settings = FusionSettings(rule=rule)
+                fusers[f"{m}-{rule}"] = Fuser(m, settings=settings, device=device, threads=threads)
     return fusers
 
 

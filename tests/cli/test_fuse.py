@@ -65,8 +65,10 @@ def test_forced_cuda_says_it_fell_back(tmp_path, capsys):
     assert "CUDA" in cap.err and "device: CPU" in cap.out
 
 
-def test_volume_to_nifti_with_the_grid_affine(tmp_path):
+def test_volume_to_nifti_with_the_grid_affine(tmp_path, capsys, monkeypatch):
     import nibabel as nib
+
+    monkeypatch.setattr("brainfuse.progress.DELAY_S", 0.0)  # the bar even for a short job
 
     rng = np.random.default_rng(2)
     aff = np.diag([1.2, 1.2, 3.0, 1.0])
@@ -79,7 +81,10 @@ def test_volume_to_nifti_with_the_grid_affine(tmp_path):
     nib.save(nib.Nifti1Image(mr, aff), tmp_path / "mr.nii.gz")
     out = tmp_path / "fused.nii.gz"
     assert main(["fuse", str(tmp_path / "ct.nii.gz"), str(tmp_path / "mr.nii.gz"), "-o",
-                 str(out), "--register", "none"]) == 0  # fmt: skip
+                 str(out), "--register", "none", "--threads", "1"]) == 0  # fmt: skip
+    cap = capsys.readouterr()
+    assert "device: CPU (1 thread" in cap.out  # the thread choice, shown with the device
+    assert "3/3 slices" in cap.err and "slices/s" in cap.err  # the progress bar
     img = nib.load(out)
     assert img.shape[:3] == (32, 36, 3)
     # Same voxel grid in space (the loader may flip axes to LPS; compare canonically).

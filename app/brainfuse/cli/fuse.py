@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from brainfuse.cli.options import add_threads_option
 from brainfuse.errors import ExportError
 
 __all__ = ["register", "run"]
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "network decides the rest; needs a CT, else sesf runs) or sesf (the paper's map)",
     )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_threads_option(p)
     p.add_argument("--ct-window", help="CENTER/WIDTH in HU or a preset: brain, subdural, bone")
     p.add_argument("--mr-window", help="CENTER/WIDTH (default robust percentiles)")
     p.add_argument("--slice", type=int, default=None, help="slice for a PNG of a volume")
@@ -93,24 +95,29 @@ def _refuse_inputs(outputs: list[str | None], inputs: list[str]) -> None:
                 raise ExportError(f"refusing to write {out}: it is (or is inside) the input {src}")
 
 
-def _fuse(args, ct, mri, fuse_pair):
-    return fuse_pair(
-        ct,
-        mri,
-        method=args.method,
-        rule=args.rule,
-        device=args.device,
-        ct_window=args.ct_window,
-        mr_window=args.mr_window,
-        register=args.register,
-        reference=args.reference,
-        first=args.slice,
-    )
+def _fuse(args, ct, mri):
+    """align -> prepare -> fuse slice by slice (as ``pipeline.fuse_pair``), with a progress
+    bar counting slices on stderr."""
+    from brainfuse.fusion import Fuser, FusionSettings
+    from brainfuse.pipeline import PairFusion, align, prepare
+    from brainfuse.progress import TextProgress
+
+    settings = FusionSettings(rule=args.rule)
+    fuser = Fuser(args.method, settings=settings, device=args.device, threads=args.threads)
+    aligned = align(ct, mri, register=args.register, reference=args.reference)
+    # lazy: each batch of slices is windowed when fused (no float copy of the sources)
+    fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window, lazy=True), fuser)
+    del aligned
+    bar = TextProgress(fusion.n_slices, "slices")
+    try:
+        for step in fusion.steps(args.slice):
+            bar(step.fraction)
+    finally:
+        bar.close()
+    return fusion.result()
 
 
 def run(args: argparse.Namespace) -> int:
-    from brainfuse.pipeline import fuse_pair
-
     if args.demo:
         from brainfuse.io import demo_pair
 
@@ -130,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     _refuse_inputs([args.output, args.decision_map, args.save_transform], inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
-        result = _fuse(args, ct, mri, fuse_pair)
+        result = _fuse(args, ct, mri)
     if args.edits:
         from brainfuse.edits import apply_edits_file
 

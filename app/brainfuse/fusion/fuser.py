@@ -140,6 +140,13 @@ def _check_finite(image1: np.ndarray, image2: np.ndarray) -> None:
             raise BrainFuseError(f"{name} contains NaN or infinite values; cannot fuse it")
 
 
+#: Working memory allowed to one batch of slices (bytes); large slices go in smaller batches.
+BATCH_BYTES = 64 << 20
+#: Bytes in flight per pixel of a slice pair in one batch (measured about 24 MiB per 512 x 512
+#: pair: the encoder's input and energies, box sums, activity, decision and fused maps).
+BYTES_PER_PIXEL = 96
+
+
 class Fuser:
     """Fusion engine: weights loaded and device chosen once, then :meth:`fuse` many times.
 
@@ -154,11 +161,12 @@ class Fuser:
     weights : path or None
         Safetensors file from ``brainfuse train``; default the shipped weights.
     threads : int or None
-        CPU threads (default: the cores, at most 8).
+        CPU threads (default: :func:`brainfuse.threads.choose_threads`, from the free cores).
     tile : int or None
         Slices larger than this are encoded in overlapping tiles (bounded memory).
     batch : int
-        Slices per encoder batch (each counts twice: both images).
+        Most slices per encoder batch (each counts twice: both images); large slices go in
+        smaller batches (:meth:`batch_for`).
     keep_activity : bool
         Return the two activity maps in :attr:`FusionResult.activity`.
 
@@ -324,10 +332,11 @@ class Fuser:
         rgb = _check_shapes(image1, image2)
         order = list(range(image2.shape[0]) if order is None else order)
         timings = {} if timings is None else timings
-        for s0 in range(0, len(order), self.batch):
+        step = self.batch_for(*image2.shape[-2:])
+        for s0 in range(0, len(order), step):
             if cancel is not None and cancel.is_set():
                 raise CancelledError("fusion cancelled")
-            idx = order[s0 : s0 + self.batch]
+            idx = order[s0 : s0 + step]
             a, b = _take(image1, idx), _take(image2, idx)
             _check_finite(a, b)
             y, cb, cr = rgb_to_ycbcr(a) if rgb else (a, None, None)
@@ -344,6 +353,13 @@ class Fuser:
                 yield SliceFusion(
                     k, fused[i], dm[i], soft[i], None if act is None else (act[0][i], act[1][i])
                 )
+
+    def batch_for(self, height: int, width: int) -> int:
+        """Slices per batch for ``height x width`` slices: ``batch``, fewer when a batch's
+        working memory (about :data:`BYTES_PER_PIXEL` per pixel of a slice pair: encoder
+        input and energies, activity and decision maps) would pass :data:`BATCH_BYTES`
+        (8 at 256 x 256, 2 at 512 x 512)."""
+        return max(1, min(self.batch, BATCH_BYTES // max(height * width * BYTES_PER_PIXEL, 1)))
 
     def activity(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Box-summed deep spatial-frequency activity of two (N, H, W) stacks."""
