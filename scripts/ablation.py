@@ -1,6 +1,7 @@
 """Dev-set table for the fusion engine: our default, ablations and baselines.
 
-Scores SSIM, PSNR, SF, MI, Qabf (``brainfuse.metrics``, 0-255 scale, every pixel) averaged
+Scores SSIM, PSNR, SF, MI, Qabf and the anatomy retention bone_kept / brain_kept
+(``brainfuse.metrics``, 0-255 scale, every pixel; ``../shared/reference/anatomy.md``) averaged
 over the CT-MRI development pairs (``../shared/data/pairs/ct-mri``; research-use data, only
 read, never copied). Activities are computed once per weights file and re-used for the
 decision-map variants.
@@ -13,7 +14,11 @@ functions.
 Usage::
 
     python scripts/ablation.py [--weights W.safetensors ...] [--limit N] [--configs default;...]
-        [--set window=7 ...]
+        [--set window=7 ...] [--baselines] [--halves]
+
+``--halves`` also prints the table on each half of the development cases (settings were
+chosen on cases 2, 21, 28, 32 and checked on 34, 37, 41: adjacent slices of one case are
+near copies, so the split is by case).
 """
 
 from __future__ import annotations
@@ -33,11 +38,16 @@ from scipy import ndimage
 from brainfuse import metrics
 from brainfuse.fusion import DetailBlend, Fuser, FusionSettings
 from brainfuse.fusion.activity import box_sum, gradient_energy
-from brainfuse.fusion.decision import guided_filter, hard_map, soft_map
+from brainfuse.fusion.anatomy import slice_maps
+from brainfuse.fusion.decision import guided_filter, hard_map
 from brainfuse.fusion.fuser import METHODS
+from brainfuse.fusion.settings import AnatomyRule
+from brainfuse.intensity import bone_mask
 
 PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pairs" / "ct-mri"
 NAMES = ("ssim", "psnr", "sf", "mi", "qabf")
+ANATOMY = ("bone_kept", "brain_kept")
+TUNE_CASES = ("2", "21", "28", "32")  # settings chosen on these; checked on 34, 37, 41
 SESF = {"ssim": 0.730, "psnr": 12.82, "sf": 37.5, "mi": 3.26, "qabf": 0.631}
 
 #: A research refinement: (hard map, image 1, image 2, a1 + a2) -> soft map.
@@ -95,7 +105,21 @@ class Variant:
 
 _D = FusionSettings()  # the shipped method
 CONFIGS: dict[str, Variant] = {
-    "default": Variant(),
+    "default (rule anatomy, k 6)": Variant(),
+    "anatomy: no tolerance caps on the blend": Variant({"anatomy": AnatomyRule(tolerance=255.0)}),
+    "anatomy: hard map (no blend)": Variant({"refine": "none"}),
+    "anatomy: no closing of the skull (r 0)": Variant({"anatomy": AnatomyRule(close_radius=0.0)}),
+    "anatomy: no convex-hull fallback for open skulls": Variant(
+        {"anatomy": AnatomyRule(ring_coverage=2.0)}
+    ),
+    "anatomy: k 5": Variant({"window": 5}),
+    "anatomy: k 7": Variant({"window": 7}),
+    "rule sesf (k 6)": Variant({"rule": "sesf"}),
+    "sesf: k 5 (previous default)": Variant({"rule": "sesf", "window": 5}),
+    "sesf: k 5, no background masking": Variant({"rule": "sesf", "window": 5, "background": 0.0}),
+    "sesf: k 7": Variant({"rule": "sesf", "window": 7}),
+}
+SESF_CONFIGS: dict[str, Variant] = {
     "hard map (no refinement)": Variant({"refine": "none"}),
     "detail blend: no level floor (kappa 0)": Variant({"detail": DetailBlend(kappa=0.0)}),
     "detail blend: beta .5": Variant({"detail": DetailBlend(beta=0.5)}),
@@ -115,6 +139,13 @@ CONFIGS: dict[str, Variant] = {
     "k=7": Variant({"window": 7}),
     "k=15": Variant({"window": 15}),
 }
+CONFIGS.update(
+    {
+        f"sesf: {k}": Variant({"rule": "sesf", **v.changes}, v.refine, v.source)
+        for k, v in SESF_CONFIGS.items()
+        if k != "default"
+    }
+)
 
 
 def load_pairs(limit: int | None):
@@ -134,6 +165,8 @@ def score(fused01, a, b) -> dict:
         "sf": metrics.spatial_frequency(f),
         "mi": metrics.mutual_information(f, a255, b255),
         "qabf": metrics.qabf(f, a255, b255),
+        "bone_kept": metrics.bone_kept(f, a255),
+        "brain_kept": metrics.brain_kept(f, a255, b255),
     }
 
 
@@ -149,6 +182,7 @@ def run(weights: str | None, configs: dict[str, Variant], pairs: list, base: Fus
     rows: dict[str, list[dict]] = {name: [] for name in configs}
     energy = Fuser(weights=weights, threads=2, settings=base.with_(window=1))
     for _, a, b in pairs:
+        bone = bone_mask(np.round(255 * a), "8-bit")
         cache = {}
         for name, variant in configs.items():
             settings = base.with_(**variant.changes)
@@ -157,13 +191,13 @@ def run(weights: str | None, configs: dict[str, Variant], pairs: list, base: Fus
             e1, e2 = cache[variant.source]
             a1 = box_sum(torch.from_numpy(e1), settings.window)[0].numpy()
             a2 = box_sum(torch.from_numpy(e2), settings.window)[0].numpy()
-            dm = hard_map(a1, a2, settings)
-            if variant.refine is not None:
+            if variant.refine is not None:  # research refinements of the sesf map
+                dm = hard_map(a1, a2, settings)
                 soft = variant.refine(dm, a, b, a1 + a2)
             else:
-                soft = soft_map(dm, a, b, settings)
+                _, soft = slice_maps(a1, a2, a, b, bone, settings)
             rows[name].append(score(soft * a + (1 - soft) * b, a, b))
-    return {n: {m: float(np.mean([r[m] for r in rs])) for m in NAMES} for n, rs in rows.items()}
+    return rows
 
 
 def baselines(pairs) -> dict[str, dict]:
@@ -172,22 +206,31 @@ def baselines(pairs) -> dict[str, dict]:
         if method == "cnn":
             continue
         fz = Fuser(method, threads=2)
-        rs = [score(fz.fuse(a, b).fused, a, b) for _, a, b in pairs]
-        out[f"baseline {method}"] = {m: float(np.mean([r[m] for r in rs])) for m in NAMES}
+        out[f"baseline {method}"] = [score(fz.fuse(a, b).fused, a, b) for _, a, b in pairs]
     return out
+
+
+def means(rows: dict[str, list[dict]], keep: list[bool]) -> dict[str, dict]:
+    """Mean of each score over the pairs where ``keep`` is True (NaN skipped)."""
+    return {
+        n: {m: float(np.nanmean([r[m] for r, k in zip(rs, keep, strict=True) if k])) for m in rs[0]}
+        for n, rs in rows.items()
+    }
 
 
 def table(results: dict[str, dict]) -> str:
     lines = [
-        "| setting | SSIM | PSNR dB | SF | MI bits | Qabf | >= SESF on all |",
-        "|---|---|---|---|---|---|---|",
+        "| setting | SSIM | PSNR dB | SF | MI bits | Qabf | bone kept | brain kept "
+        "| >= SESF on all |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    lines.append("| SESF-Fuse release (method.md) | .730 | 12.82 | 37.5 | 3.26 | .631 | |")
+    lines.append("| SESF-Fuse release (method.md) | .730 | 12.82 | 37.5 | 3.26 | .631 | | | |")
     for name, r in results.items():
         ok = all(r[m] >= SESF[m] for m in NAMES)
         lines.append(
             f"| {name} | {r['ssim']:.3f} | {r['psnr']:.2f} | {r['sf']:.1f} | {r['mi']:.2f} "
-            f"| {r['qabf']:.3f} | {'yes' if ok else 'no'} |"
+            f"| {r['qabf']:.3f} | {r['bone_kept']:.3f} | {r['brain_kept']:.3f} "
+            f"| {'yes' if ok else 'no'} |"
         )
     return "\n".join(lines)
 
@@ -198,6 +241,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--configs", default=None, help="semicolon-separated subset of CONFIGS")
     ap.add_argument("--baselines", action="store_true")
+    ap.add_argument("--halves", action="store_true", help="also each half of the cases")
     ap.add_argument("--set", nargs="*", default=[], help="FusionSettings fields, key=value")
     args = ap.parse_args()
     types = {f.name: type(getattr(_D, f.name)) for f in dataclasses.fields(FusionSettings)}
@@ -209,15 +253,23 @@ def main() -> None:
     configs = CONFIGS if not args.configs else {k: CONFIGS[k] for k in args.configs.split(";")}
     pairs = list(load_pairs(args.limit))
     t0 = time.time()
-    results = {}
+    rows = {}
     for w in args.weights:
         res = run(w, configs, pairs, base)
         tag = "" if w is None else f" [{Path(w).parent.name}]"
-        results.update({f"{k}{tag}": v for k, v in res.items()})
+        rows.update({f"{k}{tag}": v for k, v in res.items()})
     if args.baselines:
-        results.update(baselines(pairs))
+        rows.update(baselines(pairs))
     print(f"{len(pairs)} pairs, {time.time() - t0:.0f} s, settings {extra}")
-    print(table(results))
+    print(table(means(rows, [True] * len(pairs))))
+    if args.halves:
+        tune = [i[:-3] in TUNE_CASES for i, _, _ in pairs]
+        for label, keep in (
+            ("tune: cases " + ", ".join(TUNE_CASES), tune),
+            ("check: the other cases", [not t for t in tune]),
+        ):
+            print(f"\n{label} ({sum(keep)} pairs)\n")
+            print(table(means(rows, keep)))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ The demo pair is resampled (trilinear) to 180 slices of 256 × 256, opened in th
 whole fusion. The worst gap between two timer ticks is the longest time the window could not
 answer the user. Issue 8 asks for < 100 ms every time.
 
-Usage::
+Usage (issue 18 asks for < 100 ms while a clinical 512 x 512 x 300 volume fuses)::
 
     QT_QPA_PLATFORM=offscreen python scripts/measure_latency.py [--slices 180] [--size 256]
+    QT_QPA_PLATFORM=offscreen python scripts/measure_latency.py --slices 300 --size 512
 """
 
 from __future__ import annotations
@@ -71,24 +72,19 @@ def main(argv: list[str] | None = None) -> int:
 
     phases: list[tuple[float, str]] = []
 
-    def step(payload):
-        if payload[0] == "slice" and fusing["start"] is None:
+    def slice_fused(k) -> None:
+        if k is None:  # a new fusion was started (its arrays are empty)
+            phases.append((time.perf_counter(), "fusion started"))
+            return
+        if fusing["start"] is None:
             fusing["start"] = time.perf_counter()
-        if payload[0] == "unit" or fusing["start"] is not None and len(phases) < 3:
-            phases.append((time.perf_counter(), payload[0]))
+            phases.append((fusing["start"], f"first slice ({k}) shown"))
 
     window.workspace.grid_changed.connect(lambda: phases.append((time.perf_counter(), "grid")))
-
-    window.fusion_finished.connect(
+    window.workspace.fusion_changed.connect(slice_fused)
+    window.session.fusion_finished.connect(
         lambda: (fusing.__setitem__("end", time.perf_counter()), app.quit())
     )
-    original = window._fusion_step
-
-    def wrapped(payload):
-        step(payload)
-        original(payload)
-
-    window._fusion_step = wrapped
     # the window loads the model at start-up; a user opens a pair seconds later
     while window.runner.is_running():
         app.processEvents()

@@ -104,12 +104,20 @@ def test_evaluate_writes_every_output(pairs_dir, tmp_path):
     assert row["head_ssim"] == pytest.approx(
         fusion_metrics(fused, a, b, mask="head")["ssim"], rel=1e-5
     )
+    # Anatomy retention only where image 1 is a CT (8-bit: bone = CT >= 200).
+    as_ct = fusion_metrics(fused, a, b, ct_scale="8-bit")
+    assert row["bone_kept"] == pytest.approx(as_ct["bone_kept"], rel=1e-5)
+    assert 0.5 < row["bone_kept"] <= 1.0
+    pet_row = next(r for r in rows if r["pair"] == "p1" and r["method"] == "laplacian")
+    assert np.isnan(pet_row["bone_kept"]) and np.isnan(pet_row["brain_kept"])
+    assert "head_bone_kept" not in row  # they have their own masks
     # average is exactly (A + B) / 2 on the 0-255 scale.
     avg = np.asarray(Image.open(out / "average" / "7.png")).astype(int)
     assert np.abs(avg - (a.astype(int) + b) / 2).max() <= 0.5
     summary = (out / "summary.md").read_text()
     assert "4 of 4 pairs" in summary and "## Head only" in summary
     assert summary.count("**") >= 2 * 10  # one bold best per metric column, two tables
+    assert "bone kept | brain kept |" in summary
     grid = Image.open(out / "grid.png")
     assert grid.size[0] > 3 * 100 and grid.size[1] > 5 * 100  # 3 columns, 6 rows
 
@@ -152,7 +160,9 @@ def test_evaluate_with_a_custom_fuser_factory(pairs_dir, tmp_path):
     class MaxFuser:
         device = "test"
 
-        def fuse(self, one, two):
+        def fuse(self, one, two, *, bone=None):
+            # a CT pair comes with its bone prior (8-bit: >= 200), other pairs without
+            assert (bone is None) == (one.ndim == 3) and (bone is None or bone.dtype == bool)
             grey = one if one.ndim == 2 else one.mean(axis=-1)
             return Result(np.maximum(grey, two) if one.ndim == 2 else average(grey, two)[0])
 
@@ -211,3 +221,16 @@ def test_average_baseline_mi_matches_the_reference_convention(shared_data, tmp_p
     assert result.pairs_done == 131
     mi = np.mean([float(r["mi"]) for r in result.rows])
     assert mi == pytest.approx(3.561, abs=5e-4)
+
+
+def test_two_rules_give_two_cnn_columns_and_record_the_rule_that_ran(pairs_dir, tmp_path):
+    out = tmp_path / "o"
+    result = evaluate(pairs_dir, out, methods=("cnn",), rules=("anatomy", "sesf"), grid=2)
+    assert result.methods == ("cnn-anatomy", "cnn-sesf")
+    rows = read_metrics_csv(out / "metrics.csv")
+    ran = {(r["pair"], r["method"]): r["rule"] for r in rows}
+    assert ran[("3", "cnn-anatomy")] == "anatomy" and ran[("3", "cnn-sesf")] == "sesf"
+    assert ran[("p1", "cnn-anatomy")] == "sesf"  # a PET pair has no bone prior
+    assert (out / "cnn-anatomy" / "3_dm.png").exists() and (out / "grid.png").exists()
+    summary = (out / "summary.md").read_text()
+    assert "| cnn-anatomy |" in summary and "| cnn-sesf |" in summary

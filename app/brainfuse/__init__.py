@@ -10,6 +10,12 @@ with ``cli`` and ``gui`` as thin shells over that core. Nothing outside
 
 from importlib.metadata import PackageNotFoundError, version
 
+from brainfuse.threads import prefer_passive_wait
+
+# Before anything imports torch: OpenMP threads sleep at barriers instead of spinning,
+# which keeps the fusion fast beside other jobs (see brainfuse.threads).
+prefer_passive_wait()
+
 try:
     __version__ = version("brainfuse")
 except PackageNotFoundError:  # running from a source tree without installation

@@ -31,8 +31,8 @@ from PIL import Image
 
 from brainfuse.errors import BrainFuseError, CancelledError, ExportError, UnreadableInputError
 from brainfuse.fusion import METHODS
-from brainfuse.intensity import from_uint8, to_uint8
-from brainfuse.metrics import METRIC_NAMES, fusion_metrics, head_mask
+from brainfuse.intensity import bone_mask, from_uint8, to_uint8
+from brainfuse.metrics import ANATOMY_NAMES, METRIC_NAMES, fusion_metrics, head_mask
 from brainfuse.results import FusionResult
 
 __all__ = [
@@ -61,10 +61,21 @@ PAIR_KINDS: tuple[tuple[str, str], ...] = (
 DEFAULT_METHODS = tuple(METHODS)
 #: Methods whose decision map means something (the others blend, their map is empty).
 MAP_METHODS = frozenset(m.name for m in METHODS.values() if m.has_map)
-#: Metric columns: whole slice, then head only (``head_`` prefix).
+#: Metric columns: whole slice (with the anatomy metrics, which have their own masks), then
+#: head only (``head_`` prefix).
 WHOLE_COLUMNS = METRIC_NAMES
-HEAD_COLUMNS = tuple(f"head_{name}" for name in METRIC_NAMES)
-CSV_COLUMNS = ("pair", "method", "modality1", "modality2", "fuse_ms", *WHOLE_COLUMNS, *HEAD_COLUMNS)
+HEAD_NAMES = tuple(name for name in METRIC_NAMES if name not in ANATOMY_NAMES)
+HEAD_COLUMNS = tuple(f"head_{name}" for name in HEAD_NAMES)
+CSV_COLUMNS = (
+    "pair",
+    "method",
+    "rule",
+    "modality1",
+    "modality2",
+    "fuse_ms",
+    *WHOLE_COLUMNS,
+    *HEAD_COLUMNS,
+)
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,10 @@ class PairFuser(Protocol):
 
     device: str
 
-    def fuse(self, image1: np.ndarray, image2: np.ndarray) -> FusionResult:
-        """Fuse one pair of float [0, 1] images."""
+    def fuse(
+        self, image1: np.ndarray, image2: np.ndarray, *, bone: np.ndarray | None = None
+    ) -> FusionResult:
+        """Fuse one pair of float [0, 1] images; ``bone`` is image 1's bone prior."""
         ...
 
 
@@ -220,6 +233,8 @@ def evaluate(
     limit: int | None = None,
     grid: int = 6,
     device: str = "auto",
+    rules: Sequence[str] | None = None,
+    threads: int | None = None,
     make_fuser: Callable[[str], PairFuser] | None = None,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
@@ -241,6 +256,8 @@ def evaluate(
         Number of pairs shown in ``grid.png`` (0: no grid).
     device : str
         Device for the fusers (``auto``, ``cpu``, ``cuda``).
+    threads : int or None
+        CPU threads for the fusers (default: :func:`brainfuse.threads.choose_threads`).
     make_fuser : callable(method) -> PairFuser, optional
         Factory of fusers (default :class:`brainfuse.fusion.Fuser`); one fuser per method.
     progress : callable(fraction), optional
@@ -262,7 +279,8 @@ def evaluate(
         raise BrainFuseError("no fusion method given.")
     if out.resolve() == pairs_dir.resolve():
         raise ExportError(f"the output folder '{out}' is the pairs folder; choose another one.")
-    fusers = _make_fusers(methods, device, make_fuser)
+    fusers = _make_fusers(methods, device, make_fuser, rules, threads)
+    methods = tuple(fusers)
     try:
         for m in methods:
             (out / m).mkdir(parents=True, exist_ok=True)
@@ -304,16 +322,33 @@ def evaluate(
 
 
 def _make_fusers(
-    methods: Sequence[str], device: str, make_fuser: Callable[[str], PairFuser] | None
+    methods: Sequence[str],
+    device: str,
+    make_fuser: Callable[[str], PairFuser] | None,
+    rules: Sequence[str] | None = None,
+    threads: int | None = None,
 ) -> dict[str, PairFuser]:
-    """One fuser per method (the engine's by default)."""
-    if make_fuser is None:
-        from brainfuse.fusion import Fuser
+    """One fuser per method (the engine's by default), keyed by its label.
 
-        def make_fuser(method: str) -> PairFuser:
-            return Fuser(method, device=device)
+    With several ``rules``, ``cnn`` gives one fuser per rule, labelled ``cnn-<rule>``.
+    """
+    rules = list(dict.fromkeys(rules or []))
+    if make_fuser is not None:
+        return {m: make_fuser(m) for m in methods}
+    from brainfuse.fusion import Fuser, FusionSettings
 
-    return {m: make_fuser(m) for m in methods}
+    fusers: dict[str, PairFuser] = {}
+    for m in methods:
+        if m != "cnn" or not rules:
+            fusers[m] = Fuser(m, device=device, threads=threads)
+        elif len(rules) == 1:
+            settings = FusionSettings(rule=rules[0])
+            fusers[m] = Fuser(m, settings=settings, device=device, threads=threads)
+        else:
+            for rule in rules:
+                settings = FusionSettings(rule=rule)
+                fusers[f"{m}-{rule}"] = Fuser(m, settings=settings, device=device, threads=threads)
+    return fusers
 
 
 def _evaluate_pair(
@@ -329,6 +364,8 @@ def _evaluate_pair(
     """
     im1, im2 = load_pair(pair)
     one, two = from_uint8(im1), from_uint8(im2)
+    is_ct = pair.modality1 == "ct"
+    bone = bone_mask(im1, "8-bit") if is_ct else None
     head = head_mask(im1, im2)
     panel = GridPanel(pair, im1, im2)
     rows: list[Row] = []
@@ -336,11 +373,11 @@ def _evaluate_pair(
         if cancel is not None and cancel.is_set():
             raise CancelledError("evaluation cancelled")
         t0 = time.perf_counter()
-        res = fuser.fuse(one, two)
+        res = fuser.fuse(one, two, bone=bone)
         ms = (time.perf_counter() - t0) * 1000.0
         fused = to_uint8(res.fused)
         _save_png(out / method / f"{pair.id}.png", fused)
-        if method in MAP_METHODS:
+        if getattr(fuser, "method", method) in MAP_METHODS:
             dm = (np.asarray(res.decision_map) > 0).astype(np.uint8) * 255
             _save_png(out / method / f"{pair.id}_dm.png", dm)
             if panel.dm is None:
@@ -348,16 +385,17 @@ def _evaluate_pair(
         row: Row = {
             "pair": pair.id,
             "method": method,
+            "rule": getattr(res, "rule", None) or "",
             "modality1": pair.modality1,
             "modality2": pair.modality2,
             "fuse_ms": ms,
         }
-        row.update(fusion_metrics(fused, im1, im2))
+        row.update(fusion_metrics(fused, im1, im2, ct_scale="8-bit" if is_ct else None))
         if head.any():
             scores = fusion_metrics(fused, im1, im2, mask=head)
         else:  # a blank pair: no head to score
             scores = dict.fromkeys(METRIC_NAMES, float("nan"))
-        row.update({f"head_{k}": v for k, v in scores.items()})
+        row.update({f"head_{k}": scores[k] for k in HEAD_NAMES})
         rows.append(row)
         panel.fused[method] = fused
     return panel, rows
@@ -372,7 +410,9 @@ def read_metrics_csv(path: str | Path) -> list[Row]:
             for k, v in raw.items():
                 try:
                     row[k] = (
-                        float(v) if k not in ("pair", "method", "modality1", "modality2") else v
+                        float(v)
+                        if k not in ("pair", "method", "rule", "modality1", "modality2")
+                        else v
                     )
                 except (TypeError, ValueError):
                     row[k] = v
@@ -391,10 +431,14 @@ _LABELS = {
     "qabf": "Qabf",
     "vif": "VIF",
     "scd": "SCD",
+    "bone_kept": "bone kept",
+    "brain_kept": "brain kept",
 }
 
 
-_DECIMALS = dict(ssim=4, psnr=3, en=3, sd=3, sf=3, ag=3, mi=3, qabf=4, vif=4, scd=4)
+_DECIMALS = dict(
+    ssim=4, psnr=3, en=3, sd=3, sf=3, ag=3, mi=3, qabf=4, vif=4, scd=4, bone_kept=3, brain_kept=3
+)
 
 
 def _rank(stats: dict[str, dict[str, tuple[float, float]]], key: str, method: str) -> float:
@@ -403,7 +447,7 @@ def _rank(stats: dict[str, dict[str, tuple[float, float]]], key: str, method: st
 
 
 def _table(rows: list[Row], methods: Sequence[str], prefix: str) -> list[str]:
-    keys = list(_LABELS)
+    keys = [k for k in _LABELS if not prefix or k not in ANATOMY_NAMES]
     stats: dict[str, dict[str, tuple[float, float]]] = {}
     for m in methods:
         vals = {k: np.array([float(r[prefix + k]) for r in rows if r["method"] == m]) for k in keys}
@@ -425,7 +469,10 @@ def _table(rows: list[Row], methods: Sequence[str], prefix: str) -> list[str]:
         for k in keys:
             mean, sd = stats[m][k]
             d = _DECIMALS[k]
-            cell = f"{mean:.{d}f} ± {sd:.{d}f}" if np.isfinite(mean) else f"{mean}"
+            if np.isfinite(mean):
+                cell = f"{mean:.{d}f} ± {sd:.{d}f}"
+            else:  # inf (identical images), or n/a (no pair where it is defined)
+                cell = "n/a" if np.isnan(mean) else f"{mean}"
             if len(methods) > 1 and best[k] == m:
                 cell = f"**{cell}**"
             cells.append(cell)
@@ -436,9 +483,11 @@ def _table(rows: list[Row], methods: Sequence[str], prefix: str) -> list[str]:
 def write_summary(result: EvaluationResult) -> Path:
     """Write ``summary.md``: mean ± sd (sample) per method for each metric, best in bold.
 
-    Two tables: the whole slice (the literature's convention) and the head only (background
-    air excluded, :func:`brainfuse.metrics.head_mask`). Means skip infinite (PSNR of identical
-    images) and undefined (head metrics of a blank pair) values.
+    Two tables: the whole slice (the literature's convention, with the anatomy retention
+    ``bone_kept``/``brain_kept`` of CT pairs) and the head only (background air excluded,
+    :func:`brainfuse.metrics.head_mask`). Means skip infinite (PSNR of identical images)
+    and undefined (head metrics of a blank pair, anatomy metrics of a pair without a CT or
+    with too little bone) values.
     """
     rows, methods = (
         result.rows,
@@ -452,7 +501,10 @@ def write_summary(result: EvaluationResult) -> Path:
         + (" (interrupted)" if result.cancelled else "")
         + f", methods: {', '.join(result.methods)}. Higher is better for every metric; "
         "best mean in bold. Metrics on the 0–255 scale, colour on BT.601 luminance; "
-        "SSIM/PSNR are the means over both sources, MI and VIF the sums.",
+        "SSIM/PSNR are the means over both sources, MI and VIF the sums. bone kept / "
+        "brain kept: fraction of the CT's bone (CT >= 200) and of the intracranial area "
+        "where the fused image is within 25 grey levels of the CT / the MRI "
+        "(../shared/reference/anatomy.md; CT pairs only).",
         "",
     ]
     if methods:

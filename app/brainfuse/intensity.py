@@ -13,6 +13,11 @@ agree:
   background).
 
 The window used travels with the data (:class:`Window`) so exports can record it.
+
+The CT's bone, for the ``anatomy`` fusion rule and the anatomy metrics, is found in the CT's
+own values, never through a display window: ``HU >= 300`` on CT in Hounsfield units,
+``>= 200`` on 8-bit CT slices (stored already windowed, bone saturated)
+(:func:`bone_mask`, :func:`volume_bone_mask`; ``../shared/reference/anatomy.md``).
 """
 
 from __future__ import annotations
@@ -30,13 +35,18 @@ from brainfuse.image import ImageVolume
 from brainfuse.resources import resource_path
 
 __all__ = [
+    "BONE_HU",
+    "BONE_LEVEL_8BIT",
     "CT_PRESETS",
+    "BoneScale",
     "UnitStack",
     "UnitVolume",
     "Window",
     "WindowError",
     "WindowSpec",
     "apply_window",
+    "bone_mask",
+    "bone_scale",
     "default_window",
     "from_uint8",
     "is_eight_bit",
@@ -46,6 +56,7 @@ __all__ = [
     "to_255",
     "to_uint8",
     "to_unit",
+    "volume_bone_mask",
     "window_for",
 ]
 
@@ -118,7 +129,9 @@ def load_ct_presets(path: Path | None = None) -> dict[str, Window]:
             continue
         if float(entry.get("width", 0)) <= 0:
             raise ValueError(f"{path}: preset {name!r} needs a positive width, got {entry}")
-        presets[name] = Window(float(entry["center"]), float(entry["width"]), f"preset:{name}", "HU")
+        presets[name] = Window(
+            float(entry["center"]), float(entry["width"]), f"preset:{name}", "HU"
+        )
     return presets
 
 
@@ -195,6 +208,52 @@ def is_eight_bit(volume: ImageVolume) -> bool:
 
 def _is_hu(volume: ImageVolume) -> bool:
     return volume.units == "HU" or (volume.modality == "CT" and not is_eight_bit(volume))
+
+
+#: Bone threshold in Hounsfield units.
+BONE_HU = 300.0
+#: Bone threshold on 8-bit CT slices (0-255).
+BONE_LEVEL_8BIT = 200.0
+_NOT_CT = {"MR", "PT", "NM", "PET", "SPECT"}
+
+
+#: How image 1's bone is found: ``"8-bit"`` (an 8-bit slice, >= 200) or ``"hu"`` (HU, >= 300).
+BoneScale = Literal["8-bit", "hu"]
+
+
+def bone_mask(values: np.ndarray, scale: BoneScale) -> np.ndarray:
+    """Find the bone of a CT from its own values; a boolean array shaped like ``values``.
+
+    ``HU >= 300`` (``scale="hu"``) or ``>= 200`` on an 8-bit slice (``scale="8-bit"``,
+    values 0-255).
+    """
+    if scale == "hu":
+        return np.asarray(values) >= BONE_HU
+    if scale == "8-bit":
+        return np.asarray(values) >= BONE_LEVEL_8BIT
+    raise BrainFuseError(f"bone scale must be '8-bit' or 'hu', not {scale!r}")
+
+
+def bone_scale(volume: ImageVolume) -> BoneScale | None:
+    """Tell how image 1's bone is found: ``"hu"``, ``"8-bit"`` or None.
+
+    ``"hu"`` for CT in HU, ``"8-bit"`` for a grey 8-bit picture (the CT role of a plain slice
+    pair), None for colour PET/SPECT or a scan labelled MR/PET/NM (no CT).
+    """
+    if volume.is_rgb or volume.modality.upper() in _NOT_CT:
+        return None
+    if _is_hu(volume):
+        return "hu"
+    return "8-bit" if is_eight_bit(volume) else None
+
+
+def volume_bone_mask(volume: ImageVolume) -> np.ndarray | None:
+    """Return the bone prior of image 1, or None when it is not a CT.
+
+    :func:`bone_mask` in its :func:`bone_scale`; never depends on a display window.
+    """
+    scale = bone_scale(volume)
+    return None if scale is None else bone_mask(volume.array, scale)
 
 
 def mr_auto_window(array: np.ndarray, units: str = "") -> Window:

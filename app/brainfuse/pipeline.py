@@ -20,8 +20,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from brainfuse.fusion import Fuser
+from brainfuse.fusion.compose import compose
 from brainfuse.image import ImageVolume
-from brainfuse.intensity import UnitVolume, Window, WindowSpec, to_uint8, to_unit
+from brainfuse.intensity import (
+    UnitVolume,
+    Window,
+    WindowSpec,
+    to_uint8,
+    to_unit,
+    volume_bone_mask,
+)
 from brainfuse.results import FusionResult, PairResult
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
@@ -52,6 +60,13 @@ class PreparedPair:
         (``ct01`` may carry a trailing RGB axis); no whole float copy is kept
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
+    bone : bool array (Z, Y, X) or None
+        The CT's bone from its own values (HU >= 300, or >= 200 on 8-bit slices); None
+        when image 1 is not a CT.
+    decide : (ct, mri) UnitVolume (or float32 arrays) in [0, 1], or None
+        The fixed representations the decision map is computed from (each source through
+        its default window), so that a display window never changes which pixels come
+        from which source; None when they are ``ct01``/``mri01`` themselves.
     """
 
     ct: ImageVolume
@@ -63,6 +78,8 @@ class PreparedPair:
     reference: str = "mri"
     registration: str = "none"
     warnings: list[str] = field(default_factory=list)
+    bone: np.ndarray | None = None
+    decide: tuple[UnitVolume | np.ndarray, UnitVolume | np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +134,11 @@ def prepare(
     """
     ct01, w_ct = to_unit(aligned.ct, ct_window, lazy=lazy)
     mri01, w_mr = to_unit(aligned.mri, mr_window, lazy=lazy)
+    decide = None
+    if not aligned.ct.is_rgb and (ct_window is not None or mr_window is not None):
+        ct_fixed = ct01 if ct_window is None else to_unit(aligned.ct, lazy=lazy)[0]
+        mri_fixed = mri01 if mr_window is None else to_unit(aligned.mri, lazy=lazy)[0]
+        decide = (ct_fixed, mri_fixed)
     return PreparedPair(
         ct=aligned.ct,
         mri=aligned.mri,
@@ -127,6 +149,8 @@ def prepare(
         reference=aligned.reference,
         registration=aligned.mode,
         warnings=list(aligned.warnings),
+        bone=volume_bone_mask(aligned.ct),
+        decide=decide,
     )
 
 
@@ -164,6 +188,38 @@ class PairFusion:
         self.done = np.zeros(shape[0], bool)
         self.timings: dict[str, float] = {}
 
+    def recomposed(self, prepared: PreparedPair) -> PairFusion:
+        """Recompose the same decision under other display windows, without the encoder.
+
+        The CNN method decides on window-independent images (:attr:`PreparedPair.decide`),
+        so a new window only recomposes ``F = W * CT + (1 - W) * MRI`` from this fusion's
+        soft map ``W`` and the sources of ``prepared`` (the same aligned pair, other windows).
+
+        Raises
+        ------
+        ValueError
+            The method is not ``cnn``, a slice is not fused yet, or the grids differ.
+        """
+        if self.fuser.method != "cnn" or not self.done.all():
+            raise ValueError("only a finished fusion of the cnn method can be recomposed")
+        if prepared.mri01.shape != self.prepared.mri01.shape:
+            raise ValueError("recomposing needs the same grid")
+        t0 = time.perf_counter()
+        new = PairFusion(prepared, self.fuser)
+        new.decision_map[...] = self.decision_map
+        new.soft_map[...] = self.soft_map
+        for k in range(self.n_slices):
+            new.fused[k] = compose(self.soft_map[k], prepared.ct01[k], prepared.mri01[k])
+        new.done[:] = True
+        new.timings = {"recompose": (time.perf_counter() - t0) * 1e3}
+        return new
+
+    @property
+    def rule(self) -> str | None:
+        """The fusion rule this pair runs (``anatomy`` needs a CT; None for baselines)."""
+        p = self.prepared
+        return self.fuser.rule_for(p.ct01, p.mri01, p.bone)
+
     @property
     def n_slices(self) -> int:
         """Number of slices of the common grid."""
@@ -191,7 +247,16 @@ class PairFusion:
         total, done = self.n_slices, int(self.done.sum())
         p = self.prepared
         for part in (order[:1], order[1:]):
-            for s in self.fuser.slices(p.ct01, p.mri01, part, cancel=cancel, timings=self.timings):
+            slices = self.fuser.slices(
+                p.ct01,
+                p.mri01,
+                part,
+                bone=p.bone,
+                decide=p.decide,
+                cancel=cancel,
+                timings=self.timings,
+            )
+            for s in slices:
                 k = s.index
                 self.fused[k], self.decision_map[k], self.soft_map[k] = s.fused, s.decision, s.soft
                 self.done[k] = True
@@ -212,6 +277,7 @@ class PairFusion:
             timings=dict(self.timings),
             fallback=self.fuser.fallback,
             model_sha256=self.fuser.model_sha256,
+            rule=self.rule,
         )
         dm = ImageVolume(  # on the reference grid; the fused image takes the same geometry
             self.decision_map,
@@ -256,6 +322,7 @@ def fuse_pair(
     mri: ImageVolume,
     *,
     method: str = "cnn",
+    rule: str | None = None,
     device: str = "auto",
     ct_window: WindowSpec = None,
     mr_window: WindowSpec = None,
@@ -274,6 +341,9 @@ def fuse_pair(
         Image 1 (CT in HU, 8-bit slice, or colour PET/SPECT) and image 2 (MRI).
     method : str
         See :func:`brainfuse.fusion.available_methods`; ignored when ``fuser`` is given.
+    rule : {"anatomy", "sesf"} or None
+        The ``cnn`` method's rule (default the settings' default, ``anatomy``); ignored
+        when ``fuser`` is given. The rule that ran is ``result.fusion.rule``.
     device : {"auto", "cpu", "cuda"}
         Ignored when ``fuser`` is given.
     ct_window, mr_window : preset name, ``"C/W"``, (center, width) or Window, optional
@@ -306,7 +376,12 @@ def fuse_pair(
         cancel=cancel,
     )
     prepared = prepare(aligned, ct_window, mr_window)
-    fusion = PairFusion(prepared, fuser if fuser is not None else Fuser(method, device=device))
+    if fuser is None:
+        from brainfuse.fusion import FusionSettings
+
+        settings = FusionSettings() if rule is None else FusionSettings(rule=rule)
+        fuser = Fuser(method, settings=settings, device=device)
+    fusion = PairFusion(prepared, fuser)
     for step in fusion.steps(first, cancel=cancel):
         if progress is not None:
             progress(0.3 + 0.7 * step.fraction)

@@ -39,6 +39,8 @@ class FusionResult:
     timings : dict of str -> float, milliseconds
     fallback : str or None, the message when a CUDA request fell back to the CPU
     model_sha256 : str or None, SHA-256 of the network weights used (``cnn`` only)
+    rule : str or None, the rule that actually ran (``"anatomy"`` or ``"sesf"``; ``cnn``
+        only): ``anatomy`` is asked for by default but needs a CT (a bone prior)
     """
 
     fused: np.ndarray
@@ -50,6 +52,16 @@ class FusionResult:
     timings: dict[str, float] = field(default_factory=dict)
     fallback: str | None = None
     model_sha256: str | None = None
+    rule: str | None = None
+
+    def rule_note(self, asked: str | None) -> str | None:
+        """Say, in a line for the user, when the rule that ran is not the one ``asked`` for."""
+        if self.rule is None or asked is None or asked == self.rule:
+            return None
+        return (
+            f"rule '{asked}' needs a CT (a bone prior); image 1 has none "
+            f"(PET/SPECT colour or MR), so the '{self.rule}' rule ran"
+        )
 
 
 @dataclass

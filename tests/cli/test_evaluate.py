@@ -23,7 +23,10 @@ def pairs_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_evaluate_command_runs_with_our_method_and_a_baseline(pairs_dir, tmp_path, capsys):
+def test_evaluate_command_runs_with_our_method_and_a_baseline(
+    pairs_dir, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr("brainfuse.progress.DELAY_S", 0.0)  # show the bar even for a short job
     out = tmp_path / "out"
     rc = main(
         [
@@ -39,12 +42,14 @@ def test_evaluate_command_runs_with_our_method_and_a_baseline(pairs_dir, tmp_pat
             "1",
             "--device",
             "cpu",
+            "--threads",
+            "1",
         ]
     )
     assert rc == 0
     captured = capsys.readouterr()
     assert "2 pairs × 2 methods" in captured.out
-    assert "2/2 pairs" in captured.err  # the progress bar
+    assert "2/2 pairs" in captured.err and "pairs/s" in captured.err  # the progress bar
     assert (out / "cnn" / "1_dm.png").exists() and not (out / "average" / "1_dm.png").exists()
     assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 2 * 2
     assert (out / "grid.png").exists() and (out / "summary.md").exists()

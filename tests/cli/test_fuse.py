@@ -65,8 +65,10 @@ def test_forced_cuda_says_it_fell_back(tmp_path, capsys):
     assert "CUDA" in cap.err and "device: CPU" in cap.out
 
 
-def test_volume_to_nifti_with_the_grid_affine(tmp_path):
+def test_volume_to_nifti_with_the_grid_affine(tmp_path, capsys, monkeypatch):
     import nibabel as nib
+
+    monkeypatch.setattr("brainfuse.progress.DELAY_S", 0.0)  # the bar even for a short job
 
     rng = np.random.default_rng(2)
     aff = np.diag([1.2, 1.2, 3.0, 1.0])
@@ -79,10 +81,32 @@ def test_volume_to_nifti_with_the_grid_affine(tmp_path):
     nib.save(nib.Nifti1Image(mr, aff), tmp_path / "mr.nii.gz")
     out = tmp_path / "fused.nii.gz"
     assert main(["fuse", str(tmp_path / "ct.nii.gz"), str(tmp_path / "mr.nii.gz"), "-o",
-                 str(out), "--register", "none"]) == 0  # fmt: skip
+                 str(out), "--register", "none", "--threads", "1"]) == 0  # fmt: skip
+    cap = capsys.readouterr()
+    assert "device: CPU (1 thread" in cap.out  # the thread choice, shown with the device
+    assert "3/3 slices" in cap.err and "slices/s" in cap.err  # the progress bar
     img = nib.load(out)
     assert img.shape[:3] == (32, 36, 3)
     # Same voxel grid in space (the loader may flip axes to LPS; compare canonically).
     canon_out = nib.as_closest_canonical(img).affine
     canon_in = nib.as_closest_canonical(ct_img).affine
     np.testing.assert_allclose(canon_out, canon_in, atol=1e-4)
+
+
+@pytest.mark.parametrize("rule", ["anatomy", "sesf"])
+def test_rule_is_chosen_reported_and_recorded(tmp_path, capsys, rule):
+    a, b = _png(tmp_path / "ct.png", 0), _png(tmp_path / "mr.png", 1)
+    out = tmp_path / "f.png"
+    assert main(["fuse", str(a), str(b), "-o", str(out), "--rule", rule]) == 0
+    captured = capsys.readouterr()
+    assert f"(rule: {rule})" in captured.out  # a grey 8-bit image 1 is taken for a CT
+    assert f"rule {rule}" in Image.open(out).text["Description"]
+
+
+def test_a_colour_image_1_runs_sesf_and_says_so(tmp_path, capsys):
+    a, b = _png(tmp_path / "pet.png", 0), _png(tmp_path / "mr.png", 1)
+    grey = np.asarray(Image.open(a))
+    Image.fromarray(np.stack([grey, grey // 2, 255 - grey], axis=-1)).save(a)
+    assert main(["fuse", str(a), str(b), "-o", str(tmp_path / "f.png")]) == 0
+    captured = capsys.readouterr()
+    assert "(rule: sesf)" in captured.out and "needs a CT" in captured.out

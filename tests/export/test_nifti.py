@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -80,3 +82,22 @@ def test_bad_requests_are_refused(oblique, tmp_path):
     with pytest.raises(ExportError, match="grid"):
         write_nifti(oblique, tmp_path / "dm.nii", array=np.zeros((2, 2, 2), np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["big.nii", "big.nii.gz"])
+def test_a_volume_is_streamed_without_a_copy(oblique, tmp_path, name):
+    rng = np.random.default_rng(0)
+    array = rng.random((40, 128, 128), dtype=np.float32)  # 2.5 MiB
+    volume = oblique.with_array(array)
+    tracemalloc.start()
+    try:
+        out = write_nifti(volume, tmp_path / name)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < array.nbytes / 4  # slices and gzip buffers only
+    back = load_volume(out)
+    assert np.array_equal(back.array, array)
+    first = out.read_bytes()
+    again = write_nifti(volume, tmp_path / name, overwrite=True)
+    assert again.read_bytes() == first  # equal inputs, equal files

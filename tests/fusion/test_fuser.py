@@ -129,6 +129,18 @@ def test_baselines_dispatch(method, sharp_left_right):
     assert res.fused.min() >= 0 and res.fused.max() <= 1
 
 
+def test_large_slices_go_in_smaller_batches_with_the_same_numbers():
+    fuser = Fuser(device="cpu", threads=1)
+    assert fuser.batch_for(256, 256) == fuser.batch == 8
+    assert fuser.batch_for(512, 512) == 2 and fuser.batch_for(4096, 4096) == 1
+    rng = np.random.default_rng(4)
+    a = rng.random((3, 48, 40), dtype=np.float32)
+    b = rng.random((3, 48, 40), dtype=np.float32)
+    whole = fuser.fuse(a, b)
+    fuser.batch = 1  # what a tight memory budget gives
+    one_by_one = fuser.fuse(a, b)
+    assert np.array_equal(whole.fused, one_by_one.fused)
+    assert np.array_equal(whole.decision_map, one_by_one.decision_map)
 def test_settings_are_frozen_validated_and_change_the_fusion(sharp_left_right):
     from dataclasses import FrozenInstanceError
 
@@ -138,10 +150,11 @@ def test_settings_are_frozen_validated_and_change_the_fusion(sharp_left_right):
     s = FusionSettings()
     with pytest.raises(FrozenInstanceError):
         s.window = 7  # type: ignore[misc]
-    for bad in ({"window": 0}, {"refine": "guided"}, {"min_area": 1.5}, {"cv_radius": -1}):
+    bads = ({"window": 0}, {"refine": "guided"}, {"min_area": 1.5}, {"cv_radius": -1})
+    for bad in (*bads, {"rule": "bones"}, {"background": 300.0}):
         with pytest.raises(BrainFuseError):
             s.with_(**bad)
-    assert s.with_(window=11).window == 11 and s.window == 5
+    assert s.with_(window=11).window == 11 and s.window == 6 and s.rule == "anatomy"
     assert s.as_record()["detail"] == {"beta": 0.6, "c": 150.0, "kappa": 0.5, "sigma": 4.0}
     a, b = sharp_left_right
     base = Fuser(device="cpu", threads=1).fuse(a, b)

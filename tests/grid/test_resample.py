@@ -171,3 +171,34 @@ def test_coverage_fraction():
     assert coverage(vol, vol) == 1.0
     assert coverage(vol, half) == pytest.approx(0.5)
     assert coverage(vol, far) == 0.0
+
+
+def test_slab_by_slab_output_equals_one_piece_and_integer_input_is_not_cast(
+    demo_ct, mri_3mm, monkeypatch
+):
+    from brainfuse.grid import resample as rs
+
+    move = SimpleITK.Euler3DTransform((0.0, 0.0, 0.0), 0.05, -0.03, 0.1, (2.0, -1.0, 3.0))
+    whole = resample_to(demo_ct, mri_3mm, transform=move)
+    as_float = resample_to(
+        demo_ct.with_array(demo_ct.array.astype(np.float32)), mri_3mm, transform=move
+    )
+    monkeypatch.setattr(rs, "_SLAB_VOXELS", 1000)  # about one row band per slab
+    slabs = resample_to(demo_ct, mri_3mm, transform=move)
+    assert demo_ct.array.dtype == np.int16 and whole.array.dtype == np.float32
+    assert np.array_equal(slabs.array, whole.array)
+    assert np.array_equal(as_float.array, whole.array)  # int16 in, same float32 out
+    assert whole.array.min() < -900 and whole.array.max() > 500  # air and bone
+
+
+def test_same_grid_returns_the_voxels_without_a_copy(demo_ct):
+    same = resample_to(demo_ct, demo_ct)
+    assert same.array is demo_ct.array and same.array.dtype == np.int16
+    still = resample_to(demo_ct, demo_ct, transform=SimpleITK.Euler3DTransform())  # identity
+    assert still.array is demo_ct.array
+    moved = resample_to(demo_ct, demo_ct, transform=SimpleITK.TranslationTransform(3, (1.5, 0, 0)))
+    assert moved.array.dtype == np.float32 and not np.array_equal(moved.array, demo_ct.array)
+    shifted = demo_ct.with_array(
+        demo_ct.array, origin=(demo_ct.origin[0] + 0.5, *demo_ct.origin[1:])
+    )
+    assert resample_to(demo_ct, shifted).array.dtype == np.float32  # half a voxel: resampled

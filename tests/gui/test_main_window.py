@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse import metrics
 from brainfuse.export.render import overlay_decision_map
@@ -52,7 +52,7 @@ def test_demo_pair_fuses_off_the_gui_thread_and_fills_four_viewers(fused_window,
     )
     sx, sy, _ = ws.mri_grid.spacing
     assert rect.width() == pytest.approx(x * sx) and rect.height() == pytest.approx(y * sy)
-    assert "Device" in fused_window.readouts.FIELDS[5][1]
+    assert dict(fused_window.readouts.FIELDS)["device"] == "Device"
     assert fused_window.readouts.labels["device"].text() == ws.device != ""
 
 
@@ -91,7 +91,10 @@ def test_slice_slider_and_page_keys_change_every_viewer(fused_window, qtbot):
 
 def test_overlay_toggle_and_opacity_change_the_fused_drawing(fused_window, qtbot):
     ws = fused_window.workspace
-    assert ws.fusion.decision_map[ws.slice_index].any() and not ws.fusion.decision_map[ws.slice_index].all()
+    assert (
+        ws.fusion.decision_map[ws.slice_index].any()
+        and not ws.fusion.decision_map[ws.slice_index].all()
+    )
     fused_window.overlay_control.visible.setChecked(True)
     fused_window.overlay_control.opacity.setValue(80)
     on = _panel_pixels(fused_window, "fused")
@@ -118,6 +121,12 @@ def test_ssim_psnr_labels_match_brainfuse_metrics(fused_window, qtbot):
     ssim = f"{metrics.ssim(f, a, b):.4f}"
     qtbot.waitUntil(lambda: labels["ssim"].text() == ssim, timeout=10000)
     assert labels["psnr"].text() == f"{metrics.psnr(f, a, b):.2f} dB"
+    # the demo CT is in HU: bone from HU >= 300, scored against the CT as windowed
+    hu = ws.fusion.prepared.ct.array[k]
+    bone = metrics.bone_kept(f, a, ct_scale="hu", ct_hu=hu)
+    brain = metrics.brain_kept(f, a, b, ct_scale="hu", ct_hu=hu)
+    assert labels["bone_kept"].text() == f"{bone:.3f}" and bone > 0.9
+    assert labels["brain_kept"].text() == ("–" if np.isnan(brain) else f"{brain:.3f}")
     assert labels["qabf"].text() == "–"
     with qtbot.waitSignal(fused_window.readouts_updated, timeout=10000):
         qtbot.mouseClick(fused_window.readouts.extra_button, QtCore.Qt.MouseButton.LeftButton)
@@ -297,3 +306,17 @@ def test_the_window_offers_and_reports_the_alignment(window, small_pair, qtbot):
     assert ws.registration == "none" and "Aligned by none" in window.sources_label.text()
     with pytest.raises(ValueError, match="unknown alignment"):
         ws.set_register_mode("affine")
+
+
+def test_rule_menu_refuses_with_the_other_rule_and_says_which_ran(fused_window, qtbot):
+    ws = fused_window.workspace
+    labels = fused_window.readouts.labels
+    qtbot.waitUntil(lambda: labels["rule"].text() == "anatomy", timeout=10000)
+    anatomy_map = ws.fusion.decision_map.copy()
+    sesf = fused_window.findChild(QtGui.QAction, "rule_sesf")
+    with qtbot.waitSignal(fused_window.fusion_finished, timeout=120000):
+        sesf.trigger()
+    assert fused_window.settings.rule() == "sesf" and ws.fusion.rule == "sesf"
+    qtbot.waitUntil(lambda: labels["rule"].text() == "sesf", timeout=10000)
+    assert not np.array_equal(anatomy_map, ws.fusion.decision_map)
+    fused_window.findChild(QtGui.QAction, "rule_anatomy").trigger()  # back to the default

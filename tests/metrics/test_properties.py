@@ -9,6 +9,7 @@ from skimage import data
 
 from brainfuse.errors import GeometryMismatchError, UnsupportedInputError
 from brainfuse.metrics import (
+    ANATOMY_NAMES,
     METRIC_NAMES,
     average_gradient,
     entropy,
@@ -143,7 +144,13 @@ def test_fusion_metrics_full_and_masked(brain_pair):
     fused = np.maximum(a, b)
     whole = fusion_metrics(fused, a, b)
     assert tuple(whole) == METRIC_NAMES
-    assert all(np.isfinite(v) for v in whole.values())
+    # without ct_scale image A is not taken for a CT: no anatomy retention
+    assert all(np.isnan(whole[k]) for k in ANATOMY_NAMES)
+    assert all(np.isfinite(v) for k, v in whole.items() if k not in ANATOMY_NAMES)
+    as_ct = fusion_metrics(fused, a, b, ct_scale="8-bit")  # the phantom's skull is 255
+    assert as_ct["bone_kept"] == 1.0 and as_ct["brain_kept"] == 1.0  # B > A inside
+    ct_only = fusion_metrics(a, a, b, ct_scale="8-bit")
+    assert ct_only["bone_kept"] == 1.0 and ct_only["brain_kept"] < 0.01
     assert whole["ssim"] == pytest.approx(0.5 * (whole["ssim_a"] + whole["ssim_b"]))
     assert whole["qabf"] == pytest.approx(qabf(fused, a, b))
     head = fusion_metrics(fused, a, b, mask="head")
@@ -152,7 +159,7 @@ def test_fusion_metrics_full_and_masked(brain_pair):
     assert head["ssim"] < whole["ssim"]
     assert head["en"] > whole["en"]
     explicit = fusion_metrics(fused, a, b, mask=head_mask(a, b))
-    assert explicit == pytest.approx(head)
+    assert explicit == pytest.approx(head, nan_ok=True)
 
 
 def test_bad_input_is_reported_clearly(camera):

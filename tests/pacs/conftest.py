@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from brainfuse.pacs import Node, add_node
-from tests.pacs.orthanc import ORTHANC_AET, OUR_AET, Orthanc, start_orthanc
+from tests.pacs.orthanc import ORTHANC_AET, OUR_AET, Orthanc, attach, start_orthanc
 
 
 def _unavailable(reason: str):
@@ -41,7 +41,12 @@ def pacs_config(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def orthanc(tmp_path_factory):
-    """One Orthanc for the session (storage in a temporary folder), stopped at the end."""
+    """One Orthanc for the session: the one CI started (``BRAINFUSE_TEST_ORTHANC``, a
+    ``server.json``), or one of our own in a temporary folder, stopped at the end."""
+    started_by_ci = os.environ.get("BRAINFUSE_TEST_ORTHANC")
+    if started_by_ci:
+        yield attach(started_by_ci)
+        return
     server = launch(tmp_path_factory.mktemp("orthanc"))
     yield server
     server.stop()

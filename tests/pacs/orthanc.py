@@ -4,7 +4,16 @@ The configuration is written into a temporary folder: storage there, DICOM and H
 picked free on loopback, HTTP refused from other hosts, the called AE title checked, our AE
 title registered as a modality (for C-MOVE, at the port our storage SCP will use) and the
 DICOMweb plugin on. Orthanc 1.10 has no DICOM bind address, so its DICOM port listens on all
-interfaces for the length of the test session only.
+interfaces; CI therefore runs the tests in a network namespace that has only loopback
+(``.ci/run``).
+
+CI starts the server before the tests and stops it after them::
+
+    python -m tests.pacs.orthanc start FOLDER   # writes FOLDER/server.json, waits until it answers
+    BRAINFUSE_TEST_ORTHANC=FOLDER/server.json python -m pytest ...
+    python -m tests.pacs.orthanc stop FOLDER
+
+Without ``BRAINFUSE_TEST_ORTHANC`` the tests start a server of their own.
 """
 
 from __future__ import annotations
@@ -13,8 +22,10 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -155,3 +166,56 @@ def start_orthanc(folder: Path) -> Orthanc:
     folder.mkdir(parents=True, exist_ok=True)
     server = Orthanc(folder, free_port(), free_port(), free_port())
     return server.start(plugin, binary)
+
+
+_SERVER_FILE = "server.json"
+
+
+def attach(server_file: str | Path) -> Orthanc:
+    """The Orthanc that ``python -m tests.pacs.orthanc start`` left running (not ours to stop)."""
+    info = json.loads(Path(server_file).read_text())
+    server = Orthanc(
+        Path(info["folder"]), int(info["dicom_port"]), int(info["http_port"]), int(info["move_port"])
+    )
+    if not server._answers():
+        raise RuntimeError(f"the Orthanc described by {server_file} does not answer")
+    return server
+
+
+def _start_detached(folder: Path) -> None:
+    server = start_orthanc(folder)
+    assert server.process is not None
+    info = {
+        "folder": str(folder),
+        "dicom_port": server.dicom_port,
+        "http_port": server.http_port,
+        "move_port": server.move_port,
+        "pid": server.process.pid,
+    }
+    (folder / _SERVER_FILE).write_text(json.dumps(info))
+    print(f"Orthanc {server.url} (DICOM port {server.dicom_port}) pid {server.process.pid}")
+
+
+def _stop_detached(folder: Path) -> None:
+    path = folder / _SERVER_FILE
+    if not path.exists():
+        return
+    pid = int(json.loads(path.read_text())["pid"])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(150):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+    path.unlink()
+
+
+if __name__ == "__main__":  # CI: python -m tests.pacs.orthanc start|stop FOLDER
+    command, where = sys.argv[1], Path(sys.argv[2]).resolve()
+    if command == "start":
+        where.mkdir(parents=True, exist_ok=True)
+        _start_detached(where)
+    elif command == "stop":
+        _stop_detached(where)
+    else:
+        sys.exit(f"usage: python -m tests.pacs.orthanc start|stop FOLDER (not {command!r})")

@@ -4,45 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import TextIO
 
+from brainfuse.cli.options import add_threads_option
 from brainfuse.evaluation import DEFAULT_METHODS, evaluate
+from brainfuse.fusion.settings import RULES
+from brainfuse.progress import TextProgress
 
-__all__ = ["StderrProgress", "register", "run"]
-
-
-class StderrProgress:
-    """A one-line text progress bar on stderr (``[#####.....] 52/131 pairs  0:41 left``).
-
-    Redrawn in place with a carriage return when the stream is a terminal; otherwise a line
-    is printed at every 10 %, so logs stay short.
-    """
-
-    def __init__(self, total: int, label: str = "pairs", stream: TextIO | None = None):
-        self.total, self.label = max(int(total), 1), label
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.t0 = time.perf_counter()
-        self._last_decile = -1
-
-    def __call__(self, fraction: float) -> None:
-        """Show ``fraction`` (0–1) of the work as done."""
-        done = round(fraction * self.total)
-        elapsed = time.perf_counter() - self.t0
-        left = elapsed / fraction * (1 - fraction) if fraction > 0 else 0.0
-        filled = int(30 * fraction)
-        text = (
-            f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} {self.label}"
-            f"  {int(elapsed) // 60}:{int(elapsed) % 60:02d} elapsed,"
-            f" {int(left) // 60}:{int(left) % 60:02d} left"
-        )
-        if self.tty:
-            self.stream.write("\r" + text + ("\n" if done >= self.total else ""))
-        elif int(fraction * 10) > self._last_decile or done >= self.total:
-            self._last_decile = int(fraction * 10)
-            self.stream.write(text + "\n")
-        self.stream.flush()
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,12 +36,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"fusion method, repeatable (default: {' '.join(DEFAULT_METHODS)})",
     )
     p.add_argument(
+        "--rule",
+        action="append",
+        dest="rules",
+        choices=RULES,
+        help="rule of the cnn method, repeatable: several give one cnn-<rule> column each "
+        "(default anatomy; it needs a CT, other pairs run sesf)",
+    )
+    p.add_argument(
         "--grid", type=int, default=6, metavar="N", help="pairs shown in grid.png (0: none)"
     )
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use the first N pairs")
     p.add_argument(
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="fusion device"
     )
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 
@@ -87,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     total = len(discover_pairs(args.pairs_dir))
     if args.limit is not None:
         total = min(total, max(args.limit, 0))
-    bar = StderrProgress(total)
+    bar = TextProgress(total, "pairs")
     try:
         result = evaluate(
             args.pairs_dir,
@@ -96,9 +73,12 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
             grid=args.grid,
             device=args.device,
+            rules=args.rules,
+            threads=args.threads,
             progress=bar,
         )
     except KeyboardInterrupt:
+        bar.close()
         print(
             f"\nbrainfuse: interrupted; finished pairs are in {args.out}/metrics.csv and "
             f"{args.out}/summary.md",

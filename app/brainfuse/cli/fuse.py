@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from brainfuse.cli.options import add_threads_option
 from brainfuse.errors import ExportError
 
 __all__ = ["register", "run"]
@@ -21,6 +22,7 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``brainfuse fuse`` and its options to ``subparsers``."""
     from brainfuse.fusion import available_methods
+    from brainfuse.fusion.settings import RULES
 
     p = subparsers.add_parser(
         "fuse",
@@ -34,7 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--demo", action="store_true", help="fuse the built-in demo pair")
     p.add_argument("--decision-map", metavar="DM_OUT", help="also write the decision map")
     p.add_argument("--method", default="cnn", choices=available_methods())
+    p.add_argument(
+        "--rule",
+        default="anatomy",
+        choices=RULES,
+        help="rule of the cnn method: anatomy (default; the CT's bone, the MRI's brain, the "
+        "network decides the rest; needs a CT, else sesf runs) or sesf (the paper's map)",
+    )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_threads_option(p)
     p.add_argument("--ct-window", help="CENTER/WIDTH in HU or a preset: brain, subdural, bone")
     p.add_argument("--mr-window", help="CENTER/WIDTH (default robust percentiles)")
     p.add_argument("--slice", type=int, default=None, help="slice for a PNG of a volume")
@@ -86,24 +96,32 @@ def _refuse_inputs(outputs: list[str | None], inputs: list[str]) -> None:
                 raise ExportError(f"refusing to write {out}: it is (or is inside) the input {src}")
 
 
-def _fuse(args, ct, mri, fuse_pair):
-    return fuse_pair(
-        ct,
-        mri,
-        method=args.method,
-        device=args.device,
-        ct_window=args.ct_window,
-        mr_window=args.mr_window,
-        register=args.register,
-        reference=args.reference,
-        first=args.slice,
-    )
+def _fuse(args, ct, mri):
+    """Align, prepare and fuse slice by slice, as ``pipeline.fuse_pair`` does.
+
+    A progress bar on stderr counts the slices.
+    """
+    from brainfuse.fusion import Fuser, FusionSettings
+    from brainfuse.pipeline import PairFusion, align, prepare
+    from brainfuse.progress import TextProgress
+
+    settings = FusionSettings(rule=args.rule)
+    fuser = Fuser(args.method, settings=settings, device=args.device, threads=args.threads)
+    aligned = align(ct, mri, register=args.register, reference=args.reference)
+    # lazy: each batch of slices is windowed when fused (no float copy of the sources)
+    fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window, lazy=True), fuser)
+    del aligned
+    bar = TextProgress(fusion.n_slices, "slices")
+    try:
+        for step in fusion.steps(args.slice):
+            bar(step.fraction)
+    finally:
+        bar.close()
+    return fusion.result()
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``brainfuse fuse``; return the exit status."""
-    from brainfuse.pipeline import fuse_pair
-
     if args.demo:
         from brainfuse.io import demo_pair
 
@@ -123,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     _refuse_inputs([args.output, args.decision_map, args.save_transform], inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
-        result = _fuse(args, ct, mri, fuse_pair)
+        result = _fuse(args, ct, mri)
     if args.edits:
         from brainfuse.edits import apply_edits_file
 
@@ -155,10 +173,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {w}", file=sys.stderr)
     t = fusion.timings
     print(f"device: {fusion.device}")
+    rule = f" (rule: {fusion.rule})" if fusion.rule else ""
     print(
-        f"method: {fusion.method}; windows: CT {result.windows['ct'].describe()}, "
+        f"method: {fusion.method}{rule}; windows: CT {result.windows['ct'].describe()}, "
         f"MRI {result.windows['mri'].describe()}"
     )
+    note = fusion.rule_note(args.rule if args.method == "cnn" else None)
+    if note:  # which rule ran is part of the result (stdout), not a problem (stderr)
+        print(f"note: {note}")
     print("timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items()))
     if args.save_transform:
         if result.transform is None:

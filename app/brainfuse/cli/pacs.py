@@ -11,8 +11,8 @@ import argparse
 import sys
 from dataclasses import replace
 
-from brainfuse.cli.evaluate import StderrProgress
 from brainfuse.errors import PacsError
+from brainfuse.progress import TextProgress
 
 __all__ = ["register", "run"]
 
@@ -185,21 +185,30 @@ class _Bar:
 
     def __init__(self, label: str):
         self.label = label
-        self.bar: StderrProgress | None = None
+        self.bar: TextProgress | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if total <= 0:
             return
         if self.bar is None:
-            self.bar = StderrProgress(total, self.label)
+            self.bar = TextProgress(total, self.label)
         self.bar(min(done / total, 1.0))
+
+    def close(self) -> None:
+        """End the bar's line (if one was drawn)."""
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _get(args: argparse.Namespace) -> int:
     from brainfuse.pacs import get
 
     node, client = _client(args)
-    result = get(client, args.study, args.out, series_uid=args.series, progress=_Bar("images"))
+    bar = _Bar("images")
+    try:
+        result = get(client, args.study, args.out, series_uid=args.series, progress=bar)
+    finally:
+        bar.close()
     print(f"received {result.n_files} images from {node.name}")
     for path in result.series.values():
         print(f"wrote {path}")
@@ -210,7 +219,11 @@ def _send(args: argparse.Namespace) -> int:
     from brainfuse.pacs import send
 
     node, client = _client(args)
-    results = send(client, args.paths, progress=_Bar("files"))
+    bar = _Bar("files")
+    try:
+        results = send(client, args.paths, progress=bar)
+    finally:
+        bar.close()
     refused = [r for r in results if not r.ok]
     for r in results:
         print(f"{'sent' if r.ok else 'REFUSED'}  {r.path}" + ("" if r.ok else f": {r.message}"))

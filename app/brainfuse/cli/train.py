@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brainfuse.cli.options import add_threads_option
 from brainfuse.errors import BrainFuseError
 
 __all__ = ["load_training_images", "register", "run"]
@@ -103,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 

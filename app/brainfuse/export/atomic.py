@@ -1,8 +1,10 @@
 """Atomic writes: a temporary file in the target folder, then one rename.
 
-Every export goes through :func:`write_bytes_atomic` (one file) or
+Every export goes through :func:`write_bytes_atomic` or :func:`write_stream_atomic` (one
+file, whole or written piece by piece) or
 :func:`write_folder_atomic` (a folder of files, e.g. a DICOM series or numbered PNG
-slices); :func:`folder_atomic` lets other code (a PACS retrieve) fill the temporary folder. Either the complete new output appears under the target name, or nothing
+slices); :func:`folder_atomic` lets other code (a PACS retrieve) fill the temporary
+folder. Either the complete new output appears under the target name, or nothing
 changes: a failure half-way (disk full, an exception) removes the temporary file and leaves
 any previous output intact. An existing output is replaced only with ``overwrite=True``,
 and an output that is (or would replace) one of the source files is always refused.
@@ -12,20 +14,27 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import secrets
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from brainfuse.errors import BrainFuseError, ExportError
 
-__all__ = ["check_target", "folder_atomic", "write_bytes_atomic", "write_folder_atomic"]
+__all__ = [
+    "check_target",
+    "folder_atomic",
+    "write_bytes_atomic",
+    "write_folder_atomic",
+    "write_stream_atomic",
+]
 
 _CHUNK = 1 << 20  # bytes written per call, so a full disk fails part-way like a real one
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     """Write ``data`` to the open descriptor ``fd`` in chunks (separate so tests can fail it)."""
     view = memoryview(data)
     while view:
@@ -129,21 +138,53 @@ def _failure(target: Path, exc: OSError) -> ExportError:
     )
 
 
-def write_bytes_atomic(
+class _AtomicStream(io.RawIOBase):
+    """Write-only file object over a descriptor; every write goes through :func:`_write_all`.
+
+    ``tell`` works; ``seek`` only to the current position (writers that need a gap, such as
+    nibabel's header-to-data offset, fall back to writing zeros).
+    """
+
+    def __init__(self, fd: int):
+        super().__init__()
+        self._fd, self._pos = fd, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        _write_all(self._fd, view)
+        self._pos += len(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        target = {os.SEEK_SET: offset, os.SEEK_CUR: self._pos + offset}.get(whence)
+        if target != self._pos:
+            raise io.UnsupportedOperation("an atomic export stream only writes forward")
+        return self._pos
+
+
+def write_stream_atomic(
     target: str | os.PathLike[str],
-    data: bytes,
+    produce: Callable[[io.RawIOBase], object],
     *,
     overwrite: bool = False,
     sources: Iterable[str | os.PathLike[str]] = (),
 ) -> Path:
-    """Write ``data`` to ``target`` through a temporary file in the same folder.
+    """Let ``produce(fileobj)`` write ``target`` through a temporary file in the same folder.
+
+    The contents are never held whole in memory: a large volume is written slice by slice.
 
     Parameters
     ----------
     target : path
         Output file.
-    data : bytes
-        Complete file contents.
+    produce : callable(file object)
+        Writes the complete file contents with ``fileobj.write`` (``tell`` works too).
     overwrite : bool
         Replace an existing ``target``.
     sources : iterable of paths
@@ -165,7 +206,7 @@ def write_bytes_atomic(
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     try:
         try:
-            _write_all(fd, data)
+            produce(_AtomicStream(fd))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -244,6 +285,22 @@ def folder_atomic(
         raise
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
+
+
+def write_bytes_atomic(
+    target: str | os.PathLike[str],
+    data: bytes,
+    *,
+    overwrite: bool = False,
+    sources: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write ``data`` (the complete file contents) to ``target`` atomically.
+
+    See :func:`write_stream_atomic` for the parameters, return value and errors.
+    """
+    return write_stream_atomic(
+        target, lambda fh: fh.write(data), overwrite=overwrite, sources=sources
+    )
 
 
 def write_folder_atomic(

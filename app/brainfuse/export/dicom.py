@@ -266,6 +266,9 @@ def _patient_orientation(direction: np.ndarray) -> list[str]:
 
 def _series_description(provenance: Mapping[str, Any], rgb: bool, overlay: bool) -> str:
     method = provenance.get("method", "fusion")
+    # anatomy helper (issue 12): the fusion rule that ran, e.g. "cnn anatomy"
+    if provenance.get("rule"):
+        method = f"{method} {provenance['rule']}"
     extra = ", overlay" if overlay else (", colour" if rgb else "")
     return f"BrainFuse fusion ({method}{extra})"[:64]
 

@@ -56,6 +56,7 @@ def make_provenance(
     windows: Mapping[str, Any] | None = None,
     model_sha256: str | None = None,
     reference: str = "",
+    rule: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """Build the provenance record of an export.
@@ -73,6 +74,8 @@ def make_provenance(
         SHA-256 hex digest of the model weights.
     reference : str
         Name of the source defining the grid.
+    rule : str, optional
+        The fusion rule that actually ran (``anatomy`` or ``sesf``; ``cnn`` only).
     **extra
         Further JSON-serialisable parameters (e.g. ``register="auto"``).
 
@@ -84,6 +87,7 @@ def make_provenance(
     record: dict[str, Any] = {
         "software": f"BrainFuse {__version__}",
         "method": str(method),
+        "rule": rule,
         "device": str(device),
         "windows": {str(k): _window_text(v) for k, v in (windows or {}).items()},
         "model_sha256": model_sha256,
@@ -107,6 +111,8 @@ def provenance_text(record: Mapping[str, Any]) -> str:
     """
     parts = [f"{record.get('software', 'BrainFuse')} image fusion F = DM*CT + (1-DM)*MRI"]
     parts.append(f"method {record.get('method', 'unknown')}")
+    if record.get("rule"):
+        parts.append(f"rule {record['rule']}")
     windows = record.get("windows") or {}
     if windows:
         parts.append("windows " + ", ".join(f"{k} {v}" for k, v in windows.items()))

@@ -85,6 +85,7 @@ def _provenance(result: PairResult) -> dict[str, object]:
         windows=result.windows,
         model_sha256=result.fusion.model_sha256,
         reference=result.reference,
+        rule=result.fusion.rule,
     )
 
 

@@ -7,8 +7,8 @@ A CUDA request on a machine without a usable GPU falls back to the CPU with a
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
-import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from brainfuse.errors import BrainFuseError
+from brainfuse.threads import choose_threads, describe_threads
 
 __all__ = ["DEVICES", "DeviceChoice", "choose_device", "keep_freed_memory"]
 
@@ -45,6 +46,7 @@ def _cuda_name() -> str | None:
 _M_TRIM_THRESHOLD = -1  # glibc mallopt parameters (malloc.h)
 _M_MMAP_THRESHOLD = -3
 _allocator_tuned = False
+_interop_set = False
 
 
 def keep_freed_memory() -> bool:
@@ -73,13 +75,26 @@ def keep_freed_memory() -> bool:
     return ok
 
 
+def _single_interop_thread() -> None:
+    """Use one inter-op thread: the fusion never runs ops in parallel with each other.
+
+    The default pool (one thread per core) would only add idle threads. Allowed once, before
+    any inter-op work; later calls keep what is set.
+    """
+    global _interop_set
+    if _interop_set:
+        return
+    _interop_set = True
+    with contextlib.suppress(RuntimeError):  # parallel work already started: torch keeps it
+        torch.set_num_interop_threads(1)
+
+
 def _cpu(threads: int | None) -> DeviceChoice:
     keep_freed_memory()
-    if threads is None:
-        threads = max(1, min(os.cpu_count() or 1, 8))
-    torch.set_num_threads(int(threads))
+    _single_interop_thread()
+    torch.set_num_threads(choose_threads(threads))
     n = torch.get_num_threads()
-    return DeviceChoice(torch.device("cpu"), f"CPU ({n} thread{'s' if n != 1 else ''})")
+    return DeviceChoice(torch.device("cpu"), f"CPU ({describe_threads(n)})")
 
 
 def choose_device(request: str = "auto", threads: int | None = None) -> DeviceChoice:
@@ -89,7 +104,8 @@ def choose_device(request: str = "auto", threads: int | None = None) -> DeviceCh
     ----------
     request : {"auto", "cpu", "cuda"}
     threads : int or None
-        CPU threads for torch (default: the number of cores, at most 8).
+        CPU threads for torch (default: :func:`brainfuse.threads.choose_threads`, from the
+        cores free now).
     """
     request = (request or "auto").lower()
     if request not in DEVICES:

@@ -29,9 +29,9 @@ import torch
 
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
 from brainfuse.fusion.activity import box_sum, deep_gradient_energy
+from brainfuse.fusion.anatomy import rule_that_runs, slice_maps
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
-from brainfuse.fusion.decision import hard_map, soft_map
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.settings import FusionSettings
@@ -48,6 +48,7 @@ __all__ = [
     "available_methods",
     "check_methods",
 ]
+
 
 @dataclass(frozen=True)
 class Method:
@@ -140,6 +141,13 @@ def _check_finite(image1: np.ndarray, image2: np.ndarray) -> None:
             raise BrainFuseError(f"{name} contains NaN or infinite values; cannot fuse it")
 
 
+#: Working memory allowed to one batch of slices (bytes); large slices go in smaller batches.
+BATCH_BYTES = 64 << 20
+#: Bytes in flight per pixel of a slice pair in one batch (measured about 24 MiB per 512 x 512
+#: pair: the encoder's input and energies, box sums, activity, decision and fused maps).
+BYTES_PER_PIXEL = 96
+
+
 class Fuser:
     """Fusion engine: weights loaded and device chosen once, then :meth:`fuse` many times.
 
@@ -154,11 +162,12 @@ class Fuser:
     weights : path or None
         Safetensors file from ``brainfuse train``; default the shipped weights.
     threads : int or None
-        CPU threads (default: the cores, at most 8).
+        CPU threads (default: :func:`brainfuse.threads.choose_threads`, from the free cores).
     tile : int or None
         Slices larger than this are encoded in overlapping tiles (bounded memory).
     batch : int
-        Slices per encoder batch (each counts twice: both images).
+        Most slices per encoder batch (each counts twice: both images); large slices go in
+        smaller batches (:meth:`batch_for`).
     keep_activity : bool
         Return the two activity maps in :attr:`FusionResult.activity`.
 
@@ -207,6 +216,8 @@ class Fuser:
         image1: np.ndarray,
         image2: np.ndarray,
         *,
+        bone: np.ndarray | None = None,
+        decide: tuple[np.ndarray, np.ndarray] | None = None,
         progress: Callable[[float], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> FusionResult:
@@ -216,6 +227,15 @@ class Fuser:
         ----------
         image1 : float array in [0, 1], (H, W), (Z, H, W), or with a trailing RGB axis
         image2 : float array in [0, 1], (H, W) or (Z, H, W)
+        bone : bool array shaped like ``image2``, or None
+            The bone prior of image 1 from its own values
+            (:func:`brainfuse.intensity.volume_bone_mask`); the ``anatomy`` rule needs it,
+            without it (no CT: PET/SPECT, MR) the ``sesf`` rule runs (see
+            :attr:`FusionResult.rule`).
+        decide : (image1, image2) or None
+            The fixed (window-independent) representations the map is computed from, shaped
+            like ``image2`` (grey); default the images themselves. The fused image is
+            always composed from ``image1`` and ``image2``.
         progress : callable(fraction) or None, called after each slice
         cancel : threading.Event or None, checked between batches of slices
 
@@ -233,13 +253,18 @@ class Fuser:
         two_d = image2.ndim == 2
         a = image1[None] if two_d else image1
         b = image2[None] if two_d else image2
+        if two_d and bone is not None:
+            bone = np.asarray(bone)[None]
+        if two_d and decide is not None:
+            decide = (np.asarray(decide[0])[None], np.asarray(decide[1])[None])
         z = b.shape[0]
         fused = np.empty(a.shape, np.float32)
         dm = np.empty(b.shape, np.uint8)
         soft = np.empty(b.shape, np.float32)
         acts = (np.empty(b.shape, np.float32), np.empty(b.shape, np.float32))
         timings: dict[str, float] = {}
-        for done, s in enumerate(self.slices(a, b, cancel=cancel, timings=timings), 1):
+        slices = self.slices(a, b, bone=bone, decide=decide, cancel=cancel, timings=timings)
+        for done, s in enumerate(slices, 1):
             fused[s.index], dm[s.index], soft[s.index] = s.fused, s.decision, s.soft
             if s.activity is not None:
                 acts[0][s.index], acts[1][s.index] = s.activity
@@ -260,7 +285,18 @@ class Fuser:
             timings=timings,
             fallback=self.fallback,
             model_sha256=self.model_sha256,
+            rule=self.rule_for(image1, image2, bone),
         )
+
+    def rule_for(self, image1: UnitStack, image2: UnitStack, bone: np.ndarray | None) -> str | None:
+        """Name the rule a fusion of these inputs runs (None for the baselines).
+
+        ``anatomy`` needs a bone prior and a grey image 1, otherwise ``sesf``.
+        """
+        if self.method != "cnn":
+            return None
+        has_bone = bone is not None and not is_rgb_pair(image1, image2)  # shapes only
+        return rule_that_runs(self.settings, has_bone)
 
     def slices(
         self,
@@ -268,6 +304,8 @@ class Fuser:
         image2: UnitStack,
         order: Sequence[int] | None = None,
         *,
+        bone: np.ndarray | None = None,
+        decide: tuple[UnitStack, UnitStack] | None = None,
         cancel: threading.Event | None = None,
         timings: dict[str, float] | None = None,
     ) -> Iterator[SliceFusion]:
@@ -279,6 +317,7 @@ class Fuser:
         image2 : float32 (Z, H, W) in [0, 1]
         order : slice indices, default all in order; encoded in batches of ``batch``
             consecutive entries of ``order``
+        bone, decide : (Z, H, W) arrays or None, as in :meth:`fuse`
         cancel : threading.Event or None, checked before each batch
         timings : dict or None, milliseconds per stage are added to it
 
@@ -294,15 +333,18 @@ class Fuser:
         rgb = _check_shapes(image1, image2)
         order = list(range(image2.shape[0]) if order is None else order)
         timings = {} if timings is None else timings
-        for s0 in range(0, len(order), self.batch):
+        step = self.batch_for(*image2.shape[-2:])
+        for s0 in range(0, len(order), step):
             if cancel is not None and cancel.is_set():
                 raise CancelledError("fusion cancelled")
-            idx = order[s0 : s0 + self.batch]
+            idx = order[s0 : s0 + step]
             a, b = _take(image1, idx), _take(image2, idx)
             _check_finite(a, b)
             y, cb, cr = rgb_to_ycbcr(a) if rgb else (a, None, None)
             if self.method == "cnn":
-                dm, soft, act = self._decide(y, b, timings)
+                d1, d2 = (y, b) if decide is None else (decide[0][idx], decide[1][idx])
+                prior = None if bone is None or rgb else np.asarray(bone[idx], bool)
+                dm, soft, act = self._decide(d1, d2, prior, timings)
                 fused = compose(soft, a, b)
             else:
                 fused, dm, soft = self._fuse_baseline(y, b)
@@ -312,6 +354,15 @@ class Fuser:
                 yield SliceFusion(
                     k, fused[i], dm[i], soft[i], None if act is None else (act[0][i], act[1][i])
                 )
+
+    def batch_for(self, height: int, width: int) -> int:
+        """Choose the slices per batch for ``height x width`` slices.
+
+        ``batch``, fewer when a batch's working memory (about :data:`BYTES_PER_PIXEL` per
+        pixel of a slice pair: encoder input and energies, activity and decision maps) would
+        pass :data:`BATCH_BYTES` (8 at 256 x 256, 2 at 512 x 512).
+        """
+        return max(1, min(self.batch, BATCH_BYTES // max(height * width * BYTES_PER_PIXEL, 1)))
 
     def activity(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Box-summed deep spatial-frequency activity of two (N, H, W) stacks."""
@@ -325,21 +376,20 @@ class Fuser:
         return s[:n], s[n:]
 
     # ------------------------------------------------------------------ internals
-    def _decide(self, a, b, timings):
+    def _decide(self, a, b, bone, timings):
         t = time.perf_counter()
         a1, a2 = self.activity(np.ascontiguousarray(a), np.ascontiguousarray(b))
         t_enc = time.perf_counter() - t
-        t_dec = t_ref = 0.0
+        t_dec = 0.0
         dm = np.empty(a.shape, np.uint8)
         soft = np.empty(a.shape, np.float32)
         for i in range(a.shape[0]):
             t = time.perf_counter()
-            dm[i] = hard_map(a1[i], a2[i], self.settings)
+            dm[i], soft[i] = slice_maps(
+                a1[i], a2[i], a[i], b[i], None if bone is None else bone[i], self.settings
+            )
             t_dec += time.perf_counter() - t
-            t = time.perf_counter()
-            soft[i] = soft_map(dm[i], a[i], b[i], self.settings)
-            t_ref += time.perf_counter() - t
-        for key, sec in (("activity", t_enc), ("decision", t_dec), ("refine", t_ref)):
+        for key, sec in (("activity", t_enc), ("decision", t_dec)):
             timings[key] = timings.get(key, 0.0) + sec * 1e3
         return dm, soft, ((a1, a2) if self.keep_activity else None)
 

@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field, replace
 
 from brainfuse.errors import BrainFuseError
 
-__all__ = ["REFINEMENTS", "DetailBlend", "FusionSettings"]
+__all__ = ["REFINEMENTS", "RULES", "AnatomyRule", "DetailBlend", "FusionSettings"]
 
 #: Ways to turn the hard map into the soft map actually used.
 REFINEMENTS = ("detail", "none")
+#: Fusion rules of the ``cnn`` method (see :class:`FusionSettings`), the default first.
+RULES = ("anatomy", "sesf")
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,42 @@ class DetailBlend:
 
 
 @dataclass(frozen=True)
+class AnatomyRule:
+    """Parameters of the ``anatomy`` rule (:func:`brainfuse.fusion.anatomy.anatomy_maps`).
+
+    Attributes
+    ----------
+    close_radius : float
+        Disk radius (pixels at 256 x 256, scaled) of the closing that seals small gaps in
+        the skull before its inside is filled.
+    tolerance : float
+        Grey levels (of 255): the soft map's blending never moves a bone pixel further than
+        this from the CT, nor an intracranial pixel further than this from the MRI.
+    ring_coverage : float
+        A skull with gaps wider than the closing still bounds the intracranial area (its
+        convex hull within the head) when its bone is met in this fraction of the
+        directions from the hull's centre; above 1 turns this off.
+    """
+
+    close_radius: float = 3.0
+    tolerance: float = 20.0
+    ring_coverage: float = 0.75
+
+
+@dataclass(frozen=True)
 class FusionSettings:
     """Settings of the CNN fusion (``method="cnn"``); the baselines ignore them.
 
     Attributes
     ----------
+    rule : {"anatomy", "sesf"}
+        ``anatomy`` (default): the CT's bone from the CT, the intracranial area from the MRI,
+        the deep-feature map decides the rest; needs a bone prior (a CT), else ``sesf`` runs.
+        ``sesf``: the paper's rule, the deep-feature map everywhere.
     window : int
         Side ``k`` of the box window (pixels) over which the spatial frequency of the deep
-        features is summed (SESF-Fuse eq. 7); 5 by default.
+        features is summed (SESF-Fuse eq. 7); 6 by default (chosen on half of the
+        development cases, ``models/MODEL_CARD.md``).
     consistency : bool
         Consistency verification of the hard map (opening/closing, small-region removal).
     cv_radius : float
@@ -61,6 +91,11 @@ class FusionSettings:
         ``none``: the hard map is used as it is.
     detail : DetailBlend
         Parameters of the detail blend.
+    anatomy : AnatomyRule
+        Parameters of the ``anatomy`` rule.
+    background : float
+        Grey level (of 255) below which a pixel dark in both sources is background: it is
+        never "image 1" in the map (both rules).
 
     Raises
     ------
@@ -68,17 +103,31 @@ class FusionSettings:
         A value is out of range or a refinement is unknown.
     """
 
-    window: int = 5
+    rule: str = "anatomy"
+    window: int = 6
     consistency: bool = True
     cv_radius: float = 5.0
     min_area: float = 0.01
     refine: str = "detail"
     detail: DetailBlend = field(default_factory=DetailBlend)
+    anatomy: AnatomyRule = field(default_factory=AnatomyRule)
+    background: float = 8.0
 
     def __post_init__(self) -> None:
         """Check the window, refinement and clean-up values."""
         if int(self.window) != self.window or self.window < 1:
             raise BrainFuseError(f"fusion window must be a whole number >= 1, not {self.window}")
+        if self.rule not in RULES:
+            raise BrainFuseError(
+                f"unknown fusion rule '{self.rule}': choose one of {', '.join(RULES)}"
+            )
+        if self.anatomy.close_radius < 0 or not 0 <= self.anatomy.tolerance <= 255:
+            raise BrainFuseError(
+                f"anatomy rule needs close_radius >= 0 and 0 <= tolerance <= 255 "
+                f"(got {self.anatomy.close_radius}, {self.anatomy.tolerance})"
+            )
+        if not 0 <= self.background < 255:
+            raise BrainFuseError(f"background level must be in [0, 255), not {self.background}")
         if self.refine not in REFINEMENTS:
             raise BrainFuseError(
                 f"unknown refinement '{self.refine}': choose one of {', '.join(REFINEMENTS)}"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -31,6 +30,7 @@ from brainfuse.errors import BrainFuseError
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.network import FusionAutoencoder, count_parameters
 from brainfuse.fusion.weights import save_weights
+from brainfuse.progress import TextProgress
 
 __all__ = ["TrainSettings", "sample_batch", "ssim_torch", "train"]
 
@@ -130,19 +130,6 @@ def _write_csv(rows: list[dict], path: Path) -> None:
         wr.writerows(rows)
 
 
-def _report(epoch: int, step: int, s: TrainSettings, loss: float, t0: float, done0: int) -> None:
-    done = (epoch - 1) * s.steps_per_epoch + step
-    total = s.epochs * s.steps_per_epoch
-    rate = (time.perf_counter() - t0) / max(done - done0, 1)
-    eta = rate * (total - done)
-    bar = "#" * int(30 * done / total)
-    sys.stderr.write(
-        f"\repoch {epoch}/{s.epochs} [{bar:<30}] {100 * done / total:5.1f}% "
-        f"loss {loss:.4f} ETA {eta / 60:5.1f} min "
-    )
-    sys.stderr.flush()
-
-
 def train(
     images: Sequence[np.ndarray],
     out_dir: str | Path,
@@ -198,6 +185,7 @@ def train(
         start_epoch = int(state["epoch"]) + 1
     t0 = time.perf_counter()
     done0 = (start_epoch - 1) * s.steps_per_epoch
+    bar = None if quiet else TextProgress(s.epochs * s.steps_per_epoch - done0, "steps", delay=0)
     for epoch in range(start_epoch, s.epochs + 1):
         lr = s.lr * s.lr_decay ** ((epoch - 1) // s.lr_step)
         for g in opt.param_groups:
@@ -220,8 +208,9 @@ def train(
             tot_ssim += float(l_ssim.detach())
             if progress is not None:
                 progress(epoch, step, float(loss.detach()))
-            if not quiet and (step % 10 == 0 or step == s.steps_per_epoch):
-                _report(epoch, step, s, tot / step, t0, done0)
+            if bar is not None and (step % 10 == 0 or step == s.steps_per_epoch):
+                done = (epoch - 1) * s.steps_per_epoch + step - done0
+                bar(done / bar.total, f"epoch {epoch}/{s.epochs} loss {tot / step:.4f}")
         n = s.steps_per_epoch
         rows.append(
             {
@@ -248,8 +237,8 @@ def train(
         )
         tmp.replace(ckpt)
         _write_csv(rows, out / "loss.csv")
-    if not quiet:
-        sys.stderr.write("\n")
+    if bar is not None:
+        bar.close()
     model.eval()
     # The shipped/returned weights are those of the epoch with the lowest mean training loss
     # (the ReLU -> BatchNorm blocks occasionally spike late in training).

@@ -27,6 +27,7 @@ AIR_HU = -1000.0
 """Fill value for CT outside its field of view: air, in Hounsfield units."""
 
 _INTERPOLATORS = {"linear": SimpleITK.sitkLinear, "nearest": SimpleITK.sitkNearestNeighbor}
+_SLAB_VOXELS = 1 << 22  # output voxels resampled per call (16 MiB of float32)
 
 
 def default_fill(volume: ImageVolume) -> float:
@@ -72,7 +73,10 @@ def resample_to(
     ImageVolume
         Shape ``reference.shape`` (plus the colour axis for RGB), geometry of ``reference``,
         metadata (modality, units, source) of ``moving``. Linear interpolation returns float32
-        for grey images; RGB stays uint8 (rounded); nearest keeps the moving dtype.
+        for grey images; RGB stays uint8 (rounded); nearest keeps the moving dtype. When the
+        two grids are the same (shape and voxel positions, no or an identity transform) the
+        moving voxels are returned as they are (same array, same dtype): resampling would
+        reproduce them exactly, at the cost of a float copy of the whole volume.
     """
     if interpolation not in _INTERPOLATORS:
         raise ValueError(f"interpolation must be 'linear' or 'nearest', not {interpolation!r}")
@@ -80,23 +84,27 @@ def resample_to(
     two_d = transform is not None and transform.GetDimension() == 2
     if two_d and not (moving.is_2d and reference.is_2d):
         raise ValueError("a 2-D transform can only resample a single slice onto a single slice")
-    convert = to_sitk_2d if two_d else to_sitk
     linear = interpolation == "linear"
-    image = convert(moving, dtype=np.float32 if linear else None)
-    if transform is None:
-        transform = SimpleITK.Transform(image.GetDimension(), SimpleITK.sitkIdentity)
-    out = SimpleITK.Resample(
-        image,
-        _reference_image(reference, two_d),
-        transform,
-        _INTERPOLATORS[interpolation],
-        fill,
-        image.GetPixelID(),
-    )
-    result = from_sitk(out, like=reference)
-    array = result.array
-    if moving.is_rgb and linear:
-        array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+    if _same_grid(moving, reference, transform):
+        return moving.with_array(moving.array, has_geometry=reference.has_geometry)
+    if not two_d and not moving.is_rgb:
+        array = _resample_slabs(moving, reference, transform, interpolation, fill)
+    else:
+        convert = to_sitk_2d if two_d else to_sitk
+        image = convert(moving, dtype=np.float32 if linear else None)
+        if transform is None:
+            transform = SimpleITK.Transform(image.GetDimension(), SimpleITK.sitkIdentity)
+        out = SimpleITK.Resample(
+            image,
+            _reference_image(reference, two_d),
+            transform,
+            _INTERPOLATORS[interpolation],
+            fill,
+            image.GetPixelID(),
+        )
+        array = from_sitk(out, like=reference).array
+        if moving.is_rgb and linear:
+            array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
     return moving.with_array(
         array,
         spacing=reference.spacing,
@@ -104,6 +112,65 @@ def resample_to(
         direction=np.array(reference.direction, dtype=float),
         has_geometry=reference.has_geometry,
     )
+
+
+def _same_grid(
+    moving: ImageVolume, reference: ImageVolume, transform: SimpleITK.Transform | None
+) -> bool:
+    """Tell whether resampling would only copy: same shape and voxel positions, no transform."""
+    if transform is not None and not _is_identity(transform):
+        return False
+    return moving.shape == reference.shape and bool(
+        np.allclose(moving.affine, reference.affine, rtol=0.0, atol=1e-6)
+    )
+
+
+def _is_identity(transform: SimpleITK.Transform) -> bool:
+    dim = transform.GetDimension()
+    probes = [tuple(float(v) for v in p) for p in np.eye(dim + 1, dim) * 100.0]
+    return all(np.allclose(transform.TransformPoint(p), p, atol=1e-9) for p in probes)
+
+
+def _resample_slabs(
+    moving: ImageVolume,
+    reference: ImageVolume,
+    transform: SimpleITK.Transform | None,
+    interpolation: str,
+    fill: float,
+) -> np.ndarray:
+    """Grey 3-D resampling written slab by slab into one preallocated array.
+
+    The moving voxels go to SimpleITK in their own type (an int16 CT is not first copied to
+    float32), linear interpolation writes float32 directly, and each slab of the output grid
+    (:data:`_SLAB_VOXELS` voxels) is resampled on its own and copied into place, so the
+    whole-volume output exists once rather than twice (SimpleITK's image and its NumPy copy).
+    """
+    linear = interpolation == "linear"
+    image = to_sitk(moving)
+    if transform is None:
+        transform = SimpleITK.Transform(3, SimpleITK.sitkIdentity)
+    pixel = SimpleITK.sitkFloat32 if linear else image.GetPixelID()
+    nz, ny, nx = reference.shape
+    out = np.empty((nz, ny, nx), dtype=np.float32 if linear else moving.array.dtype)
+    direction = np.asarray(reference.direction, dtype=float)
+    spacing = tuple(float(v) for v in reference.spacing)
+    origin = np.asarray(reference.origin, dtype=float)
+    step = max(1, _SLAB_VOXELS // max(ny * nx, 1))
+    f = SimpleITK.ResampleImageFilter()
+    f.SetInterpolator(_INTERPOLATORS[interpolation])
+    f.SetTransform(transform)
+    f.SetDefaultPixelValue(fill)
+    f.SetOutputPixelType(pixel)
+    f.SetOutputSpacing(spacing)
+    f.SetOutputDirection(tuple(float(d) for d in direction.ravel()))
+    for z0 in range(0, nz, step):
+        z1 = min(z0 + step, nz)
+        f.SetSize((nx, ny, z1 - z0))
+        f.SetOutputOrigin(tuple(float(v) for v in origin + direction[:, 2] * spacing[2] * z0))
+        slab = f.Execute(image)  # kept alive while its view is copied
+        out[z0:z1] = SimpleITK.GetArrayViewFromImage(slab)
+        del slab
+    return out
 
 
 def coverage(

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse.gui.about import show_about
-from brainfuse.gui.settings import DEVICES
+from brainfuse.gui.settings import DEVICES, RULES
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
@@ -130,6 +130,19 @@ def build_menus(self: MainWindow) -> None:
         act.setChecked(device == self.settings.device())
         act.triggered.connect(lambda _=False, d=device: self.session.set_device(d))
         group.addAction(act)
+    rule_menu = fusion.addMenu("&Rule")
+    rules = QtGui.QActionGroup(self)
+    titles = {
+        "anatomy": "Anatomy (CT bone, MRI brain, network elsewhere)",
+        "sesf": "SESF (the network's map everywhere)",
+    }
+    for rule in RULES:
+        act = rule_menu.addAction(titles[rule])
+        act.setObjectName(f"rule_{rule}")
+        act.setCheckable(True)
+        act.setChecked(rule == self.settings.rule())
+        act.triggered.connect(lambda _=False, r=rule: self.session.set_rule(r))
+        rules.addAction(act)
     align_menu = fusion.addMenu("&Alignment")
     modes = QtGui.QActionGroup(self)
     for mode, text in (

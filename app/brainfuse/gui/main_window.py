@@ -39,6 +39,7 @@ from brainfuse.gui.tasks import ExportRequest
 from brainfuse.gui.viewers import ViewerGrid
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.image import ImageVolume
+from brainfuse.intensity import bone_scale
 from brainfuse.workspace import Workspace
 
 __all__ = ["MainWindow"]
@@ -354,10 +355,16 @@ class MainWindow(QtWidgets.QMainWindow):
         if fused is None or ct01 is None or mri01 is None:
             self.readouts.clear()
             return
-        self.readouts.show_run(ws.slice_ms, ws.device)
+        rule = ws.fusion.rule if ws.fusion is not None else None
+        self.readouts.show_run(ws.slice_ms, ws.device, rule)
+        ct = ws.fusion.prepared.ct if ws.fusion is not None else None
+        scale = bone_scale(ct) if ct is not None else None
+        ct_hu = ct.array[ws.slice_index] if ct is not None and scale == "hu" else None
         self.runner.start(
             "metrics",
-            lambda f, a, b, *, cancel: slice_metrics(f, a, b, extra=extra),
+            lambda f, a, b, *, cancel: slice_metrics(
+                f, a, b, extra=extra, ct_scale=scale, ct_hu=ct_hu
+            ),
             fused.copy(),
             ct01,
             mri01,

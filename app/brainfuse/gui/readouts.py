@@ -1,4 +1,6 @@
-"""Numbers about the fused slice: SSIM, PSNR (always), Qabf and MI (on demand), time, device.
+"""Numbers about the fused slice: quality, anatomy kept, time, device.
+
+SSIM, PSNR, bone and brain kept (always), Qabf and MI (on demand), time, device.
 
 All values come from :mod:`brainfuse.metrics` on the 0–255 scale
 (:func:`brainfuse.intensity.to_255`), for the slice on screen: fused image against the windowed CT and MRI.
@@ -10,15 +12,21 @@ import numpy as np
 from PySide6 import QtWidgets
 
 from brainfuse import metrics
-from brainfuse.intensity import to_255
+from brainfuse.intensity import BoneScale, to_255
 
 __all__ = ["ReadoutPanel", "slice_metrics"]
 
 
 def slice_metrics(
-    fused01: np.ndarray, ct01: np.ndarray, mri01: np.ndarray, *, extra: bool = False
+    fused01: np.ndarray,
+    ct01: np.ndarray,
+    mri01: np.ndarray,
+    *,
+    extra: bool = False,
+    ct_scale: BoneScale | None = None,
+    ct_hu: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """SSIM and PSNR (and Qabf, MI when ``extra``) of one fused slice.
+    """SSIM and PSNR, bone and brain kept (and Qabf, MI when ``extra``) of one fused slice.
 
     Parameters
     ----------
@@ -26,14 +34,21 @@ def slice_metrics(
         Fused slice and the two windowed sources on the same grid.
     extra : bool
         Also compute Qabf and mutual information (slower).
+    ct_scale : {"8-bit", "hu"} or None
+        Image 1 is a CT (:func:`brainfuse.intensity.bone_scale`): the anatomy retention is
+        computed (``ct_hu``: the slice in HU for ``"hu"``); None: not a CT.
 
     Returns
     -------
     dict
-        ``ssim``, ``psnr`` (dB) and, with ``extra``, ``qabf``, ``mi`` (bits).
+        ``ssim``, ``psnr`` (dB), ``bone_kept`` and ``brain_kept`` (fractions; with a CT)
+        and, with ``extra``, ``qabf``, ``mi`` (bits).
     """
     f, a, b = to_255(fused01), to_255(ct01), to_255(mri01)
     out = {"ssim": metrics.ssim(f, a, b), "psnr": metrics.psnr(f, a, b)}
+    if ct_scale is not None and f.ndim == 2:
+        out["bone_kept"] = metrics.bone_kept(f, a, ct_scale=ct_scale, ct_hu=ct_hu)
+        out["brain_kept"] = metrics.brain_kept(f, a, b, ct_scale=ct_scale, ct_hu=ct_hu)
     if extra:
         out["qabf"] = metrics.qabf(f, a, b)
         out["mi"] = metrics.mutual_information(f, a, b)
@@ -46,8 +61,11 @@ class ReadoutPanel(QtWidgets.QGroupBox):
     FIELDS = (
         ("ssim", "SSIM"),
         ("psnr", "PSNR"),
+        ("bone_kept", "Bone kept"),
+        ("brain_kept", "Brain kept"),
         ("qabf", "Qabf"),
         ("mi", "MI"),
+        ("rule", "Rule"),
         ("time", "Fusion time"),
         ("device", "Device"),
     )
@@ -70,19 +88,37 @@ class ReadoutPanel(QtWidgets.QGroupBox):
                 "Mean over the fused image against CT and against MRI (0–255 scale). "
                 "SSIM/PSNR do not rank decision-map methods; see Qabf."
             )
+        self.labels["bone_kept"].setToolTip(
+            "Fraction of the CT's bone (HU >= 300, or >= 200 on 8-bit slices) within 25 grey "
+            "levels of the CT in the fused slice"
+        )
+        self.labels["brain_kept"].setToolTip(
+            "Fraction of the intracranial area (inside the skull, 2 px clear of bone) within "
+            "25 grey levels of the MRI in the fused slice"
+        )
 
     def clear(self) -> None:
         """Show a dash in every readout (no slice fused yet)."""
-        for key in ("ssim", "psnr", "qabf", "mi"):
+        for key in ("ssim", "psnr", "bone_kept", "brain_kept", "qabf", "mi"):
             self.labels[key].setText("–")
 
     def show_metrics(self, values: dict[str, float]) -> None:
         """Write the values of :func:`slice_metrics` (missing keys show a dash)."""
-        fmt = {"ssim": "{:.4f}", "psnr": "{:.2f} dB", "qabf": "{:.4f}", "mi": "{:.3f} bits"}
+        fmt = {
+            "ssim": "{:.4f}",
+            "psnr": "{:.2f} dB",
+            "bone_kept": "{:.3f}",
+            "brain_kept": "{:.3f}",
+            "qabf": "{:.4f}",
+            "mi": "{:.3f} bits",
+        }
         for key, pattern in fmt.items():
-            self.labels[key].setText(pattern.format(values[key]) if key in values else "–")
+            v = values.get(key)
+            ok = v is not None and not np.isnan(v)
+            self.labels[key].setText(pattern.format(v) if ok else "–")
 
-    def show_run(self, milliseconds: float | None, device: str) -> None:
-        """Fusion time of the last slice (ms) and the device that ran it."""
+    def show_run(self, milliseconds: float | None, device: str, rule: str | None = None) -> None:
+        """Fusion time of the last slice (ms), the device and the rule that ran it."""
+        self.labels["rule"].setText(rule or "–")
         self.labels["time"].setText("–" if milliseconds is None else f"{milliseconds:.0f} ms/slice")
         self.labels["device"].setText(device or "–")

@@ -2,7 +2,7 @@
 
 A :class:`Session` turns requests into worker tasks (:mod:`brainfuse.gui.tasks`) and their
 results into :class:`~brainfuse.workspace.Workspace` calls; it keeps no state of its own
-besides the fusion engine (created once per device and reused). The main window and the
+besides the fusion engine (created once per device and rule and reused). The main window and the
 scriptable :class:`~brainfuse.gui.viewer.Viewer` both drive it.
 """
 
@@ -13,7 +13,7 @@ import threading
 import numpy as np
 from PySide6 import QtCore
 
-from brainfuse.fusion import Fuser
+from brainfuse.fusion import Fuser, FusionSettings
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.tasks import (
     Aligned,
@@ -28,28 +28,33 @@ from brainfuse.gui.tasks import (
 )
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.image import ImageVolume
+from brainfuse.overlay import overlay_lut
+from brainfuse.pipeline import prepare
 from brainfuse.results import PairResult
 from brainfuse.workspace import Workspace
 
 __all__ = ["Session", "fuser_for"]
 
-_FUSERS: dict[str, Fuser] = {}
+_FUSERS: dict[tuple[str, str], Fuser] = {}
 _FUSER_LOCK = threading.Lock()
 
 
-def fuser_for(device: str) -> Fuser:
-    """Return the CNN :class:`~brainfuse.fusion.Fuser` for ``device``, made once per process.
+def fuser_for(device: str, rule: str = "anatomy") -> Fuser:
+    """Return the CNN :class:`~brainfuse.fusion.Fuser` for ``device`` and fusion ``rule``.
+
+    The rule is ``anatomy`` or ``sesf``; each fuser is made once per process.
 
     The first call loads the weights and runs one tiny fusion so that torch's lazy start-up
     (thread pool, kernels) happens here, in a worker, and not inside the first slice.
     """
     with _FUSER_LOCK:
-        if device not in _FUSERS:
-            fuser = Fuser(method="cnn", device=device)
+        key = (device, rule)
+        if key not in _FUSERS:
+            fuser = Fuser(method="cnn", settings=FusionSettings(rule=rule), device=device)
             warm = np.zeros((32, 32), np.float32)
             fuser.fuse(warm, warm)
-            _FUSERS[device] = fuser
-        return _FUSERS[device]
+            _FUSERS[key] = fuser
+        return _FUSERS[key]
 
 
 class Session(QtCore.QObject):
@@ -84,10 +89,16 @@ class Session(QtCore.QObject):
 
     # ------------------------------------------------------------------ engine
     def get_fuser(self) -> Fuser:
-        """Return the fuser for the chosen device (loaded on first use, in the calling worker)."""
+        """Return the fuser for the chosen device and rule (loaded on first use, in the worker)."""
         if self.fuser is None:
-            self.fuser = fuser_for(self.settings.device())
+            self.fuser = fuser_for(self.settings.device(), self.settings.rule())
         return self.fuser
+
+    def set_rule(self, rule: str) -> None:
+        """Choose the fusion rule (``anatomy`` or ``sesf``) and fuse the pair again with it."""
+        self.settings.set_rule(rule)
+        self.fuser = None
+        self.start_fusion()
 
     def set_device(self, device: str) -> None:
         """Choose the fusion device (``auto``, ``cpu``, ``cuda``); applies to the next fusion."""
@@ -95,8 +106,17 @@ class Session(QtCore.QObject):
         self.fuser = None
 
     def warm_up(self) -> None:
-        """Load the fusion model in the background now, not when the first pair arrives."""
-        self.runner.start("model", lambda *, cancel: self.get_fuser(), label="Loading model")
+        """Load the fusion model in the background now, not when the first pair arrives.
+
+        The overlay's colour table is made there too: it imports matplotlib, which took
+        250 ms of the window's own thread when the first 512 x 512 x 300 grid was shown.
+        """
+
+        def warm(*, cancel: threading.Event) -> Fuser:
+            overlay_lut()
+            return self.get_fuser()
+
+        self.runner.start("model", warm, label="Loading model")
 
     # ------------------------------------------------------------------ opening
     def open(self, role: str, path: str, series: int | None = None) -> None:
@@ -190,9 +210,21 @@ class Session(QtCore.QObject):
             ws.slice_fused(payload.step.index, payload.ms)
 
     def refuse_if_windows_changed(self) -> None:
-        """Fuse again when the windows on screen differ from those of the last fusion."""
-        if self.workspace.windows_changed_since_fusion():
-            self.start_fusion()
+        """Follow the windows on screen when they differ from those of the last fusion.
+
+        A finished CNN fusion is recomposed with the new windows (its decision map does not
+        depend on them: no encoder run); otherwise the pair is fused again.
+        """
+        ws = self.workspace
+        if not ws.windows_changed_since_fusion():
+            return
+        fusion = ws.fusion
+        if fusion is not None and fusion.fuser.method == "cnn" and fusion.done.all():
+            ct_window, mr_window = ws.fusion_windows()
+            ws.start_fusion(fusion.recomposed(prepare(ws.alignment, ct_window, mr_window)))
+            self.fusion_finished.emit()
+            return
+        self.start_fusion()
 
     # ------------------------------------------------------------------ export
     def pair_result(self) -> PairResult:

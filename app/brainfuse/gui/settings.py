@@ -11,11 +11,13 @@ from PySide6 import QtCore
 
 from brainfuse.workspace import CT_PRESETS, Window, Workspace
 
-__all__ = ["DEVICES", "MAX_RECENT", "Settings"]
+__all__ = ["DEVICES", "MAX_RECENT", "RULES", "Settings"]
 
 MAX_RECENT = 8
 #: Device choices offered in the Settings menu (``brainfuse.fusion.Fuser(device=...)``).
 DEVICES = ("auto", "cpu", "cuda")
+#: Fusion rules offered in the Fusion menu (``brainfuse.fusion.FusionSettings(rule=...)``).
+RULES = ("anatomy", "sesf")
 
 
 class Settings:
@@ -59,6 +61,15 @@ class Settings:
     def set_device(self, device: str) -> None:
         """Remember the fusion device (one of :data:`DEVICES`)."""
         self.q.setValue("fusion/device", device)
+
+    def rule(self) -> str:
+        """Return the fusion rule chosen in the Fusion menu (the default if unknown)."""
+        value = str(self.q.value("fusion/rule", RULES[0]))
+        return value if value in RULES else RULES[0]
+
+    def set_rule(self, rule: str) -> None:
+        """Remember the fusion rule (one of ``RULES``)."""
+        self.q.setValue("fusion/rule", rule)
 
     def restore(self, workspace: Workspace) -> None:
         """Apply the stored CT window, overlay opacity/colormap/visibility to a workspace."""

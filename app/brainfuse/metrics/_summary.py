@@ -6,6 +6,7 @@ from typing import Literal
 
 import numpy as np
 
+from brainfuse.metrics._anatomy import CtScale, bone_kept, brain_kept
 from brainfuse.metrics._information import entropy, mutual_information
 from brainfuse.metrics._inputs import as_grey, check_same_shape
 from brainfuse.metrics._mask import head_mask
@@ -15,7 +16,10 @@ from brainfuse.metrics._scd import scd
 from brainfuse.metrics._statistics import average_gradient, spatial_frequency, standard_deviation
 from brainfuse.metrics._vif import vif_source
 
-__all__ = ["HIGHER_IS_BETTER", "METRIC_NAMES", "fusion_metrics"]
+__all__ = ["ANATOMY_NAMES", "HIGHER_IS_BETTER", "METRIC_NAMES", "fusion_metrics"]
+
+#: Anatomy retention (``../shared/reference/anatomy.md``): scored on their own masks.
+ANATOMY_NAMES = ("bone_kept", "brain_kept")
 
 #: Keys of :func:`fusion_metrics`, in display order.
 METRIC_NAMES = (
@@ -33,6 +37,7 @@ METRIC_NAMES = (
     "qabf",
     "vif",
     "scd",
+    *ANATOMY_NAMES,
 )
 #: Every metric of :func:`fusion_metrics` is better when higher.
 HIGHER_IS_BETTER = dict.fromkeys(METRIC_NAMES, True)
@@ -44,6 +49,8 @@ def fusion_metrics(
     b: np.ndarray,
     *,
     mask: np.ndarray | Literal["head"] | None = None,
+    ct_scale: CtScale | None = None,
+    ct_hu: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every fusion metric of a fused slice against its two sources.
 
@@ -55,15 +62,24 @@ def fusion_metrics(
     mask : ndarray of bool (H, W), ``"head"`` or None
         ``None`` scores every pixel (the literature's convention); ``"head"`` scores only
         :func:`~brainfuse.metrics.head_mask` of the sources (background air excluded); an
-        array scores only its True pixels.
+        array scores only its True pixels. The anatomy metrics ignore it (they have their
+        own masks).
+    ct_scale : {"8-bit", "hu"} or None
+        What image 1 is, for ``bone_kept`` and ``brain_kept``: ``"8-bit"``, a CT slice
+        stored 0–255 (bone = ``a >= 200``); ``"hu"``, a CT whose Hounsfield units are
+        ``ct_hu`` (bone = ``ct_hu >= 300``; ``a`` is the CT after its window); ``None``,
+        not a CT (PET, SPECT, MR): both anatomy metrics are NaN.
+    ct_hu : ndarray (H, W), optional
+        The CT in Hounsfield units, with ``ct_scale="hu"``.
 
     Returns
     -------
     dict of str to float
         ``ssim`` (mean of ``ssim_a``, ``ssim_b``), ``psnr`` (dB, from the mean MSE) with
         ``psnr_a``/``psnr_b``, ``en`` (bits), ``sd``, ``sf``, ``ag``, ``mi`` (bits),
-        ``qabf``, ``vif`` (VIF(A→F) + VIF(B→F), pixel-domain multi-scale) and ``scd``,
-        in the order of :data:`METRIC_NAMES`.
+        ``qabf``, ``vif`` (VIF(A→F) + VIF(B→F), pixel-domain multi-scale), ``scd``,
+        ``bone_kept`` and ``brain_kept`` (fractions, NaN when undefined), in the order of
+        :data:`METRIC_NAMES`.
     """
     f, sa, sb = as_grey(fused, "fused"), as_grey(a, "image A"), as_grey(b, "image B")
     check_same_shape(fused=f, image_a=sa, image_b=sb)
@@ -71,6 +87,15 @@ def fusion_metrics(
         if mask != "head":
             raise ValueError(f"mask must be None, 'head' or a boolean array, not {mask!r}")
         mask = head_mask(sa, sb)
+    if ct_scale is None:
+        if ct_hu is not None:
+            raise ValueError("ct_hu was given but ct_scale is None; use ct_scale='hu'")
+        anatomy = dict.fromkeys(ANATOMY_NAMES, float("nan"))
+    else:
+        anatomy = {
+            "bone_kept": bone_kept(f, sa, ct_scale=ct_scale, ct_hu=ct_hu),
+            "brain_kept": brain_kept(f, sa, sb, ct_scale=ct_scale, ct_hu=ct_hu),
+        }
     ssim_a, ssim_b = ssim_source(f, sa, mask=mask), ssim_source(f, sb, mask=mask)
     return {
         "ssim": 0.5 * (ssim_a + ssim_b),
@@ -87,4 +112,5 @@ def fusion_metrics(
         "qabf": qabf(f, sa, sb, mask=mask),
         "vif": vif_source(f, sa, mask=mask) + vif_source(f, sb, mask=mask),
         "scd": scd(f, sa, sb, mask=mask),
+        **anatomy,
     }

@@ -1,0 +1,238 @@
+"""The ``anatomy`` rule: the CT's bone from the CT, the brain from the MRI, the CNN decides the rest.
+
+A radiologist fuses CT with MRI to see the CT's bone and the MRI's soft tissue in one picture
+(``../shared/reference/anatomy.md``). The deep-feature map of SESF-Fuse takes whichever image
+has more texture, so it replaces the CT's flat, saturated bone with the MRI's dark cortical
+band and drops CT patches into the brain. This rule overrides it where the anatomy is known:
+
+1. **bone** (the bone prior, from the CT's own values: ``HU >= 300``, or ``>= 200`` on an
+   8-bit slice; :func:`brainfuse.intensity.volume_bone_mask`): image 1 (the CT);
+2. **intracranial area** (inside the skull: the bone closed by a small disk to seal gaps, its
+   holes filled, the bone itself excluded; where wider gaps leave it open but the bone still
+   surrounds the head in most directions, the inside of the bone's convex hull within the
+   MRI's head outline, :func:`intracranial`): image 2 (the MRI);
+3. **everywhere else** (scalp, sinuses, orbits, slices whose skull is open): the deep-feature
+   hard map after consistency verification, as in ``sesf``;
+4. background (both sources dark) is image 2.
+
+The hard map is then softened by the same detail blend as ``sesf``
+(:func:`~brainfuse.fusion.decision.soft_map`), but a bone pixel never moves more than
+``tolerance`` grey levels from the CT and an intracranial pixel never more than that from
+the MRI. Region borders lie on the CT's own bone edges, so there is no seam and no halo.
+
+Dense tissue inside the skull: pixels at bone density (calcifications, ``>= 300 HU``) are
+bone and come from the CT (the MRI barely shows calcium); a hyperdense bleed (50-100 HU)
+is below bone density and comes from the MRI like the rest of the brain.
+
+The map is computed on a fixed representation of the CT (the 8-bit values, or the default
+brain window of a HU CT), never on the display window: changing the CT's window recomposes
+``F = W * CT_display + (1 - W) * MRI_display`` without changing ``W``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from brainfuse.fusion.decision import _dilate, _erode, hard_map, scaled_radius, soft_map
+from brainfuse.fusion.settings import FusionSettings
+
+__all__ = ["anatomy_maps", "intracranial", "rule_that_runs", "slice_maps"]
+
+
+def rule_that_runs(settings: FusionSettings, has_bone: bool) -> str:
+    """Name the rule a fusion actually runs: ``anatomy`` needs a bone prior, else ``sesf``."""
+    return "anatomy" if settings.rule == "anatomy" and has_bone else "sesf"
+
+
+def slice_maps(
+    a1: np.ndarray,
+    a2: np.ndarray,
+    i1: np.ndarray,
+    i2: np.ndarray,
+    bone: np.ndarray | None,
+    settings: FusionSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hard and soft map of one slice under the rule that runs (:func:`rule_that_runs`).
+
+    Parameters
+    ----------
+    a1, a2 : (H, W) float32, the box-summed deep activities
+    i1, i2 : (H, W) float32 in [0, 1], the sources in their fixed (decision) representation
+    bone : (H, W) bool or None, the bone prior
+    settings : FusionSettings
+
+    Returns
+    -------
+    hard (uint8, 1 = image 1) and soft (float32, the weight of image 1); background (both
+    sources below ``settings.background``) is 0 in both.
+    """
+    dm = hard_map(a1, a2, settings)
+    if bone is not None and rule_that_runs(settings, True) == "anatomy":
+        return anatomy_maps(dm, bone, i1, i2, settings)
+    soft = soft_map(dm, i1, i2, settings)
+    back = np.maximum(i1, i2) < settings.background / 255.0
+    dm[back] = 0
+    soft[back] = 0.0
+    return dm, soft
+
+
+def _closing(mask: np.ndarray, r: int) -> np.ndarray:
+    """Binary closing by the disk of radius ``r`` (the area outside the slice is background)."""
+    if r <= 0:
+        return mask
+    p = np.pad(mask, 2 * r)
+    return _erode(_dilate(p, r), r)[2 * r : -2 * r, 2 * r : -2 * r]
+
+
+_SECTORS = 72  # directions (5 degrees each) in which the ring coverage is counted
+
+
+def _enclosed(sealed: np.ndarray) -> np.ndarray:
+    """``binary_fill_holes(sealed) & ~sealed``: background not connected to the border."""
+    labels, n = ndimage.label(~sealed)
+    if n == 0:
+        return np.zeros_like(sealed)
+    outside = np.zeros(n + 1, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        outside[edge] = True
+    outside[0] = True  # label 0 is the sealed bone itself
+    return ~outside[labels]
+
+
+def _convex_fill(mask: np.ndarray) -> np.ndarray:
+    """Fill the pixels inside the convex hull of ``mask``'s pixel centres (boundary included).
+
+    A convex polygon meets each row in one span, so the fill is one ``lo <= x <= hi``
+    comparison per row (the spans from the hull's edges: O(rows x edges)), much faster than
+    a point-in-polygon test of every pixel.
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    pts = np.argwhere(mask).astype(np.float64)  # (y, x)
+    try:
+        v = pts[ConvexHull(pts).vertices]
+    except (QhullError, ValueError):  # all on one line, or too few points
+        return mask.copy()
+    y0, x0 = v[:, 0], v[:, 1]
+    y1, x1 = np.roll(y0, -1), np.roll(x0, -1)
+    rows = np.arange(mask.shape[0], dtype=np.float64)[:, None]
+    dy = np.where(y1 == y0, 1.0, y1 - y0)
+    t = (rows - y0) / dy
+    flat = y1 == y0
+    on = np.where(flat, rows == y0, (t >= 0) & (t <= 1))
+    x_a = np.where(flat, x0, x0 + t * (x1 - x0))
+    x_b = np.where(flat, x1, x_a)
+    lo = np.where(on, np.minimum(x_a, x_b), np.inf).min(axis=1) - 1e-6
+    hi = np.where(on, np.maximum(x_a, x_b), -np.inf).max(axis=1) + 1e-6
+    cols = np.arange(mask.shape[1], dtype=np.float64)[None, :]
+    return (cols >= lo[:, None]) & (cols <= hi[:, None])
+
+
+def _coverage(bone: np.ndarray, hull: np.ndarray) -> float:
+    """Fraction of the directions from the hull's centre in which there is bone."""
+    yy, xx = np.nonzero(hull)
+    by, bx = np.nonzero(bone)
+    angle = np.arctan2(by - yy.mean(), bx - xx.mean())
+    sector = ((angle + np.pi) * (_SECTORS / (2 * np.pi))).astype(np.intp) % _SECTORS
+    return np.unique(sector).size / _SECTORS
+
+
+def intracranial(
+    bone: np.ndarray,
+    close_radius: float = 3.0,
+    mri: np.ndarray | None = None,
+    *,
+    ring_coverage: float = 0.75,
+    level: float = 8.0 / 255.0,
+) -> np.ndarray:
+    """Inside the skull.
+
+    ``fill_holes(closing(bone)) & ~closing(bone)`` where the closed skull encloses the
+    brain. Where it does not (gaps wider than the closing: thin temporal bone, coarse
+    slices; open rings at the skull base) but the bone still surrounds the head in
+    ``ring_coverage`` of the directions seen from the centre of its convex hull, the inside
+    of that hull within the MRI's head outline (so the CT's head holder and the air around
+    stay outside).
+
+    Parameters
+    ----------
+    bone : (H, W) bool, the bone prior of one slice
+    close_radius : float
+        Radius of the closing for a 256 x 256 slice (scaled with the slice).
+    mri : (H, W) float in [0, 1] or None
+        The MRI slice, for the head outline (``mri > level``, holes filled); None: no
+        convex-hull fallback.
+    ring_coverage : float
+        Fraction of 72 directions (5 degrees each) that must meet bone; above 1 disables
+        the fallback.
+    level : float
+        Background level of the MRI.
+
+    Returns
+    -------
+    (H, W) bool; empty where nothing is enclosed (top of the head, low skull base).
+    """
+    bone = np.asarray(bone, bool)
+    sealed = _closing(bone, scaled_radius(close_radius, bone.shape))
+    inside = _enclosed(sealed)
+    if mri is None or bone.sum() < 20:
+        return inside
+    if ring_coverage > 1:
+        return inside
+    head = ndimage.binary_fill_holes(np.asarray(mri) > level)
+    skull = bone & head
+    if skull.sum() < 20:
+        return inside
+    hull = _convex_fill(skull)
+    room = hull & head & ~sealed
+    if inside.sum() >= 0.5 * room.sum() or _coverage(skull, hull) < ring_coverage:
+        return inside
+    return room
+
+
+def anatomy_maps(
+    dm: np.ndarray,
+    bone: np.ndarray,
+    i1: np.ndarray,
+    i2: np.ndarray,
+    settings: FusionSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hard and soft map of one slice under the ``anatomy`` rule.
+
+    Parameters
+    ----------
+    dm : (H, W) uint8, the deep-feature hard map after consistency verification
+    bone : (H, W) bool, the bone prior (from the CT's own values)
+    i1, i2 : (H, W) float32 in [0, 1], the CT and the MRI in their fixed (decision)
+        representation
+    settings : FusionSettings (``anatomy``, ``detail``, ``background``)
+
+    Returns
+    -------
+    hard : (H, W) uint8, 1 where the CT is taken
+    soft : (H, W) float32 in [0, 1], the CT's weight
+    """
+    bone = np.asarray(bone, bool)
+    inside = intracranial(
+        bone,
+        settings.anatomy.close_radius,
+        i2,
+        ring_coverage=settings.anatomy.ring_coverage,
+        level=settings.background / 255.0,
+    )
+    hard = dm.astype(np.uint8, copy=True)
+    hard[inside] = 0
+    hard[bone] = 1
+    back = np.maximum(i1, i2) < settings.background / 255.0
+    hard[back] = 0
+    soft = soft_map(hard, i1, i2, settings)
+    # the blend may not move bone away from the CT, nor the brain away from the MRI: at most
+    # ``tolerance`` grey levels, i.e. a weight within tolerance / |CT - MRI| of 1 (bone) or 0
+    tol = np.float32(settings.anatomy.tolerance / 255.0)
+    for region, towards_ct in ((bone, True), (inside, False)):
+        reach = np.minimum(tol / (np.abs(i1[region] - i2[region]) + np.float32(1e-6)), 1.0)
+        w = soft[region]
+        soft[region] = np.maximum(w, 1.0 - reach) if towards_ct else np.minimum(w, reach)
+    soft[back] = 0.0
+    return hard, soft

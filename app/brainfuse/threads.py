@@ -1,0 +1,106 @@
+"""CPU threads that behave on a shared machine (no torch, no Qt: imported before either).
+
+Two facts decide how the fusion's OpenMP threads share a busy workstation:
+
+* **Wait policy.** By default the OpenMP runtime behind torch (GNU libgomp) lets an idle
+  thread spin at a barrier before it sleeps. When another process holds one of the cores,
+  the thread that must arrive at the barrier is descheduled while its partner spins on the
+  other core, and a 40 ms slice took 650-850 ms on the 2-core development VM beside other
+  jobs; with ``OMP_WAIT_POLICY=PASSIVE`` it took 78 ms in the same minute. libgomp reads the
+  variable once, when torch loads it, so :func:`prefer_passive_wait` must run before the
+  first ``import torch``: ``brainfuse/__init__.py`` calls it, which covers the command, the
+  window and any script that imports :mod:`brainfuse` first. A value the user set is kept.
+* **Thread count.** :func:`choose_threads` takes the cores this process may run on
+  (``sched_getaffinity``) minus those the 1-minute load average says are taken, plus one (a
+  thread may share a core: under CFS more threads get a larger share, and with passive
+  waits a descheduled thread costs its partners little), at least 1, at most 8.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+__all__ = [
+    "MAX_THREADS",
+    "WAIT_ENV",
+    "choose_threads",
+    "describe_threads",
+    "prefer_passive_wait",
+    "usable_cores",
+    "wait_policy",
+]
+
+WAIT_ENV = "OMP_WAIT_POLICY"
+#: More threads than this gain nothing on 256-512 pixel slices (per-op overheads dominate).
+MAX_THREADS = 8
+
+_policy: str | None = None  # the policy torch's OpenMP runtime read, when known
+
+
+def prefer_passive_wait() -> str | None:
+    """Set ``OMP_WAIT_POLICY=PASSIVE`` unless the user set it or torch is already loaded.
+
+    Returns
+    -------
+    str or None
+        The policy the OpenMP runtime will use, lower case (``"passive"``, ``"active"``), or
+        None when torch was imported before this call without the variable (runtime default).
+    """
+    global _policy
+    if "torch" not in sys.modules:
+        os.environ.setdefault(WAIT_ENV, "PASSIVE")
+        _policy = os.environ[WAIT_ENV].strip().lower() or None
+    elif _policy is None and os.environ.get(WAIT_ENV):
+        _policy = os.environ[WAIT_ENV].strip().lower()  # set by the user before torch
+    return _policy
+
+
+def wait_policy() -> str | None:
+    """Return the OpenMP wait policy in effect (see :func:`prefer_passive_wait`), or None."""
+    return _policy
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity; ``os.cpu_count()`` elsewhere)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+def _load() -> float:
+    try:
+        return max(os.getloadavg()[0], 0.0)
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def choose_threads(requested: int | None = None, *, load: float | None = None) -> int:
+    """Threads for torch on the CPU.
+
+    Parameters
+    ----------
+    requested : int or None
+        A user's choice (``--threads``), returned as it is (at least 1).
+    load : float or None
+        Runnable processes besides this one (default: the 1-minute load average).
+
+    Returns
+    -------
+    int
+        ``requested``, else ``usable_cores() - int(load) + 1`` clipped to
+        ``[1, min(usable_cores(), MAX_THREADS)]``.
+    """
+    if requested is not None:
+        return max(int(requested), 1)
+    cores = usable_cores()
+    busy = _load() if load is None else max(float(load), 0.0)
+    return max(1, min(cores - int(busy) + 1, cores, MAX_THREADS))
+
+
+def describe_threads(n: int) -> str:
+    """``"2 threads, passive wait"`` (the wait policy only when known)."""
+    text = f"{n} thread{'s' if n != 1 else ''}"
+    policy = wait_policy()
+    return text + (f", {policy} wait" if policy else "")

@@ -1,0 +1,191 @@
+"""The ``anatomy`` rule on synthetic pairs the tests make: bone ring kept whole, background 0,
+the decision map independent of the CT's display window, and the rule reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brainfuse.fusion import Fuser, FusionSettings
+from brainfuse.fusion.anatomy import intracranial
+from brainfuse.image import ImageVolume
+from brainfuse.intensity import bone_mask
+from brainfuse.metrics import bone_kept, brain_kept
+
+N = 128
+
+
+def _head_hu() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CT in HU (skull ring 1200 HU, brain 20-45 HU, scalp 40 HU, air -1000), a T2-like
+    MRI of the same head (dark skull, bright textured brain and scalp) and the ring mask."""
+    y, x = np.mgrid[0:N, 0:N]
+    r = np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5)
+    rng = np.random.default_rng(3)
+    ring = (r >= 44) & (r < 50)
+    brain = r < 44
+    scalp = (r >= 50) & (r < 54)
+    ct = np.full((N, N), -1000.0)
+    ct[scalp] = 40.0
+    ct[ring] = 1200.0 + rng.normal(0, 20, ring.sum())
+    ct[brain] = 30.0 + 10.0 * np.sin(x[brain] / 5.0) + rng.normal(0, 3, brain.sum())
+    mr = np.zeros((N, N))
+    mr[scalp] = 0.8
+    mr[ring] = 0.05
+    mr[brain] = 0.55 + 0.25 * np.sin(y[brain] / 3.0) * np.cos(x[brain] / 4.0)
+    mr[brain & (np.abs(x - N / 2) < 6)] = 0.95  # a bright ventricle-like band
+    return ct, mr.astype(np.float32), ring
+
+
+def _window(hu: np.ndarray, center: float, width: float) -> np.ndarray:
+    return np.clip((hu - (center - width / 2)) / width, 0, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def fuser() -> Fuser:
+    return Fuser(threads=1)  # default settings: the anatomy rule
+
+
+def test_anatomy_keeps_the_bone_ring_whole_and_the_brain_from_the_mri(fuser):
+    ct_hu, mr, ring = _head_hu()
+    ct01 = _window(ct_hu, 40, 80)
+    bone = bone_mask(ct_hu, "hu")
+    assert np.array_equal(bone, ring)
+    res = fuser.fuse(ct01, mr, bone=bone)
+    assert res.rule == "anatomy"
+    assert res.decision_map[ring].all()  # every bone pixel from the CT
+    f255, c255, m255 = (np.round(255 * x) for x in (res.fused, ct01, mr))
+    assert bone_kept(f255, c255, ct_scale="hu", ct_hu=ct_hu) == 1.0
+    assert brain_kept(f255, c255, m255, ct_scale="hu", ct_hu=ct_hu) >= 0.99
+    inside = intracranial(ring)
+    assert not res.decision_map[inside].any()  # no CT patch in the brain
+    # sesf on the same pair loses part of the flat ring to the MRI's dark band
+    sesf = Fuser(settings=FusionSettings(rule="sesf"), threads=1).fuse(ct01, mr, bone=bone)
+    assert sesf.rule == "sesf"
+    assert bone_kept(np.round(255 * sesf.fused), c255, ct_scale="hu", ct_hu=ct_hu) < 1.0
+
+
+def test_background_is_never_ct(fuser):
+    ct_hu, mr, _ = _head_hu()
+    ct01 = _window(ct_hu, 40, 80)
+    res = fuser.fuse(ct01, mr, bone=bone_mask(ct_hu, "hu"))
+    air = np.maximum(ct01, mr) < 8 / 255
+    assert air.sum() > 0.2 * air.size
+    assert not res.decision_map[air].any() and not res.soft_map[air].any()
+    # the frame along the image border (zero padding of the encoder) is gone too
+    assert not res.decision_map[[0, -1], :].any() and not res.decision_map[:, [0, -1]].any()
+
+
+def test_decision_map_does_not_depend_on_the_ct_display_window(fuser):
+    """Same CT (HU) in the brain and the bone window: identical maps, the fused image is the
+    same map composing the other window."""
+    ct_hu, mr, _ = _head_hu()
+    bone = bone_mask(ct_hu, "hu")
+    fixed = _window(ct_hu, 40, 80)
+    results = {}
+    for name, (c, w) in {"brain": (40, 80), "bone": (500, 2000)}.items():
+        shown = _window(ct_hu, c, w)
+        results[name] = fuser.fuse(shown, mr, bone=bone, decide=(fixed, mr))
+    a, b = results["brain"], results["bone"]
+    assert np.array_equal(a.decision_map, b.decision_map)
+    assert np.array_equal(a.soft_map, b.soft_map)
+    shown = _window(ct_hu, 500, 2000)
+    expected = b.soft_map * shown + (1 - b.soft_map) * mr
+    assert np.allclose(b.fused, expected, atol=1e-6)
+    assert not np.array_equal(a.fused, b.fused)
+
+
+def test_pipeline_decides_on_the_fixed_window_and_reports_the_rule(fuser):
+    from brainfuse.pipeline import fuse_pair
+
+    ct_hu, mr, _ = _head_hu()
+    ct = ImageVolume(ct_hu[None].astype(np.float32), modality="CT", units="HU")
+    mri = ImageVolume((mr[None] * 1000).astype(np.float32), modality="MR")
+    brain = fuse_pair(ct, mri, register="none", fuser=fuser)
+    bone_w = fuse_pair(ct, mri, register="none", ct_window="bone", fuser=fuser)
+    assert brain.fusion.rule == bone_w.fusion.rule == "anatomy"
+    assert np.array_equal(brain.decision_map.array, bone_w.decision_map.array)
+    assert np.array_equal(brain.soft_map, bone_w.soft_map)
+    assert not np.allclose(brain.fused.array, bone_w.fused.array)
+
+
+def test_without_a_ct_the_sesf_rule_runs_and_says_so(fuser):
+    ct_hu, mr, _ = _head_hu()
+    ct01 = _window(ct_hu, 40, 80)
+    res = fuser.fuse(ct01, mr)  # no bone prior
+    assert res.rule == "sesf"
+    assert "sesf" in res.rule_note("anatomy")
+    rgb = np.stack([ct01, ct01 * 0.5, 1 - ct01], axis=-1)
+    assert fuser.fuse(rgb, mr, bone=bone_mask(ct_hu, "hu")).rule == "sesf"  # colour: no CT
+
+
+def test_unknown_rule_is_refused():
+    from brainfuse.errors import BrainFuseError
+
+    with pytest.raises(BrainFuseError, match="unknown fusion rule"):
+        FusionSettings(rule="bones")
+
+
+def test_the_rule_that_ran_is_in_every_export(fuser, tmp_path):
+    import nibabel as nib
+    from PIL import Image
+
+    from brainfuse.export import export_result
+    from brainfuse.pipeline import fuse_pair
+
+    ct_hu, mr, _ = _head_hu()
+    ct = ImageVolume(ct_hu[None].astype(np.float32), modality="CT", units="HU")
+    mri = ImageVolume((mr[None] * 1000).astype(np.float32), modality="MR")
+    result = fuse_pair(ct, mri, register="none", fuser=fuser)
+    export_result(result, tmp_path / "f.png")
+    assert "rule anatomy" in Image.open(tmp_path / "f.png").text["Description"]
+    export_result(result, tmp_path / "f.nii.gz")
+    descrip = nib.load(tmp_path / "f.nii.gz").header["descrip"].tobytes().decode()
+    assert "cnn anatomy" in descrip
+
+
+def test_on_development_pairs_anatomy_keeps_bone_and_brain(shared_data, fuser):
+    """One slice of each development case (8-bit atlas CT): both anatomy numbers >= .95,
+    where the paper's rule keeps well under half of the bone."""
+    from PIL import Image
+
+    from brainfuse.metrics import fusion_metrics
+
+    pairs = shared_data / "pairs" / "ct-mri"
+    sesf = Fuser(settings=FusionSettings(rule="sesf"), threads=1)
+    kept = {"anatomy": [], "sesf": []}
+    for pid in ("2010", "21009", "28010", "32010", "34010", "37010", "41010"):
+        ct = np.asarray(Image.open(pairs / f"{pid}_ct.png").convert("L"))
+        mr = np.asarray(Image.open(pairs / f"{pid}_mri.png").convert("L"))
+        for name, fz in (("anatomy", fuser), ("sesf", sesf)):
+            res = fz.fuse(ct / 255.0, mr / 255.0, bone=bone_mask(ct, "8-bit"))
+            assert res.rule == name
+            scores = fusion_metrics(np.round(255 * res.fused), ct, mr, ct_scale="8-bit")
+            kept[name].append((scores["bone_kept"], scores["brain_kept"]))
+    anatomy, paper = np.nanmean(kept["anatomy"], axis=0), np.nanmean(kept["sesf"], axis=0)
+    assert anatomy[0] >= 0.95 and anatomy[1] >= 0.95
+    assert paper[0] < 0.6
+
+
+def test_a_new_window_recomposes_without_the_encoder(fuser):
+    """PairFusion.recomposed gives what a fresh fusion in the new window gives."""
+    from brainfuse.grid import align_pair
+    from brainfuse.pipeline import PairFusion, fuse_pair, prepare
+
+    ct_hu, mr, _ = _head_hu()
+    ct = ImageVolume(ct_hu[None].astype(np.float32), modality="CT", units="HU")
+    mri = ImageVolume((mr[None] * 1000).astype(np.float32), modality="MR")
+    aligned = align_pair(ct, mri, register="none")
+    done = PairFusion(prepare(aligned), fuser)
+    list(done.steps())
+    calls = []
+    fuser_activity = fuser.activity
+    fuser.activity = lambda *a: calls.append(1) or fuser_activity(*a)
+    try:
+        again = done.recomposed(prepare(aligned, "bone", None))
+    finally:
+        fuser.activity = fuser_activity
+    assert not calls  # no encoder run
+    fresh = fuse_pair(ct, mri, register="none", ct_window="bone", fuser=fuser)
+    assert np.array_equal(again.decision_map, fresh.decision_map.array)
+    np.testing.assert_allclose(again.fused, fresh.fused.array, atol=1e-6)
+    assert again.result().windows["ct"].kind == "preset:bone"
