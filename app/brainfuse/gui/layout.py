@@ -8,6 +8,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse.gui.about import show_about
+from brainfuse.gui.file_actions import add_pacs_actions
 from brainfuse.gui.settings import DEVICES
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ def build_menus(self: MainWindow) -> None:
     file_menu.addAction("Open CT DICOM &folder…", lambda: self.open_ct(folder=True))
     file_menu.addAction("Open MRI DICOM f&older…", lambda: self.open_mri(folder=True))
     file_menu.addAction("Open &demo pair", self.open_demo)
+    add_pacs_actions(self, file_menu)
     self.recent_menu = file_menu.addMenu("&Recent files")
     self.recent_menu.aboutToShow.connect(self._fill_recent)
     file_menu.addSeparator()
