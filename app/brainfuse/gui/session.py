@@ -96,7 +96,12 @@ class Session(QtCore.QObject):
 
     def warm_up(self) -> None:
         """Load the fusion model in the background now, not when the first pair arrives."""
-        self.runner.start("model", lambda *, cancel: self.get_fuser(), label="Loading model")
+        self.runner.start(
+            "model",
+            lambda *, cancel: self.get_fuser(),
+            label="Loading model",
+            subject="the fusion model",
+        )
 
     # ------------------------------------------------------------------ opening
     def open(self, role: str, path: str, series: int | None = None) -> None:
@@ -108,6 +113,7 @@ class Session(QtCore.QObject):
             series,
             label=f"Loading {role.upper()}",
             on_return=lambda volume: self._loaded(role, path, volume),
+            subject=path,
         )
 
     def _loaded(self, role: str, path: str, volume: ImageVolume) -> None:
@@ -126,6 +132,7 @@ class Session(QtCore.QObject):
             "load-demo",
             demo_task,
             label="Loading demo",
+            subject="the demo pair",
             on_return=lambda pair: self.set_pair(*pair, demo=True),
         )
 
@@ -133,6 +140,11 @@ class Session(QtCore.QObject):
         """Show a CT–MRI pair already in memory: align, then fuse."""
         self.workspace.set_sources(ct=ct, mri=mri, demo=demo)
         self.align()
+
+    def _pair_name(self) -> str:
+        """The pair as named in a failure message: ``<ct> and <mri>``."""
+        ws = self.workspace
+        return " and ".join(v.name for v in (ws.ct, ws.mri) if v is not None) or "the pair"
 
     def _drop_old_work(self) -> None:
         for kind in ("align", "fuse", "metrics", "export"):
@@ -150,6 +162,7 @@ class Session(QtCore.QObject):
             ws.register_mode,
             label="Aligning",
             on_return=self._aligned_done,
+            subject=self._pair_name(),
         )
 
     def set_register_mode(self, mode: str) -> None:
@@ -178,6 +191,7 @@ class Session(QtCore.QObject):
             request,
             self.get_fuser,
             label="Fusing",
+            subject=self._pair_name(),
             on_yield=self._fusion_step,
             on_return=lambda _fusion: self.fusion_finished.emit(),
         )
@@ -215,5 +229,6 @@ class Session(QtCore.QObject):
             export_task,
             request,
             label="Exporting",
+            subject=str(request.path),
             on_return=lambda written: self.exported.emit(list(written)),
         )
