@@ -75,6 +75,8 @@ def nifti_image(
     image.header.set_xyzt_units("mm")
     if provenance:
         text = f"{provenance.get('software', 'BrainFuse')} {provenance.get('method', '')} fusion"
+        if provenance.get("edits"):
+            text += ", edited by hand"
         image.header["descrip"] = text.encode("ascii", "replace")[:79]
     return image
 

@@ -23,7 +23,7 @@ from brainfuse.export.provenance import make_provenance
 from brainfuse.export.render import draw_legend, overlay_decision_map
 from brainfuse.image import ImageVolume
 from brainfuse.overlay import DEFAULT_COLORMAP
-from brainfuse.results import PairResult
+from brainfuse.results import PairResult, edit_provenance
 
 __all__ = ["export_result", "infer_format", "slice_volume", "FORMATS", "OverlayStyle"]
 
@@ -85,6 +85,7 @@ def _provenance(result: PairResult) -> dict[str, object]:
         windows=result.windows,
         model_sha256=result.fusion.model_sha256,
         reference=result.reference,
+        **edit_provenance(result.edits),
     )
 
 
