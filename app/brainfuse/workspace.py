@@ -29,6 +29,7 @@ from psygnal import Signal
 from brainfuse.image import ImageVolume
 from brainfuse.intensity import CT_PRESETS, Window, WindowSpec, default_window, is_eight_bit
 from brainfuse.overlay import COLORMAPS, DEFAULT_COLORMAP
+from brainfuse.workspace_tools import ReaderTools
 
 if TYPE_CHECKING:  # the workspace holds an alignment and a fusion; it never runs them
     from brainfuse.grid import AlignedPair
@@ -43,14 +44,16 @@ REGISTER_MODES = ("auto", "geometry", "rigid", "none")
 LAYERS = ("mri", "ct", "map", "fused")
 
 
-class Workspace:
+class Workspace(ReaderTools):
     """Everything one session shows: the pair, the common grid, slice, cursor, windows, result.
 
     The evented model of the window (psygnal signals; a view connects to them and never
     keeps state of its own). Signals: ``sources_changed()``, ``grid_changed()``,
     ``slice_changed(k)``, ``cursor_changed(mm)``, ``windows_changed()``,
     ``fusion_changed(k)`` (``k`` is ``None`` for the whole volume), ``overlay_changed()``.
-    Every field is written through a method that emits the matching signal.
+    Every field is written through a method that emits the matching signal. The reader's
+    edits and measurements (and their signals) come from
+    :class:`~brainfuse.workspace_tools.ReaderTools`.
     """
 
     sources_changed = Signal()
@@ -81,6 +84,7 @@ class Workspace:
         self.soft_map = False
         self.fusion: PairFusion | None = None
         self.slice_ms: float | None = None
+        self._init_tools()
 
     # ------------------------------------------------------------------ sources and grid
     def set_sources(
@@ -101,6 +105,7 @@ class Workspace:
         self.ct_grid = self.mri_grid = None
         self.alignment = None
         self.fusion = None
+        self._reset_tools(None)
         self.sources_changed.emit()
 
     @property
@@ -147,6 +152,7 @@ class Workspace:
         z, y, x = mri.shape
         self.slice_index = z // 2
         self.cursor_mm = self.index_to_mm(((x - 1) / 2.0, (y - 1) / 2.0, z // 2))
+        self._reset_tools(mri)
         self.grid_changed.emit()
         self.slice_changed.emit(self.slice_index)
         self.cursor_changed.emit(self.cursor_mm)
@@ -409,6 +415,9 @@ class Workspace:
             return self.ct_grid.array[k]
         if not self.is_fused(k):
             return None
+        edited = self.edited_slice(k)  # the reader's edits, the automatic maps kept apart
+        if edited is not None:
+            return edited.fused if layer == "fused" else edited.soft if self.soft_map else edited.hard
         if layer == "fused":
             return self.fusion.fused[k]
         return self.fusion.soft_map[k] if self.soft_map else self.fusion.decision_map[k]

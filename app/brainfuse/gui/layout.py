@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse.gui.about import show_about
 from brainfuse.gui.file_actions import add_pacs_actions
+from brainfuse.gui.reader_panel import build_reader_tools
 from brainfuse.gui.settings import DEVICES
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def build_central(self: MainWindow) -> QtWidgets.QWidget:
 
 
 def build_menus(self: MainWindow) -> None:
-    """File, View, Fusion and Help menus of the window."""
+    """File, Edit, View, Tools, Fusion and Help menus of the window."""
     bar = self.menuBar()
     file_menu = bar.addMenu("&File")
     self.action_open_ct = file_menu.addAction("Open &CT…", lambda: self.open_ct())
@@ -148,3 +149,4 @@ def build_menus(self: MainWindow) -> None:
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction("&About BrainFuse", lambda: show_about(self))
+    build_reader_tools(self)  # Edit and Tools menus, the mouse tools, the Reader tools dock

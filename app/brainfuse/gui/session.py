@@ -210,7 +210,8 @@ class Session(QtCore.QObject):
 
     # ------------------------------------------------------------------ export
     def pair_result(self) -> PairResult:
-        """The finished fusion as a :class:`~brainfuse.results.PairResult`.
+        """The finished fusion as a :class:`~brainfuse.results.PairResult`, with the reader's
+        edits applied (the automatic maps stay in its ``fusion``).
 
         Raises
         ------
@@ -220,7 +221,7 @@ class Session(QtCore.QObject):
         fusion = self.workspace.fusion
         if fusion is None or not fusion.done.any():
             raise RuntimeError("nothing has been fused yet")
-        return fusion.result()
+        return self.workspace.edited_result(fusion.result())
 
     def export(self, request: ExportRequest) -> None:
         """Write an export in a worker; :attr:`exported` tells the files."""
