@@ -10,7 +10,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from brainfuse.gui.about import show_about
 from brainfuse.gui.file_actions import add_pacs_actions
 from brainfuse.gui.reader_panel import build_reader_tools
+from brainfuse.gui.session_actions import add_session_actions
 from brainfuse.gui.settings import DEVICES
+from brainfuse.gui.view_image import add_view_image_action
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
@@ -104,6 +106,9 @@ def build_menus(self: MainWindow) -> None:
     file_menu.addSeparator()
     self.action_export = file_menu.addAction("&Export…", lambda: self.export())
     self.action_export.setShortcut(QtGui.QKeySequence("Ctrl+E"))
+    add_view_image_action(self, file_menu)
+    file_menu.addSeparator()
+    add_session_actions(self, file_menu)
     file_menu.addSeparator()
     file_menu.addAction("&Quit", self.close).setShortcut(QtGui.QKeySequence.StandardKey.Quit)
 

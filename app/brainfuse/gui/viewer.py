@@ -140,6 +140,35 @@ class Viewer:
             )
         return np.array(image, dtype=np.float32)  # what the panel gets (copied)
 
+    @property
+    def measurements(self) -> list:
+        """The rulers and regions drawn (:mod:`brainfuse.measure`), in drawing order."""
+        return list(self.workspace.measurements)
+
+    def save_session(self, path: str | Path) -> Path:
+        """Save what the window shows as a ``.brainfuse`` session; returns the file."""
+        from brainfuse.gui.session_actions import save_session_from
+
+        return save_session_from(self.window, path)
+
+    def open_session(self, path: str | Path) -> None:
+        """Open a ``.brainfuse`` session (returns at once; :meth:`wait` for the fusion).
+
+        Raises
+        ------
+        brainfuse.session.SessionSourceError
+            A source is missing or has changed (named in the message); nothing was loaded.
+        """
+        from brainfuse.gui.session_actions import open_session_in
+
+        open_session_in(self.window, path)
+
+    def save_view(self, path: str | Path, panel: str | None = None) -> Path:
+        """Save the view (all panels, or one) with its caption as PNG; returns the file."""
+        from brainfuse.gui.view_image import save_view_image
+
+        return save_view_image(self.window, path, panel)
+
     def screenshot(self, path: str | Path) -> Path:
         """Save a picture of the whole window (PNG by the suffix) and return its path."""
         self.app.processEvents()
