@@ -60,6 +60,11 @@ def test_a_saved_session_reopens_the_same_view_in_a_fresh_window(pair_files, tmp
         first.close()
     from PIL import Image
 
+    from brainfuse.gui.view_image import view_caption
+
+    caption = view_caption(first.workspace)
+    assert "CNN decision map (edited by hand)" in caption and "C60/W120 HU" in caption
+    assert "axial slice 3/6" in caption and "ct.nii.gz + mri.nii.gz" in caption
     full, single = Image.open(picture), Image.open(one)
     assert full.size[0] > single.size[0] and full.size[1] > single.size[1]
 

@@ -23,7 +23,7 @@ __all__ = ["add_view_image_action", "save_view_image", "view_caption"]
 
 def view_caption(ws: Workspace) -> str:
     """One line: sources, rule, windows, slice (e.g. for the caption of a saved view)."""
-    names = " + ".join(v.name for v in (ws.ct, ws.mri) if v is not None) or "no images"
+    names = " + ".join(_short(v.name) for v in (ws.ct, ws.mri) if v is not None) or "no images"
     rule = "CNN decision map"
     if ws.has_edits:
         rule += " (edited by hand)"
@@ -34,6 +34,11 @@ def view_caption(ws: Workspace) -> str:
         f"{ws.mr_display_window.describe()} | {ws.view_plane} slice {ws.slice_index + 1}/"
         f"{ws.n_slices}" + (" | demo: templates, not one patient" if ws.is_demo else "")
     )
+
+
+def _short(name: str, limit: int = 28) -> str:
+    """A source name cut to ``limit`` characters (with an ellipsis) to keep the caption one line."""
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
 def save_view_image(window: MainWindow, path: str | Path, panel: str | None = None) -> Path:
@@ -58,8 +63,13 @@ def save_view_image(window: MainWindow, path: str | Path, panel: str | None = No
         raise BrainFuseError(f"Unknown panel {panel!r}; use one of {sorted(viewers.panels)}.")
     caption = view_caption(ws)
     font = QtGui.QFont()
-    font.setPointSize(10)
-    height = QtGui.QFontMetrics(font).height() + 10
+    for size in (10, 9, 8, 7):  # the largest type that keeps the caption on one line
+        font.setPointSize(size)
+        if QtGui.QFontMetrics(font).horizontalAdvance(caption) <= picture.width() - 12:
+            break
+    metrics = QtGui.QFontMetrics(font)
+    caption = metrics.elidedText(caption, QtCore.Qt.TextElideMode.ElideMiddle, picture.width() - 12)
+    height = metrics.height() + 10
     image = QtGui.QImage(
         picture.width(), picture.height() + height, QtGui.QImage.Format.Format_RGB32
     )
