@@ -57,21 +57,19 @@ w.tools.set_tool("brush")
 ws.set_brush(mode="ct", radius_mm=8.0)
 vp = w.viewers.viewport()
 pts = [ws.index_to_mm((c + d, r, k)) for d in (-6, -3, 0, 3, 6)]
-QtTest.QTest.mousePress(
-    vp,
-    QtCore.Qt.MouseButton.LeftButton,
-    QtCore.Qt.KeyboardModifier.NoModifier,
-    w.tools.viewport_pos("fused", pts[0]),
-)
-for p in pts[1:]:
-    QtTest.QTest.mouseMove(vp, w.tools.viewport_pos("fused", p))
-    pump(3)
-QtTest.QTest.mouseRelease(
-    vp,
-    QtCore.Qt.MouseButton.LeftButton,
-    QtCore.Qt.KeyboardModifier.NoModifier,
-    w.tools.viewport_pos("fused", pts[-1]),
-)
+LEFT, NONE = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier
+
+
+def drag(panel, points):
+    """Press on the first point, move through the others, release on the last (LPS mm)."""
+    QtTest.QTest.mousePress(vp, LEFT, NONE, w.tools.viewport_pos(panel, points[0]))
+    for p in points[1:]:
+        QtTest.QTest.mouseMove(vp, w.tools.viewport_pos(panel, p))
+        pump(3)
+    QtTest.QTest.mouseRelease(vp, LEFT, NONE, w.tools.viewport_pos(panel, points[-1]))
+
+
+drag("fused", pts)
 ws.set_brush(mode="mri", radius_mm=6.0)
 QtTest.QTest.mouseMove(vp, w.tools.viewport_pos("fused", ws.index_to_mm((c - 25, r + 20, k))))
 shot("brush")
@@ -80,37 +78,11 @@ print("edited", ws.edits.counts())
 w.tools.set_tool("ruler")
 a = ws.index_to_mm((x * 0.25, y * 0.7, k))
 b = ws.index_to_mm((x * 0.25 + 40 / 1.5, y * 0.7, k))
-QtTest.QTest.mousePress(
-    vp,
-    QtCore.Qt.MouseButton.LeftButton,
-    QtCore.Qt.KeyboardModifier.NoModifier,
-    w.tools.viewport_pos("ct", a),
-)
-QtTest.QTest.mouseMove(vp, w.tools.viewport_pos("ct", (a + b) / 2))
-pump(3)
-QtTest.QTest.mouseRelease(
-    vp,
-    QtCore.Qt.MouseButton.LeftButton,
-    QtCore.Qt.KeyboardModifier.NoModifier,
-    w.tools.viewport_pos("ct", b),
-)
+drag("ct", [a, (a + b) / 2, b])
 w.tools.set_tool("ellipse")
 a = ws.index_to_mm((x * 0.55, y * 0.55, k))
 b = ws.index_to_mm((x * 0.7, y * 0.68, k))
-QtTest.QTest.mousePress(
-    vp,
-    QtCore.Qt.MouseButton.LeftButton,
-    QtCore.Qt.KeyboardModifier.NoModifier,
-    w.tools.viewport_pos("ct", a),
-)
-QtTest.QTest.mouseMove(vp, w.tools.viewport_pos("ct", (a + b) / 2))
-pump(3)
-QtTest.QTest.mouseRelease(
-    vp,
-    QtCore.Qt.MouseButton.LeftButton,
-    QtCore.Qt.KeyboardModifier.NoModifier,
-    w.tools.viewport_pos("ct", b),
-)
+drag("ct", [a, (a + b) / 2, b])
 w.tools.set_tool("navigate")
 shot("measure")
 print(w.reader_dock.table_text())
