@@ -23,6 +23,7 @@ from brainfuse.errors import AmbiguousInputError, BrainFuseError
 from brainfuse.gui.check_view import CheckView
 from brainfuse.gui.controls import OverlayControl, SliceControl, WindowControl
 from brainfuse.gui.export_dialog import ExportOptions, export_from_window
+from brainfuse.gui.fusion_state import CancelNote
 from brainfuse.gui.layout import build_central, build_menus, sources_text, window_title
 from brainfuse.gui.pointer import PointerReadout
 from brainfuse.gui.readouts import ReadoutPanel, slice_metrics
@@ -96,18 +97,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(240)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.fuse_again_button = QtWidgets.QPushButton("Fuse again")
-        self.fuse_again_button.setVisible(False)
         status = self.statusBar()
         status.addPermanentWidget(self.position_label)
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.cancel_button)
-        status.addPermanentWidget(self.fuse_again_button)
         self.pointer = PointerReadout(ws, self.viewers, self.position_label)
         self.runner = TaskRunner(self.progress, self.cancel_button)
         self.runner.errored.connect(self._task_failed)
         self.session = Session(ws, self.settings, self.runner)
         self.session.confirm_rigid = interactive  # a person checks a registration first
+        self.cancel_note = CancelNote(self.session, self.runner, self.viewers, status)
+        self.fuse_again_button = self.cancel_note.button
         self.check_view: CheckView | None = None
         self.fusion_finished = self.session.fusion_finished
         build_menus(self)
@@ -134,8 +134,6 @@ class MainWindow(QtWidgets.QMainWindow):
         s.exported.connect(self._exported)
         s.fusion_finished.connect(self._fusion_done)
         s.check_requested.connect(self.show_check_view)
-        self.cancel_button.clicked.connect(self._cancelled)
-        self.fuse_again_button.clicked.connect(self.session.start_fusion)
         self.viewers.files_dropped.connect(self._files_dropped)
         for name, panel in self.viewers.panels.items():
             panel.box.clicked.connect(lambda x, y, n=name: self._clicked(n, x, y))
@@ -219,29 +217,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fusion_done(self) -> None:
         ws = self.workspace
-        self.fuse_again_button.setVisible(False)
         self._say(f"Fused {ws.n_slices} slices on {ws.device}.", 6000)
 
     def cancel(self) -> None:
         """Stop every running task, as the Cancel button does."""
         self.runner.cancel_all()
-        self._cancelled()
-
-    def _cancelled(self) -> None:
-        ws = self.workspace
-        ws.cancel_fusion()
-        task = self.runner.tasks.get("fuse")
-        if task is not None:  # a slice in flight may still land: say it when the worker ends
-            task.worker.finished.connect(self._say_cancelled)
-        self._say_cancelled()
-
-    def _say_cancelled(self) -> None:
-        ws = self.workspace
-        if ws.fusion_cancelled:
-            runs = ", ".join(f"{a + 1}–{b + 1}" if b > a else f"{a + 1}" for a, b in ws.not_fused())
-            self._say(f"Cancelled — slices {runs} not fused; Fuse again", 0)
-            self.fuse_again_button.setVisible(True)
-            self.viewers.refresh_images()
+        self.cancel_note.cancelled()
 
     def show_check_view(self) -> CheckView:
         """Open the alignment check (checkerboard, blend, flicker; Accept or Redo)."""
@@ -302,7 +283,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sources_label.setToolTip("\n".join(v.path for v in (ws.ct, ws.mri) if v and v.path))
         self.setWindowTitle(window_title(ws))
         self.readouts.clear()
-        self.fuse_again_button.setVisible(False)
         self._refresh_all()
 
     def _grid_changed(self) -> None:
