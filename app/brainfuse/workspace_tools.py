@@ -30,6 +30,7 @@ from brainfuse.edits import (
 )
 from brainfuse.image import ImageVolume
 from brainfuse.measure import Region, Ruler
+from brainfuse.planes import slice_at
 
 __all__ = ["EditedSlice", "ReaderTools"]
 
@@ -60,11 +61,14 @@ class ReaderTools:
         self.measurements: list[Ruler | Region] = []
         self._edited: dict[int, EditedSlice] = {}  # cache for the fusion below
         self._edited_for: object = None
+        self._edits_version = 0  # bumped at every change of the labels
+        self._volumes: dict[str, tuple[tuple, np.ndarray]] = {}  # edited volumes, by layer
         self._stroke: Any = None
 
     def _reset_tools(self, grid: ImageVolume | None) -> None:
         """New grid (or none): no edit, no measurement."""
         self.edits = None if grid is None else EditVolume(grid)
+        self._volumes.clear()
         self.measurements = []
         self._edits_touched(None)
         self.measurements_changed.emit()
@@ -110,11 +114,15 @@ class ReaderTools:
             stroke.__exit__(None, None, None)
             self.edits_changed.emit(None)  # undo/redo availability changed
 
-    def paint(self, lps_mm: Iterable[float]) -> Box | None:
-        """One dab of the brush at an LPS point (mm); returns the changed box (or ``None``)."""
+    def paint(self, lps_mm: Iterable[float], plane: str | None = None) -> Box | None:
+        """One dab of the brush at an LPS point (mm); returns the changed box (or ``None``).
+
+        A disk on the view of ``plane`` (default: the panels' plane) or, with
+        :attr:`brush_ball`, a ball through neighbouring slices.
+        """
         if self.edits is None:
             return None
-        plane = None if self.brush_ball else self.view_plane
+        plane = None if self.brush_ball else (plane or self.view_plane)
         box = self.edits.paint(lps_mm, self.brush_radius_mm, self.brush_mode, plane=plane)
         if box is not None:
             self._edits_touched(box)
@@ -154,6 +162,7 @@ class ReaderTools:
     def _edits_touched(self, box: Box | None) -> Box | None:
         if box is not None or self.edits is None:
             self._edited.clear()
+            self._edits_version += 1
         self.edits_changed.emit(box)
         return box
 
@@ -184,12 +193,34 @@ class ReaderTools:
         self._edited[k] = edited
         return edited
 
-    def edit_outline(self, k: int) -> np.ndarray | None:
-        """Edges of the edited regions of axial slice ``k`` (1 CT, 2 MRI), ``None`` if none."""
-        if self.edits is None or not 0 <= k < self.edits.labels.shape[0]:
+    def edit_outline(self, plane: str, index: int) -> np.ndarray | None:
+        """Edges of the edited regions on view ``index`` of ``plane`` (1 CT, 2 MRI), as the
+        view is displayed (:func:`brainfuse.planes.slice_at`); ``None`` when it has none."""
+        if self.edits is None:
             return None
-        labels = self.edits.labels[k]
+        labels = slice_at(self.edits.grid.with_array(self.edits.labels), plane, index).image
         return outline(labels) if labels.any() else None
+
+    def edited_volume(self, array: np.ndarray, kind: str) -> np.ndarray:
+        """The fusion's ``fused``, ``soft`` or ``hard`` volume with the edits applied.
+
+        ``array`` itself when there is no edit; otherwise a copy (kept until the edits or
+        the fused slices change) whose edited slices come from :meth:`edited_slice`.
+        """
+        fusion = getattr(self, "fusion", None)
+        if not self.has_edits or fusion is None:
+            return array
+        key = (id(fusion), int(fusion.done.sum()), self._edits_version)
+        cached = self._volumes.get(kind)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        out = array.copy()
+        for k in np.flatnonzero(self.edits.labels.any(axis=(1, 2))):
+            edited = self.edited_slice(int(k))
+            if edited is not None:
+                out[k] = getattr(edited, kind)
+        self._volumes[kind] = (key, out)
+        return out
 
     def edited_result(self, result: Any) -> Any:
         """``result`` (a :class:`~brainfuse.results.PairResult`) with the edits applied."""

@@ -88,7 +88,10 @@ def test_force_ct_disk_with_the_mouse_then_undo_and_redo(fused_window, qtbot):
     np.testing.assert_array_equal(window.viewers.drawn_image("map"), ws.slice_image("map"))
     # the outline on the map, and on the fused image while the overlay is on
     drawn = window.tools.panels["map"].outline.image
-    assert drawn is not None and (drawn[..., 3] > 0).sum() == (ws.edit_outline(k) > 0).sum() > 0
+    assert (
+        drawn is not None
+        and (drawn[..., 3] > 0).sum() == (ws.edit_outline("axial", k) > 0).sum() > 0
+    )
     ws.set_overlay(visible=True)
     assert window.tools.panels["fused"].outline.image is not None
     ws.set_overlay(visible=False)

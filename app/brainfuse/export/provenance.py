@@ -112,6 +112,8 @@ def provenance_text(record: Mapping[str, Any]) -> str:
         parts.append("windows " + ", ".join(f"{k} {v}" for k, v in windows.items()))
     if record.get("reference"):
         parts.append(f"grid of {record['reference']}")
+    if record.get("registration"):
+        parts.append(f"aligned by {record['registration']}")
     if record.get("edits"):
         parts.append(str(record["edits"]))
     if record.get("model_sha256"):

@@ -79,12 +79,20 @@ def _slices(arr: np.ndarray, k: int | None) -> np.ndarray:
 
 
 def _provenance(result: PairResult) -> dict[str, object]:
+    from brainfuse.alignment import grid_centre, rigid_parameters
+
+    registration = result.registration
+    if registration == "rigid":  # the accepted alignment, its six parameters
+        shift, angles = rigid_parameters(result.transform, grid_centre(result.reference_volume))
+        registration += " shift_mm " + " ".join(f"{v:.2f}" for v in shift)
+        registration += " rotation_deg " + " ".join(f"{v:.2f}" for v in angles)
     return make_provenance(
         method=result.fusion.method,
         device=result.fusion.device,
         windows=result.windows,
         model_sha256=result.fusion.model_sha256,
         reference=result.reference,
+        registration=registration,
         **edit_provenance(result.edits),
     )
 

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6 import QtWidgets
 
 from brainfuse import metrics
+from brainfuse.gui.words import METRIC_TIPS
 from brainfuse.intensity import to_255
 
 __all__ = ["ReadoutPanel", "slice_metrics"]
@@ -65,11 +66,9 @@ class ReadoutPanel(QtWidgets.QGroupBox):
         self.extra_button = QtWidgets.QPushButton("Compute Qabf and MI")
         self.extra_button.setToolTip("Edge transfer (Qabf) and mutual information of this slice")
         form.addRow(self.extra_button)
-        for key in ("ssim", "psnr"):
-            self.labels[key].setToolTip(
-                "Mean over the fused image against CT and against MRI (0–255 scale). "
-                "SSIM/PSNR do not rank decision-map methods; see Qabf."
-            )
+        for key, tip in METRIC_TIPS.items():
+            self.labels[key].setToolTip(tip)
+            form.labelForField(self.labels[key]).setToolTip(tip)
 
     def clear(self) -> None:
         for key in ("ssim", "psnr", "qabf", "mi"):

@@ -25,6 +25,8 @@ from brainfuse.gui.tasks import (
     export_task,
     fusion_task,
     load_task,
+    resume_task,
+    transform_task,
 )
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.image import ImageVolume
@@ -67,9 +69,17 @@ class Session(QtCore.QObject):
     loaded(role, path) : a scan was opened (``role`` is ``"ct"`` or ``"mri"``).
     aligned(warnings) : the pair is on one grid; ``warnings`` a list of str.
     exported(paths) : an export wrote these files (list of Path).
+    check_requested() : a rigid registration waits to be checked (Accept or Redo).
+
+    Attributes
+    ----------
+    confirm_rigid : bool
+        Hold the fusion after a rigid registration until :meth:`accept_alignment` (a person
+        checks it first); otherwise it is accepted at once.
     """
 
     fusion_finished = QtCore.Signal()
+    check_requested = QtCore.Signal()
     loaded = QtCore.Signal(str, str)
     aligned = QtCore.Signal(list)
     exported = QtCore.Signal(list)
@@ -80,6 +90,7 @@ class Session(QtCore.QObject):
         self.settings = settings
         self.runner = runner
         self.fuser: Fuser | None = None
+        self.confirm_rigid = False
         workspace.sources_changed.connect(self._drop_old_work)
 
     # ------------------------------------------------------------------ engine
@@ -171,16 +182,58 @@ class Session(QtCore.QObject):
         if self.workspace.has_pair:
             self.align()
 
+    def apply_transform(self, transform: object) -> None:
+        """Align the loaded pair by a given rigid transform (MRI grid points -> CT points)."""
+        ws = self.workspace
+        if not ws.has_pair:
+            return
+        self.runner.start(
+            "align",
+            transform_task,
+            ws.ct,
+            ws.mri,
+            transform,
+            label="Aligning",
+            on_return=self._aligned_done,
+        )
+
     def _aligned_done(self, result: Aligned) -> None:
         pair = result.pair
-        self.workspace.set_grid(pair.ct, pair.mri, mr_auto=result.mr_default, alignment=pair)
+        hold = self.confirm_rigid and pair.mode == "rigid"
+        self.workspace.set_grid(
+            pair.ct, pair.mri, mr_auto=result.mr_default, alignment=pair, accepted=not hold
+        )
         self.aligned.emit(list(pair.warnings))
-        self.start_fusion()
+        if hold:
+            self.check_requested.emit()
+        else:
+            self.start_fusion()
+
+    def accept_alignment(self) -> None:
+        """The alignment on screen is accepted: fuse on it."""
+        if self.workspace.has_grid:
+            self.workspace.accept_alignment()
+            self.start_fusion()
 
     def start_fusion(self) -> None:
-        """Fuse the slice on screen first, then every other slice, in one worker."""
+        """Fuse the slice on screen first, then every other slice, in one worker.
+
+        After a Cancel with the same windows, only the slices left are fused.
+        """
         ws = self.workspace
-        if not ws.has_grid or ws.alignment is None:
+        if not ws.has_grid or ws.alignment is None or not ws.alignment_accepted:
+            return
+        if ws.fusion_cancelled and not ws.windows_changed_since_fusion():
+            ws.resume_fusion()
+            self.runner.start(
+                "fuse",
+                resume_task,
+                ws.fusion,
+                ws.slice_index,
+                label="Fusing",
+                on_yield=self._fusion_step,
+                on_return=lambda _fusion: self.fusion_finished.emit(),
+            )
             return
         ct_window, mr_window = ws.fusion_windows()
         ws.invalidate_fusion()

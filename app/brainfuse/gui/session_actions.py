@@ -141,6 +141,10 @@ def _restore(window: MainWindow, opened: OpenedSession) -> None:
         soft=overlay.get("soft"),
     )
     view = s.view or {}
+    if view.get("plane") in ("axial", "coronal", "sagittal"):
+        ws.set_plane(view["plane"])
+    if view.get("layout") in ("four", "three"):
+        ws.set_layout(view["layout"])
     if "slice" in view:
         ws.set_slice(int(view["slice"]))
     if view.get("cursor_mm") is not None:

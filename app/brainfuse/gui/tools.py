@@ -58,6 +58,8 @@ class ToolController(QtCore.QObject):
         viewport.installEventFilter(self)
         ws.edits_changed.connect(self._edits_changed)
         ws.slice_changed.connect(lambda _k: self.redraw())
+        ws.cursor_changed.connect(lambda _mm: self.redraw())  # the other planes' views move
+        ws.plane_changed.connect(self.redraw)
         ws.grid_changed.connect(self.redraw)
         ws.fusion_changed.connect(lambda _k: self.redraw_outline())
         ws.measurements_changed.connect(self.redraw)
@@ -96,23 +98,25 @@ class ToolController(QtCore.QObject):
                 return name, p.x(), p.y()
         return None
 
+    def plane_of(self, panel: str) -> str:
+        """The plane panel ``panel`` shows."""
+        return self.viewers.panels[panel].plane
+
     def viewport_pos(self, panel: str, lps_mm) -> QtCore.QPoint:
-        """Where an LPS point (mm) of the slice on screen lies in the viewport of the grid."""
-        x, y = self.ws.mm_to_scene(np.asarray(lps_mm, float))
+        """Where an LPS point (mm) of the view on screen lies in the viewport of the grid."""
+        x, y = self.ws.mm_to_scene(np.asarray(lps_mm, float), self.plane_of(panel))
         box = self.viewers.panels[panel].box
         return self.viewers.mapFromScene(box.mapViewToScene(QtCore.QPointF(x, y)))
 
-    def _to_plane(self, x: float, y: float) -> tuple[int, float, float]:
-        """(view index, row, col) on the grid of a scene point of the slice on screen."""
-        index, row, col = lps_to_plane(
-            self.ws.mri_grid, self.ws.view_plane, self.ws.scene_to_mm(x, y)
-        )
+    def _to_plane(self, plane: str, x: float, y: float) -> tuple[int, float, float]:
+        """(view index, row, col) on the grid of a scene point of the view of ``plane``."""
+        lps = self.ws.scene_to_mm(x, y, plane)
+        index, row, col = lps_to_plane(self.ws.mri_grid, plane, lps)
         return int(round(index)), float(row), float(col)
 
     def _to_scene(self, plane: str, index: int, rc: tuple[float, float]) -> tuple[float, float]:
-        return self.ws.mm_to_scene(plane_to_lps(self.ws.mri_grid, plane, index, *rc))
+        return self.ws.mm_to_scene(plane_to_lps(self.ws.mri_grid, plane, index, *rc), plane)
 
-    # ------------------------------------------------------------------ events
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802
         if self.tool == "navigate" or not self.ws.has_grid:
             return False
@@ -142,8 +146,8 @@ class ToolController(QtCore.QObject):
     def _moved(self, pos: QtCore.QPointF) -> bool:
         where = self.locate(pos)
         if self.tool == "brush":
-            for p in self.panels.values():
-                if where is None:
+            for name, p in self.panels.items():
+                if where is None or self.plane_of(name) != self.plane_of(where[0]):
                     p.hide_circle()
                 else:
                     p.show_circle(where[1], where[2], self.ws.brush_radius_mm, self.ws.brush_mode)
@@ -156,8 +160,9 @@ class ToolController(QtCore.QObject):
             else:
                 m = self._measurement(x, y)
                 points = [self._press[1:], (x, y)]
-                for p in self.panels.values():
-                    p.show_draft(m, points)
+                plane = self.plane_of(self._press[0])
+                for name, p in self.panels.items():
+                    p.show_draft(m if self.plane_of(name) == plane else None, points)
         return True
 
     def _released(self, pos: QtCore.QPointF) -> bool:
@@ -187,38 +192,40 @@ class ToolController(QtCore.QObject):
                 (self._last[0] + (x - self._last[0]) * t, self._last[1] + (y - self._last[1]) * t)
                 for t in np.linspace(0.0, 1.0, n + 2)[1:]
             ]
+        plane = self.plane_of(self._press[0]) if self._press else self.ws.view_plane
         for px, py in points:
-            self.ws.paint(self.ws.scene_to_mm(px, py))
+            self.ws.paint(self.ws.scene_to_mm(px, py, plane), plane)
         self._last = (x, y)
 
     def _measurement(self, x: float, y: float) -> Ruler | Region | None:
         if self._press is None:
             return None
-        index, r0, c0 = self._to_plane(*self._press[1:])
-        _, r1, c1 = self._to_plane(x, y)
-        plane = self.ws.view_plane
+        plane = self.plane_of(self._press[0])
+        index, r0, c0 = self._to_plane(plane, *self._press[1:])
+        _, r1, c1 = self._to_plane(plane, x, y)
         if self.tool == "ruler":
             return Ruler(plane, index, (r0, c0), (r1, c1))
         return Region(plane, index, self.tool, (r0, c0), (r1, c1))
 
     # ------------------------------------------------------------------ drawing
-    def _edits_changed(self, box) -> None:
-        k = self.ws.slice_index
-        if box is None or box[0].start is None or box[0].start <= k < (box[0].stop or k + 1):
-            self.viewers.refresh_images()
-            self.redraw_outline()
+    def _edits_changed(self, _box) -> None:
+        self.viewers.refresh_images()
+        self.redraw_outline()
 
     def redraw_outline(self) -> None:
         """Edges of the edited regions on the map and, with the overlay on, the fused image."""
         ws = self.ws
-        edges = ws.edit_outline(ws.slice_index) if ws.has_grid else None
-        rect = QtCore.QRectF(*ws.scene_rect()) if ws.has_grid else QtCore.QRectF()
         for name, p in self.panels.items():
-            shown = name == "map" or (name == "fused" and ws.overlay_visible)
-            p.show_outline(edges if shown else None, rect)
+            panel = self.viewers.panels[name]
+            shown = panel.layer == "map" or (panel.layer == "fused" and ws.overlay_visible)
+            if not (shown and ws.has_grid):
+                p.show_outline(None, QtCore.QRectF())
+                continue
+            edges = ws.edit_outline(panel.plane, ws.plane_index(panel.plane))
+            p.show_outline(edges, QtCore.QRectF(*ws.scene_rect(panel.plane)))
 
     def redraw(self) -> None:
-        """Measurements of the slice on screen, the outline and the scale bars."""
+        """Measurements of the views on screen, the outlines and the scale bars."""
         ws = self.ws
         for p in self.panels.values():
             p.clear_measurements()
@@ -228,15 +235,17 @@ class ToolController(QtCore.QObject):
             return
         sources = ws.measurement_sources()
         for n, m in enumerate(ws.measurements, start=1):
-            if m.plane != ws.view_plane or m.index != ws.slice_index:
-                continue
-            points = [
-                self._to_scene(m.plane, m.index, m.start),
-                self._to_scene(m.plane, m.index, m.end),
+            shown = [
+                p
+                for name, p in self.panels.items()
+                if self.plane_of(name) == m.plane and ws.plane_index(m.plane) == m.index
             ]
+            if not shown:
+                continue
+            a, b = (self._to_scene(m.plane, m.index, rc) for rc in (m.start, m.end))
             text = label_text(n, m, sources)
-            for p in self.panels.values():
-                p.add_measurement(m, points, text)
+            for p in shown:
+                p.add_measurement(m, [a, b], text)
 
 
 def label_text(n: int, m: Ruler | Region, sources: dict) -> str:

@@ -116,8 +116,42 @@ class Viewer:
         self.workspace.set_slice(int(k))
         self.app.processEvents()
 
+    @property
+    def plane(self) -> str:
+        """The plane shown, ``"axial"``, ``"coronal"`` or ``"sagittal"`` (set it to change;
+        :meth:`fused_slice` and :meth:`decision_slice` follow it)."""
+        return self.workspace.plane
+
+    @plane.setter
+    def plane(self, plane: str) -> None:
+        self.workspace.set_plane(plane)
+        self.app.processEvents()
+
+    def align(self, mode: str = "rigid", timeout: float = 300.0) -> dict:
+        """Align the pair again (``auto``, ``geometry``, ``rigid``, ``none``), accept it as the
+        check view's Accept does, fuse on it, and return the report.
+
+        Returns
+        -------
+        dict
+            ``mode``, ``translation_mm`` (3), ``rotation_deg`` (3), ``metric``, ``overlap``
+            (:func:`brainfuse.alignment.alignment_report`).
+        """
+        from brainfuse.alignment import alignment_report
+
+        session = self.window.session
+        session.set_register_mode(mode)
+        self.wait(timeout)
+        if not self.workspace.alignment_accepted:
+            session.accept_alignment()
+            self.wait(timeout)
+        if self.workspace.alignment is None:
+            raise BrainFuseError("there is no pair to align: open a CT and an MRI first")
+        return alignment_report(self.workspace.alignment)
+
     def fused_slice(self) -> np.ndarray:
-        """The fused slice on screen, float32 in [0, 1], ``(H, W)`` or ``(H, W, 3)``.
+        """The fused view on screen in :attr:`plane`, float32 in [0, 1], ``(H, W)`` or
+        ``(H, W, 3)``.
 
         Exactly the array the fused panel draws before its colour table.
 
@@ -133,7 +167,7 @@ class Viewer:
         return self._shown("map")
 
     def _shown(self, layer: str) -> np.ndarray:
-        image = self.workspace.slice_image(layer)
+        image = self.workspace.plane_image(layer)
         if image is None:
             raise RuntimeError(
                 f"slice {self.slice_index} is not fused yet: call wait() after open_pair()"
