@@ -364,7 +364,7 @@ class Workspace(ReaderTools):
             array = self.edited_volume(self.fusion.soft_map, "soft")
         else:
             array = self.edited_volume(self.fusion.decision_map, "hard")
-        return self.mri_grid.with_array(array)
+        return self.mri_grid.with_array(array, is_rgb=array.ndim == 4)
 
     def plane_image(self, layer: str, plane: str | None = None) -> np.ndarray | None:
         """The 2-D array a viewer of ``plane`` shows for ``layer`` through the cursor.
@@ -547,6 +547,8 @@ class Workspace(ReaderTools):
         """What a viewer says where the fused image is missing (``""``: nothing missing)."""
         if not self.has_grid:
             return self.problem or ""
+        if not self.alignment_accepted:
+            return "Not fused: Accept the alignment first"
         if self.fusion_cancelled:
             return "Not fused (cancelled): Fusion › Fuse again"
         return "Fusing…"

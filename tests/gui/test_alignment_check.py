@@ -34,6 +34,9 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
     assert "check it, then Accept" in window.sources_label.text()
     assert "rigid: shift L" in view.report.text() and "waiting for Accept" in view.report.text()
     assert not window.runner.is_running("fuse")
+    note = window.viewers.panels["fused"].message.text()
+    assert "Accept the alignment" in note and "Fusing" not in note
+    assert all(label.text() == "–" for label in window.readouts.labels.values())  # nothing stale
 
     ct = unit(ws.plane_image("ct"), ws.ct_window.levels)
     mri = unit(ws.plane_image("mri"), ws.mr_display_window.levels)
@@ -59,7 +62,7 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
     view.save_transform(str(tfm))
     centre = grid_centre(ws.mri_grid)
     angle, shift = rigid_difference(load_transform(tfm), ws.alignment.transform, centre)
-    assert angle < 1e-6 and shift < 1e-6
+    assert angle < 1e-4 and shift < 1e-4  # the .tfm text keeps ~7 digits
 
     with qtbot.waitSignal(window.fusion_finished, timeout=120000):
         view.buttons["Accept"].click()
@@ -79,7 +82,7 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
     with qtbot.waitSignal(window.session.check_requested, timeout=120000):
         view.load_transform(str(tfm))
     angle, shift = rigid_difference(ws.alignment.transform, load_transform(tfm), centre)
-    assert ws.registration == "rigid" and angle < 1e-6 and shift < 1e-6
+    assert ws.registration == "rigid" and angle < 1e-4 and shift < 1e-4
     with qtbot.waitSignal(window.fusion_finished, timeout=120000):
         view.accept_alignment()
     assert ws.is_fused()

@@ -71,8 +71,9 @@ class ReadoutPanel(QtWidgets.QGroupBox):
             form.labelForField(self.labels[key]).setToolTip(tip)
 
     def clear(self) -> None:
-        for key in ("ssim", "psnr", "qabf", "mi"):
-            self.labels[key].setText("–")
+        """Dashes everywhere: no fused slice on screen (nothing from an earlier pair or run)."""
+        for label in self.labels.values():
+            label.setText("–")
 
     def show_metrics(self, values: dict[str, float]) -> None:
         """Write the values of :func:`slice_metrics` (missing keys show a dash)."""
