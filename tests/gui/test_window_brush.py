@@ -154,3 +154,22 @@ def test_a_ball_reaches_the_slices_within_its_radius_and_no_further(window, qtbo
     # the ball is a ball: the disk shrinks away from the centre slice
     areas = [int(ws.edits.labels[z].sum()) for z in touched]
     assert areas[reach] == max(areas) and areas[0] < areas[reach] and areas[-1] < areas[reach]
+
+
+def test_a_disk_painted_on_a_coronal_view_lies_in_that_coronal_plane(window, qtbot, deep_pair):
+    ws = window.workspace
+    with qtbot.waitSignal(window.fusion_finished, timeout=120000):
+        window.set_pair(*deep_pair)
+    ws.set_plane("coronal")
+    k = ws.slice_index
+    _, y, x = ws.shape
+    centre = ws.index_to_mm((x // 2, y // 2, k))
+    ws.set_cursor_mm(centre)
+    window.tools.set_tool("brush")
+    ws.set_brush(mode="mri", radius_mm=6.0, ball=False)
+    _press_release(qtbot, window, centre, panel="fused")
+    z, j, i = np.nonzero(ws.edits.labels == 2)
+    assert set(j.tolist()) == {y // 2}  # one coronal row of the grid
+    assert z.min() < k < z.max() and i.min() < x // 2 < i.max()  # across axial slices
+    drawn = window.tools.panels["map"].outline.image
+    assert drawn is not None and (drawn[..., 3] > 0).any()  # outlined on the coronal map
