@@ -93,6 +93,9 @@ class Viewer:
         idle_rounds = 0
         while idle_rounds < 3:  # idle over a few rounds: no result is still queued
             self.app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            # finished workers are deleteLater()ed: without an event loop (a script) they,
+            # and the fusion their generator holds, would wait for a deferred delete forever
+            QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
             self.window.flush_pending()
             idle_rounds = 0 if runner.is_running() else idle_rounds + 1
             if self.window.errors:
