@@ -60,12 +60,15 @@ def test_scene_rect_is_in_mm_with_true_aspect():
 
 
 def test_radiological_labels_for_lps_and_ras_grids():
-    lps = _workspace()
-    assert lps.screen_labels() == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
-    assert not lps.flip_columns()
-    ras = _workspace(direction=np.diag([-1.0, -1.0, 1.0]))
-    assert ras.flip_columns()  # columns run towards patient right: mirror them
-    assert ras.screen_labels() == {"left": "R", "right": "L", "top": "P", "bottom": "A"}
+    radiological = {
+        "axial": {"left": "R", "right": "L", "top": "A", "bottom": "P"},
+        "coronal": {"left": "R", "right": "L", "top": "S", "bottom": "I"},
+        "sagittal": {"left": "A", "right": "P", "top": "S", "bottom": "I"},
+    }
+    for direction in (np.eye(3), np.diag([-1.0, -1.0, 1.0])):  # LPS and RAS voxel order
+        ws = _workspace(direction=direction)
+        for plane, letters in radiological.items():
+            assert ws.screen_labels(plane) == letters, (plane, direction)
 
 
 def test_slice_is_clamped_and_moves_the_cursor():
@@ -203,3 +206,21 @@ def test_shipped_ct_presets_are_the_clinical_ones(tmp_path):
     bad.write_text('{"lung": {"center": -600, "width": 0}}')
     with pytest.raises(ValueError, match="positive width"):
         load_ct_presets(bad)
+
+
+def test_plane_views_go_through_the_cursor_and_step_along_their_normal():
+    ws = _workspace()
+    ct = ws.ct_grid
+    ws.set_cursor_mm(ws.index_to_mm((5, 2, 1)))  # column 5, row 2, slice 1
+    assert ws.plane_index("sagittal") == 5 and ws.plane_index("coronal") == 2
+    np.testing.assert_array_equal(ws.plane_image("ct", "sagittal"), ct.array[::-1, :, 5])
+    np.testing.assert_array_equal(ws.plane_image("ct", "coronal"), ct.array[::-1, 2, :])
+    before = ws.cursor_mm.copy()
+    ws.step(-2, "sagittal")  # two columns towards the patient's right
+    np.testing.assert_allclose(ws.cursor_mm - before, [-2 * 0.5, 0.0, 0.0])
+    assert ws.plane_index("sagittal") == 3 and ws.slice_index == 1
+    ws.set_plane("coronal")
+    assert ws.plane_count() == 6 and ws.plane_position_mm() == pytest.approx(20 + 2 * 0.8)
+    with pytest.raises(ValueError, match="unknown plane"):
+        ws.set_plane("oblique")
+    assert ws.plane_image("fused", "sagittal") is None  # nothing fused yet

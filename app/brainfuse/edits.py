@@ -30,6 +30,9 @@ import numpy as np
 from brainfuse.errors import BrainFuseError, GeometryMismatchError, UnreadableInputError
 from brainfuse.image import ImageVolume
 from brainfuse.planes import plane_layout
+from brainfuse.results import AUTO, FORCE_CT, FORCE_MRI, edit_counts
+from brainfuse.results import describe_edits as describe
+from brainfuse.results import edit_provenance as provenance_fields
 
 __all__ = [
     "AUTO",
@@ -51,7 +54,6 @@ __all__ = [
     "save_edits",
 ]
 
-AUTO, FORCE_CT, FORCE_MRI = 0, 1, 2
 #: Brush mode names (as in the window and the session file) and their label values.
 MODES = {"auto": AUTO, "ct": FORCE_CT, "mri": FORCE_MRI}
 
@@ -396,19 +398,13 @@ def recompose(weight: np.ndarray, ct01: np.ndarray, mri01: np.ndarray) -> np.nda
     Returns
     -------
     float32 ndarray in [0, 1]
-        ``W * CT + (1 - W) * MRI``, the arithmetic of the fusion engine (so unedited voxels
-        equal the engine's output bit for bit). A colour image 1 is fused through its
-        luminance and keeps its chroma, as in the engine.
+        ``W * CT + (1 - W) * MRI``: :func:`brainfuse.fusion.compose.compose`, the engine's
+        own blend (so unedited voxels equal the engine's output bit for bit; a colour
+        image 1 is fused through its luminance and keeps its chroma).
     """
-    weight = np.asarray(weight, dtype=np.float32)
-    a = np.asarray(ct01, dtype=np.float32)
-    b = np.asarray(mri01, dtype=np.float32)
-    if a.ndim == b.ndim + 1 and a.shape[-1] == 3:
-        from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb  # colour path only
+    from brainfuse.fusion.compose import compose  # the fusion package loads torch: lazily
 
-        y, cb, cr = rgb_to_ycbcr(a)
-        return ycbcr_to_rgb(weight * y + (1.0 - weight) * b, cb, cr)
-    return (weight * a + (1.0 - weight) * b).astype(np.float32, copy=False)
+    return compose(weight, np.asarray(ct01, dtype=np.float32), mri01)
 
 
 def apply_to_result(result: Any, labels: np.ndarray | EditVolume) -> Any:
@@ -448,6 +444,7 @@ def apply_to_result(result: Any, labels: np.ndarray | EditVolume) -> Any:
         fused=result.fused.with_array(fused, description=result.fused.description + " (edited)"),
         decision_map=result.decision_map.with_array(hard),
         warnings=[*result.warnings, describe(arr)],
+        edits=arr.copy(),
     )
 
 
@@ -460,57 +457,6 @@ def apply_edits_file(result: Any, path: str | os.PathLike[str]) -> Any:
         See :func:`load_edits`: missing file, another grid, values other than 0/1/2.
     """
     return apply_to_result(result, load_edits(path, result.fused))
-
-
-# ---------------------------------------------------------------------- provenance
-def edit_counts(labels: np.ndarray) -> dict[str, int]:
-    """Edited voxels per mode: ``{"ct": voxels forced to CT, "mri": voxels forced to MRI}``."""
-    labels = np.asarray(labels)
-    return {
-        "ct": int(np.count_nonzero(labels == FORCE_CT)),
-        "mri": int(np.count_nonzero(labels == FORCE_MRI)),
-    }
-
-
-def describe(labels: np.ndarray | EditVolume) -> str:
-    """One line on the manual edits, for provenance (PNG/NIfTI record, DICOM derivation).
-
-    Examples
-    --------
-    >>> describe(np.array([[[0, 1, 1, 2]]], np.uint8))
-    'decision map edited by hand: 2 voxels forced to CT, 1 voxel forced to MRI'
-    >>> describe(np.zeros((1, 2, 2), np.uint8))
-    'no manual edits'
-    """
-    arr = labels.labels if isinstance(labels, EditVolume) else labels
-    n = edit_counts(arr)
-    if not n["ct"] and not n["mri"]:
-        return "no manual edits"
-
-    def voxels(count: int) -> str:
-        return f"{count} voxel{'s' if count != 1 else ''}"
-
-    return (
-        f"decision map edited by hand: {voxels(n['ct'])} forced to CT, "
-        f"{voxels(n['mri'])} forced to MRI"
-    )
-
-
-def provenance_fields(labels: np.ndarray | EditVolume | None) -> dict[str, Any]:
-    """Keys for :func:`brainfuse.export.make_provenance` (``**extra``); empty with no edit.
-
-    Returns
-    -------
-    dict
-        ``{"edits": describe(labels), "edited_voxels_ct": n, "edited_voxels_mri": n}``.
-    """
-    if labels is None:
-        return {}
-    arr = labels.labels if isinstance(labels, EditVolume) else labels
-    n = edit_counts(arr)
-    if not n["ct"] and not n["mri"]:
-        return {}
-    return {"edits": describe(arr), "edited_voxels_ct": n["ct"], "edited_voxels_mri": n["mri"]}
 
 
 # ---------------------------------------------------------------------- files

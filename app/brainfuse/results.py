@@ -20,7 +20,16 @@ from brainfuse.intensity import UnitVolume, Window
 if TYPE_CHECKING:  # SimpleITK is only a type here
     import SimpleITK
 
-__all__ = ["FusionResult", "PairResult"]
+__all__ = [
+    "AUTO",
+    "FORCE_CT",
+    "FORCE_MRI",
+    "FusionResult",
+    "PairResult",
+    "describe_edits",
+    "edit_counts",
+    "edit_provenance",
+]
 
 
 @dataclass
@@ -88,6 +97,9 @@ class PairResult:
     reference : ``"mri"`` or ``"ct"``, whose grid
     registration : ``"none"``, ``"geometry"`` or ``"rigid"``, what was done
     warnings : list of str
+    edits : uint8 array (Z, Y, X) or None
+        Decision-map edits applied by hand (0 automatic, 1 CT, 2 MRI; :mod:`brainfuse.edits`);
+        the automatic maps stay in ``fusion`` (``fusion.soft_map``, ``fusion.decision_map``).
     """
 
     ct: ImageVolume
@@ -103,6 +115,7 @@ class PairResult:
     reference: str = "mri"
     registration: str = "none"
     warnings: list[str] = field(default_factory=list)
+    edits: np.ndarray | None = None
 
     @property
     def reference_volume(self) -> ImageVolume:
@@ -113,3 +126,69 @@ class PairResult:
     def other_volume(self) -> ImageVolume:
         """The source that was resampled onto the reference grid."""
         return self.mri if self.reference == "ct" else self.ct
+
+
+# ---------------------------------------------------------------------- edits on record
+#: Edit labels (:mod:`brainfuse.edits`): automatic, forced to the CT, forced to the MRI.
+AUTO, FORCE_CT, FORCE_MRI = 0, 1, 2
+
+
+def _label_array(labels: object) -> np.ndarray:
+    """Return the uint8 label array of an array or of an ``EditVolume`` (its ``labels``)."""
+    return np.asarray(getattr(labels, "labels", labels))
+
+
+def edit_counts(labels: object) -> dict[str, int]:
+    """Edited voxels per mode: ``{"ct": voxels forced to CT, "mri": voxels forced to MRI}``.
+
+    ``labels`` is a (Z, Y, X) uint8 array (0 automatic, 1 CT, 2 MRI) or an
+    :class:`brainfuse.edits.EditVolume`.
+    """
+    arr = _label_array(labels)
+    return {
+        "ct": int(np.count_nonzero(arr == FORCE_CT)),
+        "mri": int(np.count_nonzero(arr == FORCE_MRI)),
+    }
+
+
+def describe_edits(labels: object) -> str:
+    """One line on the manual edits, for provenance (PNG/NIfTI record, DICOM derivation).
+
+    Examples
+    --------
+    >>> describe_edits(np.array([[[0, 1, 1, 2]]], np.uint8))
+    'decision map edited by hand: 2 voxels forced to CT, 1 voxel forced to MRI'
+    >>> describe_edits(np.zeros((1, 2, 2), np.uint8))
+    'no manual edits'
+    """
+    n = edit_counts(labels)
+    if not n["ct"] and not n["mri"]:
+        return "no manual edits"
+
+    def voxels(count: int) -> str:
+        return f"{count} voxel{'s' if count != 1 else ''}"
+
+    return (
+        f"decision map edited by hand: {voxels(n['ct'])} forced to CT, "
+        f"{voxels(n['mri'])} forced to MRI"
+    )
+
+
+def edit_provenance(labels: object | None) -> dict[str, object]:
+    """Keys for :func:`brainfuse.export.make_provenance` (``**extra``); empty with no edit.
+
+    Returns
+    -------
+    dict
+        ``{"edits": describe_edits(labels), "edited_voxels_ct": n, "edited_voxels_mri": n}``.
+    """
+    if labels is None:
+        return {}
+    n = edit_counts(labels)
+    if not n["ct"] and not n["mri"]:
+        return {}
+    return {
+        "edits": describe_edits(labels),
+        "edited_voxels_ct": n["ct"],
+        "edited_voxels_mri": n["mri"],
+    }

@@ -26,15 +26,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from psygnal import Signal
 
+from brainfuse import planes
 from brainfuse.image import ImageVolume
 from brainfuse.intensity import CT_PRESETS, Window, WindowSpec, default_window, is_eight_bit
 from brainfuse.overlay import COLORMAPS, DEFAULT_COLORMAP
+from brainfuse.workspace_tools import ReaderTools
 
 if TYPE_CHECKING:  # the workspace holds an alignment and a fusion; it never runs them
     from brainfuse.grid import AlignedPair
     from brainfuse.pipeline import PairFusion
 
-__all__ = ["CT_PRESETS", "LAYERS", "REGISTER_MODES", "Window", "Workspace"]
+__all__ = ["CT_PRESETS", "LAYERS", "LAYOUTS", "REGISTER_MODES", "Window", "Workspace"]
 
 #: How a pair can be put on one grid (``brainfuse.grid.align_pair``'s ``register``).
 REGISTER_MODES = ("auto", "geometry", "rigid", "none")
@@ -42,15 +44,21 @@ REGISTER_MODES = ("auto", "geometry", "rigid", "none")
 #: The four panels, in display order.
 LAYERS = ("mri", "ct", "map", "fused")
 
+#: ``four``: the four layers in one plane; ``three``: one layer in axial, coronal, sagittal.
+LAYOUTS = ("four", "three")
 
-class Workspace:
+
+class Workspace(ReaderTools):
     """Everything one session shows: the pair, the common grid, slice, cursor, windows, result.
 
     The evented model of the window (psygnal signals; a view connects to them and never
     keeps state of its own). Signals: ``sources_changed()``, ``grid_changed()``,
     ``slice_changed(k)``, ``cursor_changed(mm)``, ``windows_changed()``,
-    ``fusion_changed(k)`` (``k`` is ``None`` for the whole volume), ``overlay_changed()``.
-    Every field is written through a method that emits the matching signal.
+    ``fusion_changed(k)`` (``k`` is ``None`` for the whole volume), ``overlay_changed()``,
+    ``plane_changed()`` (plane or layout).
+    Every field is written through a method that emits the matching signal. The reader's
+    edits and measurements (and their signals) come from
+    :class:`~brainfuse.workspace_tools.ReaderTools`.
     """
 
     sources_changed = Signal()
@@ -60,6 +68,7 @@ class Workspace:
     windows_changed = Signal()
     fusion_changed = Signal(object)
     overlay_changed = Signal()
+    plane_changed = Signal()
 
     def __init__(self) -> None:
         self.ct: ImageVolume | None = None
@@ -81,6 +90,13 @@ class Workspace:
         self.soft_map = False
         self.fusion: PairFusion | None = None
         self.slice_ms: float | None = None
+        self.plane = "axial"  # of the four panels
+        self.layout = "four"
+        self.three_layer = "fused"  # shown in three planes by the "three" layout
+        self.fusion_cancelled = False  # the last fusion was stopped by the user
+        self.alignment_accepted = False  # the user accepted the alignment (fusion may run)
+        self.problem: str | None = None  # why the pair is not on one grid (alignment failed)
+        self._init_tools()
 
     # ------------------------------------------------------------------ sources and grid
     def set_sources(
@@ -101,7 +117,21 @@ class Workspace:
         self.ct_grid = self.mri_grid = None
         self.alignment = None
         self.fusion = None
+        self.fusion_cancelled = False
+        self.problem = None
+        self._reset_tools(None)
         self.sources_changed.emit()
+
+    def set_problem(self, message: str) -> None:
+        """Record that the pair could not be put on one grid: no grid, no fusion, ``message``."""
+        self.problem = message
+        self.ct_grid = self.mri_grid = None
+        self.alignment = None
+        self.fusion = None
+        self.fusion_cancelled = False
+        self._reset_tools(None)
+        self.grid_changed.emit()
+        self.fusion_changed.emit(None)
 
     @property
     def has_pair(self) -> bool:
@@ -120,6 +150,7 @@ class Workspace:
         *,
         mr_auto: Window | None = None,
         alignment: AlignedPair | None = None,
+        accepted: bool = True,
     ) -> None:
         """Store the pair resampled on one grid; the slice and cursor go to the volume centre.
 
@@ -128,6 +159,8 @@ class Workspace:
         default window (:func:`brainfuse.intensity.default_window`)
         if already computed (a worker can do it: on a large volume it takes a noticeable
         fraction of a second). An 8-bit CT gets the 8-bit window (never a HU preset).
+        ``accepted`` False holds the fusion until :meth:`accept_alignment` (a rigid
+        registration waiting to be checked).
 
         Raises
         ------
@@ -138,6 +171,8 @@ class Workspace:
             raise ValueError(f"aligned CT {ct.shape} and MRI {mri.shape} differ in shape")
         self.ct_grid, self.mri_grid = ct, mri
         self.alignment = alignment
+        self.alignment_accepted = accepted
+        self.problem = None
         self._mr_auto = mr_auto or default_window(mri)
         if not self.ct_in_hu:
             self.ct_preset, self.ct_window = None, default_window(ct)
@@ -147,6 +182,7 @@ class Workspace:
         z, y, x = mri.shape
         self.slice_index = z // 2
         self.cursor_mm = self.index_to_mm(((x - 1) / 2.0, (y - 1) / 2.0, z // 2))
+        self._reset_tools(mri)
         self.grid_changed.emit()
         self.slice_changed.emit(self.slice_index)
         self.cursor_changed.emit(self.cursor_mm)
@@ -198,46 +234,162 @@ class Workspace:
         ref = self._require_grid()
         return (np.linalg.inv(ref.affine) @ np.array([*np.asarray(mm, float), 1.0]))[:3]
 
-    def scene_rect(self) -> tuple[float, float, float, float]:
-        """``(x0, y0, width, height)`` in scene mm covering the slice's pixels edge to edge."""
-        ref = self._require_grid()
-        sx, sy, _ = ref.spacing
-        _, ny, nx = ref.shape
-        return (-0.5 * sx, -0.5 * sy, nx * sx, ny * sy)
+    def _plane(self, plane: str | None) -> str:
+        return self.plane if plane is None else plane
 
-    def scene_to_mm(self, sx_mm: float, sy_mm: float) -> np.ndarray:
-        """LPS mm of a scene point on the current slice."""
-        ref = self._require_grid()
-        return self.index_to_mm((sx_mm / ref.spacing[0], sy_mm / ref.spacing[1], self.slice_index))
+    def scene_rect(self, plane: str | None = None) -> tuple[float, float, float, float]:
+        """``(x0, y0, width, height)`` in scene mm covering a view's pixels edge to edge.
 
-    def mm_to_scene(self, mm: np.ndarray) -> tuple[float, float]:
-        """Scene point ``(x, y)`` (mm) where an LPS position projects on the slice plane."""
-        ref = self._require_grid()
-        i, j, _ = self.mm_to_index(mm)
-        return (float(i * ref.spacing[0]), float(j * ref.spacing[1]))
-
-    def screen_labels(self) -> dict[str, str]:
-        """Orientation letters at the screen's ``left/right/top/bottom`` in radiological display.
-
-        The viewer puts row 0 at the top and flips columns when needed so that the patient's
-        right is on the screen's left (radiological convention, as in Horos and 3D Slicer).
+        Scene coordinates of a view of ``plane`` (default: :attr:`plane`) are millimetres
+        along its displayed columns and rows (:func:`brainfuse.planes.slice_at`), so a pixel
+        keeps its true aspect.
         """
-        code = self._require_grid().orientation  # letters the +i, +j index axes point to
-        opposite = {"L": "R", "R": "L", "A": "P", "P": "A", "S": "I", "I": "S"}
-        flip = self.flip_columns()
-        right_letter = opposite[code[0]] if flip else code[0]
-        return {
-            "left": opposite[right_letter],
-            "right": right_letter,
-            "top": opposite[code[1]],
-            "bottom": code[1],
-        }
+        ref = self._require_grid()
+        plane = self._plane(plane)
+        _, rows, cols = planes.plane_shape(ref, plane)
+        rs, cs = planes.slice_at(ref, plane, 0).pixel_spacing
+        return (-0.5 * cs, -0.5 * rs, cols * cs, rows * rs)
 
-    def flip_columns(self) -> bool:
-        """Tell whether the columns must be mirrored to show the patient's right on the left."""
-        return self._require_grid().orientation[0] == "R"
+    def _pixel_spacing(self, plane: str) -> tuple[float, float]:
+        return planes.slice_at(self._require_grid(), plane, 0).pixel_spacing
 
-    # ------------------------------------------------------------------ slice and cursor
+    def scene_to_mm(self, sx_mm: float, sy_mm: float, plane: str | None = None) -> np.ndarray:
+        """LPS mm of a scene point on the view of ``plane`` through the cursor."""
+        ref = self._require_grid()
+        plane = self._plane(plane)
+        rs, cs = self._pixel_spacing(plane)
+        return planes.plane_to_lps(ref, plane, self.plane_index(plane), sy_mm / rs, sx_mm / cs)
+
+    def mm_to_scene(self, mm: np.ndarray, plane: str | None = None) -> tuple[float, float]:
+        """Scene point ``(x, y)`` (mm) where an LPS position projects on a view of ``plane``."""
+        ref = self._require_grid()
+        plane = self._plane(plane)
+        rs, cs = self._pixel_spacing(plane)
+        _, row, col = planes.lps_to_plane(ref, plane, mm)
+        return (float(col * cs), float(row * rs))
+
+    def screen_labels(self, plane: str | None = None) -> dict[str, str]:
+        """Orientation letters at the screen's ``left/right/top/bottom`` of a view.
+
+        Radiological display (:mod:`brainfuse.planes`): the patient's right on the screen's
+        left, anterior (axial) or superior (coronal, sagittal) at the top, whatever the
+        grid's voxel order.
+        """
+        return planes.plane_layout(self._require_grid(), self._plane(plane)).letters
+
+    # ------------------------------------------------------------------ planes
+    def set_plane(self, plane: str) -> None:
+        """Show the four panels in ``plane`` (``axial``, ``coronal`` or ``sagittal``).
+
+        Raises
+        ------
+        ValueError
+            For another name.
+        """
+        if plane not in planes.PLANES:
+            raise ValueError(f"unknown plane {plane!r}; use one of {planes.PLANES}")
+        if plane != self.plane:
+            self.plane = plane
+            self.plane_changed.emit()
+
+    def set_layout(self, layout: str, layer: str | None = None) -> None:
+        """Choose the layout: ``"four"`` layers in one plane, or one layer in ``"three"`` planes.
+
+        ``"four"``: the four layers in :attr:`plane`; ``"three"``: ``layer`` (default:
+        :attr:`three_layer`) in axial, coronal and sagittal views.
+
+        Raises
+        ------
+        ValueError
+            For another layout or layer.
+        """
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; use one of {LAYOUTS}")
+        if layer is not None:
+            if layer not in LAYERS:
+                raise ValueError(f"unknown layer {layer!r}; use one of {LAYERS}")
+            self.three_layer = layer
+        self.layout = layout
+        self.plane_changed.emit()
+
+    def plane_count(self, plane: str | None = None) -> int:
+        """Count the views of ``plane`` (0 before alignment)."""
+        if not self.has_grid:
+            return 0
+        return planes.plane_shape(self._require_grid(), self._plane(plane))[0]
+
+    def plane_index(self, plane: str | None = None) -> int:
+        """Index of the view of ``plane`` through the cursor (its voxel along the normal)."""
+        plane = self._plane(plane)
+        index, _, _ = planes.lps_to_plane(self._require_grid(), plane, self.cursor_mm)
+        return int(np.clip(np.floor(index + 0.5), 0, self.plane_count(plane) - 1))
+
+    def plane_position_mm(self, plane: str | None = None, index: int | None = None) -> float:
+        """Position (mm, LPS coordinate along the plane's normal) of a view of ``plane``."""
+        ref = self._require_grid()
+        plane = self._plane(plane)
+        index = self.plane_index(plane) if index is None else index
+        normal = {"axial": 2, "coronal": 1, "sagittal": 0}[plane]
+        return float(planes.plane_to_lps(ref, plane, index, 0, 0)[normal])
+
+    def set_plane_index(self, index: int, plane: str | None = None) -> None:
+        """Show view ``index`` of ``plane`` (clamped); the cursor moves along the normal."""
+        plane = self._plane(plane)
+        if not self.has_grid:
+            return
+        ref = self._require_grid()
+        index = int(np.clip(index, 0, self.plane_count(plane) - 1))
+        if planes.plane_layout(ref, plane).normal == 0:  # the views are the array's slices
+            self.set_slice(index)
+            return
+        _, row, col = planes.lps_to_plane(ref, plane, self.cursor_mm)
+        self.set_cursor_mm(planes.plane_to_lps(ref, plane, index, row, col))
+
+    def step(self, n: int, plane: str | None = None) -> None:
+        """Move ``n`` views of ``plane`` (default :attr:`plane`) along its normal."""
+        if self.has_grid:
+            plane = self._plane(plane)
+            self.set_plane_index(self.plane_index(plane) + int(n), plane)
+
+    def layer_volume(self, layer: str) -> ImageVolume | None:
+        """Return ``layer`` as a volume on the grid.
+
+        Fused layers are ``None`` until a slice is fused; slices not fused are zero.
+        """
+        grid = self.mri_grid
+        if not self.has_grid or grid is None:
+            return None
+        if layer == "mri":
+            return grid
+        if layer == "ct":
+            return self.ct_grid
+        if self.fusion is None or not self.fusion.done.any():
+            return None
+        if layer == "fused":  # with the reader's edits (the automatic maps stay apart)
+            array = self.edited_volume(self.fusion.fused, "fused")
+        elif self.soft_map:
+            array = self.edited_volume(self.fusion.soft_map, "soft")
+        else:
+            array = self.edited_volume(self.fusion.decision_map, "hard")
+        return grid.with_array(array, is_rgb=array.ndim == 4)
+
+    def plane_image(self, layer: str, plane: str | None = None) -> np.ndarray | None:
+        """Return the 2-D array a viewer of ``plane`` shows for ``layer`` through the cursor.
+
+        Every view comes from :func:`brainfuse.planes.slice_at` (radiological display, no
+        interpolation); a view across the fused slices shows zeros where a slice is not
+        fused, a view along them is ``None`` until its slice is fused.
+        """
+        plane = self._plane(plane)
+        volume = self.layer_volume(layer)
+        if volume is None:
+            return None
+        index = self.plane_index(plane)
+        along = planes.plane_layout(volume, plane).normal == 0
+        if layer in ("map", "fused") and along and not self.is_fused(index):
+            return None
+        return planes.slice_at(volume, plane, index).image
+
     def set_slice(self, k: int) -> None:
         """Show slice ``k`` (clamped to the volume); the cursor moves with it."""
         if not self.has_grid:
@@ -360,12 +512,53 @@ class Workspace:
         if fusion.prepared.mri01.shape != self.shape:
             raise ValueError(f"fusion of {fusion.prepared.mri01.shape} != grid {self.shape}")
         self.fusion = fusion
+        self.fusion_cancelled = False
         self.fusion_changed.emit(None)
 
     def invalidate_fusion(self) -> None:
         """Forget every fused slice; the views show "not fused yet"."""
         self.fusion = None
+        self.fusion_cancelled = False
         self.fusion_changed.emit(None)
+
+    def accept_alignment(self) -> None:
+        """Accept the alignment on the grid: a fusion may run on it."""
+        self.alignment_accepted = True
+        self.grid_changed.emit()
+
+    def resume_fusion(self) -> None:
+        """Resume a cancelled fusion (its fused slices are kept)."""
+        self.fusion_cancelled = False
+        self.fusion_changed.emit(None)
+
+    def cancel_fusion(self) -> None:
+        """Stop the fusion: slices not fused stay so until "Fuse again"."""
+        if self.fusion is not None and not self.is_fused():
+            self.fusion_cancelled = True
+            self.fusion_changed.emit(None)
+
+    def not_fused(self) -> list[tuple[int, int]]:
+        """List the runs ``(first, last)`` (0-based, inclusive) of slices not fused, in order."""
+        if not self.has_grid:
+            return []
+        done = np.zeros(self.n_slices, bool) if self.fusion is None else self.fusion.done
+        runs: list[tuple[int, int]] = []
+        for k in np.flatnonzero(~done):
+            if runs and runs[-1][1] == k - 1:
+                runs[-1] = (runs[-1][0], int(k))
+            else:
+                runs.append((int(k), int(k)))
+        return runs
+
+    def fusion_note(self) -> str:
+        """Say what a viewer shows where the fused image is missing (``""``: nothing missing)."""
+        if not self.has_grid:
+            return self.problem or ""
+        if not self.alignment_accepted:
+            return "Not fused: Accept the alignment first"
+        if self.fusion_cancelled:
+            return "Not fused (cancelled): Fusion › Fuse again"
+        return "Fusing…"
 
     def slice_fused(self, k: int, ms: float | None = None) -> None:
         """Slice ``k`` of the current fusion is done (``ms``: its wall time)."""
@@ -411,6 +604,9 @@ class Workspace:
             return ct.array[k]
         if fusion is None or not self.is_fused(k):
             return None
+        edited = self.edited_slice(k)  # the reader's edits, the automatic maps kept apart
+        if edited is not None:
+            return edited.fused if layer == "fused" else edited.soft if self.soft_map else edited.hard
         if layer == "fused":
             return fusion.fused[k]
         return fusion.soft_map[k] if self.soft_map else fusion.decision_map[k]

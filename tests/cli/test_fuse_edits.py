@@ -63,3 +63,37 @@ def test_edits_on_another_grid_are_refused_in_one_line(pair_files, tmp_path, cap
     assert main(["fuse", "--demo", "-o", str(tmp_path / "g.nii.gz"),
                  "--edits", str(tmp_path / "none.nii.gz")]) == 2  # fmt: skip
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_every_export_of_an_edited_fusion_records_the_edits(pair_files, tmp_path):
+    import json
+    import shutil
+
+    import nibabel as nib
+    import pydicom
+    from PIL import Image
+
+    from brainfuse.export.png import PNG_TEXT_KEY
+    from brainfuse.io import load
+    from tests.export.test_dicom import dciodvfy
+
+    ct_path, mri_path = pair_files
+    grid = load(mri_path)
+    edits = EditVolume(grid)
+    edits.paint_voxel((2, 70, 60), 8.0, "ct")
+    edits.paint_voxel((2, 40, 40), 5.0, "mri")
+    n = edits.counts()
+    e = save_edits(tmp_path / "e.nii.gz", edits, grid)
+    common = ["fuse", str(ct_path), str(mri_path), "--edits", str(e), "--device", "cpu"]
+    assert main([*common, "-o", str(tmp_path / "f.nii.gz")]) == 0
+    descrip = nib.load(tmp_path / "f.nii.gz").header["descrip"].item().decode()
+    assert descrip.endswith("fusion, edited by hand")
+    assert main([*common, "-o", str(tmp_path / "f.png"), "--slice", "2"]) == 0
+    record = json.loads(Image.open(tmp_path / "f.png").text[PNG_TEXT_KEY])
+    assert (record["edited_voxels_ct"], record["edited_voxels_mri"]) == (n["ct"], n["mri"])
+    assert main([*common, "-o", str(tmp_path / "dcm"), "--format", "dicom"]) == 0
+    files = sorted((tmp_path / "dcm").glob("*.dcm"))
+    text = pydicom.dcmread(files[0]).DerivationDescription
+    assert f"{n['ct']} voxels forced to CT, {n['mri']} voxels forced to MRI" in text
+    if shutil.which("dciodvfy"):
+        assert dciodvfy(files[0])[0] == []

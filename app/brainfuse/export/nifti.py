@@ -81,6 +81,8 @@ def nifti_image(
         text = (
             f"{provenance.get('software', 'BrainFuse')} {provenance.get('method', '')}{rule} fusion"
         )
+        if provenance.get("edits"):
+            text += ", edited by hand"
         image.header["descrip"] = text.encode("ascii", "replace")[:79]
     return image
 

@@ -118,6 +118,10 @@ def provenance_text(record: Mapping[str, Any]) -> str:
         parts.append("windows " + ", ".join(f"{k} {v}" for k, v in windows.items()))
     if record.get("reference"):
         parts.append(f"grid of {record['reference']}")
+    if record.get("registration"):
+        parts.append(f"aligned by {record['registration']}")
+    if record.get("edits"):
+        parts.append(str(record["edits"]))
     if record.get("model_sha256"):
         parts.append(f"model SHA-256 {record['model_sha256']}")
     if record.get("device"):

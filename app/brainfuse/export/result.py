@@ -23,7 +23,7 @@ from brainfuse.export.provenance import make_provenance
 from brainfuse.export.render import draw_legend, overlay_decision_map
 from brainfuse.image import ImageVolume
 from brainfuse.overlay import DEFAULT_COLORMAP
-from brainfuse.results import PairResult
+from brainfuse.results import PairResult, edit_provenance
 
 __all__ = ["FORMATS", "OverlayStyle", "export_result", "infer_format", "slice_volume"]
 
@@ -79,6 +79,13 @@ def _slices(arr: np.ndarray, k: int | None) -> np.ndarray:
 
 
 def _provenance(result: PairResult) -> dict[str, object]:
+    from brainfuse.alignment import grid_centre, rigid_parameters
+
+    registration = result.registration
+    if registration == "rigid":  # the accepted alignment, its six parameters
+        shift, angles = rigid_parameters(result.transform, grid_centre(result.reference_volume))
+        registration += " shift_mm " + " ".join(f"{v:.2f}" for v in shift)
+        registration += " rotation_deg " + " ".join(f"{v:.2f}" for v in angles)
     return make_provenance(
         method=result.fusion.method,
         device=result.fusion.device,
@@ -86,6 +93,8 @@ def _provenance(result: PairResult) -> dict[str, object]:
         model_sha256=result.fusion.model_sha256,
         reference=result.reference,
         rule=result.fusion.rule,
+        registration=registration,
+        **edit_provenance(result.edits),
     )
 
 

@@ -5,6 +5,8 @@ State lives in the Qt-free :class:`brainfuse.workspace.Workspace`; this package 
 
 from __future__ import annotations
 
+# first: PySide6 6.12.0's emit() loses a reference to True; importing the guard fixes it
+from brainfuse.gui import qt_guard  # noqa: F401
 from brainfuse.gui.app import run_app
 from brainfuse.gui.main_window import MainWindow
 from brainfuse.gui.viewer import Viewer

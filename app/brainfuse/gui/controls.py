@@ -12,6 +12,7 @@ from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
 from brainfuse.overlay import COLORMAPS
+from brainfuse.planes import PLANES
 from brainfuse.workspace import CT_PRESETS, Workspace
 
 __all__ = ["OverlayControl", "SliceControl", "WindowControl"]
@@ -19,26 +20,56 @@ _HORIZONTAL = QtCore.Qt.Orientation.Horizontal
 
 
 class SliceControl(QtWidgets.QGroupBox):
-    """Slice slider (Page Up/Down and the mouse wheel in a viewer do the same)."""
+    """View slider of the plane shown, with ``k / n · position mm``; plane and layout choices.
+
+    Page Up/Down and the mouse wheel in a viewer move the slider too.
+    """
 
     def __init__(self, workspace: Workspace, parent=None) -> None:
         super().__init__("Slice", parent)
         self.workspace = workspace
-        self.slider = QLabeledSlider(_HORIZONTAL)
+        self.slider = QtWidgets.QSlider(_HORIZONTAL)
         self.slider.setRange(0, 0)
         self.slider.setEnabled(False)
-        self.slider.setToolTip("Axial slice (Page Up / Page Down, mouse wheel over a viewer)")
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.slider)
-        self.slider.valueChanged.connect(workspace.set_slice)
+        self.slider.setToolTip("Slice in the plane shown (Page Up / Page Down, mouse wheel)")
+        self.label = QtWidgets.QLabel("–")
+        self.label.setObjectName("slice_position")
+        self.label.setToolTip(
+            "Slice number / slices in this plane · position along the plane's normal "
+            "(patient LPS coordinate, mm: S for axial, P for coronal, L for sagittal)"
+        )
+        self.plane = QtWidgets.QComboBox()
+        for plane in PLANES:
+            self.plane.addItem(plane.capitalize(), plane)
+        self.plane.setToolTip("Plane of the four panels (keys 1, 2, 3)")
+        self.three = QtWidgets.QCheckBox("Fused in three planes (T)")
+        self.three.setToolTip("One panel in axial, coronal and sagittal views, linked in mm")
+        layout = QtWidgets.QGridLayout(self)
+        layout.addWidget(self.slider, 0, 0, 1, 2)
+        layout.addWidget(self.label, 1, 0, 1, 2)
+        layout.addWidget(self.plane, 2, 0)
+        layout.addWidget(self.three, 2, 1)
+        self.slider.valueChanged.connect(workspace.set_plane_index)
+        self.plane.activated.connect(lambda i: workspace.set_plane(self.plane.itemData(i)))
+        self.three.toggled.connect(lambda on: workspace.set_layout("three" if on else "four"))
 
     def update_from_workspace(self) -> None:
         """Show the workspace's slice count and current slice (no signal back)."""
         ws = self.workspace
+        n = ws.plane_count()
         with signals_blocked(self.slider):
-            self.slider.setRange(0, max(ws.n_slices - 1, 0))
-            self.slider.setValue(ws.slice_index)
-        self.slider.setEnabled(ws.n_slices > 1)
+            self.slider.setRange(0, max(n - 1, 0))
+            self.slider.setValue(ws.plane_index() if n else 0)
+        self.slider.setEnabled(n > 1)
+        with signals_blocked(self.plane):
+            self.plane.setCurrentIndex(PLANES.index(ws.plane))
+        with signals_blocked(self.three):
+            self.three.setChecked(ws.layout == "three")
+        if n:
+            k = ws.plane_index()
+            self.label.setText(f"{k + 1} / {n} · {ws.plane_position_mm():.1f} mm")
+        else:
+            self.label.setText("–")
 
 
 class WindowControl(QtWidgets.QGroupBox):
@@ -110,11 +141,15 @@ class OverlayControl(QtWidgets.QGroupBox):
         self.kind = QtWidgets.QComboBox()
         self.kind.addItem("Hard map (0/1)", False)
         self.kind.addItem("Soft map (refined)", True)
+        self.kind.setToolTip(
+            "Display only: which decision map is drawn (map panel and overlay). "
+            "The fusion itself does not change."
+        )
         form = QtWidgets.QFormLayout(self)
         form.addRow(self.visible)
         form.addRow("Opacity", self.opacity)
         form.addRow("Colours", self.colormap)
-        form.addRow("Map", self.kind)
+        form.addRow("Show (display)", self.kind)
         self.visible.toggled.connect(lambda on: workspace.set_overlay(visible=on))
         self.opacity.valueChanged.connect(lambda v: workspace.set_overlay(opacity=v / 100.0))
         self.colormap.currentTextChanged.connect(lambda c: workspace.set_overlay(colormap=c))

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
 
-__all__ = ["FORMATS", "ExportDialog", "ExportOptions"]
+if TYPE_CHECKING:
+    from brainfuse.gui.main_window import MainWindow
+
+__all__ = ["FORMATS", "ExportDialog", "ExportOptions", "export_from_window"]
 
 #: format key -> (label, default suffix)
 FORMATS = {
@@ -98,3 +102,46 @@ class ExportDialog(QtWidgets.QDialog):
             anonymize=self.anonymize.isChecked(),
             overwrite=self.overwrite.isChecked(),
         )
+
+
+def export_from_window(window: MainWindow, options: ExportOptions | None = None) -> None:
+    """Run the window's File › Export: ask (when ``options`` is None), check, then export.
+
+    PNG writes the slice on screen; DICOM and NIfTI write the whole fused volume. An overlay
+    is burned in as it is drawn (colour table, opacity, hard/soft map).
+    """
+    from brainfuse.export import OverlayStyle
+    from brainfuse.gui.tasks import ExportRequest
+
+    ws = window.workspace
+    if not (ws.has_grid and ws.is_fused(ws.slice_index)):
+        QtWidgets.QMessageBox.information(window, "Export", "Nothing has been fused yet.")
+        return
+    if options is None:
+        dialog = ExportDialog(
+            window.settings.last_folder("export"), overlay=ws.overlay_visible, parent=window
+        )
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return
+        options = dialog.options()
+    slice_index = ws.slice_index if options.format == "png" else None
+    if slice_index is None and not ws.is_fused():
+        QtWidgets.QMessageBox.information(
+            window, "Export", "The fusion of the whole volume is not finished yet."
+        )
+        return
+    window.settings.set_last_folder("export", str(options.path.parent))
+    style = OverlayStyle(ws.overlay_opacity, ws.overlay_colormap, ws.soft_map)
+    window.session.export(
+        ExportRequest(
+            window.session.pair_result(),
+            options.path,
+            options.format,
+            options.overlay,
+            options.anonymize,
+            options.overwrite,
+            style,
+            slice_index,
+        )
+    )
+

@@ -16,31 +16,31 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import qdebounced
 
 from brainfuse.errors import AmbiguousInputError, BrainFuseError
-from brainfuse.export import OverlayStyle
+from brainfuse.gui.check_view import CheckView
 from brainfuse.gui.controls import OverlayControl, SliceControl, WindowControl
-from brainfuse.gui.export_dialog import ExportDialog, ExportOptions
-from brainfuse.gui.layout import (
-    build_central,
-    build_menus,
-    format_position,
-    sources_text,
-    window_title,
-)
+from brainfuse.gui.export_dialog import ExportOptions, export_from_window
+from brainfuse.gui.fusion_state import CancelNote
+from brainfuse.gui.layout import build_central, build_menus, sources_text, window_title
+from brainfuse.gui.pointer import PointerReadout
 from brainfuse.gui.readouts import ReadoutPanel, slice_metrics
 from brainfuse.gui.session import Session
 from brainfuse.gui.settings import Settings
-from brainfuse.gui.tasks import ExportRequest
 from brainfuse.gui.viewers import ViewerGrid
+from brainfuse.gui.words import for_window
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.image import ImageVolume
 from brainfuse.intensity import bone_scale
 from brainfuse.workspace import Workspace
+
+if TYPE_CHECKING:  # made by reader_panel.build_reader_tools (those modules import the window)
+    from brainfuse.gui.reader_panel import ReaderDock
+    from brainfuse.gui.tools import ToolController
 
 __all__ = ["MainWindow"]
 
@@ -52,6 +52,8 @@ _FAILURES = {
     "align": "The CT and MRI could not be put on one grid",
     "fuse": "The fusion failed",
     "export": "The export failed",
+    "save-transform": "The transform could not be saved",
+    "load-transform": "The transform could not be loaded",
 }
 
 
@@ -72,12 +74,32 @@ class MainWindow(QtWidgets.QMainWindow):
     #: SSIM/PSNR (and Qabf/MI) of the slice on screen were written to the readouts
     readouts_updated = QtCore.Signal(dict)
 
-    # Menu entries the window uses again, made by brainfuse.gui.layout.build_menus.
+    # Parts the window uses again, made by brainfuse.gui.layout.build_menus / build_central,
+    # and by the menu hooks of file_actions, session_actions, view_image and reader_panel.
     action_open_ct: QtGui.QAction
     action_open_mri: QtGui.QAction
     action_export: QtGui.QAction
     action_overlay: QtGui.QAction
+    action_three: QtGui.QAction
+    action_fuse_again: QtGui.QAction
+    action_open_pacs: QtGui.QAction
+    action_send_pacs: QtGui.QAction
+    action_save_session: QtGui.QAction
+    action_open_session: QtGui.QAction
+    action_save_view: QtGui.QAction
+    action_undo: QtGui.QAction
+    action_redo: QtGui.QAction
+    plane_actions: dict[str, QtGui.QAction]
+    device_actions: dict[str, QtGui.QAction]
+    brush_actions: dict[str, QtGui.QAction]
+    tool_actions: dict[str, QtGui.QAction]
     recent_menu: QtWidgets.QMenu
+    recent_sessions_menu: QtWidgets.QMenu
+    device_menu: QtWidgets.QMenu
+    side_scroll: QtWidgets.QScrollArea
+    reader_dock: ReaderDock
+    tools: ToolController
+    last_dicom_export: str | None  # folder of the last DICOM export (offered by Send to PACS)
 
     def __init__(
         self,
@@ -113,9 +135,14 @@ class MainWindow(QtWidgets.QMainWindow):
         status.addPermanentWidget(self.position_label)
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.cancel_button)
+        self.pointer = PointerReadout(ws, self.viewers, self.position_label)
         self.runner = TaskRunner(self.progress, self.cancel_button)
         self.runner.errored.connect(self._task_failed)
         self.session = Session(ws, self.settings, self.runner)
+        self.session.confirm_rigid = interactive  # a person checks a registration first
+        self.cancel_note = CancelNote(self.session, self.runner, self.viewers, status)
+        self.fuse_again_button = self.cancel_note.button
+        self.check_view: CheckView | None = None
         self.fusion_finished = self.session.fusion_finished
         build_menus(self)
         self._connect()
@@ -130,7 +157,8 @@ class MainWindow(QtWidgets.QMainWindow):
         ws.sources_changed.connect(self._sources_changed)
         ws.grid_changed.connect(self._grid_changed)
         ws.slice_changed.connect(self._slice_changed)
-        ws.cursor_changed.connect(lambda _mm: self.viewers.refresh_cursor())
+        ws.cursor_changed.connect(self._cursor_changed)
+        ws.plane_changed.connect(self._plane_changed)
         ws.windows_changed.connect(self._windows_changed)
         ws.fusion_changed.connect(self._fusion_changed)
         ws.overlay_changed.connect(self._overlay_changed)
@@ -139,11 +167,13 @@ class MainWindow(QtWidgets.QMainWindow):
         s.aligned.connect(self._aligned)
         s.exported.connect(self._exported)
         s.fusion_finished.connect(self._fusion_done)
-        self.viewers.hovered.connect(self._hovered)
+        s.check_requested.connect(self.show_check_view)
         self.viewers.files_dropped.connect(self._files_dropped)
         for name, panel in self.viewers.panels.items():
-            panel.box.clicked.connect(self._clicked)
-            panel.box.slice_step.connect(self.step_slice)
+            panel.box.clicked.connect(lambda x, y, n=name: self._clicked(n, x, y))
+            panel.box.slice_step.connect(
+                lambda k, p=panel: self.workspace.step(k, p.plane)
+            )
             panel.box.window_dragged.connect(lambda dx, dy, n=name: self.drag_window(n, dx, dy))
         self.readouts.extra_button.clicked.connect(lambda: self.update_readouts(extra=True))
         self._refuse_later = qdebounced(self.session.refuse_if_windows_changed, timeout=400)
@@ -217,11 +247,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sources_label.setText(sources_text(ws))
         self._say(f"Aligned by {ws.registration}.", 6000)
         for warning in warnings:
-            self._say(warning, 8000)
+            self._say(for_window(warning), 8000)
 
     def _fusion_done(self) -> None:
         ws = self.workspace
         self._say(f"Fused {ws.n_slices} slices on {ws.device}.", 6000)
+
+    def cancel(self) -> None:
+        """Stop every running task, as the Cancel button does."""
+        self.runner.cancel_all()
+        self.cancel_note.cancelled()
+
+    def show_check_view(self) -> CheckView:
+        """Open the alignment check (checkerboard, blend, flicker; Accept or Redo)."""
+        if self.check_view is None:
+            self.check_view = CheckView(self)
+        self.check_view.show()
+        self.check_view.raise_()
+        return self.check_view
 
     # ------------------------------------------------------------------ export
     def export(self, options: ExportOptions | None = None) -> None:
@@ -230,37 +273,7 @@ class MainWindow(QtWidgets.QMainWindow):
         PNG writes the slice on screen; DICOM and NIfTI write the whole fused volume. An
         overlay is burned in as it is drawn (colour table, opacity, hard/soft map).
         """
-        ws = self.workspace
-        if not (ws.has_grid and ws.is_fused(ws.slice_index)):
-            QtWidgets.QMessageBox.information(self, "Export", "Nothing has been fused yet.")
-            return
-        if options is None:
-            dialog = ExportDialog(
-                self.settings.last_folder("export"), overlay=ws.overlay_visible, parent=self
-            )
-            if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
-                return
-            options = dialog.options()
-        slice_index = ws.slice_index if options.format == "png" else None
-        if slice_index is None and not ws.is_fused():
-            QtWidgets.QMessageBox.information(
-                self, "Export", "The fusion of the whole volume is not finished yet."
-            )
-            return
-        self.settings.set_last_folder("export", str(options.path.parent))
-        style = OverlayStyle(ws.overlay_opacity, ws.overlay_colormap, ws.soft_map)
-        self.session.export(
-            ExportRequest(
-                self.session.pair_result(),
-                options.path,
-                options.format,
-                options.overlay,
-                options.anonymize,
-                options.overwrite,
-                style,
-                slice_index,
-            )
-        )
+        export_from_window(self, options)
 
     def _exported(self, paths: list) -> None:
         text = ", ".join(str(p) for p in paths)
@@ -269,8 +282,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ user actions
     def step_slice(self, n: int) -> None:
-        """Move ``n`` slices (positive: towards higher slice numbers)."""
-        self.workspace.set_slice(self.workspace.slice_index + int(n))
+        """Move ``n`` views in the plane shown (positive: towards higher slice numbers)."""
+        self.workspace.step(int(n))
 
     def drag_window(self, panel: str, dx: float, dy: float) -> None:
         """Right-drag on ``panel``: horizontal changes the width, vertical the level."""
@@ -282,27 +295,10 @@ class MainWindow(QtWidgets.QMainWindow):
             w = ws.ct_window
             ws.set_ct_window(w.dragged(dx * w.width / 200.0, -dy * w.width / 200.0))
 
-    def _clicked(self, x: float, y: float) -> None:
-        if self.workspace.has_grid:
-            self.workspace.set_cursor_mm(self.workspace.scene_to_mm(x, y))
-
-    def _hovered(self, x: float, y: float) -> None:
+    def _clicked(self, name: str, x: float, y: float) -> None:
         ws = self.workspace
-        if not ws.has_grid or np.isnan(x):
-            self.viewers.set_readouts({})
-            self.position_label.setText("")
-            return
-        mm = ws.scene_to_mm(x, y)
-        texts = {}
-        for layer in ("mri", "ct", "map", "fused"):
-            value = ws.value_at(layer, mm)
-            if value is not None:
-                unit = ws.units(layer)
-                texts[layer] = f"{value:.0f} {unit}".strip() if unit else f"{value:.3g}"
-        self.viewers.set_readouts(texts)
-        ct = f"   CT {texts['ct']}" if "ct" in texts else ""
-        mr = f"   MRI {texts['mri']}" if "mri" in texts else ""
-        self.position_label.setText(format_position(mm) + ct + mr)
+        if ws.has_grid:
+            ws.set_cursor_mm(ws.scene_to_mm(x, y, plane=self.viewers.panels[name].plane))
 
     # ------------------------------------------------------------------ workspace → view
     def _refresh_all(self) -> None:
@@ -312,17 +308,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.action_overlay.blockSignals(True)
         self.action_overlay.setChecked(self.workspace.overlay_visible)
         self.action_overlay.blockSignals(False)
+        self.action_fuse_again.setEnabled(self.workspace.has_grid)
         self.viewers.refresh_images()
 
     def _sources_changed(self) -> None:
         ws = self.workspace
         self.sources_label.setText(sources_text(ws))
+        self.sources_label.setToolTip("\n".join(v.path for v in (ws.ct, ws.mri) if v and v.path))
         self.setWindowTitle(window_title(ws))
+        self.readouts.clear()
         self._refresh_all()
 
     def _grid_changed(self) -> None:
+        self.sources_label.setText(sources_text(self.workspace))
         self.viewers.refresh_geometry()
         self._refresh_all()
+
+    def _plane_changed(self) -> None:
+        self.viewers.arrange()
+        self.slice_control.update_from_workspace()
+
+    def _cursor_changed(self, _mm) -> None:
+        ws = self.workspace
+        if ws.layout == "three" or ws.plane != "axial":
+            self.viewers.refresh_images()  # the other views through the cursor
+            self.slice_control.update_from_workspace()
+        else:
+            self.viewers.refresh_cursor()
 
     def _slice_changed(self, _k: int) -> None:
         self.slice_control.update_from_workspace()
@@ -336,7 +348,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self._refuse_later()
 
     def _fusion_changed(self, k: int | None) -> None:
-        if k is None or k == self.workspace.slice_index:
+        ws = self.workspace
+        if k is None or k == ws.slice_index or ws.layout == "three" or ws.plane != "axial":
             self.viewers.refresh_images()
             self.update_readouts()
 
@@ -382,16 +395,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self._refuse_later.flush()
 
     def _task_failed(self, kind: str, exc: BaseException) -> None:
+        what = _FAILURES.get(kind, "An operation failed")
+        detail = str(exc) if isinstance(exc, BrainFuseError) else f"{type(exc).__name__}: {exc}"
+        if kind == "align":  # one consistent state: no grid, no numbers, the reason shown
+            self.workspace.set_problem(f"{what}: {for_window(detail)}")
+            self.readouts.clear()
         if not self.interactive:
             self.errors.append((kind, exc))
             return
         if isinstance(exc, AmbiguousInputError) and exc.choices and kind.startswith("load-"):
             self._choose_series(kind[5:], exc)
             return
+        self.show_failure(kind, exc)
+
+    def show_failure(self, kind: str, exc: BaseException) -> None:
+        """Show a failure in the window's words (menu names, not command-line options)."""
         what = _FAILURES.get(kind, "An operation failed")
         detail = str(exc) if isinstance(exc, BrainFuseError) else f"{type(exc).__name__}: {exc}"
         self._say(what, 8000)
-        QtWidgets.QMessageBox.critical(self, "BrainFuse", f"{what}.\n\n{detail}")
+        QtWidgets.QMessageBox.critical(self, "BrainFuse", f"{what}.\n\n{for_window(detail)}")
 
     def _choose_series(self, role: str, exc: AmbiguousInputError) -> None:
         path = self._pending.get(role)

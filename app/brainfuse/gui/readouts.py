@@ -12,6 +12,7 @@ import numpy as np
 from PySide6 import QtWidgets
 
 from brainfuse import metrics
+from brainfuse.gui.words import METRIC_TIPS
 from brainfuse.intensity import BoneScale, to_255
 
 __all__ = ["ReadoutPanel", "slice_metrics"]
@@ -83,24 +84,14 @@ class ReadoutPanel(QtWidgets.QGroupBox):
         self.extra_button = QtWidgets.QPushButton("Compute Qabf and MI")
         self.extra_button.setToolTip("Edge transfer (Qabf) and mutual information of this slice")
         form.addRow(self.extra_button)
-        for key in ("ssim", "psnr"):
-            self.labels[key].setToolTip(
-                "Mean over the fused image against CT and against MRI (0–255 scale). "
-                "SSIM/PSNR do not rank decision-map methods; see Qabf."
-            )
-        self.labels["bone_kept"].setToolTip(
-            "Fraction of the CT's bone (HU >= 300, or >= 200 on 8-bit slices) within 25 grey "
-            "levels of the CT in the fused slice"
-        )
-        self.labels["brain_kept"].setToolTip(
-            "Fraction of the intracranial area (inside the skull, 2 px clear of bone) within "
-            "25 grey levels of the MRI in the fused slice"
-        )
+        for key, tip in METRIC_TIPS.items():
+            self.labels[key].setToolTip(tip)
+            form.labelForField(self.labels[key]).setToolTip(tip)
 
     def clear(self) -> None:
-        """Show a dash in every readout (no slice fused yet)."""
-        for key in ("ssim", "psnr", "bone_kept", "brain_kept", "qabf", "mi"):
-            self.labels[key].setText("–")
+        """Dashes everywhere: no fused slice on screen (nothing from an earlier pair or run)."""
+        for label in self.labels.values():
+            label.setText("–")
 
     def show_metrics(self, values: dict[str, float]) -> None:
         """Write the values of :func:`slice_metrics` (missing keys show a dash)."""

@@ -25,6 +25,8 @@ from brainfuse.gui.tasks import (
     export_task,
     fusion_task,
     load_task,
+    resume_task,
+    transform_task,
 )
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.image import ImageVolume
@@ -33,7 +35,7 @@ from brainfuse.pipeline import prepare
 from brainfuse.results import PairResult
 from brainfuse.workspace import Workspace
 
-__all__ = ["Session", "fuser_for"]
+__all__ = ["Session", "fuser_for", "return_free_memory"]
 
 _FUSERS: dict[tuple[str, str], Fuser] = {}
 _FUSER_LOCK = threading.Lock()
@@ -57,6 +59,27 @@ def fuser_for(device: str, rule: str = "anatomy") -> Fuser:
         return _FUSERS[key]
 
 
+def return_free_memory() -> bool:
+    """Give the heap's free pages back to the system (glibc ``malloc_trim``); False elsewhere.
+
+    Each fusion allocates its volumes while the previous one is being dropped; glibc keeps
+    the freed pages, so without this the window's resident memory steps up by a volume's
+    size now and then over a long session (issue 17: 1000 slices fused in a row).
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):  # musl and others have no malloc_trim
+        return False
+
+
 class Session(QtCore.QObject):
     """Opens, aligns, fuses and exports for one workspace, each step in a worker.
 
@@ -72,9 +95,17 @@ class Session(QtCore.QObject):
     loaded(role, path) : a scan was opened (``role`` is ``"ct"`` or ``"mri"``).
     aligned(warnings) : the pair is on one grid; ``warnings`` a list of str.
     exported(paths) : an export wrote these files (list of Path).
+    check_requested() : a rigid registration waits to be checked (Accept or Redo).
+
+    Attributes
+    ----------
+    confirm_rigid : bool
+        Hold the fusion after a rigid registration until :meth:`accept_alignment` (a person
+        checks it first); otherwise it is accepted at once.
     """
 
     fusion_finished = QtCore.Signal()
+    check_requested = QtCore.Signal()
     loaded = QtCore.Signal(str, str)
     aligned = QtCore.Signal(list)
     exported = QtCore.Signal(list)
@@ -85,6 +116,7 @@ class Session(QtCore.QObject):
         self.settings = settings
         self.runner = runner
         self.fuser: Fuser | None = None
+        self.confirm_rigid = False
         workspace.sources_changed.connect(self._drop_old_work)
 
     # ------------------------------------------------------------------ engine
@@ -116,7 +148,7 @@ class Session(QtCore.QObject):
             overlay_lut()
             return self.get_fuser()
 
-        self.runner.start("model", warm, label="Loading model")
+        self.runner.start("model", warm, label="Loading model", subject="the fusion model")
 
     # ------------------------------------------------------------------ opening
     def open(self, role: str, path: str, series: int | None = None) -> None:
@@ -128,6 +160,7 @@ class Session(QtCore.QObject):
             series,
             label=f"Loading {role.upper()}",
             on_return=lambda volume: self._loaded(role, path, volume),
+            subject=path,
         )
 
     def _loaded(self, role: str, path: str, volume: ImageVolume) -> None:
@@ -146,6 +179,7 @@ class Session(QtCore.QObject):
             "load-demo",
             demo_task,
             label="Loading demo",
+            subject="the demo pair",
             on_return=lambda pair: self.set_pair(*pair, demo=True),
         )
 
@@ -153,6 +187,11 @@ class Session(QtCore.QObject):
         """Show a CT–MRI pair already in memory: align, then fuse."""
         self.workspace.set_sources(ct=ct, mri=mri, demo=demo)
         self.align()
+
+    def _pair_name(self) -> str:
+        """Name the pair as in a failure message: ``<ct> and <mri>``."""
+        ws = self.workspace
+        return " and ".join(v.name for v in (ws.ct, ws.mri) if v is not None) or "the pair"
 
     def _drop_old_work(self) -> None:
         for kind in ("align", "fuse", "metrics", "export"):
@@ -170,6 +209,7 @@ class Session(QtCore.QObject):
             ws.register_mode,
             label="Aligning",
             on_return=self._aligned_done,
+            subject=self._pair_name(),
         )
 
     def set_register_mode(self, mode: str) -> None:
@@ -178,16 +218,58 @@ class Session(QtCore.QObject):
         if self.workspace.has_pair:
             self.align()
 
+    def apply_transform(self, transform: object) -> None:
+        """Align the loaded pair by a given rigid transform (MRI grid points -> CT points)."""
+        ws = self.workspace
+        if not ws.has_pair:
+            return
+        self.runner.start(
+            "align",
+            transform_task,
+            ws.ct,
+            ws.mri,
+            transform,
+            label="Aligning",
+            on_return=self._aligned_done,
+        )
+
     def _aligned_done(self, result: Aligned) -> None:
         pair = result.pair
-        self.workspace.set_grid(pair.ct, pair.mri, mr_auto=result.mr_default, alignment=pair)
+        hold = self.confirm_rigid and pair.mode == "rigid"
+        self.workspace.set_grid(
+            pair.ct, pair.mri, mr_auto=result.mr_default, alignment=pair, accepted=not hold
+        )
         self.aligned.emit(list(pair.warnings))
-        self.start_fusion()
+        if hold:
+            self.check_requested.emit()
+        else:
+            self.start_fusion()
+
+    def accept_alignment(self) -> None:
+        """Accept the alignment on screen and fuse on it."""
+        if self.workspace.has_grid:
+            self.workspace.accept_alignment()
+            self.start_fusion()
 
     def start_fusion(self) -> None:
-        """Fuse the slice on screen first, then every other slice, in one worker."""
+        """Fuse the slice on screen first, then every other slice, in one worker.
+
+        After a Cancel with the same windows, only the slices left are fused.
+        """
         ws = self.workspace
-        if not ws.has_grid or ws.alignment is None:
+        if not ws.has_grid or ws.alignment is None or not ws.alignment_accepted:
+            return
+        if ws.fusion_cancelled and not ws.windows_changed_since_fusion():
+            ws.resume_fusion()
+            self.runner.start(
+                "fuse",
+                resume_task,
+                ws.fusion,
+                ws.slice_index,
+                label="Fusing",
+                on_yield=self._fusion_step,
+                on_return=self._fusion_done,
+            )
             return
         ct_window, mr_window = ws.fusion_windows()
         ws.invalidate_fusion()
@@ -198,9 +280,14 @@ class Session(QtCore.QObject):
             request,
             self.get_fuser,
             label="Fusing",
+            subject=self._pair_name(),
             on_yield=self._fusion_step,
-            on_return=lambda _fusion: self.fusion_finished.emit(),
+            on_return=self._fusion_done,
         )
+
+    def _fusion_done(self, _fusion: object) -> None:
+        return_free_memory()
+        self.fusion_finished.emit()
 
     def _fusion_step(self, payload: SliceDone) -> None:
         ws = self.workspace
@@ -230,6 +317,8 @@ class Session(QtCore.QObject):
     def pair_result(self) -> PairResult:
         """Return the finished fusion as a :class:`~brainfuse.results.PairResult`.
 
+        The reader's edits are applied (the automatic maps stay in its ``fusion``).
+
         Raises
         ------
         RuntimeError
@@ -238,7 +327,7 @@ class Session(QtCore.QObject):
         fusion = self.workspace.fusion
         if fusion is None or not fusion.done.any():
             raise RuntimeError("nothing has been fused yet")
-        return fusion.result()
+        return self.workspace.edited_result(fusion.result())
 
     def export(self, request: ExportRequest) -> None:
         """Write an export in a worker; :attr:`exported` tells the files."""
@@ -247,5 +336,6 @@ class Session(QtCore.QObject):
             export_task,
             request,
             label="Exporting",
+            subject=str(request.path),
             on_return=lambda written: self.exported.emit(list(written)),
         )

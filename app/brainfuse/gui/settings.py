@@ -11,13 +11,26 @@ from PySide6 import QtCore
 
 from brainfuse.workspace import CT_PRESETS, Window, Workspace
 
-__all__ = ["DEVICES", "MAX_RECENT", "RULES", "Settings"]
+__all__ = ["DEVICES", "MAX_RECENT", "RULES", "Settings", "cuda_problem"]
 
 MAX_RECENT = 8
 #: Device choices offered in the Settings menu (``brainfuse.fusion.Fuser(device=...)``).
 DEVICES = ("auto", "cpu", "cuda")
 #: Fusion rules offered in the Fusion menu (``brainfuse.fusion.FusionSettings(rule=...)``).
 RULES = ("anatomy", "sesf")
+
+
+def cuda_problem() -> str | None:
+    """Why the CUDA device cannot be chosen here (``None`` when it can)."""
+    try:
+        import torch
+    except ImportError:
+        return "PyTorch is not installed"
+    if not torch.backends.cuda.is_built():
+        return "this PyTorch build has no CUDA support"
+    if not torch.cuda.is_available():
+        return "no NVIDIA GPU or driver found"
+    return None
 
 
 class Settings:

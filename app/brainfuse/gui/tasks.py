@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from brainfuse.export import OverlayStyle, export_result
 from brainfuse.fusion import Fuser
@@ -20,6 +21,9 @@ from brainfuse.image import ImageVolume
 from brainfuse.intensity import Window, WindowSpec, default_window
 from brainfuse.pipeline import FusionStep, PairFusion, align, prepare
 from brainfuse.results import PairResult
+
+if TYPE_CHECKING:  # SimpleITK is only a type here
+    import SimpleITK
 
 __all__ = [
     "Aligned",
@@ -31,6 +35,8 @@ __all__ = [
     "export_task",
     "fusion_task",
     "load_task",
+    "resume_task",
+    "transform_task",
 ]
 
 
@@ -127,3 +133,34 @@ def export_task(request: ExportRequest, *, cancel: threading.Event) -> list[Path
         overwrite=request.overwrite,
         slice_index=request.slice_index,
     )
+
+
+def transform_task(
+    ct: ImageVolume, mri: ImageVolume, transform: SimpleITK.Transform, *, cancel: threading.Event
+) -> Aligned:
+    """Put the CT on the MRI's grid through a given rigid transform (a loaded ``.tfm``)."""
+    from brainfuse.grid import coverage, resample_to
+
+    pair = AlignedPair(
+        ct=resample_to(ct, mri, transform=transform),
+        mri=mri,
+        reference="mri",
+        transform=transform,
+        metric_value=None,
+        warnings=["Aligned by a transform loaded from a file."],
+        mode="rigid",
+        coverage=coverage(ct, mri, transform=transform),
+    )
+    return Aligned(pair, default_window(pair.mri))
+
+
+def resume_task(
+    fusion: PairFusion, first: int, *, cancel: threading.Event
+) -> Generator[tuple[float, SliceDone], None, PairFusion]:
+    """Fuse the slices a cancelled fusion left (same windows, same engine)."""
+    start = time.perf_counter()
+    for step in fusion.steps(first, cancel=cancel):
+        now = time.perf_counter()
+        yield step.fraction, SliceDone(fusion, step, 1000.0 * (now - start))
+        start = now
+    return fusion

@@ -93,6 +93,9 @@ class Viewer:
         idle_rounds = 0
         while idle_rounds < 3:  # idle over a few rounds: no result is still queued
             self.app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            # finished workers are deleteLater()ed: without an event loop (a script) they,
+            # and the fusion their generator holds, would wait for a deferred delete forever
+            QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
             self.window.flush_pending()
             idle_rounds = 0 if runner.is_running() else idle_rounds + 1
             if self.window.errors:
@@ -116,8 +119,47 @@ class Viewer:
         self.workspace.set_slice(int(k))
         self.app.processEvents()
 
+    @property
+    def plane(self) -> str:
+        """The plane shown, ``"axial"``, ``"coronal"`` or ``"sagittal"``.
+
+        Set it to change; :meth:`fused_slice` and :meth:`decision_slice` follow it.
+        """
+        return self.workspace.plane
+
+    @plane.setter
+    def plane(self, plane: str) -> None:
+        self.workspace.set_plane(plane)
+        self.app.processEvents()
+
+    def align(self, mode: str = "rigid", timeout: float = 300.0) -> dict:
+        """Align the pair again, accept it, fuse on it, and return the report.
+
+        ``mode`` is ``auto``, ``geometry``, ``rigid`` or ``none``; the alignment is accepted
+        as the check view's Accept does.
+
+        Returns
+        -------
+        dict
+            ``mode``, ``translation_mm`` (3), ``rotation_deg`` (3), ``metric``, ``overlap``
+            (:func:`brainfuse.alignment.alignment_report`).
+        """
+        from brainfuse.alignment import alignment_report
+
+        session = self.window.session
+        session.set_register_mode(mode)
+        self.wait(timeout)
+        if not self.workspace.alignment_accepted:
+            session.accept_alignment()
+            self.wait(timeout)
+        if self.workspace.alignment is None:
+            raise BrainFuseError("there is no pair to align: open a CT and an MRI first")
+        return alignment_report(self.workspace.alignment)
+
     def fused_slice(self) -> np.ndarray:
-        """Return the fused slice on screen, float32 in [0, 1], ``(H, W)`` or ``(H, W, 3)``.
+        """Return the fused view on screen in :attr:`plane`, float32 in [0, 1].
+
+        ``(H, W)``, or ``(H, W, 3)`` for a colour image 1.
 
         Exactly the array the fused panel draws before its colour table.
 
@@ -133,12 +175,41 @@ class Viewer:
         return self._shown("map")
 
     def _shown(self, layer: str) -> np.ndarray:
-        image = self.workspace.slice_image(layer)
+        image = self.workspace.plane_image(layer)
         if image is None:
             raise RuntimeError(
                 f"slice {self.slice_index} is not fused yet: call wait() after open_pair()"
             )
         return np.array(image, dtype=np.float32)  # what the panel gets (copied)
+
+    @property
+    def measurements(self) -> list:
+        """The rulers and regions drawn (:mod:`brainfuse.measure`), in drawing order."""
+        return list(self.workspace.measurements)
+
+    def save_session(self, path: str | Path) -> Path:
+        """Save what the window shows as a ``.brainfuse`` session; returns the file."""
+        from brainfuse.gui.session_actions import save_session_from
+
+        return save_session_from(self.window, path)
+
+    def open_session(self, path: str | Path) -> None:
+        """Open a ``.brainfuse`` session (returns at once; :meth:`wait` for the fusion).
+
+        Raises
+        ------
+        brainfuse.session.SessionSourceError
+            A source is missing or has changed (named in the message); nothing was loaded.
+        """
+        from brainfuse.gui.session_actions import open_session_in
+
+        open_session_in(self.window, path)
+
+    def save_view(self, path: str | Path, panel: str | None = None) -> Path:
+        """Save the view (all panels, or one) with its caption as PNG; returns the file."""
+        from brainfuse.gui.view_image import save_view_image
+
+        return save_view_image(self.window, path, panel)
 
     def screenshot(self, path: str | Path) -> Path:
         """Save a picture of the whole window (PNG by the suffix) and return its path."""

@@ -1,11 +1,12 @@
-"""Four linked slice viewers (MRI, CT, decision map, fused) in one pyqtgraph layout.
+"""Linked slice viewers (MRI, CT, decision map, fused; axial, coronal, sagittal) in one layout.
 
 One :class:`pyqtgraph.GraphicsLayoutWidget` holds a :class:`SliceViewBox` and an
 :class:`~pyqtgraph.ImageItem` per panel (pyqtgraph's ``imageAnalysis`` example), panned and
 zoomed together through ``setXLink``/``setYLink``. Images are placed in millimetres with
 ``ImageItem.setRect`` and the boxes lock their aspect, so pixels keep the true proportions of
-the grid spacing. Row 0 is drawn at the top (``invertY``) and the patient's right on the
-screen's left (radiological convention, as in Horos, 3D Slicer and ITK-SNAP).
+the grid spacing. Each view comes from :func:`brainfuse.planes.slice_at`, already in
+radiological display (patient's right on the screen's left, as in Horos, 3D Slicer and
+ITK-SNAP); row 0 is drawn at the top (``invertY``).
 
 Mouse, as in ITK-SNAP / 3D Slicer: left click or drag moves the crosshair, middle drag pans,
 right drag changes window (horizontal) and level (vertical), the wheel steps through slices
@@ -47,19 +48,41 @@ class SliceViewBox(pg.ViewBox):
         Right-drag step in screen pixels (window/level).
     slice_step(n) : int
         Wheel steps (+1 = next slice).
+    double_clicked()
+        Left double-click (maximise the viewer, or back).
     """
 
     clicked = QtCore.Signal(float, float)
     window_dragged = QtCore.Signal(float, float)
     slice_step = QtCore.Signal(int)
+    double_clicked = QtCore.Signal()
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.setMenuEnabled(False)
+        self._last_click = QtCore.QElapsedTimer()
+
+    def _is_second_click(self, ev) -> bool:
+        """Tell a double-click, by pyqtgraph or by two clicks within the system's interval."""
+        if ev.double():
+            self._last_click.invalidate()
+            return True
+        quick = (
+            self._last_click.isValid()
+            and self._last_click.elapsed() < QtWidgets.QApplication.doubleClickInterval()
+        )
+        if quick:
+            self._last_click.invalidate()
+        else:
+            self._last_click.start()
+        return quick
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
-        """Left click: move the crosshair there (:attr:`clicked`)."""
-        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+        """Left click: move the crosshair there; double-click: maximise the panel."""
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton and self._is_second_click(ev):
+            ev.accept()
+            self.double_clicked.emit()
+        elif ev.button() == QtCore.Qt.MouseButton.LeftButton:
             ev.accept()
             p = self.mapSceneToView(ev.scenePos())
             self.clicked.emit(p.x(), p.y())
@@ -109,11 +132,17 @@ class _ScreenText(QtWidgets.QGraphicsSimpleTextItem):
 
 
 class Panel:
-    """One viewer: a box, its image, its crosshair and its on-screen labels."""
+    """One viewer: a box, its image, its crosshair and its on-screen labels.
 
-    def __init__(self, name: str, box: SliceViewBox) -> None:
+    ``layer`` and ``plane`` say what it shows (set by :meth:`ViewerGrid.arrange`).
+    """
+
+    def __init__(self, name: str, box: SliceViewBox, title: pg.LabelItem) -> None:
         self.name = name
+        self.layer = name
+        self.plane = "axial"
         self.box = box
+        self.title = title
         self.image = pg.ImageItem(axisOrder="row-major")
         box.addItem(self.image)
         pen = pg.mkPen(color=(255, 200, 0, 160), width=1, style=QtCore.Qt.PenStyle.DashLine)
@@ -160,11 +189,16 @@ class Panel:
 
 
 class ViewerGrid(pg.GraphicsLayoutWidget):
-    """The 2×2 grid of linked viewers projecting a :class:`~brainfuse.workspace.Workspace`.
+    """The grid of linked viewers projecting a :class:`~brainfuse.workspace.Workspace`.
+
+    Layout ``four`` (:attr:`Workspace.layout`): MRI, CT, decision map and fused image in the
+    workspace's plane, panned and zoomed together. Layout ``three``: one layer in axial,
+    coronal and sagittal views. A double-click maximises a viewer (and back).
 
     Signals
     -------
-    hovered(x_mm, y_mm) : scene point under the mouse (NaN when outside every image).
+    hovered(x_mm, y_mm) : scene point under the mouse (NaN when outside every image); the
+        panel it is on is :attr:`hover_panel`.
     files_dropped(paths, panel) : list of paths dropped onto panel ``panel``.
     """
 
@@ -179,32 +213,82 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         self.ci.setSpacing(4)
         self.ci.setContentsMargins(2, 2, 2, 2)
         self.panels: dict[str, Panel] = {}
-        for n, name in enumerate(LAYERS):
-            row, col = 2 * (n // 2), n % 2
-            self.addLabel(TITLES[name], row=row, col=col, color="#dcdcdc", size="10pt", bold=True)
+        #: panel the mouse was last over (its plane turns scene points into mm)
+        self.hover_panel: str = LAYERS[0]
+        #: the maximised panel (``None``: all shown)
+        self.maximized: str | None = None
+        self._columns = 2
+        for name in LAYERS:
+            title = pg.LabelItem(TITLES[name], color="#dcdcdc", size="10pt", bold=True)
             box = SliceViewBox(lockAspect=True, invertY=True, enableMenu=False)
             box.setBackgroundColor((0, 0, 0))
             box.setBorder(pg.mkPen((70, 70, 70)))
-            self.addItem(box, row=row + 1, col=col)
-            self.panels[name] = Panel(name, box)
-        grid = self.ci.layout
-        for row in (1, 3):
-            grid.setRowStretchFactor(row, 1)
-        first = self.panels[LAYERS[0]].box
-        for name in LAYERS[1:]:
-            self.panels[name].box.setXLink(first)
-            self.panels[name].box.setYLink(first)
+            self.panels[name] = Panel(name, box, title)
+            box.double_clicked.connect(lambda n=name: self.toggle_maximized(n))
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._fitted = False
+        self.arrange()
+
+    # ------------------------------------------------------------------ arrangement
+    def shown(self) -> list[Panel]:
+        """Return the panels on screen, in reading order."""
+        return [p for p in self.panels.values() if p.box.scene() is not None]
+
+    def arrange(self) -> None:
+        """Place the panels for the workspace's layout and plane (and the maximised one)."""
+        ws = self.workspace
+        if ws.layout == "three":
+            cells = list(zip(LAYERS[:3], ("axial", "coronal", "sagittal"), strict=True))
+            content = {name: (ws.three_layer, plane) for name, plane in cells}
+        else:
+            content = {name: (name, ws.plane) for name in LAYERS}
+        if self.maximized not in content:
+            self.maximized = None
+        order = [self.maximized] if self.maximized else list(content)
+        for panel in self.panels.values():
+            for item in (panel.title, panel.box):
+                if item.scene() is not None:
+                    self.ci.removeItem(item)
+        self._columns = 1 if len(order) == 1 else 2
+        for n, name in enumerate(order):
+            panel = self.panels[name]
+            panel.layer, panel.plane = content[name]
+            text = TITLES[panel.layer]
+            if ws.layout == "three" or panel.plane != "axial":
+                text += f" — {panel.plane}"
+            panel.title.setText(text)
+            row, col = 2 * (n // self._columns), n % self._columns
+            self.ci.addItem(panel.title, row=row, col=col)
+            self.ci.addItem(panel.box, row=row + 1, col=col)
+            self.ci.layout.setRowStretchFactor(row + 1, 1)
+        linked = ws.layout == "four" and not self.maximized
+        first = self.panels[order[0]].box
+        for panel in self.panels.values():
+            target = first if linked and panel.box is not first else None
+            panel.box.setXLink(target)
+            panel.box.setYLink(target)
+        self._set_column_widths()
+        self.refresh_geometry()
+        self.refresh_images()
+
+    def toggle_maximized(self, name: str) -> None:
+        """Show panel ``name`` alone, or all panels again when it already is."""
+        self.maximized = None if self.maximized == name else name
+        self.arrange()
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
-        """Keep the two columns equally wide (the aspect-locked boxes would not share)."""
-        ci = getattr(self, "ci", None)  # resizeEvent runs inside the base constructor too
-        if ci is not None:
-            half = max((self.width() - 12) / 2.0, 50.0)
-            for col in (0, 1):
-                ci.layout.setColumnFixedWidth(col, half)
+        """Keep the columns equally wide (the aspect-locked boxes would not share)."""
+        if getattr(self, "ci", None) is not None:  # runs inside the base constructor too
+            self._set_column_widths()
         super().resizeEvent(ev)
+
+    def _set_column_widths(self) -> None:
+        columns = getattr(self, "_columns", 2)
+        width = max((self.width() - 12) / columns, 50.0)
+        for col in range(columns):
+            self.ci.layout.setColumnFixedWidth(col, width)
+        if columns == 1:
+            self.ci.layout.setColumnFixedWidth(1, 0.0)
 
     # ------------------------------------------------------------------ drawing
     def box(self, name: str) -> SliceViewBox:
@@ -212,79 +296,84 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         return self.panels[name].box
 
     def refresh_geometry(self) -> None:
-        """Place images in mm, flip for radiological display, write orientation letters."""
+        """Place images in mm (radiological display), write orientation letters, fit."""
         ws = self.workspace
         if not ws.has_grid:
             return
-        x0, y0, w, h = ws.scene_rect()
-        rect = QtCore.QRectF(x0, y0, w, h)
-        labels = ws.screen_labels()
-        flip = ws.flip_columns()
-        for panel in self.panels.values():
-            panel.box.invertX(flip)
+        fitted = set()
+        for panel in self.shown():
+            x0, y0, w, h = ws.scene_rect(panel.plane)
             panel.box.setLimits(
                 xMin=x0 - w, xMax=x0 + 2 * w, yMin=y0 - h, yMax=y0 + 2 * h, minXRange=5.0
             )
             for side, item in panel.orient.items():
-                item.setText(labels[side])
+                item.setText(ws.screen_labels(panel.plane)[side])
             panel.place_labels()
-        self.box("mri").setRange(rect, padding=0.02)
-        self._fitted = True
+            if panel.box.linkedView(0) is None:  # the lead box of a linked group, or alone
+                panel.box.setRange(QtCore.QRectF(x0, y0, w, h), padding=0.02)
+                fitted.add(panel.name)
+        self._fitted = bool(fitted)
 
     def refresh_images(self) -> None:
-        """Draw the current slice of every layer with the workspace's windows and overlay."""
+        """Draw every panel's view through the cursor with the workspace's windows and overlay."""
         ws = self.workspace
         if not ws.has_grid:
+            note = ws.problem or "Open a CT and an MRI (File menu)"
             for panel in self.panels.values():
                 panel.image.clear()
-                panel.set_message("Open a CT and an MRI (File menu)")
+                panel.set_message(note)
             return
-        ct_lo, ct_hi = ws.ct_window.levels
-        mr_lo, mr_hi = ws.mr_display_window.levels
-        self._show("mri", ws.slice_image("mri"), (mr_lo, mr_hi))
-        self._show("ct", ws.slice_image("ct"), (ct_lo, ct_hi))
-        fused = ws.slice_image("fused")
-        dmap = ws.slice_image("map")
-        table = overlay_lut(ws.overlay_colormap)
-        table[:, 3] = 255
-        self._show("map", dmap, UNIT_LEVELS, lut=table)
-        if fused is not None and dmap is not None and ws.overlay_visible:
-            # the decision map burned in by the function exports use: the same picture
-            picture = overlay_decision_map(
-                fused, dmap, opacity=ws.overlay_opacity, colormap=ws.overlay_colormap
-            )
-            self._show("fused", picture, (0.0, 255.0))
-        else:
-            self._show("fused", fused, UNIT_LEVELS)
+        for panel in self.shown():
+            self._draw(panel)
         self.refresh_cursor()
 
-    def _show(self, name: str, image, levels, lut=None) -> None:
-        panel = self.panels[name]
+    def _draw(self, panel: Panel) -> None:
+        ws = self.workspace
+        layer, plane = panel.layer, panel.plane
+        image = ws.plane_image(layer, plane)
+        if layer == "mri":
+            self._show(panel, image, ws.mr_display_window.levels)
+        elif layer == "ct":
+            self._show(panel, image, ws.ct_window.levels)
+        elif layer == "map":
+            table = overlay_lut(ws.overlay_colormap)
+            table[:, 3] = 255
+            self._show(panel, image, UNIT_LEVELS, lut=table)
+        else:
+            dmap = ws.plane_image("map", plane)
+            if image is not None and dmap is not None and ws.overlay_visible:
+                # the decision map burned in by the function exports use: the same picture
+                picture = overlay_decision_map(
+                    image, dmap, opacity=ws.overlay_opacity, colormap=ws.overlay_colormap
+                )
+                self._show(panel, picture, (0.0, 255.0))
+            else:
+                self._show(panel, image, UNIT_LEVELS)
+
+    def _show(self, panel: Panel, image, levels, lut=None) -> None:
         if image is None:
             panel.image.clear()
-            panel.set_message("Fusing…" if self.workspace.has_grid else "")
+            panel.set_message(self.workspace.fusion_note())
             return
         panel.set_message("")
         panel.image.setImage(np.asarray(image, np.float32), levels=levels, lut=lut)
-        panel.image.setRect(self._rect())  # the scale depends on the image size: set after
-
-    def _rect(self) -> QtCore.QRectF:
-        return QtCore.QRectF(*self.workspace.scene_rect())
+        # the scale depends on the image size: set after
+        panel.image.setRect(QtCore.QRectF(*self.workspace.scene_rect(panel.plane)))
 
     def refresh_cursor(self) -> None:
         """Move every crosshair to the workspace's mm cursor."""
         ws = self.workspace
         if not ws.has_grid:
             return
-        x, y = ws.mm_to_scene(ws.cursor_mm)
-        for panel in self.panels.values():
+        for panel in self.shown():
+            x, y = ws.mm_to_scene(ws.cursor_mm, panel.plane)
             panel.vline.setPos(x)
             panel.hline.setPos(y)
 
     def set_readouts(self, texts: dict[str, str]) -> None:
-        """Bottom-left text of each panel (value under the mouse)."""
-        for name, panel in self.panels.items():
-            panel.readout.setText(texts.get(name, ""))
+        """Bottom-left text of each panel (value of its layer under the mouse)."""
+        for panel in self.panels.values():
+            panel.readout.setText(texts.get(panel.layer, ""))
             panel.place_labels()
 
     def drawn_image(self, name: str) -> np.ndarray | None:
@@ -293,8 +382,9 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
 
     # ------------------------------------------------------------------ mouse and drops
     def _on_mouse_moved(self, pos) -> None:
-        for panel in self.panels.values():
+        for panel in self.shown():
             if panel.box.sceneBoundingRect().contains(pos):
+                self.hover_panel = panel.name
                 p = panel.box.mapSceneToView(pos)
                 self.hovered.emit(p.x(), p.y())
                 return
@@ -303,9 +393,9 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
     def panel_at(self, pos: QtCore.QPointF) -> str:
         """Name of the panel under a widget point (``mri`` when none)."""
         scene_pos = self.mapToScene(pos.toPoint())
-        for name, panel in self.panels.items():
+        for panel in self.shown():
             if panel.box.sceneBoundingRect().contains(scene_pos):
-                return name
+                return panel.name
         return "mri"
 
     def dragEnterEvent(self, ev) -> None:  # noqa: N802

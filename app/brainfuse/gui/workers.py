@@ -4,8 +4,12 @@ Every long task (loading, alignment, fusion) runs in a superqt worker on Qt's th
 never on the GUI thread. Generator tasks ``yield`` once per slice: that is both a progress
 point and a cancel point (:meth:`superqt.utils.GeneratorWorker.quit` takes effect at the next
 ``yield``), and the core's own ``cancel`` event is set too so that a long call in the middle
-of a slice stops early. Errors reach :meth:`TaskRunner.errored` and become a readable dialog
-in the window; the application keeps running (napari's ``_qt/qthreading.py`` pattern).
+of a slice stops early. Every task body runs inside the error boundary
+:func:`brainfuse.errors.as_user_error`: any failure, including a Rust decoder's
+``PanicException`` (a ``BaseException`` that superqt's ``except Exception`` would miss),
+reaches :meth:`TaskRunner.errored` as one :class:`~brainfuse.errors.BrainFuseError` naming
+the task's subject (the file, the pair) and becomes one readable dialog in the window; the
+application keeps running (napari's ``_qt/qthreading.py`` pattern).
 
 Each task carries a *generation* number: when a newer task of the same kind starts (the
 user moved on), results of the older one are dropped on arrival (ndv's ``_request_data``).
@@ -23,7 +27,7 @@ import shiboken6
 from PySide6 import QtCore, QtWidgets
 from superqt.utils import GeneratorWorker, WorkerBase, create_worker
 
-from brainfuse.errors import CancelledError
+from brainfuse.errors import CancelledError, as_user_error
 
 __all__ = ["Task", "TaskRunner"]
 
@@ -31,6 +35,10 @@ Y = TypeVar("Y")
 R = TypeVar("R")
 #: A task body: a function of (*args, cancel=Event), or a generator of (fraction, payload).
 TaskFunc = Callable[..., object]
+
+#: The verb of a failure message per task kind (its prefix before ``-``):
+#: "Could not <verb> <subject>: <cause>."
+_DOING = {"load": "read", "align": "align", "fuse": "fuse", "export": "export", "model": "load"}
 
 
 @dataclass
@@ -99,6 +107,7 @@ class TaskRunner(QtCore.QObject):
         on_yield: Callable[[Y], None] | None = None,
         on_return: Callable[[R], None] | None = None,
         quiet: bool = False,
+        subject: str | None = None,
     ) -> Task: ...
 
     @overload
@@ -110,6 +119,7 @@ class TaskRunner(QtCore.QObject):
         label: str = "",
         on_return: Callable[[R], None] | None = None,
         quiet: bool = False,
+        subject: str | None = None,
     ) -> Task: ...
 
     def start(
@@ -121,6 +131,7 @@ class TaskRunner(QtCore.QObject):
         on_yield: Callable[[Y], None] | None = None,
         on_return: Callable[[R], None] | None = None,
         quiet: bool = False,
+        subject: str | None = None,
     ) -> Task:
         """Run ``func(*args, cancel=Event)`` in a worker thread.
 
@@ -128,6 +139,7 @@ class TaskRunner(QtCore.QObject):
         the GUI thread for each. ``on_return(value)`` gets the return value. A task of the
         same ``kind`` still running is cancelled first and its late results are dropped.
         A ``quiet`` task (a quick readout) leaves the progress bar and Cancel button alone.
+        ``subject`` (a file, a pair) is named in the message of a failure.
         """
         if kind in self.tasks:
             self.tasks[kind].quit()
@@ -135,7 +147,8 @@ class TaskRunner(QtCore.QObject):
         self._generation[kind] = generation
         cancel = threading.Event()
         holder: dict[str, Task] = {}
-        worker = self._make_worker(kind, func, holder, args, cancel)
+        boundary = (subject, _DOING.get(kind.split("-")[0], "run"))
+        worker = self._make_worker(kind, func, holder, args, cancel, boundary)
         task = Task(kind, generation, worker, cancel, quiet=quiet)
         holder["task"] = task
         self.tasks[kind] = task
@@ -154,9 +167,14 @@ class TaskRunner(QtCore.QObject):
         holder: dict[str, Task],
         args: tuple[object, ...],
         cancel: threading.Event,
+        boundary: tuple[str | None, str],
     ) -> WorkerBase:
-        """Make a superqt worker running ``func``; it records the thread it runs on."""
+        """Make a superqt worker running ``func`` in the error boundary; it records its thread.
+
+        ``boundary`` is ``(subject, verb)`` for :func:`brainfuse.errors.as_user_error`.
+        """
         ids = self.thread_ids
+        subject, doing = boundary
 
         def mark() -> None:
             holder["task"].thread_id = ids[kind] = threading.get_ident()
@@ -165,13 +183,19 @@ class TaskRunner(QtCore.QObject):
 
             def run_gen(*a: object, **kw: object) -> Generator[object, None, object]:
                 mark()
-                return (yield from func(*a, **kw))
+                try:
+                    return (yield from func(*a, **kw))
+                except BaseException as exc:  # a Rust panic is no Exception
+                    raise as_user_error(exc, path=subject, doing=doing) from exc
 
             return GeneratorWorker(run_gen, *args, cancel=cancel)
 
         def run(*a: object, **kw: object) -> object:
             mark()
-            return func(*a, **kw)
+            try:
+                return func(*a, **kw)
+            except BaseException as exc:
+                raise as_user_error(exc, path=subject, doing=doing) from exc
 
         return create_worker(run, *args, cancel=cancel, _start_thread=False, _ignore_errors=True)
 

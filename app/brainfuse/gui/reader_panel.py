@@ -1,0 +1,256 @@
+"""Edit and Tools menus and the Reader tools dock: brush, undo/redo, edits files, measurements.
+
+Built once by :func:`build_reader_tools` (called from :func:`brainfuse.gui.layout.build_menus`).
+The dock holds the tool buttons, the brush (mode, radius in mm, disk or ball) and the
+measurement table (:func:`brainfuse.measure.table`, copyable as tab-separated text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6 import QtGui, QtWidgets
+
+from brainfuse.edits import load_edits, save_edits
+from brainfuse.errors import BrainFuseError
+from brainfuse.gui.tools import ToolController
+from brainfuse.measure import table
+
+if TYPE_CHECKING:
+    from brainfuse.gui.main_window import MainWindow
+    from brainfuse.workspace import Workspace
+
+__all__ = ["ReaderDock", "build_reader_tools", "load_edits_from", "save_edits_to"]
+
+_TOOL_TEXT = {
+    "navigate": "&Navigate (crosshair, pan)",
+    "brush": "Decision-map &brush",
+    "ruler": "&Ruler",
+    "ellipse": "Region: &ellipse",
+    "rectangle": "Region: rec&tangle",
+}
+_MODE_TEXT = {"ct": "Force &CT", "mri": "Force &MRI", "auto": "Back to &automatic"}
+
+
+def save_edits_to(window: MainWindow, path: str | Path) -> Path:
+    """Write the window's edits as NIfTI on the fusion grid (``brainfuse fuse --edits``)."""
+    ws = window.workspace
+    if ws.edits is None or ws.mri_grid is None:
+        raise BrainFuseError("There are no edits to save: open and fuse a pair first.")
+    return save_edits(path, ws.edits, ws.mri_grid, overwrite=True)
+
+
+def load_edits_from(window: MainWindow, path: str | Path) -> None:
+    """Replace the window's edits by an edit volume saved for this grid."""
+    ws = window.workspace
+    if not ws.has_grid or ws.mri_grid is None:
+        raise BrainFuseError("Open and fuse a pair before loading its edits.")
+    ws.set_edit_labels(load_edits(path, ws.mri_grid))
+
+
+def _ask_file(window: MainWindow, save: bool) -> str:
+    start = window.settings.last_folder("export")
+    kind = "Edit volume (*.nii.gz *.nii)"
+    if save:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(window, "Save edits", start, kind)
+        if path and not path.endswith((".nii", ".nii.gz")):
+            path += ".nii.gz"
+        return path
+    return QtWidgets.QFileDialog.getOpenFileName(window, "Load edits", start, kind)[0]
+
+
+def _run_file_action(window: MainWindow, save: bool) -> None:
+    path = _ask_file(window, save)
+    if not path:
+        return
+    try:
+        (save_edits_to if save else load_edits_from)(window, path)
+    except BrainFuseError as exc:
+        QtWidgets.QMessageBox.critical(window, "BrainFuse", str(exc))
+        return
+    window.statusBar().showMessage(f"{'Saved' if save else 'Loaded'} edits: {path}", 8000)
+
+
+class ReaderDock(QtWidgets.QDockWidget):
+    """Tool buttons, brush settings and the measurement table."""
+
+    def __init__(self, window: MainWindow, tools: ToolController) -> None:
+        super().__init__("Reader tools", window)
+        self.setObjectName("reader-tools")
+        self.ws = ws = window.workspace
+        body = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(body)
+        row = QtWidgets.QHBoxLayout()
+        self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
+        for name in _TOOL_TEXT:
+            button = QtWidgets.QToolButton()
+            button.setText(name.capitalize())
+            button.setCheckable(True)
+            button.setAutoExclusive(True)
+            button.clicked.connect(lambda _=False, n=name: tools.set_tool(n))
+            row.addWidget(button)
+            self.tool_buttons[name] = button
+        self.tool_buttons["navigate"].setChecked(True)
+        column.addLayout(row)
+        brush = QtWidgets.QHBoxLayout()
+        self.mode = QtWidgets.QComboBox()
+        for mode, text in _MODE_TEXT.items():
+            self.mode.addItem(text.replace("&", ""), mode)
+        self.mode.currentIndexChanged.connect(lambda i: ws.set_brush(mode=self.mode.itemData(i)))
+        self.radius = QtWidgets.QDoubleSpinBox()
+        self.radius.setRange(0.5, 100.0)
+        self.radius.setSuffix(" mm")
+        self.radius.setDecimals(1)
+        self.radius.setValue(ws.brush_radius_mm)
+        self.radius.valueChanged.connect(lambda r: ws.set_brush(radius_mm=r))
+        self.ball = QtWidgets.QCheckBox("Ball")
+        self.ball.setToolTip("Paint a ball through neighbouring slices, not a disk on this slice")
+        self.ball.toggled.connect(lambda on: ws.set_brush(ball=on))
+        for w in (self.mode, self.radius, self.ball):
+            brush.addWidget(w)
+        column.addLayout(brush)
+        self.table = QtWidgets.QTableWidget(0, 0)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        column.addWidget(self.table, 1)
+        buttons = QtWidgets.QHBoxLayout()
+        copy = QtWidgets.QPushButton("Copy table")
+        copy.clicked.connect(self.copy)
+        clear = QtWidgets.QPushButton("Clear")
+        clear.clicked.connect(lambda: ws.set_measurements([]))
+        buttons.addWidget(copy)
+        buttons.addWidget(clear)
+        column.addLayout(buttons)
+        self.setWidget(body)
+        tools.tool_changed.connect(lambda n: self.tool_buttons[n].setChecked(True))
+        ws.brush_changed.connect(self.update_from_workspace)
+        ws.measurements_changed.connect(self.fill_table)
+
+    def update_from_workspace(self) -> None:
+        """Show the workspace's brush settings (without echoing them back)."""
+        for w in (self.mode, self.radius, self.ball):
+            w.blockSignals(True)
+        self.mode.setCurrentIndex(self.mode.findData(self.ws.brush_mode))
+        self.radius.setValue(self.ws.brush_radius_mm)
+        self.ball.setChecked(self.ws.brush_ball)
+        for w in (self.mode, self.radius, self.ball):
+            w.blockSignals(False)
+
+    def table_text(self) -> str:
+        """Write the measurements as tab-separated text with a header (``""`` when none)."""
+        sources = self.ws.measurement_sources()
+        if not self.ws.measurements or not sources:
+            return ""
+        return table(self.ws.measurements, sources)
+
+    def fill_table(self) -> None:
+        """One row per ruler, one per source of each region."""
+        lines = [line.split("\t") for line in self.table_text().splitlines()]
+        self.table.clear()
+        self.table.setRowCount(max(len(lines) - 1, 0))
+        self.table.setColumnCount(len(lines[0]) if lines else 0)
+        if not lines:
+            return
+        self.table.setHorizontalHeaderLabels(lines[0])
+        for r, cells in enumerate(lines[1:]):
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+
+    def copy(self) -> None:
+        """Put the table on the clipboard (paste into a report or a spreadsheet)."""
+        QtWidgets.QApplication.clipboard().setText(self.table_text())
+
+
+def build_reader_tools(window: MainWindow) -> None:
+    """Edit and Tools menus (before View), the tool controller and the dock.
+
+    The window gets ``tools`` (:class:`ToolController`), ``reader_dock``, ``action_undo``,
+    ``action_redo``, ``brush_actions`` (mode -> action) and ``tool_actions`` (tool -> action).
+    """
+    ws = window.workspace
+    tools = window.tools = ToolController(window)
+    dock = window.reader_dock = ReaderDock(window, tools)
+    window.addDockWidget(QtGui.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    bar = window.menuBar()
+    view = next(a for a in bar.actions() if a.text() == "&View")
+    edit = QtWidgets.QMenu("&Edit", window)
+    bar.insertMenu(view, edit)
+    window.action_undo = edit.addAction("&Undo edit", ws.undo)
+    window.action_undo.setShortcut(QtGui.QKeySequence("Ctrl+Z"))
+    window.action_redo = edit.addAction("&Redo edit", ws.redo)
+    window.action_redo.setShortcut(QtGui.QKeySequence("Ctrl+Shift+Z"))
+    edit.addSeparator()
+    modes = QtGui.QActionGroup(window)
+    window.brush_actions = {}
+    for mode, text in _MODE_TEXT.items():
+        act = edit.addAction(f"Brush: {text}")
+        act.setCheckable(True)
+        act.setChecked(mode == ws.brush_mode)
+        act.triggered.connect(_brush_in(ws, tools, mode))
+        modes.addAction(act)
+        window.brush_actions[mode] = act
+    ball = edit.addAction("Brush: ball through slices")
+    ball.setCheckable(True)
+    ball.toggled.connect(lambda on: ws.set_brush(ball=on))
+    edit.addAction("Brush radius…", lambda: _ask_radius(window))
+    edit.addSeparator()
+    edit.addAction("C&lear edits", ws.clear_edits)
+    edit.addAction("&Save edits…", lambda: _run_file_action(window, True))
+    edit.addAction("L&oad edits…", lambda: _run_file_action(window, False))
+
+    def sync() -> None:
+        window.action_undo.setEnabled(ws.edits is not None and ws.edits.can_undo)
+        window.action_redo.setEnabled(ws.edits is not None and ws.edits.can_redo)
+        window.brush_actions[ws.brush_mode].setChecked(True)
+        ball.blockSignals(True)
+        ball.setChecked(ws.brush_ball)
+        ball.blockSignals(False)
+
+    ws.edits_changed.connect(lambda _box: sync())
+    ws.brush_changed.connect(sync)
+    sync()
+    _build_tools_menu(window, tools, view)
+
+
+def _brush_in(ws: Workspace, tools: ToolController, mode: str) -> Callable[..., None]:
+    """Make the slot that picks brush ``mode`` (and the brush tool) from a menu entry."""
+
+    def pick(*_: object) -> None:
+        ws.set_brush(mode=mode)
+        tools.set_tool("brush")
+
+    return pick
+
+
+def _ask_radius(window: MainWindow) -> None:
+    ws = window.workspace
+    r, ok = QtWidgets.QInputDialog.getDouble(
+        window, "Brush radius", "Radius (mm):", ws.brush_radius_mm, 0.5, 100.0, 1
+    )
+    if ok:
+        ws.set_brush(radius_mm=r)
+
+
+def _build_tools_menu(window: MainWindow, tools: ToolController, before: QtGui.QAction) -> None:
+    menu = QtWidgets.QMenu("&Tools", window)
+    window.menuBar().insertMenu(before, menu)
+    group = QtGui.QActionGroup(window)
+    window.tool_actions = {}
+    keys = {"navigate": "Esc", "brush": "B", "ruler": "M"}
+    for name, text in _TOOL_TEXT.items():
+        act = menu.addAction(text)
+        act.setCheckable(True)
+        act.setChecked(name == tools.tool)
+        if name in keys:
+            act.setShortcut(QtGui.QKeySequence(keys[name]))
+        act.triggered.connect(lambda _=False, n=name: tools.set_tool(n))
+        group.addAction(act)
+        window.tool_actions[name] = act
+    tools.tool_changed.connect(lambda n: window.tool_actions[n].setChecked(True))
+    menu.addSeparator()
+    copy = menu.addAction("&Copy measurements", window.reader_dock.copy)
+    copy.setShortcut(QtGui.QKeySequence("Ctrl+Shift+C"))
+    menu.addAction("Clear &measurements", lambda: window.workspace.set_measurements([]))

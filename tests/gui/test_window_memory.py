@@ -1,0 +1,95 @@
+"""Issue 17, acceptance 4: the window fuses 1000 slices in a row through its own workers
+(offscreen) and its resident memory does not grow: after the 1000th slice it is within 5 % of
+what it was after the first 100.
+
+The 1000 slices are ten full fusions of a 100-slice crop of the demo pair, each started the
+way a person starts one: a new CT window on screen makes the window fuse again (debounced,
+slice on screen first, then the rest in the background worker), with the slice on screen
+moving between rounds. The session runs in a fresh interpreter (``python -m
+tests.gui.test_window_memory``), so that what is measured is the window's own memory, not
+what earlier tests of the same pytest process left in its heap. Run with ``-s`` to see the
+two numbers.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from brainfuse.intensity import Window
+
+from .conftest import crop
+
+pytestmark = pytest.mark.slow
+
+
+def _rss_mib() -> float:
+    """Resident memory of this process, MiB (Linux ``/proc``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmRSS line in /proc/self/status")
+
+
+def fuse_a_thousand_slices() -> tuple[float, float]:
+    """Resident memory (MiB) after the first 100 and after 1000 slices fused in the window."""
+    from brainfuse.gui.viewer import Viewer
+    from brainfuse.io import demo_pair
+
+    ct, mri = demo_pair()
+    pair = crop(ct, 10, 110), crop(mri, 10, 110)
+    viewer = Viewer(show=False)
+    ws = viewer.workspace
+    fused_slices = []
+    ws.fusion_changed.connect(lambda k: k is not None and fused_slices.append(k))
+    try:
+        viewer.open_pair(*pair)
+        viewer.wait(timeout=600)
+        assert len(fused_slices) == 100 and ws.is_fused()
+        gc.collect()
+        after_100 = _rss_mib()
+        for round_ in range(1, 10):
+            viewer.slice_index = 10 * round_  # the slice on screen is fused first
+            ws.set_ct_window(Window(40.0 + round_, 80.0))  # what a window drag does
+            viewer.wait(timeout=600)
+            assert ws.is_fused() and ws.fusion.prepared.windows["ct"].center == 40.0 + round_
+        assert len(fused_slices) == 1000
+        gc.collect()
+        after_1000 = _rss_mib()
+    finally:
+        viewer.close()
+    return after_100, after_1000
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/status").is_file(), reason="resident memory is read from Linux /proc"
+)
+def test_a_thousand_slices_fused_in_a_row_keep_resident_memory_flat(capsys):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.gui.test_window_memory"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    after_100, after_1000 = (float(v) for v in done.stdout.split()[-2:])
+    change = (after_1000 - after_100) / after_100
+    with capsys.disabled():
+        print(
+            f"\nresident memory: {after_100:.1f} MiB after 100 slices, "
+            f"{after_1000:.1f} MiB after 1000 ({100 * change:+.2f} %)"
+        )
+    assert abs(change) < 0.05, (after_100, after_1000)
+
+
+if __name__ == "__main__":
+    print(*fuse_a_thousand_slices())

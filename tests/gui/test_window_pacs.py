@@ -1,0 +1,48 @@
+"""File > Open from PACS… / Send to PACS… in the window (the dialogs' Orthanc tests: tests/pacs/)."""
+
+from __future__ import annotations
+
+from brainfuse.gui.export_dialog import ExportOptions
+from brainfuse.gui.file_actions import last_dicom_export
+from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog
+
+
+def _file_action(window, text: str):
+    file_menu = window.menuBar().actions()[0].menu()
+    found = [a for a in file_menu.actions() if a.text().replace("&", "") == text]
+    assert found, [a.text() for a in file_menu.actions()]
+    return found[0]
+
+
+def test_file_menu_opens_the_pacs_dialogs(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAINFUSE_CONFIG_DIR", str(tmp_path / "config"))
+    _file_action(window, "Open from PACS…").trigger()
+    qtbot.waitUntil(lambda: bool(window.findChildren(OpenFromPacsDialog)), timeout=5000)
+    opened = window.findChildren(OpenFromPacsDialog)[0]
+    assert opened.isVisible() and opened.parent() is window
+    opened.close()
+    _file_action(window, "Send to PACS…").trigger()
+    qtbot.waitUntil(lambda: bool(window.findChildren(SendToPacsDialog)), timeout=5000)
+    send = window.findChildren(SendToPacsDialog)[0]
+    assert send.isVisible() and send.path.text() == ""  # no DICOM export yet
+    send.close()
+
+
+def test_send_to_pacs_offers_the_last_dicom_export(fused_window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAINFUSE_CONFIG_DIR", str(tmp_path / "config"))
+    folder = tmp_path / "dicom"
+    fused_window.export(ExportOptions(folder, "dicom", overlay=False, anonymize=True))
+    qtbot.waitUntil(lambda: fused_window.last_dicom_export is not None, timeout=30000)
+    assert fused_window.last_dicom_export == str(folder)
+    nii = tmp_path / "f.nii.gz"
+    fused_window.export(ExportOptions(nii, "nifti", overlay=False, anonymize=False))
+    qtbot.waitUntil(lambda: nii.is_file(), timeout=20000)
+    assert fused_window.last_dicom_export == str(folder)  # a NIfTI export does not replace it
+    _file_action(fused_window, "Send to PACS…").trigger()
+    qtbot.waitUntil(lambda: bool(fused_window.findChildren(SendToPacsDialog)), timeout=5000)
+    assert fused_window.findChildren(SendToPacsDialog)[0].path.text() == str(folder)
+
+
+def test_last_dicom_export_is_the_folder_of_the_dicom_files(tmp_path):
+    assert last_dicom_export([tmp_path / "a.png"]) is None
+    assert last_dicom_export([tmp_path / "s" / "IM0001.dcm"]) == str(tmp_path / "s")
