@@ -3,9 +3,10 @@
 what it was after the first 100.
 
 The 1000 slices are ten full fusions of a 100-slice crop of the demo pair, each started the
-way a person starts one: a new CT window on screen makes the window fuse again (debounced,
-slice on screen first, then the rest in the background worker), with the slice on screen
-moving between rounds. The session runs in a fresh interpreter (``python -m
+way a person starts one: Fusion > Rule switched between ``anatomy`` and ``sesf`` makes the
+window fuse again (slice on screen first, then the rest in the background worker), with the
+slice on screen moving between rounds. (A new CT window no longer re-runs the encoder: it only
+recomposes the fused image.) The session runs in a fresh interpreter (``python -m
 tests.gui.test_window_memory``), so that what is measured is the window's own memory, not
 what earlier tests of the same pytest process left in its heap. Run with ``-s`` to see the
 two numbers.
@@ -20,8 +21,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from brainfuse.intensity import Window
 
 from .conftest import crop
 
@@ -55,9 +54,10 @@ def fuse_a_thousand_slices() -> tuple[float, float]:
         after_100 = _rss_mib()
         for round_ in range(1, 10):
             viewer.slice_index = 10 * round_  # the slice on screen is fused first
-            ws.set_ct_window(Window(40.0 + round_, 80.0))  # what a window drag does
+            rule = "sesf" if round_ % 2 else "anatomy"
+            viewer.window.session.set_rule(rule)  # what Fusion > Rule does
             viewer.wait(timeout=600)
-            assert ws.is_fused() and ws.fusion.prepared.windows["ct"].center == 40.0 + round_
+            assert ws.is_fused() and ws.fusion.rule == rule
         assert len(fused_slices) == 1000
         gc.collect()
         after_1000 = _rss_mib()
