@@ -129,6 +129,7 @@ class Workspace(ReaderTools):
         self.alignment = None
         self.fusion = None
         self.fusion_cancelled = False
+        self._reset_tools(None)
         self.grid_changed.emit()
         self.fusion_changed.emit(None)
 
