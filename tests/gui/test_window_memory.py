@@ -3,9 +3,10 @@
 what it was after the first 100.
 
 The 1000 slices are ten full fusions of a 100-slice crop of the demo pair, each started the
-way a person starts one: a new CT window on screen makes the window fuse again (debounced,
-slice on screen first, then the rest in the background worker), with the slice on screen
-moving between rounds. The session runs in a fresh interpreter (``python -m
+way a person starts one: Fusion > Rule switched between ``anatomy`` and ``sesf`` makes the
+window fuse again (slice on screen first, then the rest in the background worker), with the
+slice on screen moving between rounds. (A new CT window no longer re-runs the encoder: it only
+recomposes the fused image.) The session runs in a fresh interpreter (``python -m
 tests.gui.test_window_memory``), so that what is measured is the window's own memory, not
 what earlier tests of the same pytest process left in its heap. Run with ``-s`` to see the
 two numbers.
@@ -21,15 +22,19 @@ from pathlib import Path
 
 import pytest
 
-from brainfuse.intensity import Window
-
 from .conftest import crop
 
 pytestmark = pytest.mark.slow
 
 
 def _rss_mib() -> float:
-    """Resident memory of this process, MiB (Linux ``/proc``)."""
+    """Resident memory of this process, MiB (Linux ``/proc``), after a collection and with the
+    heap's free pages given back (as the window does after each fusion), so both readings
+    count live memory only."""
+    from brainfuse.gui.session import return_free_memory
+
+    gc.collect()
+    return_free_memory()
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
@@ -51,15 +56,14 @@ def fuse_a_thousand_slices() -> tuple[float, float]:
         viewer.open_pair(*pair)
         viewer.wait(timeout=600)
         assert len(fused_slices) == 100 and ws.is_fused()
-        gc.collect()
         after_100 = _rss_mib()
         for round_ in range(1, 10):
             viewer.slice_index = 10 * round_  # the slice on screen is fused first
-            ws.set_ct_window(Window(40.0 + round_, 80.0))  # what a window drag does
+            rule = "sesf" if round_ % 2 else "anatomy"
+            viewer.window.session.set_rule(rule)  # what Fusion > Rule does
             viewer.wait(timeout=600)
-            assert ws.is_fused() and ws.fusion.prepared.windows["ct"].center == 40.0 + round_
+            assert ws.is_fused() and ws.fusion.rule == rule
         assert len(fused_slices) == 1000
-        gc.collect()
         after_1000 = _rss_mib()
     finally:
         viewer.close()

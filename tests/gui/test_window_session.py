@@ -112,3 +112,34 @@ def test_a_changed_source_is_named_and_nothing_is_loaded(pair_files, tmp_path, c
         assert ws.ct is None and ws.mri is None and not ws.has_grid and not ws.measurements
     finally:
         second.close()
+
+
+def test_a_reopened_session_reapplies_its_accepted_transform(pair_files, tmp_path, config):
+    """The accepted registration comes back as saved, not registered again (issue 15)."""
+    import SimpleITK as sitk
+
+    from brainfuse.gui.viewer import Viewer
+
+    moved = sitk.Euler3DTransform()
+    moved.SetParameters((0.0, 0.0, 0.05, 2.0, -1.5, 0.0))  # 2.9° about z, 2.0/-1.5 mm
+    first = Viewer(show=False)
+    try:
+        first.open_pair(*pair_files)
+        first.wait(timeout=180)
+        assert first.workspace.alignment.mode == "geometry"  # same grid: nothing to register
+        first.window.session.apply_transform(moved, accepted=True)
+        first.wait(timeout=180)
+        fused = first.fused_slice()
+        saved = first.save_session(tmp_path / "moved")
+    finally:
+        first.close()
+    second = Viewer(show=False)
+    try:
+        second.open_session(saved)
+        second.wait(timeout=180)
+        again = second.workspace.alignment.transform
+        assert again is not None
+        np.testing.assert_allclose(again.GetParameters(), moved.GetParameters(), atol=1e-9)
+        np.testing.assert_array_equal(second.fused_slice(), fused)
+    finally:
+        second.close()

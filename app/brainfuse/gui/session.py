@@ -183,10 +183,21 @@ class Session(QtCore.QObject):
             on_return=lambda pair: self.set_pair(*pair, demo=True),
         )
 
-    def set_pair(self, ct: ImageVolume, mri: ImageVolume, *, demo: bool = False) -> None:
-        """Show a CT–MRI pair already in memory: align, then fuse."""
+    def set_pair(
+        self,
+        ct: ImageVolume,
+        mri: ImageVolume,
+        *,
+        demo: bool = False,
+        transform: object | None = None,
+    ) -> None:
+        """Show a CT–MRI pair already in memory: align (or apply an accepted ``transform``,
+        e.g. a reopened session's), then fuse."""
         self.workspace.set_sources(ct=ct, mri=mri, demo=demo)
-        self.align()
+        if transform is None:
+            self.align()
+        else:
+            self.apply_transform(transform, accepted=True)
 
     def _pair_name(self) -> str:
         """Name the pair as in a failure message: ``<ct> and <mri>``."""
@@ -218,8 +229,12 @@ class Session(QtCore.QObject):
         if self.workspace.has_pair:
             self.align()
 
-    def apply_transform(self, transform: object) -> None:
-        """Align the loaded pair by a given rigid transform (MRI grid points -> CT points)."""
+    def apply_transform(self, transform: object, *, accepted: bool = False) -> None:
+        """Align the loaded pair by a given rigid transform (MRI grid points -> CT points).
+
+        ``accepted``: the transform was accepted before (a reopened session), so the fusion
+        starts without asking for Accept again.
+        """
         ws = self.workspace
         if not ws.has_pair:
             return
@@ -230,12 +245,12 @@ class Session(QtCore.QObject):
             ws.mri,
             transform,
             label="Aligning",
-            on_return=self._aligned_done,
+            on_return=lambda result: self._aligned_done(result, accepted=accepted),
         )
 
-    def _aligned_done(self, result: Aligned) -> None:
+    def _aligned_done(self, result: Aligned, *, accepted: bool = False) -> None:
         pair = result.pair
-        hold = self.confirm_rigid and pair.mode == "rigid"
+        hold = self.confirm_rigid and pair.mode == "rigid" and not accepted
         self.workspace.set_grid(
             pair.ct, pair.mri, mr_auto=result.mr_default, alignment=pair, accepted=not hold
         )

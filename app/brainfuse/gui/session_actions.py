@@ -54,7 +54,11 @@ def session_of(window: MainWindow) -> Session:
     ct_w, mr_w = ws.ct_window, ws.mr_window
     return Session(
         sources={"ct": SourceRecord.of_volume(ws.ct), "mri": SourceRecord.of_volume(ws.mri)},
-        registration={"mode": ws.register_mode, "reference": "mri"},
+        registration={
+            "mode": ws.register_mode,  # what was asked (auto, geometry, rigid, none)
+            "applied": None if ws.alignment is None else ws.alignment.mode,  # what ran
+            "reference": "mri",
+        },
         windows={
             "ct": {"center": ct_w.center, "width": ct_w.width, "preset": ws.ct_preset},
             "mri": None if mr_w is None else {"center": mr_w.center, "width": mr_w.width},
@@ -124,7 +128,11 @@ def _start(window: MainWindow, opened: OpenedSession, sources: dict) -> None:
         _restore(window, opened)
 
     ws.grid_changed.connect(restore)
-    window.session.set_pair(sources["ct"], sources["mri"])
+    # The accepted registration is re-applied as saved (not registered again, which could
+    # land a little elsewhere); without one the saved alignment mode runs.
+    applied = s.registration.get("applied")
+    transform = opened.load_transform() if applied == "rigid" else None
+    window.session.set_pair(sources["ct"], sources["mri"], transform=transform)
 
 
 def _restore(window: MainWindow, opened: OpenedSession) -> None:
