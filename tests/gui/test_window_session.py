@@ -116,11 +116,11 @@ def test_a_changed_source_is_named_and_nothing_is_loaded(pair_files, tmp_path, c
 
 def test_a_reopened_session_reapplies_its_accepted_transform(pair_files, tmp_path, config):
     """The accepted registration comes back as saved, not registered again (issue 15)."""
-    import SimpleITK as sitk
+    import SimpleITK
 
     from brainfuse.gui.viewer import Viewer
 
-    moved = sitk.Euler3DTransform()
+    moved = SimpleITK.Euler3DTransform()
     moved.SetParameters((0.0, 0.0, 0.05, 2.0, -1.5, 0.0))  # 2.9° about z, 2.0/-1.5 mm
     first = Viewer(show=False)
     try:

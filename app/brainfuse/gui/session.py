@@ -191,8 +191,11 @@ class Session(QtCore.QObject):
         demo: bool = False,
         transform: object | None = None,
     ) -> None:
-        """Show a CT–MRI pair already in memory: align (or apply an accepted ``transform``,
-        e.g. a reopened session's), then fuse."""
+        """Show a CT–MRI pair already in memory: align, then fuse.
+
+        With ``transform`` (an accepted one, e.g. a reopened session's) it is applied instead
+        of aligning again.
+        """
         self.workspace.set_sources(ct=ct, mri=mri, demo=demo)
         if transform is None:
             self.align()
