@@ -92,6 +92,7 @@ def test_roi_on_a_constant_60_hu_ct_reads_60_plus_minus_0_hu():
     ]
     assert rows[2][11] == RAW
     assert rows[3][1] == "ruler" and rows[3][5] == "40.0"
+    assert rows[3][3] == "4"  # slice index 3, counted from 1 as the slider shows it
 
 
 def test_region_areas_match_the_geometry():

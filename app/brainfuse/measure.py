@@ -330,12 +330,12 @@ def table(measurements: Iterable[Ruler | Region], sources: Mapping[str, ImageVol
     -------
     str
         One line per ruler, one line per source for each region; numbers to 0.1 in their
-        units (mm, mm², HU or raw).
+        units (mm, mm², HU or raw); slices counted from 1, as the window's slider counts them.
     """
     grid = next(iter(sources.values()))
     lines = ["\t".join(_COLUMNS)]
     for n, m in enumerate(measurements, start=1):
-        where = [str(n), "", m.plane, str(m.index)]
+        where = [str(n), "", m.plane, str(m.index + 1)]  # counted from 1, as the slider
         if isinstance(m, Ruler):
             where[1] = "ruler"
             lines.append("\t".join([*where, "", _num(m.length_mm(grid)), *[""] * 6, "mm", ""]))
