@@ -28,7 +28,6 @@ import hashlib
 import json
 import math
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -41,6 +40,7 @@ from brainfuse import __version__
 from brainfuse.errors import BrainFuseError, ExportError, UnreadableInputError
 from brainfuse.image import ImageVolume
 from brainfuse.measure import Region, Ruler, from_dict
+from brainfuse.userdirs import config_dir
 
 __all__ = [
     "MAX_RECENT",
@@ -514,31 +514,6 @@ def open_session(path: str | os.PathLike[str]) -> OpenedSession:
 
 
 # ---------------------------------------------------------------------- recent sessions
-def config_dir() -> Path:
-    r"""Return the user's BrainFuse configuration folder (not created here).
-
-    ``$BRAINFUSE_CONFIG_DIR`` if set; else ``platformdirs.user_config_dir("brainfuse")``
-    where platformdirs is installed; else the platform's usual place: ``%APPDATA%\brainfuse``
-    on Windows, ``~/Library/Application Support/brainfuse`` on macOS,
-    ``$XDG_CONFIG_HOME/brainfuse`` (default ``~/.config/brainfuse``) elsewhere.
-    """
-    override = os.environ.get("BRAINFUSE_CONFIG_DIR")
-    if override:
-        return Path(override)
-    try:
-        import platformdirs
-    except ImportError:
-        pass
-    else:
-        return Path(platformdirs.user_config_dir("brainfuse", appauthor=False))
-    home = Path.home()
-    if sys.platform.startswith("win"):
-        return Path(os.environ.get("APPDATA", home / "AppData" / "Roaming")) / "brainfuse"
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / "brainfuse"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "brainfuse"
-
-
 def _recent_file() -> Path:
     return config_dir() / "recent_sessions.json"
 

@@ -9,12 +9,12 @@ point it at a temporary folder). Nodes keep their order; the first is the defaul
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from brainfuse.errors import PacsError
+from brainfuse.userdirs import config_dir
 
 __all__ = [
     "DEFAULT_AET",
@@ -30,7 +30,6 @@ __all__ = [
 
 DEFAULT_AET = "BRAINFUSE"
 DEFAULT_TIMEOUT_S = 10.0
-_CONFIG_ENV = "BRAINFUSE_CONFIG_DIR"
 _FILE = "nodes.json"
 _AET = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # DICOM AE: 16 chars, no backslash
 
@@ -110,16 +109,6 @@ class Node:
                 "listens on (the PACS must know our AE title with this host and port)"
             )
         return self
-
-
-def config_dir() -> Path:
-    """Return the folder holding ``nodes.json`` (``$BRAINFUSE_CONFIG_DIR`` or the platform's)."""
-    env = os.environ.get(_CONFIG_ENV)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("brainfuse", appauthor=False))
 
 
 def _path() -> Path:
