@@ -11,7 +11,7 @@ from scipy import ndimage
 from brainfuse.errors import GeometryMismatchError
 from brainfuse.fusion import Fuser
 from brainfuse.image import ImageVolume, SourceIdentity
-from brainfuse.pipeline import PairResult, fuse_pair
+from brainfuse.pipeline import PairResult, align, fuse_pair, prepare
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +142,23 @@ def test_lazy_windowing_gives_the_same_numbers_without_a_whole_float_copy():
         np.testing.assert_array_equal(lazy[3], eager[3])
         np.testing.assert_array_equal(lazy[[4, 1]], eager[[4, 1]])
         np.testing.assert_array_equal(np.asarray(lazy), eager)
+
+
+def test_lazy_bone_prior_finds_the_same_bone_slice_by_slice():
+    from brainfuse.intensity import BoneVolume, volume_bone_mask
+
+    ct, mri = _pair((5, 20, 24))
+    hu = ct.array.copy()
+    hu[:, 2:4, :] = 900  # a band of bone in every slice
+    ct = ct.with_array(hu)
+    eager = volume_bone_mask(ct)
+    lazy = volume_bone_mask(ct, lazy=True)
+    assert isinstance(lazy, BoneVolume) and lazy.array is ct.array and lazy.shape == eager.shape
+    assert eager.any() and not eager.all()  # the test pair has bone and soft tissue
+    np.testing.assert_array_equal(lazy[2], eager[2])
+    np.testing.assert_array_equal(lazy[[4, 0]], eager[[4, 0]])
+    np.testing.assert_array_equal(np.asarray(lazy), eager)
+    # the pipeline keeps the lazy form, and the fusion reads the same bone from it
+    prepared = prepare(align(ct, mri, register="none"), lazy=True)
+    assert isinstance(prepared.bone, BoneVolume)
+    np.testing.assert_array_equal(prepared.bone[1], eager[1])

@@ -56,3 +56,22 @@ def test_terminal_redraws_in_place_and_close_ends_the_line():
     assert text.count("\r") == 2 and "\n" not in text and text.endswith("loss 0.2500")
     bar.close()
     assert out.getvalue().endswith("\n")
+
+
+def test_job_progress_moves_through_its_stages_and_ticks_while_a_step_reports_nothing():
+    import io
+    import time as _time
+
+    from brainfuse.progress import JobProgress
+
+    out = io.StringIO()
+    job = JobProgress({"loading": 1.0, "fusing": 3.0}, out, delay=0)
+    with job.stage("loading"):
+        assert job.fraction == 0.0
+        _time.sleep(0.7)  # a file being read: the timer redraws the line on its own
+    assert job.fraction == 0.25 and "loading" in out.getvalue()
+    with job.stage("fusing"):
+        job(0.5, "2/4 slices")
+        assert job.fraction == 0.625 and "fusing: 2/4 slices" in job.line()
+    job.finish()
+    assert " 62%" in out.getvalue() and "100%" in out.getvalue()

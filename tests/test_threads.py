@@ -35,8 +35,8 @@ def _policy_in_child(env_value: str | None, torch_first: bool) -> str:
 
 
 def test_passive_wait_is_set_before_torch_and_shown_with_the_device():
-    assert _policy_in_child(None, False) == "PASSIVE | CPU (2 threads, passive wait)"
+    assert _policy_in_child(None, False) == "PASSIVE | CPU (2 threads, one image each)"
     # the user's own value is kept
-    assert _policy_in_child("ACTIVE", False) == "ACTIVE | CPU (2 threads, active wait)"
-    # too late once torch is loaded: nothing is claimed
-    assert _policy_in_child(None, True) == "None | CPU (2 threads)"
+    assert _policy_in_child("ACTIVE", False) == "ACTIVE | CPU (2 threads, one image each)"
+    # too late once torch is loaded: nothing is set
+    assert _policy_in_child(None, True) == "None | CPU (2 threads, one image each)"

@@ -261,7 +261,7 @@ def run_benchmark(
         Methods to time; :data:`REFERENCE_METHOD` is added if missing (for the ratios).
     device : {"auto", "cpu", "cuda"}
     threads : int
-        Torch CPU threads, fixed for the whole run (quiet and contended alike).
+        CPU threads of the fusion (each encodes whole images), fixed for the whole run.
     repeat : int
         Timed runs per measurement (after one warm-up); min, median and max are reported.
     volume_slices : int
@@ -310,7 +310,6 @@ def run_benchmark(
     volume_shape = (volume_slices, 256, 256) if volume_slices > 0 and "cnn" in methods else None
     pairs, volume, what = bench_inputs(sizes, volume_shape)
     fusers = {m: make_fuser(m, device=device, threads=threads) for m in methods}
-    torch.set_num_threads(threads)  # fixed for every method, CPU or GPU run alike
     device_name = str(getattr(fusers[methods[0]], "device", device))
     rows: list[dict[str, Any]] = []
     load_contended = None
@@ -409,7 +408,7 @@ def format_table(report: dict[str, Any]) -> str:
     env, st = report["environment"], report["settings"]
     lines = [
         f"brainfuse {env['brainfuse']} bench: {env['device']}, torch {env['torch']}, "
-        f"{env['torch_threads']} torch threads, {env['cpu_count']} CPUs",
+        f"{env['torch_threads']} torch thread(s) per worker, {env['cpu_count']} CPUs",
         f"input: {st['input']}; min / median / max of {st['repeat']} runs after "
         f"{st['warmup']} warm-up",
         f"load average (1/5/15 min): {_load_text(env['load_before'])} before, "

@@ -39,6 +39,8 @@ __all__ = [
     "BONE_LEVEL_8BIT",
     "CT_PRESETS",
     "BoneScale",
+    "BoneStack",
+    "BoneVolume",
     "UnitStack",
     "UnitVolume",
     "Window",
@@ -247,13 +249,94 @@ def bone_scale(volume: ImageVolume) -> BoneScale | None:
     return "8-bit" if is_eight_bit(volume) else None
 
 
-def volume_bone_mask(volume: ImageVolume) -> np.ndarray | None:
+class _SliceWise:
+    """A value computed from a source's voxels slice by slice when read (no whole copy kept).
+
+    Indexing (``stack[k]``, ``stack[a:b]``, ``stack[[i, j]]``) computes those slices;
+    ``np.asarray(stack)`` computes the whole array. Subclasses say what is computed.
+    """
+
+    dtype: np.dtype
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+    def _compute(self, values: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the computed array (that of the source)."""
+        return tuple(self.array.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return self.array.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of values."""
+        return self.array.size
+
+    def __len__(self) -> int:
+        """Return the number of slices."""
+        return len(self.array)
+
+    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
+        """Compute the selected slices."""
+        return self._compute(self.array[key])
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        """Compute the whole volume (NumPy's array protocol)."""
+        out = self._compute(self.array)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+class BoneVolume(_SliceWise):
+    """The bone prior of a CT volume, found slice by slice when read (no whole mask kept).
+
+    Indexing (``bone[k]``, ``bone[a:b]``, ``bone[[i, j]]``) returns the boolean
+    :func:`bone_mask` of those slices; ``np.asarray(bone)`` makes the whole mask. On a
+    512 x 512 x 300 CT this saves a 75 MiB array for a comparison that costs about 0.1 ms
+    per slice.
+
+    Parameters
+    ----------
+    array : the CT's voxels, ``(Z, Y, X)``
+    scale : BoneScale, from :func:`bone_scale`
+    """
+
+    dtype = np.dtype(bool)
+
+    def __init__(self, array: np.ndarray, scale: BoneScale):
+        super().__init__(array)
+        self.scale = scale
+
+    def _compute(self, values: np.ndarray) -> np.ndarray:
+        return bone_mask(values, self.scale)
+
+
+#: The bone prior as the engine reads it: a bool array or a :class:`BoneVolume`.
+BoneStack = np.ndarray | BoneVolume
+
+
+@overload
+def volume_bone_mask(volume: ImageVolume, *, lazy: Literal[False] = False) -> np.ndarray | None: ...
+@overload
+def volume_bone_mask(volume: ImageVolume, *, lazy: Literal[True]) -> BoneVolume | None: ...
+@overload
+def volume_bone_mask(volume: ImageVolume, *, lazy: bool) -> BoneStack | None: ...
+def volume_bone_mask(volume: ImageVolume, *, lazy: bool = False) -> BoneStack | None:
     """Return the bone prior of image 1, or None when it is not a CT.
 
     :func:`bone_mask` in its :func:`bone_scale`; never depends on a display window.
+    ``lazy=True`` returns a :class:`BoneVolume` that finds the bone slice by slice when read.
     """
     scale = bone_scale(volume)
-    return None if scale is None else bone_mask(volume.array, scale)
+    if scale is None:
+        return None
+    return BoneVolume(volume.array, scale) if lazy else bone_mask(volume.array, scale)
 
 
 def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
@@ -325,7 +408,7 @@ def _windowed(array: np.ndarray, window: Window) -> np.ndarray:
     return apply_window(array, window.low, window.high)
 
 
-class UnitVolume:
+class UnitVolume(_SliceWise):
     """A source through its window, computed slice by slice when read (no whole float copy).
 
     Indexing (``stack[k]``, ``stack[a:b]``, ``stack[[i, j]]``) returns float32 in [0, 1]
@@ -337,39 +420,14 @@ class UnitVolume:
     window : Window, from :func:`window_for`
     """
 
-    def __init__(self, array: np.ndarray, window: Window):
-        self.array = array
-        self.window = window
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Shape of the windowed array (that of the source)."""
-        return tuple(self.array.shape)
-
-    @property
-    def ndim(self) -> int:
-        """Number of axes."""
-        return self.array.ndim
-
-    @property
-    def size(self) -> int:
-        """Number of values."""
-        return self.array.size
-
     dtype = np.dtype(np.float32)
 
-    def __len__(self) -> int:
-        """Return the number of slices."""
-        return len(self.array)
+    def __init__(self, array: np.ndarray, window: Window):
+        super().__init__(array)
+        self.window = window
 
-    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
-        """Window the selected slices into float32 [0, 1]."""
-        return _windowed(self.array[key], self.window)
-
-    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
-        """Window the whole volume into float32 [0, 1] (NumPy's array protocol)."""
-        out = _windowed(self.array, self.window)
-        return out if dtype is None else out.astype(dtype, copy=False)
+    def _compute(self, values: np.ndarray) -> np.ndarray:
+        return _windowed(values, self.window)
 
 
 #: A source in [0, 1] as the engine reads it: a float32 array, or a :class:`UnitVolume`

@@ -23,6 +23,7 @@ from brainfuse.fusion import Fuser
 from brainfuse.fusion.compose import compose
 from brainfuse.image import ImageVolume
 from brainfuse.intensity import (
+    BoneStack,
     UnitVolume,
     Window,
     WindowSpec,
@@ -60,9 +61,9 @@ class PreparedPair:
         (``ct01`` may carry a trailing RGB axis); no whole float copy is kept
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
-    bone : bool array (Z, Y, X) or None
-        The CT's bone from its own values (HU >= 300, or >= 200 on 8-bit slices); None
-        when image 1 is not a CT.
+    bone : bool array or BoneVolume (Z, Y, X), or None
+        The CT's bone from its own values (HU >= 300, or >= 200 on 8-bit slices), found
+        slice by slice when ``lazy``; None when image 1 is not a CT.
     decide : (ct, mri) UnitVolume (or float32 arrays) in [0, 1], or None
         The fixed representations the decision map is computed from (each source through
         its default window), so that a display window never changes which pixels come
@@ -78,7 +79,7 @@ class PreparedPair:
     reference: str = "mri"
     registration: str = "none"
     warnings: list[str] = field(default_factory=list)
-    bone: np.ndarray | None = None
+    bone: BoneStack | None = None
     decide: tuple[UnitVolume | np.ndarray, UnitVolume | np.ndarray] | None = None
 
 
@@ -149,7 +150,7 @@ def prepare(
         reference=aligned.reference,
         registration=aligned.mode,
         warnings=list(aligned.warnings),
-        bone=volume_bone_mask(aligned.ct),
+        bone=volume_bone_mask(aligned.ct, lazy=lazy),
         decide=decide,
     )
 

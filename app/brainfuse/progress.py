@@ -11,10 +11,11 @@ one line is printed at every tenth of the job, so logs stay short.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
 
-__all__ = ["DELAY_S", "REDRAW_S", "TextProgress"]
+__all__ = ["DELAY_S", "REDRAW_S", "JobProgress", "TextProgress"]
 
 DELAY_S = 1.0  #: seconds before anything is shown
 REDRAW_S = 0.2  #: least seconds between two redraws on a terminal
@@ -69,9 +70,13 @@ class TextProgress:
         self._last_decile = 0
         self._open = False  # a terminal line without its newline yet
         self._done = False
+        self._width = 0  # of the last terminal line, to blank a longer one
 
-    def line(self, fraction: float, note: str = "") -> str:
-        """Draw the text for ``fraction`` done (without newline or carriage return)."""
+    def line(self, fraction: float, note: str = "", *, percent: bool = False) -> str:
+        """Draw the text for ``fraction`` done (without newline or carriage return).
+
+        ``percent=True`` shows ``42%`` and the note instead of ``done/total`` and the rate.
+        """
         fraction = min(max(float(fraction), 0.0), 1.0)
         done = round(fraction * self.total)
         elapsed = self._clock() - self.t0
@@ -79,14 +84,21 @@ class TextProgress:
         left = elapsed / fraction * (1.0 - fraction) if fraction > 0 else float("nan")
         filled = int(_WIDTH * fraction)
         eta = _clock(left) if left == left else "?"
-        text = (
-            f"[{'#' * filled}{'.' * (_WIDTH - filled)}] {done}/{self.total} {self.label}"
-            f"  {rate:.1f} {self.label}/s  {_clock(elapsed)} elapsed, {eta} left"
-        )
+        bar = f"[{'#' * filled}{'.' * (_WIDTH - filled)}]"
+        times = f"{_clock(elapsed)} elapsed, {eta} left"
+        if percent:
+            return f"{bar} {100 * fraction:3.0f}%  {note}  {times}" if note else f"{bar}  {times}"
+        text = f"{bar} {done}/{self.total} {self.label}  {rate:.1f} {self.label}/s  {times}"
         return f"{text}  {note}" if note else text
 
-    def __call__(self, fraction: float, note: str = "") -> None:
-        """Redraw the bar at ``fraction`` (0–1) done, with an optional ``note``."""
+    def __call__(
+        self, fraction: float, note: str = "", *, percent: bool = False, force: bool = False
+    ) -> None:
+        """Redraw the bar at ``fraction`` (0–1) done, with an optional ``note``.
+
+        ``force`` draws now (after the initial delay) even between tenths or redraws, e.g.
+        when a new stage of a job starts.
+        """
         if self._done:
             return
         now = self._clock()
@@ -94,16 +106,18 @@ class TextProgress:
         if now - self.t0 < self.delay and not (finished and self._open):
             return
         if self.tty:
-            if not finished and now - self._last_draw < REDRAW_S:
+            if not finished and not force and now - self._last_draw < REDRAW_S:
                 return
-            self.stream.write("\r" + self.line(fraction, note) + ("\n" if finished else ""))
+            text = self.line(fraction, note, percent=percent)
+            self.stream.write("\r" + text.ljust(self._width) + ("\n" if finished else ""))
+            self._width = len(text)
             self._open = not finished
         else:
             decile = int(min(fraction, 1.0) * 10)
-            if decile <= self._last_decile and not finished:
+            if decile <= self._last_decile and not finished and not force:
                 return
             self._last_decile = decile
-            self.stream.write(self.line(fraction, note) + "\n")
+            self.stream.write(self.line(fraction, note, percent=percent) + "\n")
         self._last_draw = now
         self._done = finished
         self.stream.flush()
@@ -114,3 +128,107 @@ class TextProgress:
             self.stream.write("\n")
             self.stream.flush()
             self._open = False
+
+
+class JobProgress:
+    """One bar for a whole command-line job made of stages (load, align, fuse, write).
+
+    ``[#########.....................] 31%  fusing: 40/300 slices  0:12 elapsed, 0:27 left``
+
+    Each stage has a share of the bar (its expected share of the time). Within a stage the
+    caller reports its fraction (:meth:`__call__`), or, for a step that reports nothing (a
+    file being read), the bar is redrawn by a timer thread every :data:`REDRAW_S` while the
+    step runs (:meth:`stage` as a context manager), so the elapsed time keeps moving.
+
+    Parameters
+    ----------
+    stages : mapping of stage name -> share
+        Shares are normalised to sum to 1; the order is the order of the job.
+    stream, delay, clock
+        As for :class:`TextProgress`.
+    """
+
+    def __init__(
+        self,
+        stages: dict[str, float],
+        stream: TextIO | None = None,
+        *,
+        delay: float | None = None,
+        clock=time.perf_counter,
+    ):
+        total = sum(stages.values()) or 1.0
+        self._start: dict[str, float] = {}
+        self._share: dict[str, float] = {}
+        at = 0.0
+        for name, share in stages.items():
+            self._start[name], self._share[name] = at, share / total
+            at += share / total
+        self._bar = TextProgress(100, "%", stream, delay=delay, clock=clock)
+        self._stage = next(iter(stages), "")
+        self._within = 0.0
+        self._note = ""
+        self._lock = threading.Lock()
+        self._stop: threading.Event | None = None
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of the whole job done, 0-1."""
+        return self._start.get(self._stage, 0.0) + self._share.get(self._stage, 0.0) * self._within
+
+    def line(self) -> str:
+        """Return the bar's text now (for tests and logs)."""
+        return self._bar.line(self.fraction, self._note, percent=True)
+
+    def __call__(self, within: float, detail: str = "") -> None:
+        """Redraw with the current stage ``within`` (0-1) done and an optional ``detail``."""
+        with self._lock:
+            self._within = min(max(float(within), 0.0), 1.0)
+            self._note = f"{self._stage}: {detail}" if detail else self._stage
+            self._bar(self.fraction, self._note, percent=True)
+
+    def stage(self, name: str) -> _Stage:
+        """Enter stage ``name`` (``with job.stage("loading CT"): ...`` ticks while it runs)."""
+        if name not in self._start:
+            raise KeyError(f"unknown stage {name!r}")
+        with self._lock:
+            self._stage, self._within, self._note = name, 0.0, name
+            self._bar(self.fraction, name, percent=True, force=True)
+        return _Stage(self)
+
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.wait(REDRAW_S):
+            with self._lock:
+                self._bar(self.fraction, self._note, percent=True)
+
+    def finish(self) -> None:
+        """Draw the full bar and end its line."""
+        with self._lock:
+            self._stage = list(self._start)[-1]
+            self._within = 1.0
+            self._bar(1.0, "done", percent=True)
+            self._bar.close()
+
+    def close(self) -> None:
+        """End an unfinished line (an error or an interrupt stopped the job)."""
+        with self._lock:
+            self._bar.close()
+
+
+class _Stage:
+    """Context of one :class:`JobProgress` stage: a timer redraws the bar while it runs."""
+
+    def __init__(self, job: JobProgress):
+        self.job = job
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=job._tick, args=(self.stop,), name="brainfuse-progress", daemon=True
+        )
+
+    def __enter__(self) -> JobProgress:
+        self.thread.start()
+        return self.job
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.job(1.0)

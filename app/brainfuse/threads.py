@@ -1,6 +1,8 @@
 """CPU threads that behave on a shared machine (no torch, no Qt: imported before either).
 
-Two facts decide how the fusion's OpenMP threads share a busy workstation:
+Two facts decide how torch's threads share a busy workstation. The fusion itself no longer
+uses torch's OpenMP threads (it runs torch single-threaded in several worker threads, one
+image each, :mod:`brainfuse.fusion.parallel`), but training and any other torch work do:
 
 * **Wait policy.** By default the OpenMP runtime behind torch (GNU libgomp) lets an idle
   thread spin at a barrier before it sleeps. When another process holds one of the cores,
@@ -10,7 +12,7 @@ Two facts decide how the fusion's OpenMP threads share a busy workstation:
   variable once, when torch loads it, so :func:`prefer_passive_wait` must run before the
   first ``import torch``: ``brainfuse/__init__.py`` calls it, which covers the command, the
   window and any script that imports :mod:`brainfuse` first. A value the user set is kept.
-* **Thread count.** :func:`choose_threads` takes the cores this process may run on
+* **Thread count.** :func:`choose_threads` (the fusion's worker threads) takes the cores this process may run on
   (``sched_getaffinity``) minus those the 1-minute load average says are taken, plus one (a
   thread may share a core: under CFS more threads get a larger share, and with passive
   waits a descheduled thread costs its partners little), at least 1, at most 8.
@@ -100,7 +102,5 @@ def choose_threads(requested: int | None = None, *, load: float | None = None) -
 
 
 def describe_threads(n: int) -> str:
-    """``"2 threads, passive wait"`` (the wait policy only when known)."""
-    text = f"{n} thread{'s' if n != 1 else ''}"
-    policy = wait_policy()
-    return text + (f", {policy} wait" if policy else "")
+    """``"2 threads, one image each"``: how the fusion uses the CPU (``fusion/parallel.py``)."""
+    return f"{n} thread{'s' if n != 1 else ''}" + (", one image each" if n > 1 else "")

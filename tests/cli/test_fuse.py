@@ -84,7 +84,9 @@ def test_volume_to_nifti_with_the_grid_affine(tmp_path, capsys, monkeypatch):
                  str(out), "--register", "none", "--threads", "1"]) == 0  # fmt: skip
     cap = capsys.readouterr()
     assert "device: CPU (1 thread" in cap.out  # the thread choice, shown with the device
-    assert "3/3 slices" in cap.err and "slices/s" in cap.err  # the progress bar
+    assert "3/3 slices" in cap.err and "slices/s" in cap.err  # the progress bar, throughout:
+    for stage in ("loading CT", "loading MRI", "aligning", "fusing", "writing"):
+        assert stage in cap.err
     img = nib.load(out)
     assert img.shape[:3] == (32, 36, 3)
     # Same voxel grid in space (the loader may flip axes to LPS; compare canonically).

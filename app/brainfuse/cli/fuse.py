@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -96,44 +97,57 @@ def _refuse_inputs(outputs: list[str | None], inputs: list[str]) -> None:
                 raise ExportError(f"refusing to write {out}: it is (or is inside) the input {src}")
 
 
-def _fuse(args, ct, mri):
+def _fuse(args, volumes: list, job):
     """Align, prepare and fuse slice by slice, as ``pipeline.fuse_pair`` does.
 
-    A progress bar on stderr counts the slices.
+    ``volumes`` holds the CT and the MRI as loaded; it is emptied, so that a source resampled
+    onto the other's grid is not kept in memory beside its copy while the slices are fused.
+    ``job`` (:class:`~brainfuse.progress.JobProgress`) shows the alignment and the slices.
     """
+    ct, mri = volumes
+    volumes.clear()
     from brainfuse.fusion import Fuser, FusionSettings
     from brainfuse.pipeline import PairFusion, align, prepare
-    from brainfuse.progress import TextProgress
 
-    settings = FusionSettings(rule=args.rule)
-    fuser = Fuser(args.method, settings=settings, device=args.device, threads=args.threads)
-    aligned = align(ct, mri, register=args.register, reference=args.reference)
-    # lazy: each batch of slices is windowed when fused (no float copy of the sources)
-    fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window, lazy=True), fuser)
-    del aligned
-    bar = TextProgress(fusion.n_slices, "slices")
-    try:
+    with job.stage("aligning"):
+        settings = FusionSettings(rule=args.rule)
+        fuser = Fuser(args.method, settings=settings, device=args.device, threads=args.threads)
+        aligned = align(ct, mri, register=args.register, reference=args.reference, progress=job)
+        del ct, mri
+        # lazy: each batch of slices is windowed when fused (no float copy of the sources)
+        fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window, lazy=True), fuser)
+        del aligned
+    with job.stage("fusing"):
+        t0 = time.perf_counter()
         for step in fusion.steps(args.slice):
-            bar(step.fraction)
-    finally:
-        bar.close()
+            rate = step.done / max(time.perf_counter() - t0, 1e-9)
+            job(step.fraction, f"{step.done}/{step.total} slices, {rate:.1f} slices/s")
     return fusion.result()
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``brainfuse fuse``; return the exit status."""
+#: Shares of a volume job's time per stage (measured on a 512 x 512 x 300 pair; the bar's ETA
+#: is only as good as these until the fusion, most of the job, has started).
+JOB_STAGES = {"loading CT": 5.0, "loading MRI": 4.0, "aligning": 3.0, "fusing": 80.0, "writing": 8.0}
+
+
+def _job(args: argparse.Namespace, job):
+    """Load, fuse and write; return the result, the files written and the inputs' warnings."""
     if args.demo:
         from brainfuse.io import demo_pair
 
-        ct, mri = demo_pair()
-        inputs: list[str] = [p for p in (ct.path, mri.path) if p]
+        with job.stage("loading CT"):
+            volumes = list(demo_pair())
+        inputs: list[str] = [v.path for v in volumes if v.path]
     else:
         if not args.ct or not args.mri:
             raise ExportError("give two inputs (CT then MRI), or --demo")
         from brainfuse.io import load
 
         inputs = [args.ct, args.mri]
-        ct, mri = load(args.ct), load(args.mri)
+        with job.stage("loading CT"):
+            volumes = [load(args.ct)]
+        with job.stage("loading MRI"):
+            volumes.append(load(args.mri))
     if args.edits:
         if not Path(args.edits).is_file():
             raise ExportError(f"edits file {args.edits} does not exist")
@@ -141,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
     _refuse_inputs([args.output, args.decision_map, args.save_transform], inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
-        result = _fuse(args, ct, mri)
+        notes = [(v.name, v.warnings) for v in volumes]  # what loading found odd
+        result = _fuse(args, volumes, job)
     if args.edits:
         from brainfuse.edits import apply_edits_file
 
@@ -153,22 +168,36 @@ def run(args: argparse.Namespace) -> int:
         slice_index = result.fused.n_slices // 2
     from brainfuse.export import export_result
 
-    written = export_result(
-        result,
-        out,
-        format=args.format,
-        overlay=args.overlay,
-        anonymize=args.anonymize,
-        overwrite=args.overwrite,
-        decision_map_path=args.decision_map,
-        slice_index=slice_index,
-    )
+    with job.stage("writing"):
+        written = export_result(
+            result,
+            out,
+            format=args.format,
+            overlay=args.overlay,
+            anonymize=args.anonymize,
+            overwrite=args.overwrite,
+            decision_map_path=args.decision_map,
+            slice_index=slice_index,
+        )
+    return result, written, notes
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``brainfuse fuse``; return the exit status."""
+    from brainfuse.progress import JobProgress
+
+    job = JobProgress(JOB_STAGES)
+    try:
+        result, written, notes = _job(args, job)
+        job.finish()
+    finally:
+        job.close()
     fusion = result.fusion
     if fusion.fallback:
         print(f"warning: {fusion.fallback}", file=sys.stderr)
-    for volume in (ct, mri):  # what loading found odd in an input: one line per input
-        if volume.warnings:
-            print(f"warning: {volume.name}: {'; '.join(volume.warnings)}", file=sys.stderr)
+    for name, found in notes:  # what loading found odd in an input: one line per input
+        if found:
+            print(f"warning: {name}: {'; '.join(found)}", file=sys.stderr)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     t = fusion.timings

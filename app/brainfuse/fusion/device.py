@@ -30,6 +30,7 @@ class DeviceChoice:
     device: torch.device
     description: str
     fallback: str | None = None
+    workers: int = 1  # CPU threads that each encode whole images (fusion/parallel.py)
 
 
 def _cuda_name() -> str | None:
@@ -90,11 +91,12 @@ def _single_interop_thread() -> None:
 
 
 def _cpu(threads: int | None) -> DeviceChoice:
+    """``threads`` worker threads, each running torch single-threaded (``fusion/parallel.py``)."""
     keep_freed_memory()
     _single_interop_thread()
-    torch.set_num_threads(choose_threads(threads))
-    n = torch.get_num_threads()
-    return DeviceChoice(torch.device("cpu"), f"CPU ({describe_threads(n)})")
+    torch.set_num_threads(1)
+    n = choose_threads(threads)
+    return DeviceChoice(torch.device("cpu"), f"CPU ({describe_threads(n)})", workers=n)
 
 
 def choose_device(request: str = "auto", threads: int | None = None) -> DeviceChoice:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional
 
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
 from brainfuse.fusion.activity import box_sum, deep_gradient_energy
@@ -34,9 +35,10 @@ from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder
+from brainfuse.fusion.parallel import map_images
 from brainfuse.fusion.settings import FusionSettings
 from brainfuse.fusion.weights import load_autoencoder
-from brainfuse.intensity import UnitStack
+from brainfuse.intensity import BoneStack, UnitStack
 from brainfuse.results import FusionResult
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "SliceFusion",
     "available_methods",
     "check_methods",
+    "encoder_factor",
 ]
 
 
@@ -115,6 +118,17 @@ class SliceFusion:
     activity: tuple[np.ndarray, np.ndarray] | None = None
 
 
+def encoder_factor(shape: tuple[int, ...], encoder_size: int) -> int:
+    """Whole factor by which slices of ``shape`` (..., H, W) are reduced for the encoder.
+
+    ``round(min(H, W) / encoder_size)``, at least 1 (1 when ``encoder_size`` is 0): 2 for a
+    512 x 512 slice at the default 256, 1 for 256 x 256 and for anything below 384.
+    """
+    if encoder_size <= 0:
+        return 1
+    return max(1, round(min(shape[-2:]) / encoder_size))
+
+
 def _check_shapes(image1: UnitStack, image2: UnitStack) -> bool:
     """Validate the shapes; return True when image 1 is RGB."""
     rgb = is_rgb_pair(image1, image2)
@@ -177,6 +191,8 @@ class Fuser:
         SHA-256 of the weights loaded (``cnn`` only).
     device : str
         The device in words; ``fallback`` the message when CUDA fell back to the CPU.
+    workers : int
+        CPU threads that encode images in parallel (1 on a GPU).
     """
 
     def __init__(
@@ -201,6 +217,7 @@ class Fuser:
         self.torch_device = choice.device
         self.device = choice.description
         self.fallback = choice.fallback
+        self.workers = choice.workers
         self.encoder = None
         self.energy: EnergyEncoder | None = None
         self.model_sha256: str | None = None
@@ -288,7 +305,7 @@ class Fuser:
             rule=self.rule_for(image1, image2, bone),
         )
 
-    def rule_for(self, image1: UnitStack, image2: UnitStack, bone: np.ndarray | None) -> str | None:
+    def rule_for(self, image1: UnitStack, image2: UnitStack, bone: BoneStack | None) -> str | None:
         """Name the rule a fusion of these inputs runs (None for the baselines).
 
         ``anatomy`` needs a bone prior and a grey image 1, otherwise ``sesf``.
@@ -304,7 +321,7 @@ class Fuser:
         image2: UnitStack,
         order: Sequence[int] | None = None,
         *,
-        bone: np.ndarray | None = None,
+        bone: BoneStack | None = None,
         decide: tuple[UnitStack, UnitStack] | None = None,
         cancel: threading.Event | None = None,
         timings: dict[str, float] | None = None,
@@ -365,14 +382,36 @@ class Fuser:
         return max(1, min(self.batch, BATCH_BYTES // max(height * width * BYTES_PER_PIXEL, 1)))
 
     def activity(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Box-summed deep spatial-frequency activity of two (N, H, W) stacks."""
+        """Box-summed deep spatial-frequency activity of two (N, H, W) stacks.
+
+        Computed at the encoder's size (``settings.encoder_size``, :func:`encoder_factor`)
+        and brought back to the slices' own size.
+        """
         if self.encoder is None:
             raise BrainFuseError(f"method '{self.method}' has no deep activity")
+        encoder, energy, tile, k = self.encoder, self.energy, self.tile, self.settings.window
+        device = self.torch_device
+
+        factor = encoder_factor(a.shape[-2:], self.settings.encoder_size)
+
+        def one_batch(images: np.ndarray) -> np.ndarray:
+            x = torch.from_numpy(images[:, None]).to(device)
+            if factor > 1:
+                x = functional.avg_pool2d(x, factor, ceil_mode=True)
+            e = box_sum(deep_gradient_energy(encoder, x, tile=tile, energy=energy), k)
+            if factor > 1:
+                e = functional.interpolate(
+                    e[:, None], scale_factor=factor, mode="bilinear", align_corners=False
+                )[:, 0, : images.shape[1], : images.shape[2]]
+            return e.cpu().numpy()
+
         n = a.shape[0]
-        x = torch.from_numpy(np.concatenate([a, b])[:, None]).to(self.torch_device)
-        with torch.inference_mode():
-            e = deep_gradient_energy(self.encoder, x, tile=self.tile, energy=self.energy)
-            s = box_sum(e, self.settings.window).cpu().numpy()
+        stacked = np.concatenate([a, b])
+        if self.workers > 1:  # CPU: one image per task (fusion/parallel.py)
+            out = np.stack(map_images(one_batch, [im[None] for im in stacked], self.workers))
+            s = out[:, 0]
+        else:  # one call for the whole batch (a GPU, or one CPU thread)
+            s = map_images(one_batch, [stacked], 1)[0]
         return s[:n], s[n:]
 
     # ------------------------------------------------------------------ internals

@@ -96,6 +96,13 @@ class FusionSettings:
     background : float
         Grey level (of 255) below which a pixel dark in both sources is background: it is
         never "image 1" in the map (both rules).
+    encoder_size : int
+        Slices are encoded at about this size in pixels (the 256 x 256 atlas slices the
+        encoder was trained on, about 1 mm per pixel): a larger slice is block-averaged by
+        the whole factor ``round(min(H, W) / encoder_size)`` before the encoder and its
+        activity brought back bilinearly, so a 512 x 512 CT costs what a 256 x 256 one does
+        in the encoder (the decision map stays at full resolution). 0 encodes every slice
+        at its own size.
 
     Raises
     ------
@@ -112,6 +119,7 @@ class FusionSettings:
     detail: DetailBlend = field(default_factory=DetailBlend)
     anatomy: AnatomyRule = field(default_factory=AnatomyRule)
     background: float = 8.0
+    encoder_size: int = 256
 
     def __post_init__(self) -> None:
         """Check the window, refinement and clean-up values."""
@@ -125,6 +133,13 @@ class FusionSettings:
             raise BrainFuseError(
                 f"anatomy rule needs close_radius >= 0 and 0 <= tolerance <= 255 "
                 f"(got {self.anatomy.close_radius}, {self.anatomy.tolerance})"
+            )
+        if int(self.encoder_size) != self.encoder_size or not (
+            self.encoder_size == 0 or self.encoder_size >= 32
+        ):
+            raise BrainFuseError(
+                f"encoder size must be 0 (full resolution) or a whole number >= 32 pixels, "
+                f"not {self.encoder_size}"
             )
         if not 0 <= self.background < 255:
             raise BrainFuseError(f"background level must be in [0, 255), not {self.background}")

@@ -1,0 +1,84 @@
+"""Encoding on several CPU threads at once (brainfuse.fusion.parallel)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from brainfuse.fusion import Fuser
+from brainfuse.fusion.parallel import map_images
+from tests.fusion.conftest import textured
+
+
+def test_results_come_back_in_order_from_several_threads():
+    seen: set[str] = set()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def work(i: int) -> int:
+        seen.add(threading.current_thread().name)
+        if i < 2:
+            barrier.wait()  # the first two items are only done if two threads run at once
+        assert torch.is_inference_mode_enabled()
+        return i * i
+
+    assert map_images(work, list(range(6)), workers=2) == [0, 1, 4, 9, 16, 25]
+    assert len(seen) == 2 and all(n.startswith("brainfuse-encoder") for n in seen)
+
+
+def test_one_worker_runs_in_the_calling_thread():
+    names = map_images(lambda _: threading.current_thread().name, [0, 1], workers=1)
+    assert names == [threading.current_thread().name] * 2
+
+
+def test_an_error_in_one_item_is_raised_after_all_items_finished():
+    finished = []
+
+    def work(i: int) -> int:
+        if i == 0:
+            raise ValueError("bad slice")
+        finished.append(i)
+        return i
+
+    with pytest.raises(ValueError, match="bad slice"):
+        map_images(work, [0, 1, 2, 3], workers=2)
+    assert sorted(finished) == [1, 2, 3]
+
+
+def test_activity_is_the_same_on_one_or_two_threads():
+    a = np.stack([textured(seed=s) for s in (1, 2, 3)])
+    b = np.stack([textured(seed=s) for s in (4, 5, 6)])
+    one, two = Fuser("cnn", threads=1), Fuser("cnn", threads=2)
+    assert (one.workers, two.workers) == (1, 2) and torch.get_num_threads() == 1
+    for x, y in zip(one.activity(a, b), two.activity(a, b), strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_encoder_factor_brings_large_slices_to_the_training_size():
+    from brainfuse.errors import BrainFuseError
+    from brainfuse.fusion import FusionSettings
+    from brainfuse.fusion.fuser import encoder_factor
+
+    assert encoder_factor((256, 256), 256) == 1
+    assert encoder_factor((300, 512, 512), 256) == 2
+    assert encoder_factor((1024, 800), 256) == 3
+    assert encoder_factor((512, 512), 0) == 1  # 0: every slice at its own size
+    with pytest.raises(BrainFuseError, match="encoder size"):
+        FusionSettings(encoder_size=16)
+
+
+def test_a_512_slice_gets_the_map_of_its_256_original():
+    from brainfuse.fusion import FusionSettings
+
+    a, b = textured((128, 128), seed=7), textured((128, 128), seed=8)
+    a[:, :64] = np.clip(a[:, :64] * 0.2 + 0.4, 0, 1)  # image 1 flat on the left half
+    b[:, 64:] = np.clip(b[:, 64:] * 0.2 + 0.4, 0, 1)  # image 2 flat on the right half
+    small = Fuser("cnn", settings=FusionSettings(rule="sesf", encoder_size=128)).fuse(a, b)
+    big_a, big_b = (np.kron(x, np.ones((2, 2), np.float32)) for x in (a, b))
+    settings = FusionSettings(rule="sesf", encoder_size=128)
+    big = Fuser("cnn", settings=settings).fuse(big_a, big_b)
+    expected = np.kron(small.decision_map, np.ones((2, 2), np.uint8))
+    assert small.decision_map[:, 80:].mean() > 0.9 and small.decision_map[:, :48].mean() < 0.1
+    assert (big.decision_map == expected).mean() > 0.97
