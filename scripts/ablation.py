@@ -96,7 +96,7 @@ def guided(radius: float = 2.0, eps: float = 1e-3) -> Refinement:
 class Variant:
     """One row of the table: changes to the engine's settings (``FusionSettings`` fields),
     optionally a research refinement (replacing the settings' one) and the activity source
-    (``deep`` features or raw ``pixels``)."""
+    (``deep`` features with the default precision, ``deep-float32``, or raw ``pixels``)."""
 
     changes: dict = field(default_factory=dict)
     refine: Refinement | None = None
@@ -112,9 +112,11 @@ CONFIGS: dict[str, Variant] = {
     "anatomy: no convex-hull fallback for open skulls": Variant(
         {"anatomy": AnatomyRule(ring_coverage=2.0)}
     ),
+    "anatomy: float32 encoder": Variant(source="deep-float32"),
     "anatomy: k 5": Variant({"window": 5}),
     "anatomy: k 7": Variant({"window": 7}),
     "rule sesf (k 6)": Variant({"rule": "sesf"}),
+    "sesf: float32 encoder": Variant({"rule": "sesf"}, source="deep-float32"),
     "sesf: k 5 (previous default)": Variant({"rule": "sesf", "window": 5}),
     "sesf: k 5, no background masking": Variant({"rule": "sesf", "window": 5, "background": 0.0}),
     "sesf: k 7": Variant({"rule": "sesf", "window": 7}),
@@ -170,17 +172,22 @@ def score(fused01, a, b) -> dict:
     }
 
 
-def energies(fuser: Fuser, a: np.ndarray, b: np.ndarray, source: str):
+def energies(fusers: dict[str, Fuser], a: np.ndarray, b: np.ndarray, source: str):
     """Un-summed (k = 1) activity energies of one pair, deep or raw-pixel."""
     if source == "pixels":
         e = gradient_energy(torch.from_numpy(np.stack([a, b])[:, None]))
         return e[:1].numpy(), e[1:].numpy()
-    return fuser.activity(a[None], b[None])
+    return fusers[source].activity(a[None], b[None])
 
 
 def run(weights: str | None, configs: dict[str, Variant], pairs: list, base: FusionSettings):
     rows: dict[str, list[dict]] = {name: [] for name in configs}
-    energy = Fuser(weights=weights, threads=2, settings=base.with_(window=1))
+    energy = {
+        "deep": Fuser(weights=weights, threads=2, settings=base.with_(window=1)),
+        "deep-float32": Fuser(
+            weights=weights, threads=2, settings=base.with_(window=1, precision="float32")
+        ),
+    }
     for _, a, b in pairs:
         bone = bone_mask(np.round(255 * a), "8-bit")
         cache = {}

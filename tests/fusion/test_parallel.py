@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from brainfuse.fusion import Fuser
+from brainfuse.fusion import Fuser, FusionSettings
 from brainfuse.fusion.parallel import map_images
 from tests.fusion.conftest import textured
 
@@ -50,7 +50,9 @@ def test_an_error_in_one_item_is_raised_after_all_items_finished():
 def test_activity_is_the_same_on_one_or_two_threads():
     a = np.stack([textured(seed=s) for s in (1, 2, 3)])
     b = np.stack([textured(seed=s) for s in (4, 5, 6)])
-    one, two = Fuser("cnn", threads=1), Fuser("cnn", threads=2)
+    exact = FusionSettings(precision="float32")  # bfloat16 kernels round by batch size
+    one = Fuser("cnn", threads=1, settings=exact)
+    two = Fuser("cnn", threads=2, settings=exact)
     assert (one.workers, two.workers) == (1, 2) and torch.get_num_threads() == 1
     for x, y in zip(one.activity(a, b), two.activity(a, b), strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
@@ -58,7 +60,6 @@ def test_activity_is_the_same_on_one_or_two_threads():
 
 def test_encoder_factor_brings_large_slices_to_the_training_size():
     from brainfuse.errors import BrainFuseError
-    from brainfuse.fusion import FusionSettings
     from brainfuse.fusion.fuser import encoder_factor
 
     assert encoder_factor((256, 256), 256) == 1
@@ -70,8 +71,6 @@ def test_encoder_factor_brings_large_slices_to_the_training_size():
 
 
 def test_a_512_slice_gets_the_map_of_its_256_original():
-    from brainfuse.fusion import FusionSettings
-
     a, b = textured((128, 128), seed=7), textured((128, 128), seed=8)
     a[:, :64] = np.clip(a[:, :64] * 0.2 + 0.4, 0, 1)  # image 1 flat on the left half
     b[:, 64:] = np.clip(b[:, 64:] * 0.2 + 0.4, 0, 1)  # image 2 flat on the right half
@@ -82,3 +81,20 @@ def test_a_512_slice_gets_the_map_of_its_256_original():
     expected = np.kron(small.decision_map, np.ones((2, 2), np.uint8))
     assert small.decision_map[:, 80:].mean() > 0.9 and small.decision_map[:, :48].mean() < 0.1
     assert (big.decision_map == expected).mean() > 0.97
+
+
+def test_bfloat16_convolutions_keep_the_activity_and_the_map():
+    from brainfuse.fusion.inference import bfloat16_supported
+
+    a = np.stack([textured(seed=s) for s in (1, 2)])
+    b = np.stack([textured(seed=s) for s in (4, 5)])
+    exact = Fuser("cnn", threads=1, settings=FusionSettings(precision="float32"))
+    fast = Fuser("cnn", threads=1, settings=FusionSettings(precision="bfloat16"))
+    assert "bfloat16" in fast.device and "bfloat16" not in exact.device
+    auto = Fuser("cnn", threads=1)
+    assert ("bfloat16" in auto.device) == bfloat16_supported(torch.device("cpu"))
+    for x, y in zip(exact.activity(a, b), fast.activity(a, b), strict=True):
+        rel = np.abs(y - x) / (np.abs(x) + 1e-6)
+        assert np.median(rel[x > 1e-3 * x.max()]) < 0.02
+    maps = [f.fuse(a, b).decision_map for f in (exact, fast)]
+    assert (maps[0] == maps[1]).mean() > 0.99

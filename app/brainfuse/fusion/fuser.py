@@ -34,7 +34,7 @@ from brainfuse.fusion.anatomy import rule_that_runs, slice_maps
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
 from brainfuse.fusion.device import choose_device
-from brainfuse.fusion.inference import EnergyEncoder
+from brainfuse.fusion.inference import EnergyEncoder, bfloat16_supported
 from brainfuse.fusion.parallel import map_images
 from brainfuse.fusion.settings import FusionSettings
 from brainfuse.fusion.weights import load_autoencoder
@@ -225,7 +225,13 @@ class Fuser:
             model = load_autoencoder(weights)
             self.model_sha256 = model.sha256
             self.encoder = model.encoder.to(self.torch_device).eval()
-            self.energy = EnergyEncoder(self.encoder).to(self.torch_device)
+            precision = self.settings.precision
+            bf16 = precision == "bfloat16" or (
+                precision == "auto" and bfloat16_supported(self.torch_device)
+            )
+            self.energy = EnergyEncoder(self.encoder, bfloat16=bf16).to(self.torch_device)
+            if bf16:
+                self.device += ", bfloat16 convolutions"
 
     # ------------------------------------------------------------------ public
     def fuse(

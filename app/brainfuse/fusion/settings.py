@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field, replace
 
 from brainfuse.errors import BrainFuseError
 
-__all__ = ["REFINEMENTS", "RULES", "AnatomyRule", "DetailBlend", "FusionSettings"]
+__all__ = ["PRECISIONS", "REFINEMENTS", "RULES", "AnatomyRule", "DetailBlend", "FusionSettings"]
 
 #: Ways to turn the hard map into the soft map actually used.
 REFINEMENTS = ("detail", "none")
+#: Arithmetic of the encoder (``FusionSettings.precision``), the default first.
+PRECISIONS = ("auto", "float32", "bfloat16")
 #: Fusion rules of the ``cnn`` method (see :class:`FusionSettings`), the default first.
 RULES = ("anatomy", "sesf")
 
@@ -96,6 +98,11 @@ class FusionSettings:
     background : float
         Grey level (of 255) below which a pixel dark in both sources is background: it is
         never "image 1" in the map (both rules).
+    precision : {"auto", "float32", "bfloat16"}
+        Arithmetic of the encoder's dense convolutions (:class:`~brainfuse.fusion.inference.
+        EnergyEncoder`): ``auto`` uses bfloat16 products (float32 sums) on a CPU that
+        multiplies bfloat16 natively and float32 elsewhere (a GPU included); the device
+        line says which ran.
     encoder_size : int
         Slices are encoded at about this size in pixels (the 256 x 256 atlas slices the
         encoder was trained on, about 1 mm per pixel): a larger slice is block-averaged by
@@ -119,6 +126,7 @@ class FusionSettings:
     detail: DetailBlend = field(default_factory=DetailBlend)
     anatomy: AnatomyRule = field(default_factory=AnatomyRule)
     background: float = 8.0
+    precision: str = "auto"
     encoder_size: int = 256
 
     def __post_init__(self) -> None:
@@ -133,6 +141,10 @@ class FusionSettings:
             raise BrainFuseError(
                 f"anatomy rule needs close_radius >= 0 and 0 <= tolerance <= 255 "
                 f"(got {self.anatomy.close_radius}, {self.anatomy.tolerance})"
+            )
+        if self.precision not in PRECISIONS:
+            raise BrainFuseError(
+                f"unknown precision '{self.precision}': choose one of {', '.join(PRECISIONS)}"
             )
         if int(self.encoder_size) != self.encoder_size or not (
             self.encoder_size == 0 or self.encoder_size >= 32
