@@ -101,6 +101,12 @@ def choose_threads(requested: int | None = None, *, load: float | None = None) -
     return max(1, min(cores - int(busy) + 1, cores, MAX_THREADS))
 
 
-def describe_threads(n: int) -> str:
-    """``"2 threads, one image each"``: how the fusion uses the CPU (``fusion/parallel.py``)."""
-    return f"{n} thread{'s' if n != 1 else ''}" + (", one image each" if n > 1 else "")
+def describe_threads(n: int, *, per_image: bool = True) -> str:
+    """``"2 threads, one image each"``: how the fusion uses the CPU (``fusion/parallel.py``).
+
+    ``per_image=False`` (training: torch splits each operation over its threads) gives
+    ``"2 threads"``.
+    """
+    return f"{n} thread{'s' if n != 1 else ''}" + (
+        ", one image each" if per_image and n > 1 else ""
+    )

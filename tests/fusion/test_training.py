@@ -58,3 +58,16 @@ def test_resume_continues_exactly(tmp_path):
         quiet=True,
     )
     np.testing.assert_allclose(resumed["losses"], straight["losses"], rtol=1e-5)
+
+
+def test_training_splits_its_operations_over_torch_threads_even_after_a_fusion(tmp_path):
+    import torch
+
+    from brainfuse.fusion import Fuser
+
+    Fuser("cnn", threads=2)  # the fusion runs torch single-threaded in its own workers
+    assert torch.get_num_threads() == 1
+    info = train(
+        _images(), tmp_path, TrainSettings(epochs=1, **TINY), device="cpu", threads=2, quiet=True
+    )
+    assert torch.get_num_threads() == 2 and info["device"] == "CPU (2 threads)"

@@ -31,6 +31,7 @@ from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.network import FusionAutoencoder, count_parameters
 from brainfuse.fusion.weights import save_weights
 from brainfuse.progress import TextProgress
+from brainfuse.threads import describe_threads
 
 __all__ = ["TrainSettings", "sample_batch", "ssim_torch", "train"]
 
@@ -169,6 +170,10 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     choice = choose_device(device, threads)
     dev = choice.device
+    described = choice.description
+    if dev.type == "cpu":  # training splits each operation over torch's own threads
+        torch.set_num_threads(choice.workers)
+        described = f"CPU ({describe_threads(choice.workers, per_image=False)})"
     torch.manual_seed(s.seed)
     model = FusionAutoencoder().to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=s.lr)
@@ -254,7 +259,7 @@ def train(
         _plot_losses(rows, out / "loss.png")
     info = {
         "settings": asdict(s),
-        "device": choice.description,
+        "device": described,
         "parameters": count_parameters(model),
         "n_images": len(images),
         "sources": list(sources),
