@@ -29,12 +29,14 @@ import torch
 
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
 from brainfuse.fusion.activity import box_sum, deep_gradient_energy
-from brainfuse.fusion.anatomy import rule_that_runs, slice_maps
+from brainfuse.fusion.anatomy import rule_maps, rule_that_runs, slice_maps
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
+from brainfuse.fusion.decision import blend_inputs, hard_map
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.settings import FusionSettings
+from brainfuse.fusion.volume import Neighbourhood, ZWindows
 from brainfuse.fusion.weights import load_autoencoder
 from brainfuse.intensity import UnitStack
 from brainfuse.results import FusionResult
@@ -135,6 +137,34 @@ def _take(stack: UnitStack, idx: list[int]) -> np.ndarray:
     return stack[idx]
 
 
+class _Picker:
+    """The decision images (image 1's luminance or ``decide``) of any slices of a volume.
+
+    The batch's own slices (``idx``, already read as ``d1``/``d2``) are not read again.
+    """
+
+    def __init__(self, image1, image2, decide, rgb, idx, d1, d2):
+        self.stacks = (image1, image2) if decide is None else decide
+        self.rgb = rgb and decide is None
+        self.where = {k: i for i, k in enumerate(idx)}
+        self.d1 = np.asarray(d1, np.float32)
+        self.d2 = np.asarray(d2, np.float32)
+
+    def __call__(self, js: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Contiguous float32 (len(js), H, W) decision images of slices ``js``."""
+        if all(j in self.where for j in js):
+            pos = [self.where[j] for j in js]
+            return np.ascontiguousarray(self.d1[pos]), np.ascontiguousarray(self.d2[pos])
+        one, two = _take(self.stacks[0], js), _take(self.stacks[1], js)
+        _check_finite(one, two)
+        if self.rgb:
+            one = rgb_to_ycbcr(one)[0]
+        return (
+            np.ascontiguousarray(one, dtype=np.float32),
+            np.ascontiguousarray(two, dtype=np.float32),
+        )
+
+
 def _check_finite(image1: np.ndarray, image2: np.ndarray) -> None:
     for name, im in (("image 1", image1), ("image 2", image2)):
         if not np.all(np.isfinite(im)):
@@ -220,6 +250,7 @@ class Fuser:
         decide: tuple[np.ndarray, np.ndarray] | None = None,
         progress: Callable[[float], None] | None = None,
         cancel: threading.Event | None = None,
+        spacing: Sequence[float] | None = None,
     ) -> FusionResult:
         """Fuse ``image1`` (CT / functional, grey or RGB) with ``image2`` (MRI).
 
@@ -238,6 +269,10 @@ class Fuser:
             always composed from ``image1`` and ``image2``.
         progress : callable(fraction) or None, called after each slice
         cancel : threading.Event or None, checked between batches of slices
+        spacing : (x, y, z) voxel spacing in mm, or None
+            The stacks are one volume's slices: the ``cnn`` method decides in 3-D windows
+            (:mod:`brainfuse.fusion.volume`). None: each slice is an image of its own (a
+            stack of 2-D pairs); a 2-D pair ignores it.
 
         Raises
         ------
@@ -263,7 +298,10 @@ class Fuser:
         soft = np.empty(b.shape, np.float32)
         acts = (np.empty(b.shape, np.float32), np.empty(b.shape, np.float32))
         timings: dict[str, float] = {}
-        slices = self.slices(a, b, bone=bone, decide=decide, cancel=cancel, timings=timings)
+        hood = None if two_d or spacing is None else self.neighbourhood(b.shape, spacing)
+        slices = self.slices(
+            a, b, bone=bone, decide=decide, cancel=cancel, timings=timings, neighbours=hood
+        )
         for done, s in enumerate(slices, 1):
             fused[s.index], dm[s.index], soft[s.index] = s.fused, s.decision, s.soft
             if s.activity is not None:
@@ -298,6 +336,18 @@ class Fuser:
         has_bone = bone is not None and not is_rgb_pair(image1, image2)  # shapes only
         return rule_that_runs(self.settings, has_bone)
 
+    def neighbourhood(
+        self, shape: tuple[int, ...], spacing: Sequence[float]
+    ) -> Neighbourhood | None:
+        """Make what the slices of a ``(Z, H, W)`` volume share when fused (None: nothing).
+
+        Only the ``cnn`` method of a volume of two slices or more decides in 3-D
+        (:mod:`brainfuse.fusion.volume`); ``spacing`` is (x, y, z) in mm.
+        """
+        if self.method != "cnn" or len(shape) < 3 or shape[0] < 2:
+            return None
+        return Neighbourhood(shape[0], ZWindows.for_grid(spacing, shape[1:3], self.settings))
+
     def slices(
         self,
         image1: UnitStack,
@@ -308,6 +358,7 @@ class Fuser:
         decide: tuple[UnitStack, UnitStack] | None = None,
         cancel: threading.Event | None = None,
         timings: dict[str, float] | None = None,
+        neighbours: Neighbourhood | None = None,
     ) -> Iterator[SliceFusion]:
         """Fuse the slices of two stacks one by one, in ``order``.
 
@@ -320,6 +371,11 @@ class Fuser:
         bone, decide : (Z, H, W) arrays or None, as in :meth:`fuse`
         cancel : threading.Event or None, checked before each batch
         timings : dict or None, milliseconds per stage are added to it
+        neighbours : Neighbourhood or None
+            The stacks are one volume (:meth:`neighbourhood`): each slice is decided with
+            its neighbours' activities and blend inputs, computed once and held while
+            needed; pass the same one to every call of one fusion. None: every slice on its
+            own.
 
         Yields
         ------
@@ -344,13 +400,19 @@ class Fuser:
             if self.method == "cnn":
                 d1, d2 = (y, b) if decide is None else (decide[0][idx], decide[1][idx])
                 prior = None if bone is None or rgb else np.asarray(bone[idx], bool)
-                dm, soft, act = self._decide(d1, d2, prior, timings)
+                if neighbours is None:
+                    dm, soft, act = self._decide(d1, d2, prior, timings)
+                else:
+                    pick = _Picker(image1, image2, decide, rgb, idx, d1, d2)
+                    dm, soft, act = self._decide_in_volume(idx, pick, prior, neighbours, timings)
                 fused = compose(soft, a, b)
             else:
                 fused, dm, soft = self._fuse_baseline(y, b)
                 fused = fused if cb is None or cr is None else ycbcr_to_rgb(fused, cb, cr)
                 act = None
             for i, k in enumerate(idx):
+                if neighbours is not None:
+                    neighbours.finish(k)
                 yield SliceFusion(
                     k, fused[i], dm[i], soft[i], None if act is None else (act[0][i], act[1][i])
                 )
@@ -392,6 +454,37 @@ class Fuser:
         for key, sec in (("activity", t_enc), ("decision", t_dec)):
             timings[key] = timings.get(key, 0.0) + sec * 1e3
         return dm, soft, ((a1, a2) if self.keep_activity else None)
+
+    def _decide_in_volume(self, idx, pick, bone, hood, timings):
+        """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D)."""
+        t = time.perf_counter()
+        missing = hood.missing_activity(idx)
+        step = self.batch_for(*pick.d2.shape[-2:])
+        for c0 in range(0, len(missing), step):
+            js = missing[c0 : c0 + step]
+            a1, a2 = self.activity(*pick(js))
+            for i, j in enumerate(js):
+                hood.put_activity(j, a1[i], a2[i])
+        t_enc = time.perf_counter() - t
+        t = time.perf_counter()
+        n = len(idx)
+        dm = np.empty((n, *pick.d2.shape[-2:]), np.uint8)
+        soft = np.empty(dm.shape, np.float32)
+        act = []
+        for i, k in enumerate(idx):
+            verified = hood.hard(k, lambda a1, a2: hard_map(a1, a2, self.settings))
+            around = hood.around(k, lambda j: blend_inputs(*(x[0] for x in pick([j]))))
+            prior = None if bone is None else bone[i]
+            dm[i], soft[i] = rule_maps(
+                verified, pick.d1[i], pick.d2[i], prior, self.settings, around
+            )
+            if self.keep_activity:
+                act.append(hood.activity(k))
+        timings["activity"] = timings.get("activity", 0.0) + t_enc * 1e3
+        timings["decision"] = timings.get("decision", 0.0) + (time.perf_counter() - t) * 1e3
+        if not act:
+            return dm, soft, None
+        return dm, soft, (np.stack([x[0] for x in act]), np.stack([x[1] for x in act]))
 
     def _fuse_baseline(self, a, b):
         from brainfuse.fusion import baselines
