@@ -174,12 +174,10 @@ class Neighbourhood:
         for j in span:
             if j not in self._hard:
                 self._hard[j] = verify(*self.activity(j))
-        own = self._hard[k]
-        if len(span) == 1:
-            return own.copy()
-        votes = sum(self._hard[j].astype(np.int8) for j in span)
-        half = len(span) / 2  # 3 slices: 2 of 3 win; 2 at an end: a tie keeps the own
-        return np.where(votes == half, own, votes > half).astype(np.uint8)
+        if len(span) < 3:  # alone, or at an end of the volume: a tie of two keeps its own
+            return self._hard[k].copy()
+        a, b, c = (self._hard[j] for j in span)
+        return (a & b) | (a & c) | (b & c)  # two of three
 
     def around(self, k: int, inputs: Callable[[int], Inputs]) -> NeighbourMeans | None:
         """Return the neighbours' share of slice ``k``'s blend means (None: no neighbour).
@@ -197,15 +195,17 @@ class Neighbourhood:
             return None
         w = weights[span[0] - k + big_r : span[-1] - k + big_r + 1]
         w = w / w.sum(dtype=np.float32)
-        sums: list[np.ndarray] | None = None
+        sums: list[np.ndarray] = []
         for j, wj in zip(span, w, strict=True):
             if j == k:
                 continue
             if j not in self._inputs:
                 self._inputs[j] = inputs(j)
-            part = [wj * x for x in self._inputs[j]]
-            sums = part if sums is None else [s + p for s, p in zip(sums, part, strict=True)]
-        assert sums is not None  # the span holds a neighbour
+            if not sums:
+                sums = [wj * x for x in self._inputs[j]]
+                continue
+            for total, x in zip(sums, self._inputs[j], strict=True):
+                total += wj * x
         e1, e2, level = sums
         return NeighbourMeans(float(w[k - span[0]]), e1, e2, level)
 
