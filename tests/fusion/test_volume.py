@@ -149,9 +149,18 @@ def test_a_volume_holds_only_a_sliding_window_of_activities(demo):
     w = fusion.neighbours.windows
     r = w.activity + w.majority
     most = 0
+    most_bytes = 0
     for _ in fusion.steps(first=30):
         most = max(most, fusion.neighbours.held)
+        most_bytes = max(most_bytes, fusion.neighbours.nbytes)
     n = fusion.n_slices
+    slice_bytes = 4 * prepared.mri01.shape[1] * prepared.mri01.shape[2]  # one float32 slice
+    # per front: 2 r + 1 activity differences, 2 R + 1 blend inputs (3 at a quarter), 3 maps;
+    # and a batch's look-ahead (an activity difference and blend inputs a slice)
+    per_front = 2 * r + 1 + (w.blend.size * 3 + 3) / 4
+    assert most_bytes <= (2 * per_front + 1.75 * fusion.fuser.batch) * slice_bytes
+    assert most_bytes < 0.2 * 2 * n * slice_bytes  # the two activity volumes: 5 times more
+    assert fusion.neighbours.nbytes == 0
     assert fusion.neighbours.encoded == n
     # each of the two fronts holds its 2 r + 1 window and a batch of look-ahead
     assert most <= 2 * (2 * r + 1) + fusion.fuser.batch < n / 3
@@ -191,9 +200,9 @@ def test_the_vote_overrules_a_decision_of_one_slice_alone():
         hood.put_activity(j, high[j], low[j])
     calls = []
 
-    def verify(a1, a2):
+    def verify(diff):
         calls.append(1)
-        return (a1 > a2).astype(np.uint8)
+        return (diff > 0).astype(np.uint8)
 
     middle = hood.hard(2, verify)
     assert not middle[:2, :2].any() and middle[5:, 5:].all()
@@ -202,3 +211,17 @@ def test_the_vote_overrules_a_decision_of_one_slice_alone():
     hood.finish(0)
     hood.finish(1)
     assert hood.held == 4  # slice 0 is let go (nothing left to fuse needs it), 1 feeds 2
+
+
+def test_a_colour_volume_is_decided_in_3d_on_its_luminance(fuser):
+    grey = np.stack([textured((40, 40), 3) for _ in range(4)])
+    grey += np.linspace(0, 0.2, 4, dtype=np.float32)[:, None, None]  # slices differ a little
+    rgb = np.clip(grey[..., None] * np.array([0.9, 0.5, 0.2], np.float32), 0, 1)
+    mri = np.stack([textured((40, 40), 7 + k) for k in range(4)])
+    whole = fuser.fuse(rgb, mri, spacing=(1.0, 1.0, 1.0))
+    assert whole.fused.shape == rgb.shape and whole.rule == "sesf"
+    hood = fuser.neighbourhood(mri.shape, (1.0, 1.0, 1.0))
+    backwards = {s.index: s for s in fuser.slices(rgb, mri, [3, 2, 1, 0], neighbours=hood)}
+    for k in range(4):  # any order, the same numbers
+        assert np.array_equal(backwards[k].soft, whole.soft_map[k])
+        assert np.array_equal(backwards[k].fused, whole.fused[k])

@@ -311,7 +311,8 @@ def hard_map(a1: np.ndarray, a2: np.ndarray, settings: FusionSettings) -> np.nda
 
     Parameters
     ----------
-    a1, a2 : (H, W) float arrays, the box-summed activities of image 1 and image 2
+    a1, a2 : (H, W) float arrays, the box-summed activities of image 1 and image 2 (``a2``
+        may be a 0-d zero when ``a1`` is their difference)
     settings : FusionSettings
 
     Returns

@@ -13,7 +13,8 @@ slice.
 
 :meth:`Fuser.slices` fuses slice by slice in a caller's order (one item per slice, so a
 shell can show the first one at once and cancel between slices); :meth:`Fuser.fuse` drains
-it into whole arrays.
+it into whole arrays. The slices of one volume are decided in 3-D with their neighbours
+(:mod:`brainfuse.fusion.volume`); separate 2-D pairs each on their own.
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ class SliceFusion:
     fused : float32 (H, W) or (H, W, 3) in [0, 1]
     decision : uint8 (H, W), 1 where image 1 is taken
     soft : float32 (H, W) in [0, 1], the weight of image 1 used
-    activity : (activity1, activity2) float32 (H, W) arrays, or None unless kept
+    activity : (activity1, activity2) float32 (H, W) arrays, or None unless kept (in a
+        volume, what is compared: ``activity1 - activity2`` summed over the slice's z
+        window, and zeros)
     """
 
     index: int
@@ -471,15 +474,16 @@ class Fuser:
         dm = np.empty((n, *pick.d2.shape[-2:]), np.uint8)
         soft = np.empty(dm.shape, np.float32)
         act = []
+        zero = np.zeros((), np.float32)
         for i, k in enumerate(idx):
-            verified = hood.hard(k, lambda a1, a2: hard_map(a1, a2, self.settings))
+            verified = hood.hard(k, lambda diff: hard_map(diff, zero, self.settings))
             around = hood.around(k, lambda j: blend_inputs(*(x[0] for x in pick([j]))))
             prior = None if bone is None else bone[i]
             dm[i], soft[i] = rule_maps(
                 verified, pick.d1[i], pick.d2[i], prior, self.settings, around
             )
             if self.keep_activity:
-                act.append(hood.activity(k))
+                act.append((hood.activity(k), np.zeros(dm.shape[1:], np.float32)))
         timings["activity"] = timings.get("activity", 0.0) + t_enc * 1e3
         timings["decision"] = timings.get("decision", 0.0) + (time.perf_counter() - t) * 1e3
         if not act:

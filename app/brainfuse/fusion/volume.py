@@ -22,7 +22,7 @@ local windows in 3-D, each made about isotropic in millimetres from its in-plane
 The ``anatomy`` rule's regions (bone, intracranial area) stay per slice. A single slice
 (2-D pair) has no neighbours: its numbers are exactly those of a 2-D fusion.
 
-:class:`Neighbourhood` holds each slice's activities (and block-averaged blend inputs) only
+:class:`Neighbourhood` holds each slice's activity difference (and block-averaged blend inputs) only
 while a slice not yet fused lies within reach: a sliding window at the fusion's fronts,
 never the whole activity volume, and no slice is encoded twice. A slice's result depends on
 its neighbours' inputs only, never on the order in which slices are fused.
@@ -44,7 +44,6 @@ __all__ = ["MAX_RADIUS", "Neighbourhood", "ZWindows"]
 #: very thin slices.
 MAX_RADIUS = 16
 
-Pair = tuple[np.ndarray, np.ndarray]
 Inputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -114,7 +113,7 @@ class Neighbourhood:
         self.windows = windows
         self.done = np.zeros(n_slices, bool)
         self.encoded = 0
-        self._activity: dict[int, Pair] = {}
+        self._activity: dict[int, np.ndarray] = {}
         self._hard: dict[int, np.ndarray] = {}
         self._inputs: dict[int, Inputs] = {}
 
@@ -128,6 +127,13 @@ class Neighbourhood:
         """Slices whose activities are held now."""
         return len(self._activity)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays held now (activities, hard maps, blend inputs)."""
+        arrays = [*self._activity.values(), *self._hard.values()]
+        arrays += [x for inputs in self._inputs.values() for x in inputs]
+        return sum(x.nbytes for x in arrays)
+
     def _span(self, k: int, r: int) -> range:
         return range(max(k - r, 0), min(k + r + 1, self.n_slices))
 
@@ -138,12 +144,15 @@ class Neighbourhood:
         return sorted(need.difference(self._activity))
 
     def put_activity(self, j: int, a1: np.ndarray, a2: np.ndarray) -> None:
-        """Hold slice ``j``'s box-summed activities (computed once)."""
-        self._activity[j] = (a1, a2)
+        """Hold slice ``j``'s box-summed activities (computed once) as ``a1 - a2``."""
+        self._activity[j] = a1 - a2  # one array: a1 > a2 exactly where a1 - a2 > 0
         self.encoded += 1
 
-    def activity(self, k: int) -> Pair:
-        """Return the activities slice ``k`` compares: its neighbours' added, in index order.
+    def activity(self, k: int) -> np.ndarray:
+        """Return the activity difference slice ``k`` compares with 0: its window's, added.
+
+        ``sum(a1 - a2)`` over the slices ``k - r .. k + r`` that exist, in index order
+        (``> 0``: image 1 has more activity in the 3-D box).
 
         Raises
         ------
@@ -151,14 +160,10 @@ class Neighbourhood:
             A neighbour's activities are not held (:meth:`missing_activity` first).
         """
         span = self._span(k, self.windows.activity)
-        if len(span) == 1:
-            return self._activity[k]
-        a1 = self._activity[span[0]][0].copy()
-        a2 = self._activity[span[0]][1].copy()
+        total = self._activity[span[0]].copy()
         for j in span[1:]:
-            a1 += self._activity[j][0]
-            a2 += self._activity[j][1]
-        return a1, a2
+            total += self._activity[j]
+        return total
 
     def hard(self, k: int, verify: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
         """Return slice ``k``'s hard map verified in 3-D (a new uint8 array).
@@ -166,14 +171,14 @@ class Neighbourhood:
         Parameters
         ----------
         k : int
-        verify : callable(a1, a2) -> the in-plane verified hard map
-            (:func:`~brainfuse.fusion.decision.hard_map`), called once per slice on the
-            activities of :meth:`activity`
+        verify : callable(difference) -> the in-plane verified hard map of ``difference > 0``
+            (:func:`~brainfuse.fusion.decision.hard_map`), called once per slice on
+            :meth:`activity`
         """
         span = self._span(k, self.windows.majority)
         for j in span:
             if j not in self._hard:
-                self._hard[j] = verify(*self.activity(j))
+                self._hard[j] = verify(self.activity(j))
         if len(span) < 3:  # alone, or at an end of the volume: a tie of two keeps its own
             return self._hard[k].copy()
         a, b, c = (self._hard[j] for j in span)
