@@ -3,7 +3,8 @@
 Prints, per rule, the mean absolute difference between neighbouring sagittal rows (neighbouring
 axial slices) and between neighbouring axial rows of the hard and soft maps
 (:func:`brainfuse.planes.banding`), and their ratio (about 1: no banding). The head is the MRI
-above 10 % of its maximum.
+above 10 % of its maximum. The volume is decided in 3-D (:mod:`brainfuse.fusion.volume`); the
+first line gives its z windows on this grid.
 
 Usage: ``python scripts/banding.py``
 """
@@ -15,6 +16,17 @@ from brainfuse.pipeline import fuse_pair
 from brainfuse.planes import banding
 
 ct, mri = demo_pair()
+try:  # absent before volumes were decided in 3-D: then this prints the slice-by-slice numbers
+    from brainfuse.fusion import FusionSettings
+    from brainfuse.fusion.volume import ZWindows
+
+    w = ZWindows.for_grid(mri.spacing, mri.shape[1:3], FusionSettings())
+    print(
+        f"spacing {mri.spacing} mm: activity window ±{w.activity} slices, vote ±{w.majority}, "
+        f"blend means ±{w.blend.size // 2} slices"
+    )
+except ImportError:
+    print("slice by slice (no 3-D decision in this version)")
 m = np.asarray(mri.array, float)
 head = m > 0.1 * m.max()
 for rule in ("sesf", "anatomy"):

@@ -23,6 +23,7 @@ def test_bench_inputs_are_real_slices_in_unit_range():
         assert a.min() >= 0 and a.max() <= 1 and a.std() > 0.05  # a head, not a blank
         assert bone.dtype == bool and 0 < bone.mean() < 0.5  # the CT's skull (HU >= 300)
     assert volume[0].shape == volume[1].shape == (6, 40, 40)
+    assert len(volume[3]) == 3 and min(volume[3]) > 0  # its voxel spacing, mm (fused in 3-D)
     assert "demo" in what or "camera" in what
 
 

@@ -3,7 +3,8 @@
 Each method is timed through :class:`brainfuse.fusion.Fuser` (created once per method), on
 the middle axial slice of the shipped demo pair (:func:`brainfuse.io.demo_pair`, CT in the
 brain window, MRI by robust percentiles) resized to each size, and on a volume made of the
-demo pair resampled to ``(180, 256, 256)`` for the per-volume rate of our method. Every
+demo pair resampled to ``(180, 256, 256)`` (its spacing scaled to match, so it is fused as
+one volume, in 3-D: :mod:`brainfuse.fusion.volume`) for the per-volume rate of our method. Every
 timing follows one untimed warm-up run; min, median and max of ``repeat`` runs are kept.
 With ``contention`` every quiet run is followed by one beside busy processes
 (:mod:`brainfuse.busy`, stopped during the quiet runs and resumed for the others), so both
@@ -40,10 +41,10 @@ BENCH_METHODS = ("cnn", "average", "laplacian", "pixel-sf")
 REFERENCE_METHOD = "laplacian"
 
 
-def _demo_slices() -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+def _demo_slices() -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[float, ...]]:
     """Load the demo pair: float32 [0, 1] volumes (z, y, x), the CT's bone prior, a description.
 
-    The bone prior is float32 0/1, from the CT's HU.
+    The bone prior is float32 0/1, from the CT's HU; last the voxel spacing (x, y, z) in mm.
     """
     from brainfuse.intensity import to_unit, volume_bone_mask
     from brainfuse.io import demo_pair
@@ -55,29 +56,32 @@ def _demo_slices() -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     if bone is None:  # the demo CT is in HU; this would mean broken demo files
         raise ValueError("the demo CT gives no bone prior")
     what = "demo pair (CT template, brain window / Colin27 T1 MRI)"
-    return ct01, mr01, bone.astype(np.float32), what
+    return ct01, mr01, bone.astype(np.float32), what, tuple(ct.spacing)
 
 
 #: Image 1, image 2 (float32 in [0, 1]) and image 1's bone prior (bool), one size.
 BenchInput = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: The same for a volume, and its voxel spacing (x, y, z) in mm (it is fused in 3-D).
+BenchVolume = tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, ...]]
 
 
 def bench_inputs(
     sizes: Sequence[int], volume_shape: tuple[int, int, int] | None
-) -> tuple[dict[int, BenchInput], BenchInput | None, str]:
+) -> tuple[dict[int, BenchInput], BenchVolume | None, str]:
     """Make 2-D pairs (one per size) and an optional volume pair, with their bone priors.
 
     Uses the middle axial slice of the demo pair; falls back to scikit-image's camera and a
     flipped copy if the demo files are not installed.
     """
     try:
-        ct, mr, bone, what = _demo_slices()
+        ct, mr, bone, what, spacing = _demo_slices()
     except Exception as exc:  # demo unavailable in a stripped install: any real image will do
         from skimage import data
 
         cam = data.camera().astype(np.float32) / 255.0
         ct, mr = cam[None], cam[None, :, ::-1].copy()
         bone = (ct >= 200 / 255.0).astype(np.float32)
+        spacing = (1.0, 1.0, 1.0)
         what = f"scikit-image camera and its mirror image (demo pair unavailable: {exc})"
     mid = ct.shape[0] // 2
     pairs: dict[int, BenchInput] = {}
@@ -87,11 +91,12 @@ def bench_inputs(
             np.clip(ndi.zoom(x[mid], zoom, order=1), 0, 1).astype(np.float32) for x in (ct, mr)
         )
         pairs[n] = (a, b, ndi.zoom(bone[mid], zoom, order=0) > 0.5)
-    volume: BenchInput | None = None
+    volume: BenchVolume | None = None
     if volume_shape is not None:
         zoom3 = tuple(t / s for t, s in zip(volume_shape, ct.shape, strict=True))
         a, b = (np.clip(ndi.zoom(x, zoom3, order=1), 0, 1).astype(np.float32) for x in (ct, mr))
-        volume = (a, b, ndi.zoom(bone, zoom3, order=0) > 0.5)
+        mm = tuple(float(v / z) for v, z in zip(spacing, zoom3[::-1], strict=True))
+        volume = (a, b, ndi.zoom(bone, zoom3, order=0) > 0.5, mm)
     return pairs, volume, what
 
 
@@ -214,15 +219,13 @@ def _load() -> list[float] | None:
         return None
 
 
-def _time_volume(
-    fuser: Any, volume: tuple[np.ndarray, np.ndarray, np.ndarray]
-) -> dict[str, Any]:
-    va, vb, vbone = volume
+def _time_volume(fuser: Any, volume: BenchVolume) -> dict[str, Any]:
+    va, vb, vbone, mm = volume
     sync = _cuda_sync(fuser)
-    fuser.fuse(va[:8], vb[:8], bone=vbone[:8])  # warm-up on a few slices
+    fuser.fuse(va[:8], vb[:8], bone=vbone[:8], spacing=mm)  # warm-up on a few slices
     sync()
     t0 = time.perf_counter()
-    fuser.fuse(va, vb, bone=vbone)
+    fuser.fuse(va, vb, bone=vbone, spacing=mm)  # one volume: decided in 3-D
     sync()
     seconds = time.perf_counter() - t0
     return {

@@ -176,6 +176,9 @@ class PairFusion:
     fused : float32 (Z, Y, X) or (Z, Y, X, 3) in [0, 1]
     decision_map : uint8 (Z, Y, X); soft_map : float32 (Z, Y, X)
     done : bool (Z,), the slices fused so far
+    neighbours : Neighbourhood or None
+        What a volume's slices share (:mod:`brainfuse.fusion.volume`), kept across
+        :meth:`steps` calls so that a resumed fusion encodes no slice twice.
     timings : dict of str -> float, milliseconds
     """
 
@@ -188,6 +191,8 @@ class PairFusion:
         self.soft_map = np.zeros(shape, np.float32)
         self.done = np.zeros(shape[0], bool)
         self.timings: dict[str, float] = {}
+        # a volume is decided in 3-D windows: neighbours' activities held while needed
+        self.neighbours = fuser.neighbourhood(shape, prepared.mri.spacing)
 
     def recomposed(self, prepared: PreparedPair) -> PairFusion:
         """Recompose the same decision under other display windows, without the encoder.
@@ -231,8 +236,10 @@ class PairFusion:
     ) -> Iterator[FusionStep]:
         """Fuse every slice not yet done, ``first`` alone first, then outwards from it.
 
-        The first slice is encoded alone (it is on screen; the same batch as a one-slice
-        command-line run, so both give the same numbers), the rest in the fuser's batches.
+        The first slice is fused alone (it is on screen), the rest in the fuser's batches.
+        In a volume the first slice's neighbours within its z windows are encoded with it
+        (:mod:`brainfuse.fusion.volume`), and every slice's numbers are the same whatever
+        the order or a cancel and resume.
 
         Yields
         ------
@@ -247,6 +254,8 @@ class PairFusion:
         order = [k for k in slice_order(self.n_slices, first) if not self.done[k]]
         total, done = self.n_slices, int(self.done.sum())
         p = self.prepared
+        if self.neighbours is not None:
+            self.neighbours.done |= self.done
         for part in (order[:1], order[1:]):
             slices = self.fuser.slices(
                 p.ct01,
@@ -256,6 +265,7 @@ class PairFusion:
                 decide=p.decide,
                 cancel=cancel,
                 timings=self.timings,
+                neighbours=self.neighbours,
             )
             for s in slices:
                 k = s.index

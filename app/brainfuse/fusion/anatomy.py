@@ -34,10 +34,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from brainfuse.fusion.decision import _dilate, _erode, hard_map, scaled_radius, soft_map
+from brainfuse.fusion.decision import (
+    NeighbourMeans,
+    _dilate,
+    _erode,
+    hard_map,
+    scaled_radius,
+    soft_map,
+)
 from brainfuse.fusion.settings import FusionSettings
 
-__all__ = ["anatomy_maps", "intracranial", "rule_that_runs", "slice_maps"]
+__all__ = ["anatomy_maps", "intracranial", "rule_maps", "rule_that_runs", "slice_maps"]
 
 
 def rule_that_runs(settings: FusionSettings, has_bone: bool) -> str:
@@ -52,6 +59,7 @@ def slice_maps(
     i2: np.ndarray,
     bone: np.ndarray | None,
     settings: FusionSettings,
+    around: NeighbourMeans | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice under the rule that runs (:func:`rule_that_runs`).
 
@@ -61,16 +69,35 @@ def slice_maps(
     i1, i2 : (H, W) float32 in [0, 1], the sources in their fixed (decision) representation
     bone : (H, W) bool or None, the bone prior
     settings : FusionSettings
+    around : NeighbourMeans or None
+        In a volume, the neighbouring slices' share of the soft map's local means
+        (:func:`~brainfuse.fusion.decision.detail_blend`); None for a single slice.
 
     Returns
     -------
     hard (uint8, 1 = image 1) and soft (float32, the weight of image 1); background (both
     sources below ``settings.background``) is 0 in both.
     """
-    dm = hard_map(a1, a2, settings)
+    return rule_maps(hard_map(a1, a2, settings), i1, i2, bone, settings, around)
+
+
+def rule_maps(
+    dm: np.ndarray,
+    i1: np.ndarray,
+    i2: np.ndarray,
+    bone: np.ndarray | None,
+    settings: FusionSettings,
+    around: NeighbourMeans | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hard and soft map of one slice from its verified deep-feature hard map ``dm``.
+
+    :func:`slice_maps` after :func:`~brainfuse.fusion.decision.hard_map` (a volume's
+    slices come here with a map verified in 3-D, :mod:`brainfuse.fusion.volume`); ``dm``
+    (uint8) may be written to.
+    """
     if bone is not None and rule_that_runs(settings, True) == "anatomy":
-        return anatomy_maps(dm, bone, i1, i2, settings)
-    soft = soft_map(dm, i1, i2, settings)
+        return anatomy_maps(dm, bone, i1, i2, settings, around)
+    soft = soft_map(dm, i1, i2, settings, around)
     back = np.maximum(i1, i2) < settings.background / 255.0
     dm[back] = 0
     soft[back] = 0.0
@@ -197,6 +224,7 @@ def anatomy_maps(
     i1: np.ndarray,
     i2: np.ndarray,
     settings: FusionSettings,
+    around: NeighbourMeans | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice under the ``anatomy`` rule.
 
@@ -207,6 +235,7 @@ def anatomy_maps(
     i1, i2 : (H, W) float32 in [0, 1], the CT and the MRI in their fixed (decision)
         representation
     settings : FusionSettings (``anatomy``, ``detail``, ``background``)
+    around : NeighbourMeans or None, as in :func:`slice_maps`
 
     Returns
     -------
@@ -226,7 +255,7 @@ def anatomy_maps(
     hard[bone] = 1
     back = np.maximum(i1, i2) < settings.background / 255.0
     hard[back] = 0
-    soft = soft_map(hard, i1, i2, settings)
+    soft = soft_map(hard, i1, i2, settings, around)
     # the blend may not move bone away from the CT, nor the brain away from the MRI: at most
     # ``tolerance`` grey levels, i.e. a weight within tolerance / |CT - MRI| of 1 (bone) or 0
     tol = np.float32(settings.anatomy.tolerance / 255.0)

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -22,12 +22,15 @@ from torch.nn import functional
 from brainfuse.fusion.settings import FusionSettings
 
 __all__ = [
+    "NeighbourMeans",
+    "blend_inputs",
     "consistency_verification",
     "detail_blend",
     "edge_energy",
     "guided_filter",
     "hard_map",
     "initial_map",
+    "pool_half",
     "scaled_radius",
     "soft_map",
 ]
@@ -180,10 +183,55 @@ def edge_energy(image: np.ndarray) -> np.ndarray:
     return g
 
 
-def _smooth_half(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian local mean (sigma in pixels) taken on a 2 x 2 block-averaged grid."""
-    half = functional.avg_pool2d(torch.from_numpy(x)[None, None], 2, ceil_mode=True)[0, 0].numpy()
+def pool_half(x: np.ndarray) -> np.ndarray:
+    """2 x 2 block average of a float32 (H, W) array (the last block clipped): the blend's grid."""
+    return functional.avg_pool2d(torch.from_numpy(x)[None, None], 2, ceil_mode=True)[0, 0].numpy()
+
+
+def _gauss_half(half: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian of a block-averaged array; ``sigma`` in pixels of the full grid."""
     return ndimage.gaussian_filter(half, 0.5 * sigma, truncate=2.0)
+
+
+def blend_inputs(i1: np.ndarray, i2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return what :func:`detail_blend` averages, block-averaged (one slice's share in a volume).
+
+    Parameters
+    ----------
+    i1, i2 : (H, W) float arrays in [0, 1], the sources (decision representation)
+
+    Returns
+    -------
+    edge1, edge2, level : float32 (ceil(H/2), ceil(W/2))
+        :func:`pool_half` of :func:`edge_energy` of ``i1`` and of ``i2`` and of
+        ``(i1 - i2)**2``.
+    """
+    i1 = np.asarray(i1, np.float32)
+    i2 = np.asarray(i2, np.float32)
+    diff = i1 - i2
+    return pool_half(edge_energy(i1)), pool_half(edge_energy(i2)), pool_half(diff * diff)
+
+
+@dataclass(frozen=True)
+class NeighbourMeans:
+    """The neighbouring slices' share of the detail blend's local means (volumes only).
+
+    In a volume the blend's local means are 3-D: a Gaussian along z (weights from the slice
+    spacing, :mod:`brainfuse.fusion.volume`) of the block-averaged in-plane inputs, then the
+    in-plane Gaussian. Each field is the sum over the neighbours ``j != k`` of ``w_j`` times
+    that slice's :func:`blend_inputs`; the chosen image of a neighbour is chosen by this
+    slice's own (block-averaged) map.
+
+    Attributes
+    ----------
+    weight : float, ``w_k``, this slice's own z weight (the weights sum to 1)
+    edge1, edge2, level : float32 arrays on the block-averaged grid
+    """
+
+    weight: float
+    edge1: np.ndarray
+    edge2: np.ndarray
+    level: np.ndarray
 
 
 def detail_blend(
@@ -195,6 +243,7 @@ def detail_blend(
     c: float = 150.0,
     kappa: float = 0.5,
     sigma: float = 4.0,
+    around: NeighbourMeans | None = None,
 ) -> np.ndarray:
     """Soft map: where the chosen image lacks edge detail, mix in part of the other image.
 
@@ -220,6 +269,9 @@ def detail_blend(
     sigma : float
         Gaussian sigma of the local means, pixels at 256 x 256 (scaled with the slice);
         the means are taken on a 2 x 2 block-averaged grid and brought back bilinearly.
+    around : NeighbourMeans or None
+        In a volume, the neighbouring slices' share of the local means (3-D means); None
+        (a single slice) takes them in the slice alone.
 
     Returns
     -------
@@ -238,8 +290,15 @@ def detail_blend(
     diff = i1 - i2
     chosen = edge_energy(i2)
     chosen += d * (edge_energy(i1) - chosen)
-    level = _smooth_half(diff * diff, sigma * s) + kappa
-    detail = _smooth_half(chosen, sigma * s)
+    level_half, detail_half = pool_half(diff * diff), pool_half(chosen)
+    if around is not None:  # a volume: add the neighbouring slices' share (3-D local means)
+        dh = pool_half(d)
+        level_half = around.weight * level_half + around.level
+        detail_half = (
+            around.weight * detail_half + around.edge2 + dh * (around.edge1 - around.edge2)
+        )
+    level = _gauss_half(level_half, sigma * s) + kappa
+    detail = _gauss_half(detail_half, sigma * s)
     r = level / (level + (c * s * s) * detail + 1e-12)
     frac = torch.from_numpy(np.ascontiguousarray(beta * r * r, np.float32))[None, None]
     frac = functional.interpolate(frac, scale_factor=2, mode="bilinear", align_corners=False)
@@ -252,7 +311,8 @@ def hard_map(a1: np.ndarray, a2: np.ndarray, settings: FusionSettings) -> np.nda
 
     Parameters
     ----------
-    a1, a2 : (H, W) float arrays, the box-summed activities of image 1 and image 2
+    a1, a2 : (H, W) float arrays, the box-summed activities of image 1 and image 2 (``a2``
+        may be a 0-d zero when ``a1`` is their difference)
     settings : FusionSettings
 
     Returns
@@ -266,7 +326,11 @@ def hard_map(a1: np.ndarray, a2: np.ndarray, settings: FusionSettings) -> np.nda
 
 
 def soft_map(
-    dm: np.ndarray, i1: np.ndarray, i2: np.ndarray, settings: FusionSettings
+    dm: np.ndarray,
+    i1: np.ndarray,
+    i2: np.ndarray,
+    settings: FusionSettings,
+    around: NeighbourMeans | None = None,
 ) -> np.ndarray:
     """Soft map of one slice (the weight of image 1 actually used) from its hard map.
 
@@ -276,6 +340,8 @@ def soft_map(
     i1, i2 : (H, W) float arrays in [0, 1], the sources (image 1: CT or luminance)
     settings : FusionSettings
         ``refine="detail"``: :func:`detail_blend`; ``"none"``: the hard map as float32.
+    around : NeighbourMeans or None
+        The neighbouring slices' share of the blend's local means (volumes), or None.
 
     Returns
     -------
@@ -283,4 +349,4 @@ def soft_map(
     """
     if settings.refine == "none":
         return dm.astype(np.float32)
-    return detail_blend(dm, i1, i2, **asdict(settings.detail))
+    return detail_blend(dm, i1, i2, **asdict(settings.detail), around=around)

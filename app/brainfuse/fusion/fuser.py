@@ -13,7 +13,8 @@ slice.
 
 :meth:`Fuser.slices` fuses slice by slice in a caller's order (one item per slice, so a
 shell can show the first one at once and cancel between slices); :meth:`Fuser.fuse` drains
-it into whole arrays.
+it into whole arrays. The slices of one volume are decided in 3-D with their neighbours
+(:mod:`brainfuse.fusion.volume`); separate 2-D pairs each on their own.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ from torch.nn import functional
 
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
 from brainfuse.fusion.activity import box_sum, deep_gradient_energy
-from brainfuse.fusion.anatomy import rule_that_runs, slice_maps
+from brainfuse.fusion.anatomy import rule_maps, rule_that_runs, slice_maps
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
+from brainfuse.fusion.decision import blend_inputs, hard_map
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder, bfloat16_supported
 from brainfuse.fusion.parallel import map_images
-from brainfuse.fusion.settings import FusionSettings
+from brainfuse.fusion.settings import FusionSettings, encoder_factor
+from brainfuse.fusion.volume import Neighbourhood, ZWindows
 from brainfuse.fusion.weights import load_autoencoder
 from brainfuse.intensity import BoneStack, UnitStack
 from brainfuse.results import FusionResult
@@ -108,7 +111,9 @@ class SliceFusion:
     fused : float32 (H, W) or (H, W, 3) in [0, 1]
     decision : uint8 (H, W), 1 where image 1 is taken
     soft : float32 (H, W) in [0, 1], the weight of image 1 used
-    activity : (activity1, activity2) float32 (H, W) arrays, or None unless kept
+    activity : (activity1, activity2) float32 (H, W) arrays, or None unless kept (in a
+        volume, what is compared: ``activity1 - activity2`` summed over the slice's z
+        window, and zeros)
     """
 
     index: int
@@ -116,17 +121,6 @@ class SliceFusion:
     decision: np.ndarray
     soft: np.ndarray
     activity: tuple[np.ndarray, np.ndarray] | None = None
-
-
-def encoder_factor(shape: tuple[int, ...], encoder_size: int) -> int:
-    """Whole factor by which slices of ``shape`` (..., H, W) are reduced for the encoder.
-
-    ``round(min(H, W) / encoder_size)``, at least 1 (1 when ``encoder_size`` is 0): 2 for a
-    512 x 512 slice at the default 256, 1 for 256 x 256 and for anything below 384.
-    """
-    if encoder_size <= 0:
-        return 1
-    return max(1, round(min(shape[-2:]) / encoder_size))
 
 
 def _check_shapes(image1: UnitStack, image2: UnitStack) -> bool:
@@ -147,6 +141,34 @@ def _take(stack: UnitStack, idx: list[int]) -> np.ndarray:
     if idx == list(range(idx[0], idx[0] + len(idx))):
         return stack[idx[0] : idx[0] + len(idx)]
     return stack[idx]
+
+
+class _Picker:
+    """The decision images (image 1's luminance or ``decide``) of any slices of a volume.
+
+    The batch's own slices (``idx``, already read as ``d1``/``d2``) are not read again.
+    """
+
+    def __init__(self, image1, image2, decide, rgb, idx, d1, d2):
+        self.stacks = (image1, image2) if decide is None else decide
+        self.rgb = rgb and decide is None
+        self.where = {k: i for i, k in enumerate(idx)}
+        self.d1 = np.asarray(d1, np.float32)
+        self.d2 = np.asarray(d2, np.float32)
+
+    def __call__(self, js: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Contiguous float32 (len(js), H, W) decision images of slices ``js``."""
+        if all(j in self.where for j in js):
+            pos = [self.where[j] for j in js]
+            return np.ascontiguousarray(self.d1[pos]), np.ascontiguousarray(self.d2[pos])
+        one, two = _take(self.stacks[0], js), _take(self.stacks[1], js)
+        _check_finite(one, two)
+        if self.rgb:
+            one = rgb_to_ycbcr(one)[0]
+        return (
+            np.ascontiguousarray(one, dtype=np.float32),
+            np.ascontiguousarray(two, dtype=np.float32),
+        )
 
 
 def _check_finite(image1: np.ndarray, image2: np.ndarray) -> None:
@@ -243,6 +265,7 @@ class Fuser:
         decide: tuple[np.ndarray, np.ndarray] | None = None,
         progress: Callable[[float], None] | None = None,
         cancel: threading.Event | None = None,
+        spacing: Sequence[float] | None = None,
     ) -> FusionResult:
         """Fuse ``image1`` (CT / functional, grey or RGB) with ``image2`` (MRI).
 
@@ -261,6 +284,10 @@ class Fuser:
             always composed from ``image1`` and ``image2``.
         progress : callable(fraction) or None, called after each slice
         cancel : threading.Event or None, checked between batches of slices
+        spacing : (x, y, z) voxel spacing in mm, or None
+            The stacks are one volume's slices: the ``cnn`` method decides in 3-D windows
+            (:mod:`brainfuse.fusion.volume`). None: each slice is an image of its own (a
+            stack of 2-D pairs); a 2-D pair ignores it.
 
         Raises
         ------
@@ -286,7 +313,10 @@ class Fuser:
         soft = np.empty(b.shape, np.float32)
         acts = (np.empty(b.shape, np.float32), np.empty(b.shape, np.float32))
         timings: dict[str, float] = {}
-        slices = self.slices(a, b, bone=bone, decide=decide, cancel=cancel, timings=timings)
+        hood = None if two_d or spacing is None else self.neighbourhood(b.shape, spacing)
+        slices = self.slices(
+            a, b, bone=bone, decide=decide, cancel=cancel, timings=timings, neighbours=hood
+        )
         for done, s in enumerate(slices, 1):
             fused[s.index], dm[s.index], soft[s.index] = s.fused, s.decision, s.soft
             if s.activity is not None:
@@ -321,6 +351,19 @@ class Fuser:
         has_bone = bone is not None and not is_rgb_pair(image1, image2)  # shapes only
         return rule_that_runs(self.settings, has_bone)
 
+    def neighbourhood(
+        self, shape: tuple[int, ...], spacing: Sequence[float]
+    ) -> Neighbourhood | None:
+        """Make what the slices of a ``(Z, H, W)`` volume share when fused (None: nothing).
+
+        Only the ``cnn`` method of a volume of two slices or more decides in 3-D
+        (:mod:`brainfuse.fusion.volume`); ``spacing`` is (x, y, z) in mm.
+        """
+        if self.method != "cnn" or len(shape) < 3 or shape[0] < 2:
+            return None
+        plane = (int(shape[1]), int(shape[2]))
+        return Neighbourhood(shape[0], ZWindows.for_grid(spacing, plane, self.settings))
+
     def slices(
         self,
         image1: UnitStack,
@@ -331,6 +374,7 @@ class Fuser:
         decide: tuple[UnitStack, UnitStack] | None = None,
         cancel: threading.Event | None = None,
         timings: dict[str, float] | None = None,
+        neighbours: Neighbourhood | None = None,
     ) -> Iterator[SliceFusion]:
         """Fuse the slices of two stacks one by one, in ``order``.
 
@@ -343,6 +387,11 @@ class Fuser:
         bone, decide : (Z, H, W) arrays or None, as in :meth:`fuse`
         cancel : threading.Event or None, checked before each batch
         timings : dict or None, milliseconds per stage are added to it
+        neighbours : Neighbourhood or None
+            The stacks are one volume (:meth:`neighbourhood`): each slice is decided with
+            its neighbours' activities and blend inputs, computed once and held while
+            needed; pass the same one to every call of one fusion. None: every slice on its
+            own.
 
         Yields
         ------
@@ -367,13 +416,19 @@ class Fuser:
             if self.method == "cnn":
                 d1, d2 = (y, b) if decide is None else (decide[0][idx], decide[1][idx])
                 prior = None if bone is None or rgb else np.asarray(bone[idx], bool)
-                dm, soft, act = self._decide(d1, d2, prior, timings)
+                if neighbours is None:
+                    dm, soft, act = self._decide(d1, d2, prior, timings)
+                else:
+                    pick = _Picker(image1, image2, decide, rgb, idx, d1, d2)
+                    dm, soft, act = self._decide_in_volume(idx, pick, prior, neighbours, timings)
                 fused = compose(soft, a, b)
             else:
                 fused, dm, soft = self._fuse_baseline(y, b)
                 fused = fused if cb is None or cr is None else ycbcr_to_rgb(fused, cb, cr)
                 act = None
             for i, k in enumerate(idx):
+                if neighbours is not None:
+                    neighbours.finish(k)
                 yield SliceFusion(
                     k, fused[i], dm[i], soft[i], None if act is None else (act[0][i], act[1][i])
                 )
@@ -437,6 +492,38 @@ class Fuser:
         for key, sec in (("activity", t_enc), ("decision", t_dec)):
             timings[key] = timings.get(key, 0.0) + sec * 1e3
         return dm, soft, ((a1, a2) if self.keep_activity else None)
+
+    def _decide_in_volume(self, idx, pick, bone, hood, timings):
+        """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D)."""
+        t = time.perf_counter()
+        missing = hood.missing_activity(idx)
+        step = self.batch_for(*pick.d2.shape[-2:])
+        for c0 in range(0, len(missing), step):
+            js = missing[c0 : c0 + step]
+            a1, a2 = self.activity(*pick(js))
+            for i, j in enumerate(js):
+                hood.put_activity(j, a1[i], a2[i])
+        t_enc = time.perf_counter() - t
+        t = time.perf_counter()
+        n = len(idx)
+        dm = np.empty((n, *pick.d2.shape[-2:]), np.uint8)
+        soft = np.empty(dm.shape, np.float32)
+        act = []
+        zero = np.zeros((), np.float32)
+        for i, k in enumerate(idx):
+            verified = hood.hard(k, lambda diff: hard_map(diff, zero, self.settings))
+            around = hood.around(k, lambda j: blend_inputs(*(x[0] for x in pick([j]))))
+            prior = None if bone is None else bone[i]
+            dm[i], soft[i] = rule_maps(
+                verified, pick.d1[i], pick.d2[i], prior, self.settings, around
+            )
+            if self.keep_activity:
+                act.append((hood.activity(k), np.zeros(dm.shape[1:], np.float32)))
+        timings["activity"] = timings.get("activity", 0.0) + t_enc * 1e3
+        timings["decision"] = timings.get("decision", 0.0) + (time.perf_counter() - t) * 1e3
+        if not act:
+            return dm, soft, None
+        return dm, soft, (np.stack([x[0] for x in act]), np.stack([x[1] for x in act]))
 
     def _fuse_baseline(self, a, b):
         from brainfuse.fusion import baselines

@@ -13,7 +13,15 @@ from dataclasses import asdict, dataclass, field, replace
 
 from brainfuse.errors import BrainFuseError
 
-__all__ = ["PRECISIONS", "REFINEMENTS", "RULES", "AnatomyRule", "DetailBlend", "FusionSettings"]
+__all__ = [
+    "PRECISIONS",
+    "REFINEMENTS",
+    "RULES",
+    "AnatomyRule",
+    "DetailBlend",
+    "FusionSettings",
+    "encoder_factor",
+]
 
 #: Ways to turn the hard map into the soft map actually used.
 REFINEMENTS = ("detail", "none")
@@ -172,3 +180,14 @@ class FusionSettings:
     def as_record(self) -> dict:
         """Plain ``dict`` of every field (for provenance records and logs)."""
         return asdict(self)
+
+
+def encoder_factor(shape: tuple[int, ...], encoder_size: int) -> int:
+    """Whole factor by which slices of ``shape`` (..., H, W) are reduced for the encoder.
+
+    ``round(min(H, W) / encoder_size)``, at least 1 (1 when ``encoder_size`` is 0): 2 for a
+    512 x 512 slice at the default 256, 1 for 256 x 256 and for anything below 384.
+    """
+    if encoder_size <= 0:
+        return 1
+    return max(1, round(min(shape[-2:]) / encoder_size))

@@ -1,0 +1,230 @@
+"""A volume's fusion decided in 3-D: z windows from the slice spacing, and a bounded cache.
+
+A decision map made slice by slice jumps between neighbouring slices where the anatomy does
+not, which shows as banding in sagittal and coronal reformats (issue 14,
+:func:`brainfuse.planes.banding`). In a volume the ``cnn`` method therefore takes its two
+local windows in 3-D, each made about isotropic in millimetres from its in-plane size:
+
+- **activity**: the in-plane box sums (``window`` pixels of the encoder's grid, i.e.
+  ``window * f`` pixels of a slice the encoder reduces by ``f``,
+  :func:`~brainfuse.fusion.settings.encoder_factor`) of the ``2 r + 1`` slices around
+  slice ``k`` are added before the two images are compared, with
+  ``r = round((window * f / 2) * pixel / spacing)`` (the box's half width, in mm, along z as
+  in the plane); slices thicker than that (``r = 0``) are decided on their own;
+- **consistency verification**: after the in-plane verification of each slice's hard map,
+  a three-slice majority (slice ``k`` against ``k - 1`` and ``k + 1``; a tie at the volume's
+  ends keeps slice ``k``) overrules a decision that holds in one slice alone, when the
+  verification's disk (``cv_radius`` pixels, scaled) reaches the next slice in mm;
+- **soft map**: the detail blend's local means (:func:`~brainfuse.fusion.decision.detail_blend`)
+  are Gaussian along z too, ``sigma_z = sigma * (slice size / 256) * pixel / spacing`` slices,
+  truncated at 2 sigma like the in-plane one; at the volume's ends the weights of the slices
+  that exist are renormalised.
+
+``pixel`` is the mean in-plane spacing and ``spacing`` the distance between slices (mm).
+The ``anatomy`` rule's regions (bone, intracranial area) stay per slice. A single slice
+(2-D pair) has no neighbours: its numbers are exactly those of a 2-D fusion.
+
+:class:`Neighbourhood` holds each slice's activity difference (and block-averaged blend inputs) only
+while a slice not yet fused lies within reach: a sliding window at the fusion's fronts,
+never the whole activity volume, and no slice is encoded twice. A slice's result depends on
+its neighbours' inputs only, never on the order in which slices are fused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from brainfuse.fusion.decision import NeighbourMeans, scaled_radius
+from brainfuse.fusion.settings import FusionSettings, encoder_factor
+
+__all__ = ["MAX_RADIUS", "Neighbourhood", "ZWindows"]
+
+#: Most neighbours on each side (slices), bounding the cache and the first slice's wait for
+#: very thin slices.
+MAX_RADIUS = 16
+
+Inputs = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ZWindows:
+    """The z extent of a volume's two windows.
+
+    Attributes
+    ----------
+    activity : int
+        ``r``: slices on each side whose box-summed activities are added.
+    majority : int
+        1: each verified hard map is put to a vote with its two neighbours; 0: not.
+    blend : float32 (2 R + 1,)
+        Gaussian weights of the blend's local means along z, slice ``k + i - R`` at ``i``
+        (not normalised; ``R = 0``: in the slice alone).
+    """
+
+    activity: int
+    majority: int
+    blend: np.ndarray
+
+    @classmethod
+    def for_grid(
+        cls, spacing: Sequence[float], shape: tuple[int, int], settings: FusionSettings
+    ) -> ZWindows:
+        """Choose the windows of a grid.
+
+        Parameters
+        ----------
+        spacing : (x, y, z) voxel spacing in mm (:attr:`brainfuse.image.ImageVolume.spacing`)
+        shape : (rows, cols) of a slice
+        settings : FusionSettings (``window``, ``encoder_size``, ``consistency``,
+            ``cv_radius``, ``refine``, ``detail.sigma``)
+        """
+        sx, sy, sz = (float(v) for v in spacing)
+        pixel = 0.5 * (sx + sy)
+        per_slice = pixel / sz if sz > 0 else 0.0  # in-plane pixels -> slices
+        # the box window k is counted on the encoder's grid (encoder_factor pixels each)
+        box = settings.window * encoder_factor(shape, settings.encoder_size)
+        r = min(round(0.5 * box * per_slice), MAX_RADIUS)
+        cv_reach = scaled_radius(settings.cv_radius, shape) * per_slice  # slices
+        vote = int(settings.consistency and cv_reach >= 1.0)
+        weights = np.ones(1, np.float32)
+        if settings.refine == "detail":
+            sigma = settings.detail.sigma * min(shape) / 256.0 * per_slice
+            big_r = min(int(2.0 * sigma + 0.5), MAX_RADIUS)  # truncated at 2 sigma
+            if big_r > 0:
+                i = np.arange(-big_r, big_r + 1, dtype=np.float64)
+                weights = np.exp(-0.5 * (i / sigma) ** 2).astype(np.float32)
+        return cls(max(r, 0), vote, weights)
+
+
+class Neighbourhood:
+    """What the slices of one volume's fusion share with their neighbours, while it is needed.
+
+    Parameters
+    ----------
+    n_slices : int
+    windows : ZWindows
+
+    Attributes
+    ----------
+    done : bool (n_slices,), the slices fused (their neighbours' data may go)
+    encoded : int, slices whose activities were computed (each once)
+    """
+
+    def __init__(self, n_slices: int, windows: ZWindows):
+        self.windows = windows
+        self.done = np.zeros(n_slices, bool)
+        self.encoded = 0
+        self._activity: dict[int, np.ndarray] = {}
+        self._hard: dict[int, np.ndarray] = {}
+        self._inputs: dict[int, Inputs] = {}
+
+    @property
+    def n_slices(self) -> int:
+        """Number of slices of the volume."""
+        return self.done.size
+
+    @property
+    def held(self) -> int:
+        """Slices whose activities are held now."""
+        return len(self._activity)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays held now (activities, hard maps, blend inputs)."""
+        arrays = [*self._activity.values(), *self._hard.values()]
+        arrays += [x for inputs in self._inputs.values() for x in inputs]
+        return sum(x.nbytes for x in arrays)
+
+    def _span(self, k: int, r: int) -> range:
+        return range(max(k - r, 0), min(k + r + 1, self.n_slices))
+
+    def missing_activity(self, targets: Sequence[int]) -> list[int]:
+        """Slices whose activities ``targets`` need and that are not held, in index order."""
+        r = self.windows.activity + self.windows.majority
+        need = {j for k in targets for j in self._span(k, r)}
+        return sorted(need.difference(self._activity))
+
+    def put_activity(self, j: int, a1: np.ndarray, a2: np.ndarray) -> None:
+        """Hold slice ``j``'s box-summed activities (computed once) as ``a1 - a2``."""
+        self._activity[j] = a1 - a2  # one array: a1 > a2 exactly where a1 - a2 > 0
+        self.encoded += 1
+
+    def activity(self, k: int) -> np.ndarray:
+        """Return the activity difference slice ``k`` compares with 0: its window's, added.
+
+        ``sum(a1 - a2)`` over the slices ``k - r .. k + r`` that exist, in index order
+        (``> 0``: image 1 has more activity in the 3-D box).
+
+        Raises
+        ------
+        KeyError
+            A neighbour's activities are not held (:meth:`missing_activity` first).
+        """
+        span = self._span(k, self.windows.activity)
+        total = self._activity[span[0]].copy()
+        for j in span[1:]:
+            total += self._activity[j]
+        return total
+
+    def hard(self, k: int, verify: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """Return slice ``k``'s hard map verified in 3-D (a new uint8 array).
+
+        Parameters
+        ----------
+        k : int
+        verify : callable(difference) -> the in-plane verified hard map of ``difference > 0``
+            (:func:`~brainfuse.fusion.decision.hard_map`), called once per slice on
+            :meth:`activity`
+        """
+        span = self._span(k, self.windows.majority)
+        for j in span:
+            if j not in self._hard:
+                self._hard[j] = verify(self.activity(j))
+        if len(span) < 3:  # alone, or at an end of the volume: a tie of two keeps its own
+            return self._hard[k].copy()
+        a, b, c = (self._hard[j] for j in span)
+        return (a & b) | (a & c) | (b & c)  # two of three
+
+    def around(self, k: int, inputs: Callable[[int], Inputs]) -> NeighbourMeans | None:
+        """Return the neighbours' share of slice ``k``'s blend means (None: no neighbour).
+
+        Parameters
+        ----------
+        k : int
+        inputs : callable(j) -> :func:`~brainfuse.fusion.decision.blend_inputs` of slice j,
+            called once per slice while it is held
+        """
+        weights = self.windows.blend
+        big_r = weights.size // 2
+        span = self._span(k, big_r)
+        if len(span) == 1:
+            return None
+        w = weights[span[0] - k + big_r : span[-1] - k + big_r + 1]
+        w = w / w.sum(dtype=np.float32)
+        sums: list[np.ndarray] = []
+        for j, wj in zip(span, w, strict=True):
+            if j == k:
+                continue
+            if j not in self._inputs:
+                self._inputs[j] = inputs(j)
+            if not sums:
+                sums = [wj * x for x in self._inputs[j]]
+                continue
+            for total, x in zip(sums, self._inputs[j], strict=True):
+                total += wj * x
+        e1, e2, level = sums
+        return NeighbourMeans(float(w[k - span[0]]), e1, e2, level)
+
+    def finish(self, k: int) -> None:
+        """Slice ``k`` is fused: let go of what no slice left to fuse needs."""
+        self.done[k] = True
+        for held, r in (
+            (self._activity, self.windows.activity + self.windows.majority),
+            (self._hard, self.windows.majority),
+            (self._inputs, self.windows.blend.size // 2),
+        ):
+            for j in [j for j in held if self.done[self._span(j, r).start : j + r + 1].all()]:
+                del held[j]
