@@ -29,13 +29,14 @@ from brainfuse.gui.tasks import (
     transform_task,
 )
 from brainfuse.gui.workers import TaskRunner
+from brainfuse.heap import return_free_memory
 from brainfuse.image import ImageVolume
 from brainfuse.overlay import overlay_lut
 from brainfuse.pipeline import prepare
 from brainfuse.results import PairResult
 from brainfuse.workspace import Workspace
 
-__all__ = ["Session", "fuser_for", "return_free_memory"]
+__all__ = ["Session", "fuser_for"]
 
 _FUSERS: dict[tuple[str, str], Fuser] = {}
 _FUSER_LOCK = threading.Lock()
@@ -57,31 +58,6 @@ def fuser_for(device: str, rule: str = "anatomy") -> Fuser:
             fuser.fuse(warm, warm)
             _FUSERS[key] = fuser
         return _FUSERS[key]
-
-
-def return_free_memory() -> bool:
-    """Give the heap's free pages back to the system (glibc ``malloc_trim``); False elsewhere.
-
-    Each fusion allocates its volumes while the previous one is being dropped; glibc keeps
-    the freed pages, so without this the window's resident memory steps up by a volume's
-    size now and then over a long session (issue 17: 1000 slices fused in a row). Cyclic
-    garbage is collected first: a dropped fusion's volumes can wait in reference cycles for
-    Python's next full sweep (seen as a 35–40 MiB step in that test).
-    """
-    import ctypes
-    import ctypes.util
-    import gc
-    import sys
-
-    gc.collect()
-    if not sys.platform.startswith("linux"):
-        return False
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        return bool(libc.malloc_trim(0))
-    except (OSError, AttributeError):  # musl and others have no malloc_trim
-        return False
 
 
 class Session(QtCore.QObject):
