@@ -69,6 +69,8 @@ def malloc_arenas() -> int | None:
         libc.malloc_info(0, ctypes.c_void_p(stream))
     finally:
         libc.fclose(ctypes.c_void_p(stream))
+    if buffer.value is None:
+        return None
     report = ctypes.string_at(buffer.value, size.value).decode("ascii", "replace")
     libc.free(buffer)
     return len(re.findall(r"<heap nr=", report))
