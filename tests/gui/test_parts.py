@@ -104,3 +104,42 @@ def test_runner_cancel_stops_a_generator_between_yields(qtbot):
     runner.cancel_all()
     qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
     assert 3 <= len(seen) < 1000 and errors == []
+
+
+def test_finished_tasks_leave_neither_their_workers_nor_their_arguments(qtbot):
+    """Issue 17: each readout's worker (three slices copied in) stayed alive for good.
+
+    One argument may still be held for a moment by the pool thread that ran it (seen once in
+    a few runs); before the fix every one of them stayed.
+    """
+    import gc
+    import weakref
+
+    import numpy as np
+
+    runner = _runner(qtbot)
+    got = []
+    args = [np.zeros((64, 64), np.float32) for _ in range(10)]
+    watch = [weakref.ref(a) for a in args]
+
+    def total(a, *, cancel):
+        return float(a.sum())
+
+    def steps(a, *, cancel):
+        yield 0.5, float(a.max())
+        return float(a.min())
+
+    for a in args[:8]:
+        runner.start("metrics", total, a, quiet=True, on_return=got.append)
+        qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
+    for a in args[8:]:
+        runner.start("fuse", steps, a, on_yield=got.append, on_return=got.append)
+        qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
+    assert len(got) == 12
+    del args, a
+
+    def released() -> bool:
+        gc.collect()
+        return sum(r() is not None for r in watch) <= 1
+
+    qtbot.waitUntil(released, timeout=5000)
