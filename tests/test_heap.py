@@ -45,3 +45,15 @@ def _arenas_after_a_thread(mode: str) -> int:
 def test_threads_of_the_window_allocate_from_the_main_arena():
     assert _arenas_after_a_thread("plain") >= 2  # glibc's default: an arena per thread
     assert _arenas_after_a_thread("window") == 1
+
+
+def test_long_lived_objects_are_frozen_once():
+    code = [
+        sys.executable,
+        "-c",
+        "import gc; from brainfuse.heap import freeze_long_lived as f; "
+        "n = gc.get_freeze_count(); print(n, f(), gc.get_freeze_count() > n, f())",
+    ]
+    done = subprocess.run(code, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["0", "True", "True", "False"]

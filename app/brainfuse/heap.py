@@ -25,9 +25,10 @@ import gc
 import re
 import sys
 
-__all__ = ["malloc_arenas", "one_malloc_arena", "return_free_memory"]
+__all__ = ["freeze_long_lived", "malloc_arenas", "one_malloc_arena", "return_free_memory"]
 
 _M_ARENA_MAX = -8  # glibc mallopt parameter (malloc.h)
+_frozen = False
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -91,3 +92,20 @@ def return_free_memory() -> bool:
         return libc is not None and bool(libc.malloc_trim(0))
     except AttributeError:  # musl and others have no malloc_trim
         return False
+
+
+def freeze_long_lived() -> bool:
+    """Leave the objects that exist now out of every later cyclic collection (``gc.freeze``).
+
+    Once per process (True the first time), when the window has started: the modules and
+    the model are there for good, and a full collection over them (300,000 objects) held
+    the interpreter for 165 ms on the 2-core development VM, a freeze of the window each
+    time Python ran one or :func:`return_free_memory` did. Objects made later are
+    collected as before.
+    """
+    global _frozen
+    if _frozen:
+        return False
+    gc.freeze()
+    _frozen = True
+    return True

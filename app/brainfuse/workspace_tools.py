@@ -65,6 +65,7 @@ class ReaderTools:
         self._edited: dict[int, EditedSlice] = {}  # cache for the fusion below
         self._edited_for: object = None
         self._edits_version = 0  # bumped at every change of the labels
+        self._has_edits: tuple[object, bool] = (None, False)  # ((edits, version), any label)
         self._volumes: dict[str, tuple[tuple, np.ndarray]] = {}  # edited volumes, by layer
         self._stroke: Any = None
 
@@ -159,8 +160,17 @@ class ReaderTools:
 
     @property
     def has_edits(self) -> bool:
-        """True when any voxel is forced to a source."""
-        return self.edits is not None and bool(self.edits.labels.any())
+        """True when any voxel is forced to a source.
+
+        Kept per edit volume and change (a scan of a 512 x 512 x 300 label volume is
+        milliseconds, and the window asks on every redraw).
+        """
+        if self.edits is None:
+            return False
+        key = (self.edits, self._edits_version)
+        if self._has_edits[0] != key:
+            self._has_edits = (key, bool(self.edits.labels.any()))
+        return self._has_edits[1]
 
     def _edits_touched(self, box: Box | None) -> Box | None:
         if box is not None or self.edits is None:

@@ -56,6 +56,20 @@ def test_demo_pair_fuses_off_the_gui_thread_and_fills_four_viewers(fused_window,
     assert fused_window.readouts.labels["device"].text() == ws.device != ""
 
 
+def test_a_fused_slice_redraws_the_fusion_panels_only(fused_window, qtbot):
+    """Issue 18: at 512 x 512 each panel is milliseconds of the window's own thread."""
+    import gc
+
+    ws, panels = fused_window.workspace, fused_window.viewers.panels
+    shown = {name: panels[name].image.image for name in LAYERS}
+    ws.slice_fused(ws.slice_index)
+    for name in LAYERS:
+        redrawn = panels[name].image.image is not shown[name]
+        assert redrawn == (name in ("map", "fused")), name
+    # the model is loaded: what exists now is left out of later garbage collections
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=60000)
+
+
 def test_panning_one_viewer_pans_the_others(fused_window):
     viewers = fused_window.viewers
     before = viewers.box("mri").viewRange()

