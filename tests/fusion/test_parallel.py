@@ -98,3 +98,37 @@ def test_bfloat16_convolutions_keep_the_activity_and_the_map():
         assert np.median(rel[x > 1e-3 * x.max()]) < 0.02
     maps = [f.fuse(a, b).decision_map for f in (exact, fast)]
     assert (maps[0] == maps[1]).mean() > 0.99
+
+
+def test_the_caller_works_while_the_images_are_encoded():
+    from brainfuse.fusion.parallel import submit_images
+
+    started = threading.Event()
+
+    def work(i: int) -> int:
+        started.set()
+        return i + 1
+
+    gather = submit_images(work, [1, 2, 3], workers=2)
+    assert started.wait(10)  # the workers run before anyone waits for them
+    assert gather() == [2, 3, 4]
+
+
+def test_regions_found_during_encoding_give_the_same_maps():
+    from brainfuse.fusion.anatomy import anatomy_regions, slice_maps
+
+    ct, mr = textured((96, 96), seed=11), textured((96, 96), seed=12)
+    yy, xx = np.mgrid[:96, :96]
+    ring = np.abs(np.hypot(yy - 48, xx - 48) - 36) < 4  # a skull ring
+    ct[ring] = 1.0
+    fuser = Fuser("cnn", threads=2)
+    a1, a2 = fuser.activity(ct[None], mr[None])
+    s = fuser.settings
+    inside = anatomy_regions(ring, mr, s)
+    assert inside[48, 48] and not inside[ring].any()
+    before = slice_maps(a1[0], a2[0], ct, mr, ring, s)
+    during = slice_maps(a1[0], a2[0], ct, mr, ring, s, inside=inside)
+    for x, y in zip(before, during, strict=True):
+        np.testing.assert_array_equal(x, y)
+    fused = fuser.fuse(ct, mr, bone=ring)  # the fuser finds the regions while encoding
+    np.testing.assert_array_equal(fused.decision_map, before[0])

@@ -44,7 +44,14 @@ from brainfuse.fusion.decision import (
 )
 from brainfuse.fusion.settings import FusionSettings
 
-__all__ = ["anatomy_maps", "intracranial", "rule_maps", "rule_that_runs", "slice_maps"]
+__all__ = [
+    "anatomy_maps",
+    "anatomy_regions",
+    "intracranial",
+    "rule_maps",
+    "rule_that_runs",
+    "slice_maps",
+]
 
 
 def rule_that_runs(settings: FusionSettings, has_bone: bool) -> str:
@@ -60,6 +67,8 @@ def slice_maps(
     bone: np.ndarray | None,
     settings: FusionSettings,
     around: NeighbourMeans | None = None,
+    *,
+    inside: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice under the rule that runs (:func:`rule_that_runs`).
 
@@ -72,13 +81,16 @@ def slice_maps(
     around : NeighbourMeans or None
         In a volume, the neighbouring slices' share of the soft map's local means
         (:func:`~brainfuse.fusion.decision.detail_blend`); None for a single slice.
+    inside : (H, W) bool or None
+        The ``anatomy`` rule's intracranial area (:func:`anatomy_regions`) when already
+        found (it needs no activity, so the fuser finds it while the encoder runs).
 
     Returns
     -------
     hard (uint8, 1 = image 1) and soft (float32, the weight of image 1); background (both
     sources below ``settings.background``) is 0 in both.
     """
-    return rule_maps(hard_map(a1, a2, settings), i1, i2, bone, settings, around)
+    return rule_maps(hard_map(a1, a2, settings), i1, i2, bone, settings, around, inside=inside)
 
 
 def rule_maps(
@@ -88,6 +100,8 @@ def rule_maps(
     bone: np.ndarray | None,
     settings: FusionSettings,
     around: NeighbourMeans | None = None,
+    *,
+    inside: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice from its verified deep-feature hard map ``dm``.
 
@@ -96,7 +110,7 @@ def rule_maps(
     (uint8) may be written to.
     """
     if bone is not None and rule_that_runs(settings, True) == "anatomy":
-        return anatomy_maps(dm, bone, i1, i2, settings, around)
+        return anatomy_maps(dm, bone, i1, i2, settings, around, inside=inside)
     soft = soft_map(dm, i1, i2, settings, around)
     back = np.maximum(i1, i2) < settings.background / 255.0
     dm[back] = 0
@@ -218,6 +232,31 @@ def intracranial(
     return room
 
 
+def anatomy_regions(bone: np.ndarray, mri: np.ndarray, settings: FusionSettings) -> np.ndarray:
+    """Find the intracranial area of one slice as the ``anatomy`` rule uses it.
+
+    :func:`intracranial` with the rule's settings; it needs the bone prior and the MRI only,
+    no activity.
+
+    Parameters
+    ----------
+    bone : (H, W) bool, the bone prior
+    mri : (H, W) float32 in [0, 1], the MRI in its fixed (decision) representation
+    settings : FusionSettings (``anatomy``, ``background``)
+
+    Returns
+    -------
+    (H, W) bool
+    """
+    return intracranial(
+        np.asarray(bone, bool),
+        settings.anatomy.close_radius,
+        mri,
+        ring_coverage=settings.anatomy.ring_coverage,
+        level=settings.background / 255.0,
+    )
+
+
 def anatomy_maps(
     dm: np.ndarray,
     bone: np.ndarray,
@@ -225,6 +264,8 @@ def anatomy_maps(
     i2: np.ndarray,
     settings: FusionSettings,
     around: NeighbourMeans | None = None,
+    *,
+    inside: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice under the ``anatomy`` rule.
 
@@ -236,6 +277,8 @@ def anatomy_maps(
         representation
     settings : FusionSettings (``anatomy``, ``detail``, ``background``)
     around : NeighbourMeans or None, as in :func:`slice_maps`
+    inside : (H, W) bool or None, the intracranial area if already found
+        (:func:`anatomy_regions`)
 
     Returns
     -------
@@ -243,13 +286,8 @@ def anatomy_maps(
     soft : (H, W) float32 in [0, 1], the CT's weight
     """
     bone = np.asarray(bone, bool)
-    inside = intracranial(
-        bone,
-        settings.anatomy.close_radius,
-        i2,
-        ring_coverage=settings.anatomy.ring_coverage,
-        level=settings.background / 255.0,
-    )
+    if inside is None:
+        inside = anatomy_regions(bone, i2, settings)
     hard = dm.astype(np.uint8, copy=True)
     hard[inside] = 0
     hard[bone] = 1

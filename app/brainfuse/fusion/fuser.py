@@ -31,13 +31,13 @@ from torch.nn import functional
 
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
 from brainfuse.fusion.activity import box_sum, deep_gradient_energy
-from brainfuse.fusion.anatomy import rule_maps, rule_that_runs, slice_maps
+from brainfuse.fusion.anatomy import anatomy_regions, rule_maps, rule_that_runs, slice_maps
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
 from brainfuse.fusion.decision import blend_inputs, hard_map
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder, bfloat16_supported
-from brainfuse.fusion.parallel import map_images
+from brainfuse.fusion.parallel import submit_images
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
 from brainfuse.fusion.volume import Neighbourhood, ZWindows
 from brainfuse.fusion.weights import load_autoencoder
@@ -448,6 +448,16 @@ class Fuser:
         Computed at the encoder's size (``settings.encoder_size``, :func:`encoder_factor`)
         and brought back to the slices' own size.
         """
+        return self.submit_activity(a, b)()
+
+    def submit_activity(
+        self, a: np.ndarray, b: np.ndarray
+    ) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+        """Start :meth:`activity` on the worker threads; return the function that waits for it.
+
+        The calling thread may meanwhile do work that needs no activity (the ``anatomy``
+        rule's regions); on one thread or a GPU the activity is computed here, at once.
+        """
         if self.encoder is None:
             raise BrainFuseError(f"method '{self.method}' has no deep activity")
         encoder, energy, tile, k = self.encoder, self.energy, self.tile, self.settings.window
@@ -468,17 +478,25 @@ class Fuser:
 
         n = a.shape[0]
         stacked = np.concatenate([a, b])
-        if self.workers > 1:  # CPU: one image per task (fusion/parallel.py)
-            out = np.stack(map_images(one_batch, [im[None] for im in stacked], self.workers))
-            s = out[:, 0]
-        else:  # one call for the whole batch (a GPU, or one CPU thread)
-            s = map_images(one_batch, [stacked], 1)[0]
-        return s[:n], s[n:]
+        # CPU: one image per task (fusion/parallel.py); a GPU or one thread: the whole batch
+        items = [im[None] for im in stacked] if self.workers > 1 else [stacked]
+        gather = submit_images(one_batch, items, self.workers)
+
+        def result() -> tuple[np.ndarray, np.ndarray]:
+            s = np.concatenate(gather())
+            return s[:n], s[n:]
+
+        return result
 
     # ------------------------------------------------------------------ internals
     def _decide(self, a, b, bone, timings):
         t = time.perf_counter()
-        a1, a2 = self.activity(np.ascontiguousarray(a), np.ascontiguousarray(b))
+        gather = self.submit_activity(np.ascontiguousarray(a), np.ascontiguousarray(b))
+        # while the workers encode: the anatomy rule's regions, which need no activity
+        insides = [None] * a.shape[0]
+        if bone is not None and rule_that_runs(self.settings, True) == "anatomy":
+            insides = [anatomy_regions(bone[i], b[i], self.settings) for i in range(a.shape[0])]
+        a1, a2 = gather()
         t_enc = time.perf_counter() - t
         t_dec = 0.0
         dm = np.empty(a.shape, np.uint8)
@@ -486,7 +504,13 @@ class Fuser:
         for i in range(a.shape[0]):
             t = time.perf_counter()
             dm[i], soft[i] = slice_maps(
-                a1[i], a2[i], a[i], b[i], None if bone is None else bone[i], self.settings
+                a1[i],
+                a2[i],
+                a[i],
+                b[i],
+                None if bone is None else bone[i],
+                self.settings,
+                inside=insides[i],
             )
             t_dec += time.perf_counter() - t
         for key, sec in (("activity", t_enc), ("decision", t_dec)):

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import torch
 
-__all__ = ["map_images"]
+__all__ = ["map_images", "submit_images"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,6 +48,27 @@ def _in_inference_mode(func: Callable[[T], R], item: T) -> R:
         return func(item)
 
 
+def submit_images(func: Callable[[T], R], items: Sequence[T], workers: int) -> Callable[[], list[R]]:
+    """Start ``[func(item) for item in items]`` on up to ``workers`` threads; return a gatherer.
+
+    The calling thread is free until it calls the returned function, which waits for every
+    item and returns the results in the order of ``items`` (raising the first exception of
+    ``func`` after all items have finished). With one worker (or one item) the items are
+    computed here, at once.
+    """
+    if workers <= 1 or len(items) <= 1:
+        results = [_in_inference_mode(func, item) for item in items]
+        return lambda: results
+    pool = _pool(workers)
+    futures = [pool.submit(_in_inference_mode, func, item) for item in items]
+
+    def gather() -> list[R]:
+        wait(futures)  # all done before any error is raised: no worker left writing
+        return [f.result() for f in futures]
+
+    return gather
+
+
 def map_images(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
     """Return ``[func(item) for item in items]``, computed by up to ``workers`` threads.
 
@@ -66,9 +87,4 @@ def map_images(func: Callable[[T], R], items: Sequence[T], workers: int) -> list
         The results in the order of ``items``. The first exception raised by ``func`` is
         raised here, after every item has finished.
     """
-    if workers <= 1 or len(items) <= 1:
-        return [_in_inference_mode(func, item) for item in items]
-    pool = _pool(workers)
-    futures = [pool.submit(_in_inference_mode, func, item) for item in items]
-    wait(futures)  # all done before any error is raised: no worker left writing
-    return [f.result() for f in futures]
+    return submit_images(func, items, workers)()
