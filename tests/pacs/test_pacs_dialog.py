@@ -93,8 +93,11 @@ def test_errors_are_one_line_in_the_dialog(qtbot, orthanc, monkeypatch):
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.job_done, timeout=WAIT_MS):
         dialog.search_button.click()
-    assert "rejected the association" in dialog.status.text()
-    assert "NOTORTHANC" in dialog.status.text()
+    # Orthanc usually answers a wrong called AE title with A-ASSOCIATE-RJ; in one CI run
+    # (2026-11-30) it closed the connection instead: both are one clear line naming the title
+    text = dialog.status.text()
+    assert "rejected the association" in text or "closed the connection without answering" in text
+    assert "NOTORTHANC" in text and "\n" not in text
     dialog.study_date.setText("2024")
     dialog.search_button.click()
     assert "invalid study date" in dialog.status.text()

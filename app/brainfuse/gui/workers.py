@@ -18,6 +18,7 @@ user moved on), results of the older one are dropped on arrival (ndv's ``_reques
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import threading
 import warnings
@@ -230,7 +231,8 @@ class TaskRunner(QtCore.QObject):
                 del self.tasks[kind]
             if not any(not t.quiet for t in self.tasks.values()):
                 self._set_busy(False)
-            _disconnect(task.worker)
+            # after this emission: others' slots of ``finished`` (the Cancel note) still run
+            QtCore.QTimer.singleShot(0, functools.partial(_disconnect, task.worker))
 
         if isinstance(task.worker, GeneratorWorker):
             task.worker.yielded.connect(yielded)
