@@ -30,7 +30,6 @@ __all__ = [
     "describe_threads",
     "prefer_passive_wait",
     "usable_cores",
-    "wait_policy",
 ]
 
 WAIT_ENV = "OMP_WAIT_POLICY"
@@ -55,11 +54,6 @@ def prefer_passive_wait() -> str | None:
         _policy = os.environ[WAIT_ENV].strip().lower() or None
     elif _policy is None and os.environ.get(WAIT_ENV):
         _policy = os.environ[WAIT_ENV].strip().lower()  # set by the user before torch
-    return _policy
-
-
-def wait_policy() -> str | None:
-    """Return the OpenMP wait policy in effect (see :func:`prefer_passive_wait`), or None."""
     return _policy
 
 

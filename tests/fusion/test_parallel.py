@@ -60,7 +60,7 @@ def test_activity_is_the_same_on_one_or_two_threads():
 
 def test_encoder_factor_brings_large_slices_to_the_training_size():
     from brainfuse.errors import BrainFuseError
-    from brainfuse.fusion.fuser import encoder_factor
+    from brainfuse.fusion.settings import encoder_factor
 
     assert encoder_factor((256, 256), 256) == 1
     assert encoder_factor((300, 512, 512), 256) == 2

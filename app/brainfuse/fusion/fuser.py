@@ -52,7 +52,6 @@ __all__ = [
     "SliceFusion",
     "available_methods",
     "check_methods",
-    "encoder_factor",
 ]
 
 

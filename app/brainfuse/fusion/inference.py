@@ -20,6 +20,8 @@ network.Encoder`, so the zero padding of the next convolution sees the same valu
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch.nn import functional
 
@@ -42,6 +44,7 @@ def bfloat16_supported(device: torch.device) -> bool:
         return False
 
 
+@functools.cache
 def _has_native_bf16() -> bool:
     """AVX512-BF16 or AMX-BF16 in the CPU flags (Linux); False where they cannot be read."""
     try:
