@@ -32,9 +32,7 @@ def grid_centre(volume: ImageVolume) -> np.ndarray:
     return (volume.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0]))[:3]
 
 
-def rigid_parameters(
-    transform: Any, centre: np.ndarray
-) -> tuple[list[float], list[float]]:
+def rigid_parameters(transform: Any, centre: np.ndarray) -> tuple[list[float], list[float]]:
     """``(translation_mm, rotation_deg)`` (three each) of a rigid transform about ``centre``.
 
     Identity (or no transform) gives zeros. 2-D transforms report the in-plane rotation as
@@ -103,9 +101,7 @@ def report_text(report: dict[str, Any]) -> str:
     return text + f", overlap {100 * report['overlap']:.0f}%"
 
 
-def checkerboard(
-    a: np.ndarray, b: np.ndarray, square_px: tuple[float, float]
-) -> np.ndarray:
+def checkerboard(a: np.ndarray, b: np.ndarray, square_px: tuple[float, float]) -> np.ndarray:
     """Interleave ``a`` and ``b`` (same 2-D shape) in squares of ``square_px`` (rows, cols).
 
     The check view of an alignment: edges that run on across square borders mean the two

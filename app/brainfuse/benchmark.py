@@ -87,9 +87,7 @@ def bench_inputs(
     pairs: dict[int, BenchInput] = {}
     for n in sizes:
         zoom = (n / ct.shape[1], n / ct.shape[2])
-        a, b = (
-            np.clip(ndi.zoom(x[mid], zoom, order=1), 0, 1).astype(np.float32) for x in (ct, mr)
-        )
+        a, b = (np.clip(ndi.zoom(x[mid], zoom, order=1), 0, 1).astype(np.float32) for x in (ct, mr))
         pairs[n] = (a, b, ndi.zoom(bone[mid], zoom, order=0) > 0.5)
     volume: BenchVolume | None = None
     if volume_shape is not None:
@@ -328,9 +326,7 @@ def run_benchmark(
             for m in methods:
                 quiet, contended = _time_paired(fusers[m], a, b, repeat, busy, bone)
                 rows.append(
-                    {"method": m, "size": n}
-                    | _stats(quiet)
-                    | _peak_memory(fusers[m], a, b, bone)
+                    {"method": m, "size": n} | _stats(quiet) | _peak_memory(fusers[m], a, b, bone)
                 )
                 r = rows[-1]
                 line = (

@@ -53,9 +53,7 @@ def overlay_lut(name: str = DEFAULT_COLORMAP) -> np.ndarray:
 
 def lut_index(decision_map: np.ndarray) -> np.ndarray:
     """Table index of each map value in [0, 1]: ``np.round(255 * clip(m, 0, 1))``."""
-    return np.round(255.0 * np.clip(np.asarray(decision_map, np.float64), 0.0, 1.0)).astype(
-        np.intp
-    )
+    return np.round(255.0 * np.clip(np.asarray(decision_map, np.float64), 0.0, 1.0)).astype(np.intp)
 
 
 def blend_overlay(
@@ -94,8 +92,7 @@ def blend_overlay(
     base = np.asarray(base_rgb8)
     if np.shape(decision_map) != base.shape[:2]:
         raise ValueError(
-            f"decision map shape {np.shape(decision_map)} differs from the image's "
-            f"{base.shape[:2]}"
+            f"decision map shape {np.shape(decision_map)} differs from the image's {base.shape[:2]}"
         )
     m = np.asarray(decision_map)
     if m.dtype in (np.uint8, np.bool_):  # a hard map: lut_index without the float copy

@@ -456,7 +456,9 @@ class Workspace(ReaderTools):
             if window not in CT_PRESETS:
                 raise KeyError(f"unknown CT window preset {window!r}; use {sorted(CT_PRESETS)}")
             if self.ct_grid is not None and not self.ct_in_hu:
-                raise ValueError(f"the CT has no Hounsfield units: preset {window!r} does not apply")
+                raise ValueError(
+                    f"the CT has no Hounsfield units: preset {window!r} does not apply"
+                )
             self.ct_preset, self.ct_window = window, CT_PRESETS[window]
         else:
             self.ct_preset, self.ct_window = None, window
@@ -606,7 +608,9 @@ class Workspace(ReaderTools):
             return None
         edited = self.edited_slice(k)  # the reader's edits, the automatic maps kept apart
         if edited is not None:
-            return edited.fused if layer == "fused" else edited.soft if self.soft_map else edited.hard
+            return (
+                edited.fused if layer == "fused" else edited.soft if self.soft_map else edited.hard
+            )
         if layer == "fused":
             return fusion.fused[k]
         return fusion.soft_map[k] if self.soft_map else fusion.decision_map[k]

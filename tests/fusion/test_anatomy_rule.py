@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from brainfuse.fusion import Fuser, FusionSettings
-from brainfuse.fusion.anatomy import intracranial
+from brainfuse.fusion.anatomy import dominant_edges, intracranial
+from brainfuse.fusion.decision import scaled_radius
+from brainfuse.fusion.settings import AnatomyRule
 from brainfuse.image import ImageVolume
 from brainfuse.intensity import bone_mask
 from brainfuse.metrics import bone_kept, brain_kept
@@ -57,7 +60,12 @@ def test_anatomy_keeps_the_bone_ring_whole_and_the_brain_from_the_mri(fuser):
     assert bone_kept(f255, c255, ct_scale="hu", ct_hu=ct_hu) == 1.0
     assert brain_kept(f255, c255, m255, ct_scale="hu", ct_hu=ct_hu) >= 0.99
     inside = intracranial(ring)
-    assert not res.decision_map[inside].any()  # no CT patch in the brain
+    # the inner table's rim (the CT's partial-volume edge) from the CT, the brain past it
+    # from the MRI: no CT patch in the brain
+    width = scaled_radius(FusionSettings().anatomy.inner_table, ring.shape)
+    rim = inside & ndimage.binary_dilation(ring, iterations=width)
+    assert rim.any() and res.decision_map[rim].all()
+    assert not res.decision_map[inside & ~rim].any()
     # sesf on the same pair loses part of the flat ring to the MRI's dark band
     sesf = Fuser(settings=FusionSettings(rule="sesf"), threads=1).fuse(ct01, mr, bone=bone)
     assert sesf.rule == "sesf"
@@ -189,3 +197,40 @@ def test_a_new_window_recomposes_without_the_encoder(fuser):
     assert np.array_equal(again.decision_map, fresh.decision_map.array)
     np.testing.assert_allclose(again.fused, fresh.fused.array, atol=1e-6)
     assert again.result().windows["ct"].kind == "preset:bone"
+
+
+def test_dominant_edges_finds_the_image_whose_own_edges_are_clearly_stronger():
+    """A strong step in image 1, a weak one in image 2 elsewhere, flat beside both."""
+    i1 = np.zeros((64, 64), np.float32)
+    i2 = np.zeros((64, 64), np.float32)
+    i1[:, 20:] = 0.8  # strong vertical edge at column 20 in image 1 only
+    i2[40:, :] = 0.1  # weak horizontal edge at row 40 in image 2 only
+    i2[:, 50:] += 0.3  # and an edge at column 50 in image 2, where image 1 is flat
+    s1, s2 = dominant_edges(i1, i2, ratio=2.0, radius=1.0)
+    assert s1[10, 19:21].all() and not s2[10, 19:21].any()
+    assert s2[10, 49:51].all() and not s1[10, 49:51].any()
+    assert s2[39:41, 5].all()  # a weak edge still wins where the other image is flat
+    assert not (s1 | s2)[10, 35]  # no edge in either image: neither
+    # a pair whose edges are equally strong is left to the deep-feature map
+    e1, e2 = dominant_edges(i1, i1.copy(), ratio=2.0)
+    assert not e1.any() and not e2.any()
+
+
+def test_anatomy_takes_the_mri_scalp_where_its_edges_dominate(fuser):
+    """Outside the skull the MRI's layered scalp (bright fat over dark muscle) has edges the
+    CT's flat soft tissue lacks: those pixels come from the MRI, however the deep map chose."""
+    ct_hu, mr, _ = _head_hu()
+    y, x = np.mgrid[0:N, 0:N]
+    r = np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5)
+    mr = mr.copy()
+    mr[(r >= 52) & (r < 54)] = 0.3  # two layers in the MRI's scalp, one in the CT's
+    ct01 = _window(ct_hu, 40, 80)
+    bone = bone_mask(ct_hu, "hu")
+    res = fuser.fuse(ct01, mr, bone=bone)
+    off = FusionSettings(anatomy=AnatomyRule(edge_ratio=0.0))
+    deep_only = Fuser(settings=off, threads=1).fuse(ct01, mr, bone=bone)
+    _, mri_edges = dominant_edges(ct01, mr, 2.0)
+    scalp = mri_edges & (r >= 51) & (r < 54)
+    assert scalp.sum() > 100
+    assert not res.decision_map[scalp].any()
+    assert deep_only.decision_map[scalp].any()  # the deep map alone took CT in places

@@ -143,6 +143,8 @@ def test_large_slices_go_in_smaller_batches_with_the_same_numbers():
     one_by_one = fuser.fuse(a, b)
     assert np.array_equal(whole.fused, one_by_one.fused)
     assert np.array_equal(whole.decision_map, one_by_one.decision_map)
+
+
 def test_settings_are_frozen_validated_and_change_the_fusion(sharp_left_right):
     from dataclasses import FrozenInstanceError
 

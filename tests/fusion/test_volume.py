@@ -185,6 +185,8 @@ def test_the_demo_volume_shows_no_banding(demo, rule):
         ("soft, head", res.soft_map, head),
     ):
         assert banding(vol, mask)["ratio"] < 1.15, name
+    if rule == "anatomy":
+        return  # its map outside the bone and brain follows each slice's own edges: no bands
     # the same slices decided one by one (no spacing) band, as before
     p = prepare(align_pair(ct, mri), None, None)
     flat = fz.fuse(np.asarray(p.ct01), np.asarray(p.mri01), bone=p.bone)

@@ -101,8 +101,9 @@ def test_a_moved_dicom_ct_series_is_registered_from_the_window(shared_data, tmp_
     size = np.round(extent / 2.0).astype(int)
     centre = grid_centre(base)
     origin = centre - 2.0 * (size - 1) / 2
-    mri_grid = base.with_array(np.zeros(tuple(size[::-1]), np.int16), spacing=(2.0,) * 3,
-                               origin=tuple(origin))
+    mri_grid = base.with_array(
+        np.zeros(tuple(size[::-1]), np.int16), spacing=(2.0,) * 3, origin=tuple(origin)
+    )
     mri = resample_to(base.with_array(_mr_like(base.array)), mri_grid)
     mri = mri.with_array(np.rint(mri.array).astype(np.int16), modality="MR", units="")
     mri_path = tmp_path / "mri.nii.gz"
@@ -133,8 +134,10 @@ def test_a_moved_dicom_ct_series_is_registered_from_the_window(shared_data, tmp_
         print(f"window registration error: {angle:.3f} deg, {shift:.3f} mm; report {report}")
         assert angle < 1.0 and shift < 1.0, (angle, shift)
         # the report gives the move back: the six parameters against the known ones
-        want_shift = list(np.asarray(expected.TransformPoint(tuple(grid_centre(ws.mri_grid))))
-                          - grid_centre(ws.mri_grid))
+        want_shift = list(
+            np.asarray(expected.TransformPoint(tuple(grid_centre(ws.mri_grid))))
+            - grid_centre(ws.mri_grid)
+        )
         assert report["translation_mm"] == pytest.approx(want_shift, abs=1.0)
         assert np.linalg.norm(report["translation_mm"]) == pytest.approx(8.0, abs=1.0)
         assert abs(report["rotation_deg"][2]) == pytest.approx(5.65, abs=1.0)

@@ -167,9 +167,16 @@ def test_layout_never_clips_at_1280x800_with_a_120_character_name(window, small_
     controls = [
         w
         for w in side.findChildren(QtWidgets.QWidget)
-        if w.isVisibleTo(side) and isinstance(
-            w, (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstractSlider,
-                QtWidgets.QLabel, QtWidgets.QSpinBox)
+        if w.isVisibleTo(side)
+        and isinstance(
+            w,
+            (
+                QtWidgets.QAbstractButton,
+                QtWidgets.QComboBox,
+                QtWidgets.QAbstractSlider,
+                QtWidgets.QLabel,
+                QtWidgets.QSpinBox,
+            ),
         )
     ]
     assert len(controls) > 15

@@ -175,7 +175,10 @@ def attach(server_file: str | Path) -> Orthanc:
     """The Orthanc that ``python -m tests.pacs.orthanc start`` left running (not ours to stop)."""
     info = json.loads(Path(server_file).read_text())
     server = Orthanc(
-        Path(info["folder"]), int(info["dicom_port"]), int(info["http_port"]), int(info["move_port"])
+        Path(info["folder"]),
+        int(info["dicom_port"]),
+        int(info["http_port"]),
+        int(info["move_port"]),
     )
     if not server._answers():
         raise RuntimeError(f"the Orthanc described by {server_file} does not answer")

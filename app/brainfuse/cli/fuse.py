@@ -127,7 +127,13 @@ def _fuse(args, volumes: list, job):
 
 #: Shares of a volume job's time per stage (measured on a 512 x 512 x 300 pair; the bar's ETA
 #: is only as good as these until the fusion, most of the job, has started).
-JOB_STAGES = {"loading CT": 5.0, "loading MRI": 4.0, "aligning": 3.0, "fusing": 80.0, "writing": 8.0}
+JOB_STAGES = {
+    "loading CT": 5.0,
+    "loading MRI": 4.0,
+    "aligning": 3.0,
+    "fusing": 80.0,
+    "writing": 8.0,
+}
 
 
 def _job(args: argparse.Namespace, job):

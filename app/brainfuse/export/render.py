@@ -101,9 +101,7 @@ def overlay_decision_map(
     (H, W, 3) ndarray of uint8
         :func:`brainfuse.overlay.blend_overlay` of the picture (alpha rising with the map).
     """
-    return blend_overlay(
-        _as_8bit(image, window), decision_map, opacity=opacity, colormap=colormap
-    )
+    return blend_overlay(_as_8bit(image, window), decision_map, opacity=opacity, colormap=colormap)
 
 
 def draw_legend(

@@ -7,18 +7,27 @@ band and drops CT patches into the brain. This rule overrides it where the anato
 
 1. **bone** (the bone prior, from the CT's own values: ``HU >= 300``, or ``>= 200`` on an
    8-bit slice; :func:`brainfuse.intensity.volume_bone_mask`): image 1 (the CT);
-2. **intracranial area** (inside the skull: the bone closed by a small disk to seal gaps, its
-   holes filled, the bone itself excluded; where wider gaps leave it open but the bone still
-   surrounds the head in most directions, the inside of the bone's convex hull within the
-   MRI's head outline, :func:`intracranial`): image 2 (the MRI);
-3. **everywhere else** (scalp, sinuses, orbits, slices whose skull is open): the deep-feature
-   hard map after consistency verification, as in ``sesf``;
-4. background (both sources dark) is image 2.
+2. **inner table** (the intracranial area's rim along the bone, 2 px at 256 x 256: the
+   CT's partial-volume bone edge, below the bone threshold): image 1, so the skull's inner
+   edge is the CT's own profile, not the MRI's dark cortical band;
+3. **intracranial area** (inside the skull, past that rim: the bone closed by a small disk
+   to seal gaps, its holes filled, the bone itself excluded; where wider gaps leave it open
+   but the bone still surrounds the head in most directions, the inside of the bone's
+   convex hull within the MRI's head outline, :func:`intracranial`): image 2 (the MRI);
+4. **everywhere else** (scalp, sinuses, orbits, the face, slices whose skull is open):
+   where one image's own edges are clearly the stronger (local Sobel strength at least
+   ``edge_ratio`` times the other's, :func:`dominant_edges`), that image; elsewhere the
+   deep-feature hard map after consistency verification, as in ``sesf``. The deep map
+   alone, summed over its window, carried the CT's bone-edge activity a few pixels into
+   the scalp and took the CT's flat soft tissue there; the pixel edges keep the MRI's
+   scalp layers and the CT's facial bones and sinus walls where each is;
+5. background (both sources dark) is image 2.
 
 The hard map is then softened by the same detail blend as ``sesf``
-(:func:`~brainfuse.fusion.decision.soft_map`), but a bone pixel never moves more than
-``tolerance`` grey levels from the CT and an intracranial pixel never more than that from
-the MRI. Region borders lie on the CT's own bone edges, so there is no seam and no halo.
+(:func:`~brainfuse.fusion.decision.soft_map`), but a bone or inner-table pixel never moves
+more than ``tolerance`` grey levels from the CT and an intracranial pixel never more than
+that from the MRI. Region borders lie on the CT's own bone edges, so there is no seam and
+no halo.
 
 Dense tissue inside the skull: pixels at bone density (calcifications, ``>= 300 HU``) are
 bone and come from the CT (the MRI barely shows calcium); a hyperdense bleed (50-100 HU)
@@ -47,6 +56,7 @@ from brainfuse.fusion.settings import FusionSettings
 __all__ = [
     "anatomy_maps",
     "anatomy_regions",
+    "dominant_edges",
     "intracranial",
     "rule_maps",
     "rule_that_runs",
@@ -257,6 +267,39 @@ def anatomy_regions(bone: np.ndarray, mri: np.ndarray, settings: FusionSettings)
     )
 
 
+def dominant_edges(
+    i1: np.ndarray, i2: np.ndarray, ratio: float, radius: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where one image's own edges are clearly stronger than the other's.
+
+    The edge strength is the Sobel gradient magnitude (:func:`scipy.ndimage.sobel`, both
+    axes, mirrored border) averaged over a ``2 r + 1`` square, ``r`` = ``radius`` scaled
+    from 256 x 256 to the slice.
+
+    Parameters
+    ----------
+    i1, i2 : (H, W) float arrays in [0, 1], the two sources (fixed representation)
+    ratio : float
+        How many times stronger an image's edges must be (>= 1).
+    radius : float
+        Radius of the local mean, pixels at 256 x 256.
+
+    Returns
+    -------
+    stronger1, stronger2 : (H, W) bool
+        Where image 1's edges are at least ``ratio`` times image 2's, and the reverse (a
+        pixel where neither image has any edge is in neither).
+    """
+    r = scaled_radius(radius, np.shape(i1))
+    strength = []
+    for image in (i1, i2):
+        x = np.asarray(image, np.float32)
+        g = np.hypot(ndimage.sobel(x, axis=0), ndimage.sobel(x, axis=1))
+        strength.append(ndimage.uniform_filter(g, 2 * r + 1) if r > 0 else g)
+    g1, g2 = strength
+    return g1 > ratio * g2, g2 > ratio * g1
+
+
 def anatomy_maps(
     dm: np.ndarray,
     bone: np.ndarray,
@@ -277,7 +320,8 @@ def anatomy_maps(
         representation
     settings : FusionSettings (``anatomy``, ``detail``, ``background``)
     around : NeighbourMeans or None, as in :func:`slice_maps`
-    inside : (H, W) bool or None, the intracranial area if already found
+    inside : (H, W) bool or None, the intracranial area (inner-table rim included) if
+        already found
         (:func:`anatomy_regions`)
 
     Returns
@@ -288,16 +332,24 @@ def anatomy_maps(
     bone = np.asarray(bone, bool)
     if inside is None:
         inside = anatomy_regions(bone, i2, settings)
+    rule = settings.anatomy
     hard = dm.astype(np.uint8, copy=True)
-    hard[inside] = 0
-    hard[bone] = 1
+    if rule.edge_ratio > 0:
+        stronger1, stronger2 = dominant_edges(i1, i2, rule.edge_ratio, rule.edge_radius)
+        hard[stronger1] = 1
+        hard[stronger2] = 0
+    rim = inside & _dilate(bone, scaled_radius(rule.inner_table, bone.shape))
+    brain = inside & ~rim
+    from_ct = bone | rim
+    hard[brain] = 0
+    hard[from_ct] = 1
     back = np.maximum(i1, i2) < settings.background / 255.0
     hard[back] = 0
     soft = soft_map(hard, i1, i2, settings, around)
     # the blend may not move bone away from the CT, nor the brain away from the MRI: at most
     # ``tolerance`` grey levels, i.e. a weight within tolerance / |CT - MRI| of 1 (bone) or 0
-    tol = np.float32(settings.anatomy.tolerance / 255.0)
-    for region, towards_ct in ((bone, True), (inside, False)):
+    tol = np.float32(rule.tolerance / 255.0)
+    for region, towards_ct in ((from_ct, True), (brain, False)):
         reach = np.minimum(tol / (np.abs(i1[region] - i2[region]) + np.float32(1e-6)), 1.0)
         w = soft[region]
         soft[region] = np.maximum(w, 1.0 - reach) if towards_ct else np.minimum(w, reach)

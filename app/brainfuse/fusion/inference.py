@@ -57,6 +57,7 @@ def _has_native_bf16() -> bool:
         pass
     return False
 
+
 _CL = torch.channels_last
 _STRIP_BYTES = 2 << 20  # temporaries per row strip of the energy (cache-sized)
 _CHUNK_BYTES = 24 << 20  # one stage's feature maps per call: below glibc's 32 MiB mmap limit

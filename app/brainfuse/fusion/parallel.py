@@ -48,7 +48,9 @@ def _in_inference_mode(func: Callable[[T], R], item: T) -> R:
         return func(item)
 
 
-def submit_images(func: Callable[[T], R], items: Sequence[T], workers: int) -> Callable[[], list[R]]:
+def submit_images(
+    func: Callable[[T], R], items: Sequence[T], workers: int
+) -> Callable[[], list[R]]:
     """Start ``[func(item) for item in items]`` on up to ``workers`` threads; return a gatherer.
 
     The calling thread is free until it calls the returned function, which waits for every

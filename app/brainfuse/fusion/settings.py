@@ -69,11 +69,25 @@ class AnatomyRule:
         A skull with gaps wider than the closing still bounds the intracranial area (its
         convex hull within the head) when its bone is met in this fraction of the
         directions from the hull's centre; above 1 turns this off.
+    inner_table : float
+        Width (pixels at 256 x 256, scaled) of the intracranial area's rim along the bone
+        that is taken from the CT: the inner table's partial-volume edge, below the bone
+        threshold but still the CT's bone profile. 0 gives the whole area to the MRI.
+    edge_ratio : float
+        Outside the bone and the intracranial area, an image whose own local edge strength
+        (Sobel magnitude, mean over ``2 * edge_radius + 1`` pixels) is at least this many
+        times the other's is taken; elsewhere the deep-feature map decides. 0 turns this
+        off (the deep-feature map decides all of it).
+    edge_radius : float
+        Radius (pixels at 256 x 256, scaled) of the local mean of the edge strength.
     """
 
     close_radius: float = 3.0
     tolerance: float = 20.0
     ring_coverage: float = 0.75
+    inner_table: float = 2.0
+    edge_ratio: float = 2.0
+    edge_radius: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -145,10 +159,20 @@ class FusionSettings:
             raise BrainFuseError(
                 f"unknown fusion rule '{self.rule}': choose one of {', '.join(RULES)}"
             )
-        if self.anatomy.close_radius < 0 or not 0 <= self.anatomy.tolerance <= 255:
+        rule = self.anatomy
+        if rule.close_radius < 0 or not 0 <= rule.tolerance <= 255:
             raise BrainFuseError(
                 f"anatomy rule needs close_radius >= 0 and 0 <= tolerance <= 255 "
-                f"(got {self.anatomy.close_radius}, {self.anatomy.tolerance})"
+                f"(got {rule.close_radius}, {rule.tolerance})"
+            )
+        if (
+            rule.inner_table < 0
+            or rule.edge_radius < 0
+            or not (rule.edge_ratio == 0 or rule.edge_ratio >= 1)
+        ):
+            raise BrainFuseError(
+                f"anatomy rule needs inner_table >= 0, edge_radius >= 0 and edge_ratio 0 "
+                f"(off) or >= 1 (got {rule.inner_table}, {rule.edge_radius}, {rule.edge_ratio})"
             )
         if self.precision not in PRECISIONS:
             raise BrainFuseError(

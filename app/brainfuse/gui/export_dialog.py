@@ -144,4 +144,3 @@ def export_from_window(window: MainWindow, options: ExportOptions | None = None)
             slice_index,
         )
     )
-

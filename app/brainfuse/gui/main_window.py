@@ -171,9 +171,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewers.files_dropped.connect(self._files_dropped)
         for name, panel in self.viewers.panels.items():
             panel.box.clicked.connect(lambda x, y, n=name: self._clicked(n, x, y))
-            panel.box.slice_step.connect(
-                lambda k, p=panel: self.workspace.step(k, p.plane)
-            )
+            panel.box.slice_step.connect(lambda k, p=panel: self.workspace.step(k, p.plane))
             panel.box.window_dragged.connect(lambda dx, dy, n=name: self.drag_window(n, dx, dy))
         self.readouts.extra_button.clicked.connect(lambda: self.update_readouts(extra=True))
         self._refuse_later = qdebounced(self.session.refuse_if_windows_changed, timeout=400)
@@ -190,9 +188,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Load an MRI from ``path`` (ask with a file dialog when ``None``)."""
         self._open("mri", path, folder)
 
-    def _open(
-        self, role: str, path: str | None, folder: bool, series: int | None = None
-    ) -> None:
+    def _open(self, role: str, path: str | None, folder: bool, series: int | None = None) -> None:
         if path is None:
             path = self._ask_path(role, folder)
             if not path:

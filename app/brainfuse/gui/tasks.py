@@ -40,9 +40,7 @@ __all__ = [
 ]
 
 
-def load_task(
-    path: str, series: int | None = None, *, cancel: threading.Event
-) -> ImageVolume:
+def load_task(path: str, series: int | None = None, *, cancel: threading.Event) -> ImageVolume:
     """Load one scan (a series index for a folder holding several)."""
     from brainfuse.io import load
 
@@ -95,9 +93,7 @@ def fusion_task(
     request: FusionRequest, get_fuser: Callable[[], Fuser], *, cancel: threading.Event
 ) -> Generator[tuple[float, SliceDone], None, PairFusion]:
     """Window the pair and fuse it, shown slice first: one yield per slice."""
-    fusion = PairFusion(
-        prepare(request.pair, request.ct_window, request.mr_window), get_fuser()
-    )
+    fusion = PairFusion(prepare(request.pair, request.ct_window, request.mr_window), get_fuser())
     yield 0.0, SliceDone(fusion)
     start = time.perf_counter()
     for step in fusion.steps(request.first, cancel=cancel):

@@ -79,8 +79,7 @@ def for_window(text: str) -> str:
 def shortcuts_html() -> str:
     """Write the shortcut list as an HTML table."""
     rows = "".join(
-        f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
-        for k, v in SHORTCUTS
+        f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in SHORTCUTS
     )
     return f"<table cellspacing='6'>{rows}</table>"
 

@@ -22,7 +22,6 @@ from brainfuse.image import (
 __all__ = ["source_identity"]
 
 
-
 def _plain(value: Any) -> Any:
     """DICOM element value as plain Python (str / float / int / list)."""
     if isinstance(value, PersonName):
