@@ -112,6 +112,21 @@ CONFIGS: dict[str, Variant] = {
     "anatomy: no convex-hull fallback for open skulls": Variant(
         {"anatomy": AnatomyRule(ring_coverage=2.0)}
     ),
+    "anatomy: deep map alone outside the skull (edge ratio off)": Variant(
+        {"anatomy": AnatomyRule(edge_ratio=0.0)}
+    ),
+    "anatomy: pixel edges alone outside the skull (edge ratio 1)": Variant(
+        {"anatomy": AnatomyRule(edge_ratio=1.0)}
+    ),
+    "anatomy: edge ratio 1.5": Variant({"anatomy": AnatomyRule(edge_ratio=1.5)}),
+    "anatomy: edge ratio 3": Variant({"anatomy": AnatomyRule(edge_ratio=3.0)}),
+    "anatomy: edge strength mean over 5 px (radius 2)": Variant(
+        {"anatomy": AnatomyRule(edge_radius=2.0)}
+    ),
+    "anatomy: no inner-table rim (the MRI up to the bone)": Variant(
+        {"anatomy": AnatomyRule(inner_table=0.0)}
+    ),
+    "anatomy: inner-table rim 3 px": Variant({"anatomy": AnatomyRule(inner_table=3.0)}),
     "anatomy: float32 encoder": Variant(source="deep-float32"),
     "anatomy: k 5": Variant({"window": 5}),
     "anatomy: k 7": Variant({"window": 7}),
