@@ -294,7 +294,8 @@ def dominant_edges(
     strength = []
     for image in (i1, i2):
         x = np.asarray(image, np.float32)
-        g = np.hypot(ndimage.sobel(x, axis=0), ndimage.sobel(x, axis=1))
+        sy, sx = ndimage.sobel(x, axis=0), ndimage.sobel(x, axis=1)
+        g = np.sqrt(sy * sy + sx * sx)  # np.hypot is 6x slower here, for nothing
         strength.append(ndimage.uniform_filter(g, 2 * r + 1) if r > 0 else g)
     g1, g2 = strength
     return g1 > ratio * g2, g2 > ratio * g1
