@@ -41,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rule",
         default="anatomy",
         choices=RULES,
-        help="rule of the cnn method: anatomy (default; the CT's bone, the MRI's brain, the "
-        "network decides the rest; needs a CT, else sesf runs) or sesf (the paper's map)",
+        help="rule of the cnn method: anatomy (default; the CT's bone, the MRI's brain, "
+        "elsewhere the image with clearly stronger edges, else the network's map; needs a CT, "
+        "else sesf runs) or sesf (the paper's map)",
     )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     add_threads_option(p)

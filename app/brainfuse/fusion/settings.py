@@ -70,9 +70,10 @@ class AnatomyRule:
         convex hull within the head) when its bone is met in this fraction of the
         directions from the hull's centre; above 1 turns this off.
     inner_table : float
-        Width (pixels at 256 x 256, scaled) of the intracranial area's rim along the bone
-        that is taken from the CT: the inner table's partial-volume edge, below the bone
-        threshold but still the CT's bone profile. 0 gives the whole area to the MRI.
+        Width in pixels of the slice (not scaled: the CT's partial-volume blur spans a pixel
+        or two whatever their size) of the intracranial area's rim along the bone that is
+        taken from the CT: the inner table's partial-volume edge, below the bone threshold
+        but still the CT's bone profile. 0 gives the whole area to the MRI.
     edge_ratio : float
         Outside the bone and the intracranial area, an image whose own local edge strength
         (Sobel magnitude, mean over ``2 * edge_radius + 1`` pixels) is at least this many
@@ -97,8 +98,10 @@ class FusionSettings:
     Attributes
     ----------
     rule : {"anatomy", "sesf"}
-        ``anatomy`` (default): the CT's bone from the CT, the intracranial area from the MRI,
-        the deep-feature map decides the rest; needs a bone prior (a CT), else ``sesf`` runs.
+        ``anatomy`` (default): the CT's bone (and the inner table's rim) from the CT, the
+        intracranial area from the MRI, elsewhere the image whose own edges clearly dominate
+        and the deep-feature map where neither does; needs a bone prior (a CT), else
+        ``sesf`` runs.
         ``sesf``: the paper's rule, the deep-feature map everywhere.
     window : int
         Side ``k`` of the box window (pixels) over which the spatial frequency of the deep
