@@ -124,10 +124,11 @@ def test_regions_found_during_encoding_give_the_same_maps():
     fuser = Fuser("cnn", threads=2)
     a1, a2 = fuser.activity(ct[None], mr[None])
     s = fuser.settings
-    inside = anatomy_regions(ring, mr, s)
-    assert inside[48, 48] and not inside[ring].any()
+    regions = anatomy_regions(ring, ct, mr, s)
+    assert regions.brain[48, 48] and not regions.brain[ring].any()
+    assert regions.from_ct[ring].all() and regions.edges1 is not None
     before = slice_maps(a1[0], a2[0], ct, mr, ring, s)
-    during = slice_maps(a1[0], a2[0], ct, mr, ring, s, inside=inside)
+    during = slice_maps(a1[0], a2[0], ct, mr, ring, s, regions=regions)
     for x, y in zip(before, during, strict=True):
         np.testing.assert_array_equal(x, y)
     fused = fuser.fuse(ct, mr, bone=ring)  # the fuser finds the regions while encoding

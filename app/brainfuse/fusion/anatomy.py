@@ -40,6 +40,8 @@ brain window of a HU CT), never on the display window: changing the CT's window 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from scipy import ndimage
@@ -56,6 +58,7 @@ from brainfuse.fusion.decision import (
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
 
 __all__ = [
+    "AnatomyRegions",
     "anatomy_maps",
     "anatomy_regions",
     "dominant_edges",
@@ -80,7 +83,7 @@ def slice_maps(
     settings: FusionSettings,
     around: NeighbourMeans | None = None,
     *,
-    inside: np.ndarray | None = None,
+    regions: AnatomyRegions | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice under the rule that runs (:func:`rule_that_runs`).
 
@@ -93,16 +96,17 @@ def slice_maps(
     around : NeighbourMeans or None
         In a volume, the neighbouring slices' share of the soft map's local means
         (:func:`~brainfuse.fusion.decision.detail_blend`); None for a single slice.
-    inside : (H, W) bool or None
-        The ``anatomy`` rule's intracranial area (:func:`anatomy_regions`) when already
-        found (it needs no activity, so the fuser finds it while the encoder runs).
+    regions : AnatomyRegions or None
+        The ``anatomy`` rule's regions (:func:`anatomy_regions`) when already found (they
+        need no activity, so the fuser finds them while the encoder runs).
 
     Returns
     -------
     hard (uint8, 1 = image 1) and soft (float32, the weight of image 1); background (both
     sources below ``settings.background``) is 0 in both.
     """
-    return rule_maps(hard_map(a1, a2, settings), i1, i2, bone, settings, around, inside=inside)
+    dm = hard_map(a1, a2, settings)
+    return rule_maps(dm, i1, i2, bone, settings, around, regions=regions)
 
 
 def rule_maps(
@@ -113,7 +117,7 @@ def rule_maps(
     settings: FusionSettings,
     around: NeighbourMeans | None = None,
     *,
-    inside: np.ndarray | None = None,
+    regions: AnatomyRegions | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice from its verified deep-feature hard map ``dm``.
 
@@ -122,7 +126,9 @@ def rule_maps(
     (uint8) may be written to.
     """
     if bone is not None and rule_that_runs(settings, True) == "anatomy":
-        return anatomy_maps(dm, bone, i1, i2, settings, around, inside=inside)
+        if regions is None:
+            regions = anatomy_regions(bone, i1, i2, settings)
+        return anatomy_maps(dm, regions, i1, i2, settings, around)
     soft = soft_map(dm, i1, i2, settings, around)
     back = np.maximum(i1, i2) < settings.background / 255.0
     dm[back] = 0
@@ -244,29 +250,63 @@ def intracranial(
     return room
 
 
-def anatomy_regions(bone: np.ndarray, mri: np.ndarray, settings: FusionSettings) -> np.ndarray:
-    """Find the intracranial area of one slice as the ``anatomy`` rule uses it.
+@dataclass(frozen=True)
+class AnatomyRegions:
+    """Where the ``anatomy`` rule overrides the deep-feature map in one slice.
 
-    :func:`intracranial` with the rule's settings; it needs the bone prior and the MRI only,
-    no activity.
+    All (H, W) bool; found from the bone prior and the two sources alone, no activity
+    (:func:`anatomy_regions`).
+
+    Attributes
+    ----------
+    from_ct : the bone and the inner table's rim inside it: image 1
+    brain : the intracranial area past that rim: image 2
+    edges1, edges2 : outside both, where image 1's (image 2's) own edges dominate
+        (:func:`dominant_edges`); None when ``edge_ratio`` is 0
+    """
+
+    from_ct: np.ndarray
+    brain: np.ndarray
+    edges1: np.ndarray | None
+    edges2: np.ndarray | None
+
+
+def anatomy_regions(
+    bone: np.ndarray, ct: np.ndarray, mri: np.ndarray, settings: FusionSettings
+) -> AnatomyRegions:
+    """Find the ``anatomy`` rule's regions of one slice.
+
+    The intracranial area is :func:`intracranial` with the rule's settings; its rim of
+    ``inner_table`` pixels along the bone goes with the bone; the dominant edges are
+    :func:`dominant_edges` at the encoder's size. It needs the bone prior and the two
+    sources only, no activity.
 
     Parameters
     ----------
     bone : (H, W) bool, the bone prior
-    mri : (H, W) float32 in [0, 1], the MRI in its fixed (decision) representation
-    settings : FusionSettings (``anatomy``, ``background``)
+    ct, mri : (H, W) float32 in [0, 1], the two sources in their fixed (decision)
+        representation
+    settings : FusionSettings (``anatomy``, ``background``, ``encoder_size``)
 
     Returns
     -------
-    (H, W) bool
+    AnatomyRegions
     """
-    return intracranial(
-        np.asarray(bone, bool),
-        settings.anatomy.close_radius,
+    rule = settings.anatomy
+    bone = np.asarray(bone, bool)
+    inside = intracranial(
+        bone,
+        rule.close_radius,
         mri,
-        ring_coverage=settings.anatomy.ring_coverage,
+        ring_coverage=rule.ring_coverage,
         level=settings.background / 255.0,
     )
+    rim = inside & _dilate(bone, round(rule.inner_table))  # pixels: not scaled
+    edges1 = edges2 = None
+    if rule.edge_ratio > 0:
+        factor = encoder_factor(bone.shape, settings.encoder_size)
+        edges1, edges2 = dominant_edges(ct, mri, rule.edge_ratio, rule.edge_radius, factor)
+    return AnatomyRegions(from_ct=bone | rim, brain=inside & ~rim, edges1=edges1, edges2=edges2)
 
 
 def _edge_strength(x: np.ndarray, r: int) -> np.ndarray:
@@ -321,55 +361,41 @@ def dominant_edges(
 
 def anatomy_maps(
     dm: np.ndarray,
-    bone: np.ndarray,
+    regions: AnatomyRegions,
     i1: np.ndarray,
     i2: np.ndarray,
     settings: FusionSettings,
     around: NeighbourMeans | None = None,
-    *,
-    inside: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice under the ``anatomy`` rule.
 
     Parameters
     ----------
     dm : (H, W) uint8, the deep-feature hard map after consistency verification
-    bone : (H, W) bool, the bone prior (from the CT's own values)
+    regions : AnatomyRegions, the slice's (:func:`anatomy_regions`)
     i1, i2 : (H, W) float32 in [0, 1], the CT and the MRI in their fixed (decision)
         representation
     settings : FusionSettings (``anatomy``, ``detail``, ``background``)
     around : NeighbourMeans or None, as in :func:`slice_maps`
-    inside : (H, W) bool or None, the intracranial area (inner-table rim included) if
-        already found
-        (:func:`anatomy_regions`)
 
     Returns
     -------
     hard : (H, W) uint8, 1 where the CT is taken
     soft : (H, W) float32 in [0, 1], the CT's weight
     """
-    bone = np.asarray(bone, bool)
-    if inside is None:
-        inside = anatomy_regions(bone, i2, settings)
-    rule = settings.anatomy
     hard = dm.astype(np.uint8, copy=True)
-    if rule.edge_ratio > 0:
-        factor = encoder_factor(bone.shape, settings.encoder_size)
-        stronger1, stronger2 = dominant_edges(i1, i2, rule.edge_ratio, rule.edge_radius, factor)
-        hard[stronger1] = 1
-        hard[stronger2] = 0
-    rim = inside & _dilate(bone, round(rule.inner_table))  # pixels: not scaled
-    brain = inside & ~rim
-    from_ct = bone | rim
-    hard[brain] = 0
-    hard[from_ct] = 1
+    if regions.edges1 is not None and regions.edges2 is not None:
+        hard[regions.edges1] = 1
+        hard[regions.edges2] = 0
+    hard[regions.brain] = 0
+    hard[regions.from_ct] = 1
     back = np.maximum(i1, i2) < settings.background / 255.0
     hard[back] = 0
     soft = soft_map(hard, i1, i2, settings, around)
     # the blend may not move bone away from the CT, nor the brain away from the MRI: at most
     # ``tolerance`` grey levels, i.e. a weight within tolerance / |CT - MRI| of 1 (bone) or 0
-    tol = np.float32(rule.tolerance / 255.0)
-    for region, towards_ct in ((from_ct, True), (brain, False)):
+    tol = np.float32(settings.anatomy.tolerance / 255.0)
+    for region, towards_ct in ((regions.from_ct, True), (regions.brain, False)):
         reach = np.minimum(tol / (np.abs(i1[region] - i2[region]) + np.float32(1e-6)), 1.0)
         w = soft[region]
         soft[region] = np.maximum(w, 1.0 - reach) if towards_ct else np.minimum(w, reach)

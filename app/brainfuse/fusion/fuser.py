@@ -492,9 +492,11 @@ class Fuser:
         t = time.perf_counter()
         gather = self.submit_activity(np.ascontiguousarray(a), np.ascontiguousarray(b))
         # while the workers encode: the anatomy rule's regions, which need no activity
-        insides = [None] * a.shape[0]
+        regions = [None] * a.shape[0]
         if bone is not None and rule_that_runs(self.settings, True) == "anatomy":
-            insides = [anatomy_regions(bone[i], b[i], self.settings) for i in range(a.shape[0])]
+            regions = [
+                anatomy_regions(bone[i], a[i], b[i], self.settings) for i in range(a.shape[0])
+            ]
         a1, a2 = gather()
         t_enc = time.perf_counter() - t
         t_dec = 0.0
@@ -509,7 +511,7 @@ class Fuser:
                 b[i],
                 None if bone is None else bone[i],
                 self.settings,
-                inside=insides[i],
+                regions=regions[i],
             )
             t_dec += time.perf_counter() - t
         for key, sec in (("activity", t_enc), ("decision", t_dec)):
