@@ -218,7 +218,7 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
     rule_menu = fusion.addMenu("&Rule")
     rules = QtGui.QActionGroup(self)
     titles = {
-        "anatomy": "Anatomy (CT bone, MRI brain, network elsewhere)",
+        "anatomy": "Anatomy (CT bone, MRI brain, stronger edges or the network elsewhere)",
         "sesf": "SESF (the network's map everywhere)",
     }
     for rule in RULES:
