@@ -521,16 +521,28 @@ class Fuser:
     def _decide_in_volume(self, idx, pick, bone, hood, timings):
         """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D)."""
         t = time.perf_counter()
+        n = len(idx)
+        regions = [None] * n
+        wanted = bone is not None and rule_that_runs(self.settings, True) == "anatomy"
+
+        def find_regions() -> None:  # needs no activity: done while the workers encode
+            for i in range(n):
+                regions[i] = anatomy_regions(bone[i], pick.d1[i], pick.d2[i], self.settings)
+
         missing = hood.missing_activity(idx)
         step = self.batch_for(*pick.d2.shape[-2:])
         for c0 in range(0, len(missing), step):
             js = missing[c0 : c0 + step]
-            a1, a2 = self.activity(*pick(js))
+            gather = self.submit_activity(*pick(js))
+            if wanted and c0 == 0:
+                find_regions()
+            a1, a2 = gather()
             for i, j in enumerate(js):
                 hood.put_activity(j, a1[i], a2[i])
+        if wanted and not missing:
+            find_regions()
         t_enc = time.perf_counter() - t
         t = time.perf_counter()
-        n = len(idx)
         dm = np.empty((n, *pick.d2.shape[-2:]), np.uint8)
         soft = np.empty(dm.shape, np.float32)
         act = []
@@ -540,7 +552,7 @@ class Fuser:
             around = hood.around(k, lambda j: blend_inputs(*(x[0] for x in pick([j]))))
             prior = None if bone is None else bone[i]
             dm[i], soft[i] = rule_maps(
-                verified, pick.d1[i], pick.d2[i], prior, self.settings, around
+                verified, pick.d1[i], pick.d2[i], prior, self.settings, around, regions=regions[i]
             )
             if self.keep_activity:
                 act.append((hood.activity(k), np.zeros(dm.shape[1:], np.float32)))
