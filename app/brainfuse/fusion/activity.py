@@ -56,6 +56,30 @@ def box_sum(e: torch.Tensor, k: int) -> torch.Tensor:
     return out[:, : e.shape[1], : e.shape[2]]
 
 
+def to_encoder_grid(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Block-average (N, H, W) images by a whole ``factor`` (the last block clipped).
+
+    The encoder's grid for large slices (:func:`~brainfuse.fusion.settings.encoder_factor`);
+    ``factor`` <= 1 returns ``x``.
+    """
+    if factor <= 1:
+        return x
+    return functional.avg_pool2d(x[:, None], factor, ceil_mode=True)[:, 0]
+
+
+def from_encoder_grid(x: torch.Tensor, factor: int, shape: tuple[int, int]) -> torch.Tensor:
+    """Bring (N, h, w) maps on the encoder's grid back to (N, *shape), bilinearly.
+
+    The inverse of :func:`to_encoder_grid` for smooth maps; ``factor`` <= 1 returns ``x``.
+    """
+    if factor <= 1:
+        return x
+    up = functional.interpolate(
+        x[:, None], scale_factor=factor, mode="bilinear", align_corners=False
+    )
+    return up[:, 0, : shape[0], : shape[1]]
+
+
 def _tiles(n: int, tile: int, margin: int) -> list[tuple[int, int, int, int]]:
     """(start, stop) of each padded tile and (core_start, core_stop) along one axis."""
     core = max(tile - 2 * margin, 1)

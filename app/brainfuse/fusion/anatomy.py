@@ -45,8 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy import ndimage
-from torch.nn import functional
 
+from brainfuse.fusion.activity import from_encoder_grid, to_encoder_grid
 from brainfuse.fusion.decision import (
     NeighbourMeans,
     _dilate,
@@ -344,18 +344,11 @@ def dominant_edges(
         Where image 1's edges are at least ``ratio`` times image 2's, and the reverse (a
         pixel where neither image has any edge is in neither).
     """
-    h, w = np.shape(i1)
-    both = np.stack([np.asarray(i1, np.float32), np.asarray(i2, np.float32)])
-    if factor > 1:
-        both = functional.avg_pool2d(torch.from_numpy(both), factor, ceil_mode=True).numpy()
-    r = scaled_radius(radius, both.shape)
-    g = np.stack([_edge_strength(x, r) for x in both])
-    if factor > 1:
-        up = functional.interpolate(
-            torch.from_numpy(g)[None], scale_factor=factor, mode="bilinear", align_corners=False
-        )
-        g = up[0, :, :h, :w].numpy()
-    g1, g2 = g
+    both = torch.from_numpy(np.stack([np.asarray(i1, np.float32), np.asarray(i2, np.float32)]))
+    small = to_encoder_grid(both, factor).numpy()
+    r = scaled_radius(radius, small.shape)
+    g = torch.from_numpy(np.stack([_edge_strength(x, r) for x in small]))
+    g1, g2 = from_encoder_grid(g, factor, np.shape(i1)).numpy()
     return g1 > ratio * g2, g2 > ratio * g1
 
 

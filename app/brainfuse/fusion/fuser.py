@@ -27,10 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional
 
 from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
-from brainfuse.fusion.activity import box_sum, deep_gradient_energy
+from brainfuse.fusion.activity import (
+    box_sum,
+    deep_gradient_energy,
+    from_encoder_grid,
+    to_encoder_grid,
+)
 from brainfuse.fusion.anatomy import anatomy_regions, rule_maps, rule_that_runs, slice_maps
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
@@ -465,15 +469,9 @@ class Fuser:
         factor = encoder_factor(a.shape[-2:], self.settings.encoder_size)
 
         def one_batch(images: np.ndarray) -> np.ndarray:
-            x = torch.from_numpy(images[:, None]).to(device)
-            if factor > 1:
-                x = functional.avg_pool2d(x, factor, ceil_mode=True)
+            x = to_encoder_grid(torch.from_numpy(images).to(device), factor)[:, None]
             e = box_sum(deep_gradient_energy(encoder, x, tile=tile, energy=energy), k)
-            if factor > 1:
-                e = functional.interpolate(
-                    e[:, None], scale_factor=factor, mode="bilinear", align_corners=False
-                )[:, 0, : images.shape[1], : images.shape[2]]
-            return e.cpu().numpy()
+            return from_encoder_grid(e, factor, images.shape[1:]).cpu().numpy()
 
         n = a.shape[0]
         stacked = np.concatenate([a, b])
