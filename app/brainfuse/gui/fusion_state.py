@@ -48,18 +48,22 @@ class CancelNote:
         status.addPermanentWidget(self.button)
         self.button.clicked.connect(session.start_fusion)
         runner.cancel_button.clicked.connect(self.cancelled)
+        # a slice in flight at the Cancel may still land: say it again when the worker ends
+        runner.ended.connect(lambda kind: self.say() if kind == "fuse" else None)
         session.fusion_finished.connect(lambda: self.button.setVisible(False))
         self.workspace.sources_changed.connect(lambda: self.button.setVisible(False))
 
     def cancelled(self) -> None:
-        """Handle a cancel: mark the fusion, and say so now and when the worker ends."""
+        """Handle a cancel: mark the fusion and say so (again when the worker ends).
+
+        The worker may end while this runs (its ``finished`` already emitted from its own
+        thread): a connection made here would miss it, the runner's ``ended``, delivered in
+        this thread afterwards, does not.
+        """
         self.workspace.cancel_fusion()
-        task = self.runner.tasks.get("fuse")
-        if task is not None:  # a slice in flight may still land: say it when the worker ends
-            task.worker.finished.connect(self.say)
         self.say()
 
-    def say(self, *_: object) -> None:  # also a slot of superqt's argless finished signal
+    def say(self) -> None:
         """Show the status message and button for the slices still not fused."""
         ws = self.workspace
         if ws.fusion_cancelled:

@@ -82,9 +82,12 @@ class TaskRunner(QtCore.QObject):
     Signals
     -------
     errored(kind, exception) : an exception escaped a task (not a cancellation).
+    ended(kind) : a task's worker has ended (done, failed or cancelled), emitted in the GUI
+        thread after the runner's own bookkeeping; its slices have all landed by then.
     """
 
     errored = QtCore.Signal(str, object)
+    ended = QtCore.Signal(str)
 
     def __init__(
         self, progress: QtWidgets.QProgressBar, cancel_button: QtWidgets.QPushButton
@@ -231,7 +234,7 @@ class TaskRunner(QtCore.QObject):
                 del self.tasks[kind]
             if not any(not t.quiet for t in self.tasks.values()):
                 self._set_busy(False)
-            # after this emission: others' slots of ``finished`` (the Cancel note) still run
+            self.ended.emit(kind)
             QtCore.QTimer.singleShot(0, functools.partial(_disconnect, task.worker))
 
         if isinstance(task.worker, GeneratorWorker):
