@@ -42,7 +42,7 @@ from brainfuse.fusion.anatomy import slice_maps
 from brainfuse.fusion.decision import guided_filter, hard_map
 from brainfuse.fusion.fuser import METHODS
 from brainfuse.fusion.settings import AnatomyRule
-from brainfuse.intensity import bone_mask
+from brainfuse.model.intensity import bone_mask
 
 PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pairs" / "ct-mri"
 NAMES = ("ssim", "psnr", "sf", "mi", "qabf")
@@ -57,7 +57,8 @@ Refinement = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarr
 def flat_blend(q: float = 50.0, beta: float = 0.5, border_sigma: float = 0.6) -> Refinement:
     """Keep the map hard but blend towards 0.5 in the flattest ``q`` percent of the slice
     (low deep activity in both images) by ``beta`` (a mask smoothed by a Gaussian of sigma
-    2 px at 256 x 256); ``border_sigma`` (px at 256 x 256) softens the region borders."""
+    2 px at 256 x 256); ``border_sigma`` (px at 256 x 256) softens the region borders.
+    """
 
     def refine(dm, i1, i2, activity):
         scale = min(dm.shape) / 256.0
@@ -96,7 +97,8 @@ def guided(radius: float = 2.0, eps: float = 1e-3) -> Refinement:
 class Variant:
     """One row of the table: changes to the engine's settings (``FusionSettings`` fields),
     optionally a research refinement (replacing the settings' one) and the activity source
-    (``deep`` features with the default precision, ``deep-float32``, or raw ``pixels``)."""
+    (``deep`` features with the default precision, ``deep-float32``, or raw ``pixels``).
+    """
 
     changes: dict = field(default_factory=dict)
     refine: Refinement | None = None

@@ -2,7 +2,7 @@
 
 Prints, per rule, the mean absolute difference between neighbouring sagittal rows (neighbouring
 axial slices) and between neighbouring axial rows of the hard and soft maps
-(:func:`brainfuse.planes.banding`), and their ratio (about 1: no banding). The head is the MRI
+(:func:`brainfuse.model.planes.banding`), and their ratio (about 1: no banding). The head is the MRI
 above 10 % of its maximum. The volume is decided in 3-D (:mod:`brainfuse.fusion.volume`); the
 first line gives its z windows on this grid.
 
@@ -12,8 +12,8 @@ Usage: ``python scripts/banding.py``
 import numpy as np
 
 from brainfuse.io import demo_pair
+from brainfuse.model.planes import banding
 from brainfuse.pipeline import fuse_pair
-from brainfuse.planes import banding
 
 ct, mri = demo_pair()
 try:  # absent before volumes were decided in 3-D: then this prints the slice-by-slice numbers

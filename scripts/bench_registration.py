@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from brainfuse._runtime.resources import demo_dir
 from brainfuse.grid import register_rigid, resample_to, rigid_difference
-from brainfuse.image import ImageVolume
-from brainfuse.resources import demo_dir
+from brainfuse.model.image import ImageVolume
 
 
 def _load(path: Path) -> ImageVolume:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablation import NAMES, TUNE_CASES, load_pairs, score
 
 from brainfuse.fusion import Fuser, FusionSettings
-from brainfuse.intensity import bone_mask
+from brainfuse.model.intensity import bone_mask
 
 KEYS = (*NAMES, "bone_kept", "brain_kept")
 

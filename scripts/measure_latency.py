@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     window.workspace.fusion_changed.connect(slice_fused)
     # the loop is watched for half a second more: what the window does once the fusion is
     # done (the last redraw, giving memory back) counts too
-    window.session.fusion_finished.connect(
+    window.controller.fusion_finished.connect(
         lambda: (
             fusing.__setitem__("end", time.perf_counter()),
             QtCore.QTimer.singleShot(500, app.quit),

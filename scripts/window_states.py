@@ -33,7 +33,7 @@ def main(state: str) -> None:
     v.window.open_demo()
     v.wait(600)
     if state == "check":
-        v.window.session.set_register_mode("rigid")  # held for the check view
+        v.window.controller.set_register_mode("rigid")  # held for the check view
         v.wait(600)
         view = v.window.show_check_view()
         view.move(420, 160)

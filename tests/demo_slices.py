@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 
 def crop(volume: ImageVolume, k0: int, k1: int) -> ImageVolume:

@@ -10,10 +10,10 @@ with ``cli`` and ``gui`` as thin shells over that core. Nothing outside
 
 from importlib.metadata import PackageNotFoundError, version
 
-from brainfuse.threads import prefer_passive_wait
+from brainfuse._runtime.threads import prefer_passive_wait
 
 # Before anything imports torch: OpenMP threads sleep at barriers instead of spinning,
-# which keeps the fusion fast beside other jobs (see brainfuse.threads).
+# which keeps the fusion fast beside other jobs (see brainfuse._runtime.threads).
 prefer_passive_wait()
 
 try:

@@ -26,7 +26,9 @@ def pairs_dir(tmp_path: Path) -> Path:
 def test_evaluate_command_runs_with_our_method_and_a_baseline(
     pairs_dir, tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr("brainfuse.progress.DELAY_S", 0.0)  # show the bar even for a short job
+    monkeypatch.setattr(
+        "brainfuse._runtime.progress.DELAY_S", 0.0
+    )  # show the bar even for a short job
     out = tmp_path / "out"
     rc = main(
         [

@@ -68,7 +68,7 @@ def test_forced_cuda_says_it_fell_back(tmp_path, capsys):
 def test_volume_to_nifti_with_the_grid_affine(tmp_path, capsys, monkeypatch):
     import nibabel as nib
 
-    monkeypatch.setattr("brainfuse.progress.DELAY_S", 0.0)  # the bar even for a short job
+    monkeypatch.setattr("brainfuse._runtime.progress.DELAY_S", 0.0)  # the bar even for a short job
 
     rng = np.random.default_rng(2)
     aff = np.diag([1.2, 1.2, 3.0, 1.0])

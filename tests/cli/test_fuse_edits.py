@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from brainfuse.cli import main
-from brainfuse.edits import EditVolume, save_edits
 from brainfuse.export.nifti import write_nifti
+from brainfuse.reading.edits import EditVolume, save_edits
 from tests.demo_slices import demo_slices
 
 

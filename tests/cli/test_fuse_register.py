@@ -18,8 +18,8 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from brainfuse.cli import main
 from brainfuse.grid import align_pair, load_transform, resample_to, rigid_difference
-from brainfuse.image import ImageVolume
 from brainfuse.io import demo_pair, load
+from brainfuse.model.image import ImageVolume
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 

@@ -6,8 +6,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from brainfuse._runtime.resources import demo_dir
 from brainfuse.cli import main
-from brainfuse.resources import demo_dir
 from tests.io.dicom_factory import write_series
 
 

@@ -16,7 +16,7 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from brainfuse.export import make_provenance
-from brainfuse.image import ImageVolume, SourceIdentity
+from brainfuse.model.image import ImageVolume, SourceIdentity
 
 DCIODVFY = shutil.which("dciodvfy")
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])

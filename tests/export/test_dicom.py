@@ -13,7 +13,7 @@ from pydicom.uid import CTImageStorage, MRImageStorage, SecondaryCaptureImageSto
 from brainfuse.errors import ExportError
 from brainfuse.export import write_dicom
 from brainfuse.export.dicom import STORED_MAX
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 from .conftest import DCIODVFY, as_fused, load_volume
 

@@ -76,7 +76,7 @@ def test_fused_export_from_a_messy_source_passes_dciodvfy(tmp_path, capsys):
 
 def test_user_given_patient_values_must_be_valid():
     from brainfuse.export.dicom import build_series
-    from brainfuse.image import ImageVolume
+    from brainfuse.model.image import ImageVolume
 
     fused = ImageVolume(array=np.zeros((1, 4, 4), np.float32), has_geometry=False)
     with pytest.raises(ExportError, match="Patient's Sex given is not valid"):

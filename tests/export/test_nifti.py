@@ -11,7 +11,7 @@ import pytest
 from brainfuse.errors import ExportError
 from brainfuse.export import write_nifti
 from brainfuse.export.nifti import LPS_TO_RAS
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 from .conftest import as_fused, load_volume
 

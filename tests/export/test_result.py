@@ -11,8 +11,8 @@ from pydicom.uid import SecondaryCaptureImageStorage
 
 from brainfuse.errors import ExportError
 from brainfuse.export import export_result, infer_format, slice_volume
-from brainfuse.intensity import Window
-from brainfuse.results import FusionResult, PairResult
+from brainfuse.model.intensity import Window
+from brainfuse.model.results import FusionResult, PairResult
 
 from .conftest import as_fused, load_volume
 

@@ -10,9 +10,9 @@ from scipy import ndimage
 from brainfuse.fusion import Fuser, FusionSettings
 from brainfuse.fusion.anatomy import dominant_edges, intracranial
 from brainfuse.fusion.settings import AnatomyRule
-from brainfuse.image import ImageVolume
-from brainfuse.intensity import bone_mask
 from brainfuse.metrics import bone_kept, brain_kept
+from brainfuse.model.image import ImageVolume
+from brainfuse.model.intensity import bone_mask
 
 N = 128
 

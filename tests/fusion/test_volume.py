@@ -16,8 +16,8 @@ from brainfuse.fusion.decision import NeighbourMeans, blend_inputs, detail_blend
 from brainfuse.fusion.volume import ZWindows
 from brainfuse.grid import align_pair
 from brainfuse.io import demo_pair
+from brainfuse.model.planes import banding
 from brainfuse.pipeline import PairFusion, fuse_pair, prepare
-from brainfuse.planes import banding
 
 from .conftest import textured
 

@@ -13,8 +13,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 from brainfuse.grid import resample_to
-from brainfuse.image import ImageVolume
 from brainfuse.io import demo_pair, load
+from brainfuse.model.image import ImageVolume
 
 # RAS (NIfTI) <-> LPS (ImageVolume): negate the first two world axes.
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])

@@ -10,7 +10,7 @@ import SimpleITK
 
 from brainfuse.errors import CancelledError, GeometryMismatchError
 from brainfuse.grid import AIR_HU, align_pair, resample_to, rigid_difference
-from brainfuse.image import ImageVolume, SourceIdentity
+from brainfuse.model.image import ImageVolume, SourceIdentity
 
 from .conftest import isotropic_grid, known_move
 

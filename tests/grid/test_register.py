@@ -13,7 +13,7 @@ import SimpleITK
 
 from brainfuse.errors import CancelledError, RegistrationError
 from brainfuse.grid import register_rigid, resample_to, rigid_difference
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 from .conftest import isotropic_grid, known_move, load_volume, other_modality
 

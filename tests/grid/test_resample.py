@@ -8,7 +8,7 @@ import SimpleITK
 from scipy import ndimage
 
 from brainfuse.grid import AIR_HU, coverage, resample_to
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 from .conftest import head_mask, load_volume, write_dicom_series, write_nifti
 

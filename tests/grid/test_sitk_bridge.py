@@ -6,7 +6,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from brainfuse.grid import from_sitk, to_sitk, to_sitk_2d
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 
 def _oblique_volume(rng: np.random.Generator) -> ImageVolume:

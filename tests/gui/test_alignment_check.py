@@ -10,9 +10,9 @@ import pydicom
 import pytest
 import SimpleITK
 
-from brainfuse.alignment import blend, checkerboard, grid_centre
 from brainfuse.grid import load_transform, resample_to, rigid_difference
 from brainfuse.gui.check_view import unit
+from brainfuse.model.alignment import blend, checkerboard, grid_centre
 
 from ..cli.test_fuse_register import write_ct_series, write_nifti
 from .test_viewer import _mr_like
@@ -26,8 +26,8 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
     ws = window.workspace
     with qtbot.waitSignal(window.fusion_finished, timeout=120000):
         window.set_pair(*small_pair)
-    with qtbot.waitSignal(window.session.check_requested, timeout=120000):
-        window.session.set_register_mode("rigid")  # Fusion > Alignment > Rigid
+    with qtbot.waitSignal(window.controller.check_requested, timeout=120000):
+        window.controller.set_register_mode("rigid")  # Fusion > Alignment > Rigid
     view = window.check_view
     assert view is not None and view.isVisible()
     assert ws.registration == "rigid" and not ws.alignment_accepted and ws.fusion is None
@@ -68,7 +68,7 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
         view.buttons["Accept"].click()
     assert ws.alignment_accepted and ws.is_fused()
     out = tmp_path / "fused_dcm"
-    with qtbot.waitSignal(window.session.exported, timeout=60000):
+    with qtbot.waitSignal(window.controller.exported, timeout=60000):
         window.export(ExportOptions(out, "dicom", False, False, False))
     ds = pydicom.dcmread(sorted(out.glob("*.dcm"))[0])
     assert "aligned by rigid shift_mm" in str(ds.DerivationDescription)
@@ -79,7 +79,7 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
         view.buttons["Redo"].click()
     assert ws.registration == "geometry" and ws.alignment_accepted
     # the saved transform aligns the pair again, to be checked and accepted
-    with qtbot.waitSignal(window.session.check_requested, timeout=120000):
+    with qtbot.waitSignal(window.controller.check_requested, timeout=120000):
         view.load_transform(str(tfm))
     angle, shift = rigid_difference(ws.alignment.transform, load_transform(tfm), centre)
     assert ws.registration == "rigid" and angle < 1e-4 and shift < 1e-4

@@ -12,8 +12,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from brainfuse import metrics
 from brainfuse.export.render import overlay_decision_map
 from brainfuse.gui.export_dialog import ExportOptions
-from brainfuse.intensity import to_255
-from brainfuse.workspace import LAYERS
+from brainfuse.model.intensity import to_255
+from brainfuse.reading.workspace import LAYERS
 
 from .conftest import crop
 
@@ -316,7 +316,7 @@ def test_the_window_offers_and_reports_the_alignment(window, small_pair, qtbot):
     assert ws.register_mode == "auto" and ws.registration == "geometry"  # as brainfuse fuse
     assert "Aligned by geometry" in window.sources_label.text()
     with qtbot.waitSignal(window.fusion_finished, timeout=120000):
-        window.session.set_register_mode("none")  # the Fusion > Alignment menu
+        window.controller.set_register_mode("none")  # the Fusion > Alignment menu
     assert ws.registration == "none" and "Aligned by none" in window.sources_label.text()
     with pytest.raises(ValueError, match="unknown alignment"):
         ws.set_register_mode("affine")

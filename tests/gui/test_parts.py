@@ -14,7 +14,7 @@ from brainfuse.gui.export_dialog import ExportDialog
 from brainfuse.gui.layout import format_position
 from brainfuse.gui.settings import MAX_RECENT
 from brainfuse.gui.workers import TaskRunner
-from brainfuse.workspace import Window, Workspace
+from brainfuse.reading.workspace import Window, Workspace
 
 
 def test_settings_round_trip(settings):

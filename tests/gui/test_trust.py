@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from brainfuse import planes
-from brainfuse.image import ImageVolume
-from brainfuse.workspace import LAYERS
+from brainfuse.model import planes
+from brainfuse.model.image import ImageVolume
+from brainfuse.reading.workspace import LAYERS
 
 from .conftest import crop
 

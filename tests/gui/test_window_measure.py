@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from brainfuse.measure import Region, Ruler, scale_bar
+from brainfuse.reading.measure import Region, Ruler, scale_bar
 
 from .test_window_brush import _mri_taken_centre, _press_release
 

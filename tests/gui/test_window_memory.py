@@ -11,7 +11,7 @@ tests.gui.test_window_memory``), so that what is measured is the window's own me
 what earlier tests of the same pytest process left in its heap. Run with ``-s`` to see the
 two numbers.
 
-The window's worker threads share one malloc arena (:mod:`brainfuse.heap`): with an
+The window's worker threads share one malloc arena (:mod:`brainfuse._runtime.heap`): with an
 arena per thread, one session in three to six stepped up by 35-40 MiB (the free top of a
 thread's arena, which ``malloc_trim`` does not return), and this test had to allow a retry.
 """
@@ -35,7 +35,7 @@ def _rss_mib() -> float:
     """Resident memory of this process, MiB (Linux ``/proc``), after a collection and with the
     heap's free pages given back (as the window does after each fusion), so both readings
     count live memory only."""
-    from brainfuse.heap import return_free_memory
+    from brainfuse._runtime.heap import return_free_memory
 
     gc.collect()
     return_free_memory()
@@ -52,7 +52,7 @@ def fuse_a_thousand_slices() -> tuple[float, float]:
 
     ct, mri = demo_pair()
     pair = crop(ct, 10, 110), crop(mri, 10, 110)
-    from brainfuse.gui.session import fuser_for
+    from brainfuse.gui.controller import fuser_for
 
     viewer = Viewer(show=False)
     ws = viewer.workspace
@@ -70,7 +70,7 @@ def fuse_a_thousand_slices() -> tuple[float, float]:
         for round_ in range(1, 10):
             viewer.slice_index = 10 * round_  # the slice on screen is fused first
             rule = "sesf" if round_ % 2 else "anatomy"
-            viewer.window.session.set_rule(rule)  # what Fusion > Rule does
+            viewer.window.controller.set_rule(rule)  # what Fusion > Rule does
             viewer.wait(timeout=600)
             assert ws.is_fused() and ws.fusion.rule == rule
         assert len(fused_slices) == 1000

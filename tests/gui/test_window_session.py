@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from brainfuse.measure import Region, Ruler
-from brainfuse.session import SessionSourceError
+from brainfuse.reading.measure import Region, Ruler
+from brainfuse.reading.session import SessionSourceError
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def pair_files(tmp_path, small_pair):
 
 def _edited_viewer(pair_files):
     from brainfuse.gui.viewer import Viewer
-    from brainfuse.intensity import Window
+    from brainfuse.model.intensity import Window
 
     v = Viewer(show=False)
     v.open_pair(*pair_files)
@@ -46,7 +46,7 @@ def _edited_viewer(pair_files):
 
 def test_a_saved_session_reopens_the_same_view_in_a_fresh_window(pair_files, tmp_path, config):
     from brainfuse.gui.viewer import Viewer
-    from brainfuse.session import recent_sessions
+    from brainfuse.reading.session import recent_sessions
 
     first = _edited_viewer(pair_files)
     try:
@@ -127,7 +127,7 @@ def test_a_reopened_session_reapplies_its_accepted_transform(pair_files, tmp_pat
         first.open_pair(*pair_files)
         first.wait(timeout=180)
         assert first.workspace.alignment.mode == "geometry"  # same grid: nothing to register
-        first.window.session.apply_transform(moved, accepted=True)
+        first.window.controller.apply_transform(moved, accepted=True)
         first.wait(timeout=180)
         fused = first.fused_slice()
         saved = first.save_session(tmp_path / "moved")

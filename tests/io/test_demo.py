@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from brainfuse._runtime.resources import demo_dir
 from brainfuse.io import demo_pair
-from brainfuse.resources import demo_dir
 
 
 def test_demo_pair_is_on_one_grid_with_hu():

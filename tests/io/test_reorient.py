@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from brainfuse.image import ImageVolume
 from brainfuse.io import to_canonical_lps
+from brainfuse.model.image import ImageVolume
 
 
 @pytest.mark.parametrize(

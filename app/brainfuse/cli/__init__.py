@@ -7,7 +7,7 @@ Error boundary: whatever a command raises - a :class:`~brainfuse.errors.BrainFus
 any other failure of a decoder or library, Rust panics included (see
 :func:`brainfuse.errors.as_user_error`) - becomes one line ``brainfuse: error: ...`` on
 stderr and exit status 2; a traceback is printed only with ``--debug``. Library warnings and
-log records are shown only with ``--debug`` (:func:`brainfuse.quiet.library_output`).
+log records are shown only with ``--debug`` (:func:`brainfuse._runtime.quiet.library_output`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from brainfuse import __version__
+from brainfuse._runtime.quiet import library_output
 from brainfuse.errors import BrainFuseError, as_user_error
 from brainfuse.io.budget import budget_override
-from brainfuse.quiet import library_output
 
 __all__ = ["build_parser", "main"]
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from brainfuse.benchmark import BENCH_METHODS, format_table, run_benchmark
+from brainfuse.bench.timing import BENCH_METHODS, format_table, run_benchmark
 from brainfuse.cli.options import add_threads_option, positive_int
 from brainfuse.errors import ExportError
 

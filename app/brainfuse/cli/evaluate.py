@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from brainfuse._runtime.progress import TextProgress
+from brainfuse.bench.evaluation import DEFAULT_METHODS, evaluate
 from brainfuse.cli.options import add_threads_option
-from brainfuse.evaluation import DEFAULT_METHODS, evaluate
 from brainfuse.fusion.settings import RULES
-from brainfuse.progress import TextProgress
 
 __all__ = ["register", "run"]
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from brainfuse.fusion import check_methods
 
     methods = check_methods(args.methods or list(DEFAULT_METHODS))
-    from brainfuse.evaluation import discover_pairs
+    from brainfuse.bench.evaluation import discover_pairs
 
     total = len(discover_pairs(args.pairs_dir))
     if args.limit is not None:

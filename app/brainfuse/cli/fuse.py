@@ -103,7 +103,7 @@ def _fuse(args, volumes: list, job):
 
     ``volumes`` holds the CT and the MRI as loaded; it is emptied, so that a source resampled
     onto the other's grid is not kept in memory beside its copy while the slices are fused.
-    ``job`` (:class:`~brainfuse.progress.JobProgress`) shows the alignment and the slices.
+    ``job`` (:class:`~brainfuse._runtime.progress.JobProgress`) shows the alignment and the slices.
     """
     ct, mri = volumes
     volumes.clear()
@@ -165,7 +165,7 @@ def _job(args: argparse.Namespace, job):
         notes = [(v.name, v.warnings) for v in volumes]  # what loading found odd
         result = _fuse(args, volumes, job)
     if args.edits:
-        from brainfuse.edits import apply_edits_file
+        from brainfuse.reading.edits import apply_edits_file
 
         result = apply_edits_file(result, args.edits)
     slice_index = args.slice
@@ -191,7 +191,7 @@ def _job(args: argparse.Namespace, job):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``brainfuse fuse``; return the exit status."""
-    from brainfuse.progress import JobProgress
+    from brainfuse._runtime.progress import JobProgress
 
     job = JobProgress(JOB_STAGES)
     try:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from brainfuse.errors import BrainFuseError
-from brainfuse.image import MODALITIES, ImageVolume
+from brainfuse.model.image import MODALITIES, ImageVolume
 
 __all__ = ["describe", "register", "run"]
 

@@ -11,8 +11,8 @@ import argparse
 import sys
 from dataclasses import replace
 
+from brainfuse._runtime.progress import TextProgress
 from brainfuse.errors import PacsError
-from brainfuse.progress import TextProgress
 
 __all__ = ["register", "run"]
 

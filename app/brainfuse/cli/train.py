@@ -46,8 +46,8 @@ def _from_file(path: Path) -> list[np.ndarray]:
 
         with Image.open(path) as im:
             return [np.asarray(im.convert("L"), np.float32) / 255.0]
-    from brainfuse.intensity import to_unit
     from brainfuse.io import load
+    from brainfuse.model.intensity import to_unit
 
     vol = load(path)
     if vol.is_rgb:

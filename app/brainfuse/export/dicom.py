@@ -58,7 +58,7 @@ from brainfuse.export.atomic import write_bytes_atomic, write_folder_atomic
 from brainfuse.export.dicom_values import attribute_name, invalid_reason
 from brainfuse.export.provenance import provenance_text
 from brainfuse.export.render import as_uint8_rgb
-from brainfuse.image import PATIENT_KEYWORDS, STUDY_KEYWORDS, ImageVolume, SourceIdentity
+from brainfuse.model.image import PATIENT_KEYWORDS, STUDY_KEYWORDS, ImageVolume, SourceIdentity
 
 __all__ = [
     "STORED_MAX",

@@ -1,6 +1,6 @@
 """NIfTI-1 export of a fused volume or a decision map on the reference grid.
 
-Inside BrainFuse geometry is LPS (see :mod:`brainfuse.image`); NIfTI is RAS, so this edge
+Inside BrainFuse geometry is LPS (see :mod:`brainfuse.model.image`); NIfTI is RAS, so this edge
 flips the first two rows of the affine: ``affine_ras = diag(-1, -1, 1, 1) @ affine_lps``.
 The array ``(z, y, x)`` is stored as NIfTI's ``(i, j, k) = (x, y, z)``. Both the qform and
 the sform hold the affine (code 1, scanner coordinates; 0 for images without geometry).
@@ -21,7 +21,7 @@ import numpy as np
 from brainfuse.errors import ExportError
 from brainfuse.export.atomic import write_stream_atomic
 from brainfuse.export.render import as_uint8_rgb
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["GZIP_LEVEL", "LPS_TO_RAS", "nifti_image", "write_nifti"]
 

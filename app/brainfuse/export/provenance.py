@@ -36,7 +36,7 @@ def _window_text(window: Any) -> str:
     """Format a window as ``center/width`` when it has those, else its ``str``."""
     if window is None:
         return "none"
-    describe = getattr(window, "describe", None)  # brainfuse.intensity.Window
+    describe = getattr(window, "describe", None)  # brainfuse.model.intensity.Window
     if callable(describe):
         return str(describe())
     center = getattr(window, "center", None)

@@ -1,8 +1,8 @@
 """Turn fused images and decision maps into 8-bit pictures as the viewer shows them.
 
 Shared by the PNG exporter and by DICOM exports with a burned-in overlay. Values in
-``[0, 1]`` map to ``0-255`` by :func:`brainfuse.intensity.to_uint8` (``np.round(255 * x)``),
-so 8-bit sources come back exactly; the overlay is :func:`brainfuse.overlay.blend_overlay`,
+``[0, 1]`` map to ``0-255`` by :func:`brainfuse.model.intensity.to_uint8` (``np.round(255 * x)``),
+so 8-bit sources come back exactly; the overlay is :func:`brainfuse.model.overlay.blend_overlay`,
 the picture the window shows.
 """
 
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from brainfuse import intensity
-from brainfuse.overlay import DEFAULT_COLORMAP, blend_overlay, colormap_lut
+from brainfuse.model import intensity
+from brainfuse.model.overlay import DEFAULT_COLORMAP, blend_overlay, colormap_lut
 
 __all__ = [
     "as_uint8_rgb",
-    "colormap_lut",  # re-exported from brainfuse.overlay
+    "colormap_lut",  # re-exported from brainfuse.model.overlay
     "draw_legend",
     "overlay_decision_map",
     "to_uint8",
@@ -27,7 +27,7 @@ __all__ = [
 
 
 def to_uint8(image01: np.ndarray, window: tuple[float, float] | None = None) -> np.ndarray:
-    """Scale a ``[0, 1]`` image to ``uint8`` (:func:`brainfuse.intensity.to_uint8`).
+    """Scale a ``[0, 1]`` image to ``uint8`` (:func:`brainfuse.model.intensity.to_uint8`).
 
     Parameters
     ----------
@@ -92,14 +92,14 @@ def overlay_decision_map(
     opacity : float
         Overlay opacity, 0 (invisible) to 1.
     colormap : str
-        One of :data:`brainfuse.overlay.COLORMAPS`; its top end marks image 1.
+        One of :data:`brainfuse.model.overlay.COLORMAPS`; its top end marks image 1.
     window : (low, high), optional
         Display window applied to a grey ``image`` (see :func:`to_uint8`).
 
     Returns
     -------
     (H, W, 3) ndarray of uint8
-        :func:`brainfuse.overlay.blend_overlay` of the picture (alpha rising with the map).
+        :func:`brainfuse.model.overlay.blend_overlay` of the picture (alpha rising with the map).
     """
     return blend_overlay(_as_8bit(image, window), decision_map, opacity=opacity, colormap=colormap)
 

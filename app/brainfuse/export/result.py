@@ -1,4 +1,4 @@
-"""``export_result``: write a :class:`brainfuse.results.PairResult` as PNG, DICOM or NIfTI.
+"""``export_result``: write a :class:`brainfuse.model.results.PairResult` as PNG, DICOM or NIfTI.
 
 A thin adapter for the CLI (``brainfuse fuse -o``) and the GUI: it picks the reference
 source, builds the provenance record and calls the format's writer. The writers themselves
@@ -21,9 +21,9 @@ from brainfuse.export.nifti import write_nifti
 from brainfuse.export.png import write_png, write_png_slices
 from brainfuse.export.provenance import make_provenance
 from brainfuse.export.render import draw_legend, overlay_decision_map
-from brainfuse.image import ImageVolume
-from brainfuse.overlay import DEFAULT_COLORMAP
-from brainfuse.results import PairResult, edit_provenance
+from brainfuse.model.image import ImageVolume
+from brainfuse.model.overlay import DEFAULT_COLORMAP
+from brainfuse.model.results import PairResult, edit_provenance
 
 __all__ = ["FORMATS", "OverlayStyle", "export_result", "infer_format", "slice_volume"]
 
@@ -79,7 +79,7 @@ def _slices(arr: np.ndarray, k: int | None) -> np.ndarray:
 
 
 def _provenance(result: PairResult) -> dict[str, object]:
-    from brainfuse.alignment import grid_centre, rigid_parameters
+    from brainfuse.model.alignment import grid_centre, rigid_parameters
 
     registration = result.registration
     if registration == "rigid":  # the accepted alignment, its six parameters
@@ -113,7 +113,7 @@ class OverlayStyle:
     Attributes
     ----------
     opacity : float in [0, 1]
-    colormap : str, one of :data:`brainfuse.overlay.COLORMAPS`
+    colormap : str, one of :data:`brainfuse.model.overlay.COLORMAPS`
     soft : bool, the soft map (True) or the hard map (False)
     legend : bool, draw the colour bar with its labels in the lower-left corner
     """
@@ -156,7 +156,7 @@ def export_result(
 
     Parameters
     ----------
-    result : brainfuse.results.PairResult
+    result : brainfuse.model.results.PairResult
     out : path
         ``.png`` / ``.dcm`` / ``.nii[.gz]`` file, or a folder (one file per slice) for PNG
         and DICOM volumes.

@@ -13,7 +13,7 @@ from brainfuse.fusion.fuser import (
     check_methods,
 )
 from brainfuse.fusion.settings import DetailBlend, FusionSettings
-from brainfuse.intensity import to_unit  # re-exported: the engine's input convention
+from brainfuse.model.intensity import to_unit  # re-exported: the engine's input convention
 
 __all__ = [
     "METHODS",

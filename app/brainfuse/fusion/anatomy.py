@@ -6,7 +6,7 @@ has more texture, so it replaces the CT's flat, saturated bone with the MRI's da
 band and drops CT patches into the brain. This rule overrides it where the anatomy is known:
 
 1. **bone** (the bone prior, from the CT's own values: ``HU >= 300``, or ``>= 200`` on an
-   8-bit slice; :func:`brainfuse.intensity.volume_bone_mask`): image 1 (the CT);
+   8-bit slice; :func:`brainfuse.model.intensity.volume_bone_mask`): image 1 (the CT);
 2. **inner table** (the intracranial area's rim along the bone, 2 pixels of the slice: the
    CT's partial-volume bone edge, below the bone threshold): image 1, so the skull's inner
    edge is the CT's own profile, not the MRI's dark cortical band;

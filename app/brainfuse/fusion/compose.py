@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
-from brainfuse.intensity import UnitStack
+from brainfuse.model.intensity import UnitStack
 
 __all__ = ["compose", "is_rgb_pair"]
 

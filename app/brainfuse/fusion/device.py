@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
+from brainfuse._runtime.threads import choose_threads, describe_threads
 from brainfuse.errors import BrainFuseError
-from brainfuse.threads import choose_threads, describe_threads
 
 __all__ = ["DEVICES", "DeviceChoice", "choose_device", "keep_freed_memory"]
 
@@ -106,7 +106,7 @@ def choose_device(request: str = "auto", threads: int | None = None) -> DeviceCh
     ----------
     request : {"auto", "cpu", "cuda"}
     threads : int or None
-        CPU threads for torch (default: :func:`brainfuse.threads.choose_threads`, from the
+        CPU threads for torch (default: :func:`brainfuse._runtime.threads.choose_threads`, from the
         cores free now).
     """
     request = (request or "auto").lower()

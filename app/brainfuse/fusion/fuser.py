@@ -45,8 +45,8 @@ from brainfuse.fusion.parallel import submit_images
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
 from brainfuse.fusion.volume import Neighbourhood, ZWindows
 from brainfuse.fusion.weights import load_autoencoder
-from brainfuse.intensity import BoneStack, UnitStack
-from brainfuse.results import FusionResult
+from brainfuse.model.intensity import BoneStack, UnitStack
+from brainfuse.model.results import FusionResult
 
 __all__ = [
     "METHODS",
@@ -201,7 +201,7 @@ class Fuser:
     weights : path or None
         Safetensors file from ``brainfuse train``; default the shipped weights.
     threads : int or None
-        CPU threads (default: :func:`brainfuse.threads.choose_threads`, from the free cores).
+        CPU threads (default: :func:`brainfuse._runtime.threads.choose_threads`, from the free cores).
     tile : int or None
         Slices larger than this are encoded in overlapping tiles (bounded memory).
     batch : int
@@ -278,7 +278,7 @@ class Fuser:
         image2 : float array in [0, 1], (H, W) or (Z, H, W)
         bone : bool array shaped like ``image2``, or None
             The bone prior of image 1 from its own values
-            (:func:`brainfuse.intensity.volume_bone_mask`); the ``anatomy`` rule needs it,
+            (:func:`brainfuse.model.intensity.volume_bone_mask`); the ``anatomy`` rule needs it,
             without it (no CT: PET/SPECT, MR) the ``sesf`` rule runs (see
             :attr:`FusionResult.rule`).
         decide : (image1, image2) or None

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from brainfuse._runtime.progress import TextProgress
+from brainfuse._runtime.threads import describe_threads
 from brainfuse.errors import BrainFuseError
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.network import FusionAutoencoder, count_parameters
 from brainfuse.fusion.weights import save_weights
-from brainfuse.progress import TextProgress
-from brainfuse.threads import describe_threads
 
 __all__ = ["TrainSettings", "sample_batch", "ssim_torch", "train"]
 

@@ -2,7 +2,7 @@
 
 A decision map made slice by slice jumps between neighbouring slices where the anatomy does
 not, which shows as banding in sagittal and coronal reformats (issue 14,
-:func:`brainfuse.planes.banding`). In a volume the ``cnn`` method therefore takes its two
+:func:`brainfuse.model.planes.banding`). In a volume the ``cnn`` method therefore takes its two
 local windows in 3-D, each made about isotropic in millimetres from its in-plane size:
 
 - **activity**: the in-plane box sums (``window`` pixels of the encoder's grid, i.e.
@@ -76,7 +76,7 @@ class ZWindows:
 
         Parameters
         ----------
-        spacing : (x, y, z) voxel spacing in mm (:attr:`brainfuse.image.ImageVolume.spacing`)
+        spacing : (x, y, z) voxel spacing in mm (:attr:`brainfuse.model.image.ImageVolume.spacing`)
         shape : (rows, cols) of a slice
         settings : FusionSettings (``window``, ``encoder_size``, ``consistency``,
             ``cv_radius``, ``refine``, ``detail.sigma``)

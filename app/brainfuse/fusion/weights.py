@@ -1,6 +1,6 @@
 """Load and save the network's weights: safetensors (no pickle), checked by SHA-256.
 
-The shipped weights live in ``models/`` (found through :func:`brainfuse.resources.models_dir`)
+The shipped weights live in ``models/`` (found through :func:`brainfuse._runtime.resources.models_dir`)
 and their SHA-256 is recorded here, in :data:`SHIPPED_SHA256`, so a tampered or truncated
 file is refused. Weights written by ``brainfuse train`` get a ``.sha256`` side file that is
 checked the same way when present.
@@ -43,7 +43,7 @@ def sha256_of(path: Path) -> str:
 
 def shipped_weights_path() -> Path:
     """Path of the shipped weights inside the installed package's ``models/`` folder."""
-    from brainfuse.resources import models_dir
+    from brainfuse._runtime.resources import models_dir
 
     try:
         return models_dir() / SHIPPED_WEIGHTS

@@ -9,12 +9,12 @@ Public surface::
     to_sitk(volume), from_sitk(image, like)
 """
 
+from brainfuse._runtime.quiet import itk_warnings_follow_logging
 from brainfuse.grid.align import REFERENCES, REGISTER_MODES, AlignedPair, align_pair, check_geometry
 from brainfuse.grid.register import RegistrationResult, register_rigid, rigid_difference
 from brainfuse.grid.resample import AIR_HU, coverage, default_fill, resample_to
 from brainfuse.grid.sitk_bridge import from_sitk, to_sitk, to_sitk_2d
 from brainfuse.grid.transform_io import load_transform, save_transform
-from brainfuse.quiet import itk_warnings_follow_logging
 
 itk_warnings_follow_logging()
 

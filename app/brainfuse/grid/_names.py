@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 
 def label(volume: ImageVolume) -> str:

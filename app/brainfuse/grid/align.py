@@ -20,7 +20,7 @@ from brainfuse.errors import GeometryMismatchError
 from brainfuse.grid._names import label
 from brainfuse.grid.register import register_rigid
 from brainfuse.grid.resample import coverage, resample_to
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["REFERENCES", "REGISTER_MODES", "AlignedPair", "align_pair", "check_geometry"]
 

@@ -46,7 +46,7 @@ import SimpleITK
 from brainfuse.errors import CancelledError, RegistrationError
 from brainfuse.grid._names import label
 from brainfuse.grid.sitk_bridge import to_sitk, to_sitk_2d
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["RegistrationResult", "register_rigid", "rigid_difference"]
 

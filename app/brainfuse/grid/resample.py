@@ -19,7 +19,7 @@ import numpy as np
 import SimpleITK
 
 from brainfuse.grid.sitk_bridge import from_sitk, to_sitk, to_sitk_2d
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["AIR_HU", "coverage", "default_fill", "resample_to"]
 

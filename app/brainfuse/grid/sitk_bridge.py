@@ -1,4 +1,4 @@
-"""Convert between :class:`~brainfuse.image.ImageVolume` and ``SimpleITK.Image``.
+"""Convert between :class:`~brainfuse.model.image.ImageVolume` and ``SimpleITK.Image``.
 
 ImageVolume already follows SimpleITK's conventions (LPS millimetres, spacing and origin in
 ``(x, y, z)`` index order, direction matrix whose columns are the index axes), so the bridge
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK
 
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["from_sitk", "to_sitk", "to_sitk_2d"]
 

@@ -1,13 +1,14 @@
 """The BrainFuse window (PySide6 + pyqtgraph + superqt): shows and asks, the core works.
 
-State lives in the Qt-free :class:`brainfuse.workspace.Workspace`; this package is its view.
+State lives in the Qt-free :class:`brainfuse.reading.workspace.Workspace`; this package is its view.
 """
 
 from __future__ import annotations
 
+from brainfuse._runtime.heap import one_malloc_arena
+
 # first: PySide6 6.12.0's emit() loses a reference to True; importing the guard fixes it
 from brainfuse.gui import qt_guard  # noqa: F401
-from brainfuse.heap import one_malloc_arena
 
 # before any worker thread allocates: one malloc arena, so that return_free_memory reaches
 # every free page after each fusion (issue 17; brainfuse/heap.py says why)

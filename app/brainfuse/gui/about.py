@@ -18,7 +18,7 @@ __all__ = ["about_text", "markdown_inline", "show_about", "show_guide", "show_sh
 def _model_card_summary() -> str:
     """First paragraph of the shipped model card, or a note that it is missing."""
     try:
-        from brainfuse.resources import models_dir
+        from brainfuse._runtime.resources import models_dir
 
         cards = sorted(models_dir().glob("*.md"))
     except FileNotFoundError:

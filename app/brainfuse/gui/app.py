@@ -65,7 +65,7 @@ def application() -> QtWidgets.QApplication:
 
 def _icon_path():
     """``resources/icons/brainfuse.svg`` if installed (the window works without it)."""
-    from brainfuse.resources import resource_path
+    from brainfuse._runtime.resources import resource_path
 
     try:
         path = resource_path("resources") / "icons" / "brainfuse.svg"

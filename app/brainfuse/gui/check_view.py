@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from brainfuse.alignment import alignment_report, blend, checkerboard, report_text
+from brainfuse.model.alignment import alignment_report, blend, checkerboard, report_text
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
@@ -185,12 +185,12 @@ class CheckView(QtWidgets.QDialog):
     # ------------------------------------------------------------------ decisions
     def accept_alignment(self) -> None:
         """Fuse on the alignment shown."""
-        self.main.session.accept_alignment()
+        self.main.controller.accept_alignment()
         self.refresh()
 
     def redo(self) -> None:
         """Align again with the method chosen next to Redo."""
-        self.main.session.set_register_mode(self.redo_mode.currentData())
+        self.main.controller.set_register_mode(self.redo_mode.currentData())
 
     def save_transform(self, path: str | None = None) -> None:
         """Write the alignment's transform to an ITK ``.tfm`` file (ask where when ``None``)."""
@@ -229,7 +229,7 @@ class CheckView(QtWidgets.QDialog):
         except BrainFuseError as exc:
             self.main.show_failure("load-transform", exc)
             return
-        self.main.session.apply_transform(transform)
+        self.main.controller.apply_transform(transform)
 
     def hideEvent(self, event) -> None:  # noqa: N802
         """Stop the flicker when the check view is hidden."""

@@ -1,6 +1,6 @@
 """Side-panel controls: slice, window/level, decision-map overlay.
 
-The widgets only move values between the user and the :class:`~brainfuse.workspace.Workspace`
+The widgets only move values between the user and the :class:`~brainfuse.reading.workspace.Workspace`
 (3D Slicer's ``updateGUIFromParameterNode`` / ``updateParameterNodeFromGUI``); echoes are
 blocked with :func:`superqt.utils.signals_blocked`.
 """
@@ -11,9 +11,9 @@ from PySide6 import QtCore, QtWidgets
 from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
-from brainfuse.overlay import COLORMAPS
-from brainfuse.planes import PLANES
-from brainfuse.workspace import CT_PRESETS, Workspace
+from brainfuse.model.overlay import COLORMAPS
+from brainfuse.model.planes import PLANES
+from brainfuse.reading.workspace import CT_PRESETS, Workspace
 
 __all__ = ["OverlayControl", "SliceControl", "WindowControl"]
 _HORIZONTAL = QtCore.Qt.Orientation.Horizontal

@@ -132,9 +132,9 @@ def export_from_window(window: MainWindow, options: ExportOptions | None = None)
         return
     window.settings.set_last_folder("export", str(options.path.parent))
     style = OverlayStyle(ws.overlay_opacity, ws.overlay_colormap, ws.soft_map)
-    window.session.export(
+    window.controller.export(
         ExportRequest(
-            window.session.pair_result(),
+            window.controller.pair_result(),
             options.path,
             options.format,
             options.overlay,

@@ -39,7 +39,7 @@ def add_pacs_actions(window: MainWindow, menu: QtWidgets.QMenu) -> None:
         if folder is not None:
             window.last_dicom_export = folder
 
-    window.session.exported.connect(exported)
+    window.controller.exported.connect(exported)
     window.action_open_pacs = menu.addAction(
         "Open from &PACS…", lambda: OpenFromPacsDialog.open_for(window)
     )

@@ -3,15 +3,15 @@
 After Cancel the status bar says ``Cancelled — slices k–n not fused; Fuse again`` (the runs
 of slices left, counted from 1), a *Fuse again* button appears next to it, and the viewers
 say "Not fused (cancelled)" where a slice is missing. *Fuse again* fuses only the slices left
-(:meth:`brainfuse.gui.session.Session.start_fusion`).
+(:meth:`brainfuse.gui.controller.Controller.start_fusion`).
 """
 
 from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from brainfuse.gui.session import Session
-from brainfuse.gui.viewers import ViewerGrid
+from brainfuse.gui.controller import Controller
+from brainfuse.gui.viewer_grid import ViewerGrid
 from brainfuse.gui.workers import TaskRunner
 
 __all__ = ["CancelNote", "not_fused_text"]
@@ -27,7 +27,7 @@ class CancelNote:
 
     Parameters
     ----------
-    session : Session
+    session : Controller
     runner : TaskRunner
     viewers : ViewerGrid
     status : QStatusBar
@@ -35,12 +35,12 @@ class CancelNote:
 
     def __init__(
         self,
-        session: Session,
+        session: Controller,
         runner: TaskRunner,
         viewers: ViewerGrid,
         status: QtWidgets.QStatusBar,
     ) -> None:
-        self.session, self.runner, self.viewers, self.status = session, runner, viewers, status
+        self.controller, self.runner, self.viewers, self.status = session, runner, viewers, status
         self.workspace = session.workspace
         self.button = QtWidgets.QPushButton("Fuse again")
         self.button.setToolTip("Fuse the slices the Cancel left")

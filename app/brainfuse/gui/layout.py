@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from brainfuse.alignment import alignment_report, report_text
 from brainfuse.gui.about import show_about, show_guide, show_shortcuts
 from brainfuse.gui.file_actions import add_pacs_actions
 from brainfuse.gui.reader_panel import build_reader_tools
 from brainfuse.gui.session_actions import add_session_actions
 from brainfuse.gui.settings import DEVICES, RULES, cuda_problem
 from brainfuse.gui.view_image import add_view_image_action
-from brainfuse.planes import PLANES
+from brainfuse.model.alignment import alignment_report, report_text
+from brainfuse.model.planes import PLANES
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
-    from brainfuse.workspace import Workspace
+    from brainfuse.reading.workspace import Workspace
 
 __all__ = [
     "build_central",
@@ -197,7 +197,7 @@ def build_menus(self: MainWindow) -> None:
 
 def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
     fusion = bar.addMenu("F&usion")
-    self.action_fuse_again = fusion.addAction("Fuse again", self.session.start_fusion)
+    self.action_fuse_again = fusion.addAction("Fuse again", self.controller.start_fusion)
     self.action_fuse_again.setToolTip("Fuse the pair again (after Cancel: the slices left)")
     check = fusion.addAction("&Check alignment…", self.show_check_view)
     check.setShortcut(QtGui.QKeySequence("Ctrl+K"))
@@ -210,7 +210,7 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
         )
         act.setCheckable(True)
         act.setChecked(device == self.settings.device())
-        act.triggered.connect(lambda _=False, d=device: self.session.set_device(d))
+        act.triggered.connect(lambda _=False, d=device: self.controller.set_device(d))
         group.addAction(act)
         self.device_actions[device] = act
     self.device_menu.aboutToShow.connect(lambda: offer_devices(self.device_actions))
@@ -226,7 +226,7 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
         act.setObjectName(f"rule_{rule}")
         act.setCheckable(True)
         act.setChecked(rule == self.settings.rule())
-        act.triggered.connect(lambda _=False, r=rule: self.session.set_rule(r))
+        act.triggered.connect(lambda _=False, r=rule: self.controller.set_rule(r))
         rules.addAction(act)
     align_menu = fusion.addMenu("&Alignment")
     modes = QtGui.QActionGroup(self)
@@ -239,7 +239,7 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
         act = align_menu.addAction(text)
         act.setCheckable(True)
         act.setChecked(mode == self.workspace.register_mode)
-        act.triggered.connect(lambda _=False, m=mode: self.session.set_register_mode(m))
+        act.triggered.connect(lambda _=False, m=mode: self.controller.set_register_mode(m))
         modes.addAction(act)
 
 

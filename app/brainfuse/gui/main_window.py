@@ -1,7 +1,7 @@
-"""The BrainFuse main window: a projection of a :class:`~brainfuse.workspace.Workspace`.
+"""The BrainFuse main window: a projection of a :class:`~brainfuse.reading.workspace.Workspace`.
 
 It only shows and asks. Opening, alignment, fusion and export go through a
-:class:`~brainfuse.gui.session.Session`, whose workers wrap the core (the fusion is
+:class:`~brainfuse.gui.controller.Controller`, whose workers wrap the core (the fusion is
 :class:`brainfuse.pipeline.PairFusion`, as on the command line). Flow: load both → align →
 fuse the slice on screen first → the rest of the volume in the background → re-fuse
 (debounced) when a window changes. Layout and menus are built in :mod:`brainfuse.gui.layout`.
@@ -23,20 +23,20 @@ from superqt.utils import qdebounced
 
 from brainfuse.errors import AmbiguousInputError, BrainFuseError
 from brainfuse.gui.check_view import CheckView
+from brainfuse.gui.controller import Controller
 from brainfuse.gui.controls import OverlayControl, SliceControl, WindowControl
 from brainfuse.gui.export_dialog import ExportOptions, export_from_window
 from brainfuse.gui.fusion_state import CancelNote
 from brainfuse.gui.layout import build_central, build_menus, sources_text, window_title
 from brainfuse.gui.pointer import PointerReadout
 from brainfuse.gui.readouts import ReadoutPanel, slice_metrics
-from brainfuse.gui.session import Session
 from brainfuse.gui.settings import Settings
-from brainfuse.gui.viewers import ViewerGrid
+from brainfuse.gui.viewer_grid import ViewerGrid
 from brainfuse.gui.words import for_window
 from brainfuse.gui.workers import TaskRunner
-from brainfuse.image import ImageVolume
-from brainfuse.intensity import bone_scale
-from brainfuse.workspace import Workspace
+from brainfuse.model.image import ImageVolume
+from brainfuse.model.intensity import bone_scale
+from brainfuse.reading.workspace import Workspace
 
 if TYPE_CHECKING:  # made by reader_panel.build_reader_tools (those modules import the window)
     from brainfuse.gui.reader_panel import ReaderDock
@@ -138,18 +138,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.pointer = PointerReadout(ws, self.viewers, self.position_label)
         self.runner = TaskRunner(self.progress, self.cancel_button)
         self.runner.errored.connect(self._task_failed)
-        self.session = Session(ws, self.settings, self.runner)
-        self.session.confirm_rigid = interactive  # a person checks a registration first
-        self.cancel_note = CancelNote(self.session, self.runner, self.viewers, status)
+        self.controller = Controller(ws, self.settings, self.runner)
+        self.controller.confirm_rigid = interactive  # a person checks a registration first
+        self.cancel_note = CancelNote(self.controller, self.runner, self.viewers, status)
         self.fuse_again_button = self.cancel_note.button
         self.check_view: CheckView | None = None
-        self.fusion_finished = self.session.fusion_finished
+        self.fusion_finished = self.controller.fusion_finished
         build_menus(self)
         self._connect()
         self.settings.restore(ws)
         self._refresh_all()
         self.resize(1280, 800)
-        self.session.warm_up()
+        self.controller.warm_up()
 
     # ------------------------------------------------------------------ construction
     def _connect(self) -> None:
@@ -162,7 +162,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ws.windows_changed.connect(self._windows_changed)
         ws.fusion_changed.connect(self._fusion_changed)
         ws.overlay_changed.connect(self._overlay_changed)
-        s = self.session
+        s = self.controller
         s.loaded.connect(lambda role, path: self._say(f"Loaded {role.upper()}: {path}", 5000))
         s.aligned.connect(self._aligned)
         s.exported.connect(self._exported)
@@ -174,7 +174,7 @@ class MainWindow(QtWidgets.QMainWindow):
             panel.box.slice_step.connect(lambda k, p=panel: self.workspace.step(k, p.plane))
             panel.box.window_dragged.connect(lambda dx, dy, n=name: self.drag_window(n, dx, dy))
         self.readouts.extra_button.clicked.connect(lambda: self.update_readouts(extra=True))
-        self._refuse_later = qdebounced(self.session.refuse_if_windows_changed, timeout=400)
+        self._refuse_later = qdebounced(self.controller.refuse_if_windows_changed, timeout=400)
 
     def _say(self, text: str, ms: int) -> None:
         self.statusBar().showMessage(text, ms)
@@ -196,7 +196,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.set_last_folder(role, str(Path(path).parent))
         self._say(f"Loading {role.upper()} {path}…", 0)
         self._pending[role] = str(path)
-        self.session.open(role, str(path), series)
+        self.controller.open(role, str(path), series)
 
     def _ask_path(self, role: str, folder: bool) -> str:
         title = f"Open {'CT' if role == 'ct' else 'MRI'}"
@@ -213,11 +213,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_demo(self) -> None:
         """Load the built-in demo pair (CT and MRI templates on one grid)."""
-        self.session.open_demo()
+        self.controller.open_demo()
 
     def set_pair(self, ct: ImageVolume, mri: ImageVolume, *, demo: bool = False) -> None:
         """Show a CT–MRI pair already in memory: align, then fuse."""
-        self.session.set_pair(ct, mri, demo=demo)
+        self.controller.set_pair(ct, mri, demo=demo)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

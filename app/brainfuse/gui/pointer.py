@@ -12,8 +12,8 @@ import math
 from PySide6 import QtWidgets
 
 from brainfuse.gui.layout import format_position
-from brainfuse.gui.viewers import ViewerGrid
-from brainfuse.workspace import LAYERS, Workspace
+from brainfuse.gui.viewer_grid import ViewerGrid
+from brainfuse.reading.workspace import LAYERS, Workspace
 
 __all__ = ["PointerReadout"]
 

@@ -2,7 +2,7 @@
 
 Built once by :func:`build_reader_tools` (called from :func:`brainfuse.gui.layout.build_menus`).
 The dock holds the tool buttons, the brush (mode, radius in mm, disk or ball) and the
-measurement table (:func:`brainfuse.measure.table`, copyable as tab-separated text).
+measurement table (:func:`brainfuse.reading.measure.table`, copyable as tab-separated text).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtGui, QtWidgets
 
-from brainfuse.edits import load_edits, save_edits
 from brainfuse.errors import BrainFuseError
 from brainfuse.gui.tools import ToolController
-from brainfuse.measure import table
+from brainfuse.reading.edits import load_edits, save_edits
+from brainfuse.reading.measure import table
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
-    from brainfuse.workspace import Workspace
+    from brainfuse.reading.workspace import Workspace
 
 __all__ = ["ReaderDock", "build_reader_tools", "load_edits_from", "save_edits_to"]
 

@@ -3,7 +3,7 @@
 SSIM, PSNR, bone and brain kept (always), Qabf and MI (on demand), time, device.
 
 All values come from :mod:`brainfuse.metrics` on the 0–255 scale
-(:func:`brainfuse.intensity.to_255`), for the slice on screen: fused image against the windowed CT and MRI.
+(:func:`brainfuse.model.intensity.to_255`), for the slice on screen: fused image against the windowed CT and MRI.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PySide6 import QtWidgets
 
 from brainfuse import metrics
 from brainfuse.gui.words import METRIC_TIPS
-from brainfuse.intensity import BoneScale, to_255
+from brainfuse.model.intensity import BoneScale, to_255
 
 __all__ = ["ReadoutPanel", "slice_metrics"]
 
@@ -36,7 +36,7 @@ def slice_metrics(
     extra : bool
         Also compute Qabf and mutual information (slower).
     ct_scale : {"8-bit", "hu"} or None
-        Image 1 is a CT (:func:`brainfuse.intensity.bone_scale`): the anatomy retention is
+        Image 1 is a CT (:func:`brainfuse.model.intensity.bone_scale`): the anatomy retention is
         computed (``ct_hu``: the slice in HU for ``"hu"``); None: not a CT.
 
     Returns

@@ -1,4 +1,4 @@
-"""File › Save session / Open session / Recent sessions: the window's view of :mod:`brainfuse.session`.
+"""File › Save session / Open session / Recent sessions: the window's view of :mod:`brainfuse.reading.session`.
 
 Saving records what is on screen (sources with their SHA-256, alignment, windows, fusion
 device, slice and cursor, overlay, measurements, edits). Opening checks every source first:
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtWidgets
 
 from brainfuse.errors import BrainFuseError
-from brainfuse.intensity import Window
-from brainfuse.session import (
+from brainfuse.model.intensity import Window
+from brainfuse.reading.session import (
     SUFFIX,
     OpenedSession,
     Session,
@@ -41,7 +41,7 @@ def _opener(window: MainWindow, path: str) -> Callable[[], None]:
 
 
 def session_of(window: MainWindow) -> Session:
-    """Describe what the window shows as a :class:`~brainfuse.session.Session`.
+    """Describe what the window shows as a :class:`~brainfuse.reading.session.Session`.
 
     Raises
     ------
@@ -132,7 +132,7 @@ def _start(window: MainWindow, opened: OpenedSession, sources: dict) -> None:
     # land a little elsewhere); without one the saved alignment mode runs.
     applied = s.registration.get("applied")
     transform = opened.load_transform() if applied == "rigid" else None
-    window.session.set_pair(sources["ct"], sources["mri"], transform=transform)
+    window.controller.set_pair(sources["ct"], sources["mri"], transform=transform)
 
 
 def _restore(window: MainWindow, opened: OpenedSession) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore
 
-from brainfuse.workspace import CT_PRESETS, Window, Workspace
+from brainfuse.reading.workspace import CT_PRESETS, Window, Workspace
 
 __all__ = ["DEVICES", "MAX_RECENT", "RULES", "Settings", "cuda_problem"]
 

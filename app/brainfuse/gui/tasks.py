@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from brainfuse.export import OverlayStyle, export_result
 from brainfuse.fusion import Fuser
 from brainfuse.grid import AlignedPair
-from brainfuse.image import ImageVolume
-from brainfuse.intensity import Window, WindowSpec, default_window
+from brainfuse.model.image import ImageVolume
+from brainfuse.model.intensity import Window, WindowSpec, default_window
+from brainfuse.model.results import PairResult
 from brainfuse.pipeline import FusionStep, PairFusion, align, prepare
-from brainfuse.results import PairResult
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
     import SimpleITK

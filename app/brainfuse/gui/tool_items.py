@@ -1,7 +1,7 @@
 """What the reader's tools draw on a viewer: brush circle, edit outline, measurements, scale bar.
 
 Items live in a panel's ViewBox in scene millimetres (the viewers' coordinates, see
-:mod:`brainfuse.workspace`), so they pan, zoom and mirror with the image; the scale bar is
+:mod:`brainfuse.reading.workspace`), so they pan, zoom and mirror with the image; the scale bar is
 fixed on the screen (a child of the box, like the orientation letters).
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from brainfuse.measure import Region, Ruler, scale_bar
+from brainfuse.reading.measure import Region, Ruler, scale_bar
 
 __all__ = ["OUTLINE_COLOURS", "PanelTools", "outline_rgba"]
 
@@ -39,7 +39,7 @@ def _pen(colour, width: float = 1.5, style=QtCore.Qt.PenStyle.SolidLine) -> QtGu
 
 
 class PanelTools:
-    """The tool items of one panel (a :class:`~brainfuse.gui.viewers.SliceViewBox`)."""
+    """The tool items of one panel (a :class:`~brainfuse.gui.viewer_grid.SliceViewBox`)."""
 
     def __init__(self, box: pg.ViewBox) -> None:
         self.box = box

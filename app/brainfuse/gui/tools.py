@@ -4,7 +4,7 @@
 *navigate* tool every event goes on to the viewers (crosshair, pan, window/level); with a
 tool, a left press-drag-release paints or measures on the panel under the mouse and the
 viewers do not see it. Everything it does is a call on the
-:class:`~brainfuse.workspace.Workspace` (``paint``/``begin_stroke``/``end_stroke``,
+:class:`~brainfuse.reading.workspace.Workspace` (``paint``/``begin_stroke``/``end_stroke``,
 ``add_measurement``); it draws from the workspace's signals (:mod:`brainfuse.gui.tool_items`).
 
 A stroke is one undo step (``Ctrl+Z``). Between two mouse positions of a drag the brush dabs
@@ -19,9 +19,9 @@ import numpy as np
 from PySide6 import QtCore, QtGui
 
 from brainfuse.gui.tool_items import PanelTools
-from brainfuse.image import ImageVolume
-from brainfuse.measure import Region, Ruler
-from brainfuse.planes import lps_to_plane, plane_to_lps
+from brainfuse.model.image import ImageVolume
+from brainfuse.model.planes import lps_to_plane, plane_to_lps
+from brainfuse.reading.measure import Region, Ruler
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow

@@ -16,7 +16,7 @@ from brainfuse.errors import BrainFuseError
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
-    from brainfuse.workspace import Workspace
+    from brainfuse.reading.workspace import Workspace
 
 __all__ = ["add_view_image_action", "save_view_image", "view_caption"]
 

@@ -25,8 +25,8 @@ from brainfuse.errors import BrainFuseError
 from brainfuse.gui.app import application
 from brainfuse.gui.main_window import MainWindow
 from brainfuse.gui.settings import Settings
-from brainfuse.image import ImageVolume
-from brainfuse.workspace import Workspace
+from brainfuse.model.image import ImageVolume
+from brainfuse.reading.workspace import Workspace
 
 __all__ = ["Viewer"]
 
@@ -142,11 +142,11 @@ class Viewer:
         -------
         dict
             ``mode``, ``translation_mm`` (3), ``rotation_deg`` (3), ``metric``, ``overlap``
-            (:func:`brainfuse.alignment.alignment_report`).
+            (:func:`brainfuse.model.alignment.alignment_report`).
         """
-        from brainfuse.alignment import alignment_report
+        from brainfuse.model.alignment import alignment_report
 
-        session = self.window.session
+        session = self.window.controller
         session.set_register_mode(mode)
         self.wait(timeout)
         if not self.workspace.alignment_accepted:
@@ -184,7 +184,7 @@ class Viewer:
 
     @property
     def measurements(self) -> list:
-        """The rulers and regions drawn (:mod:`brainfuse.measure`), in drawing order."""
+        """The rulers and regions drawn (:mod:`brainfuse.reading.measure`), in drawing order."""
         return list(self.workspace.measurements)
 
     def save_session(self, path: str | Path) -> Path:
@@ -198,7 +198,7 @@ class Viewer:
 
         Raises
         ------
-        brainfuse.session.SessionSourceError
+        brainfuse.reading.session.SessionSourceError
             A source is missing or has changed (named in the message); nothing was loaded.
         """
         from brainfuse.gui.session_actions import open_session_in

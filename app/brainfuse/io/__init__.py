@@ -1,4 +1,4 @@
-"""Load scans into one :class:`~brainfuse.image.ImageVolume`.
+"""Load scans into one :class:`~brainfuse.model.image.ImageVolume`.
 
 DICOM (files, folders, enhanced multi-frame, compressed), NIfTI-1/2 and plain PNG/TIFF/JPEG
 images all arrive as the same type.

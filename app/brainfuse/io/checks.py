@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from brainfuse.errors import GeometryMismatchError, UnreadableInputError
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["check_same_size", "replace_non_finite"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from brainfuse._runtime.resources import demo_dir
 from brainfuse.errors import UnreadableInputError
-from brainfuse.image import ImageVolume
 from brainfuse.io.nifti import load_nifti
-from brainfuse.resources import demo_dir
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["DEMO_NOTICE", "demo_pair"]
 

@@ -12,7 +12,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from brainfuse.image import (
+from brainfuse.model.image import (
     EQUIPMENT_KEYWORDS,
     PATIENT_KEYWORDS,
     STUDY_KEYWORDS,

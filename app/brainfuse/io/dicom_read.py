@@ -25,10 +25,10 @@ from pydicom.encaps import generate_frames
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 
+from brainfuse._runtime.quiet import native_stderr_to_log
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
 from brainfuse.io.budget import require
 from brainfuse.io.messages import one_line
-from brainfuse.quiet import native_stderr_to_log
 
 log = logging.getLogger(__name__)
 

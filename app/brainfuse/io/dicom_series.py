@@ -17,7 +17,6 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from brainfuse.errors import AmbiguousInputError, UnreadableInputError
-from brainfuse.image import ImageVolume, orientation_code
 from brainfuse.io.budget import require
 from brainfuse.io.dicom_identity import source_identity
 from brainfuse.io.dicom_read import (
@@ -30,6 +29,7 @@ from brainfuse.io.dicom_read import (
 )
 from brainfuse.io.reorient import to_canonical_lps
 from brainfuse.io.slice_order import order_slices, slice_normal
+from brainfuse.model.image import ImageVolume, orientation_code
 
 __all__ = ["SeriesSummary", "list_series", "load_dicom_file", "load_dicom_folder"]
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError, as_user_error
-from brainfuse.image import MODALITIES, ImageVolume
 from brainfuse.io.checks import replace_non_finite
 from brainfuse.io.dicom_series import load_dicom_file, load_dicom_folder
 from brainfuse.io.nifti import is_nifti_path, load_nifti
 from brainfuse.io.raster import RASTER_SUFFIXES, load_raster
+from brainfuse.model.image import MODALITIES, ImageVolume
 
 __all__ = ["load"]
 
@@ -32,7 +32,7 @@ def load(
     volume: int | None = None,
     modality: str | None = None,
 ) -> ImageVolume:
-    """Load an image file or a DICOM folder as an :class:`~brainfuse.image.ImageVolume`.
+    """Load an image file or a DICOM folder as an :class:`~brainfuse.model.image.ImageVolume`.
 
     Parameters
     ----------

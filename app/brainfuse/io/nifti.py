@@ -16,11 +16,11 @@ import nibabel as nib
 import numpy as np
 
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
-from brainfuse.image import ImageVolume, orientation_code
 from brainfuse.io.budget import format_size, require
 from brainfuse.io.messages import one_line
 from brainfuse.io.raster import modality_from_name
 from brainfuse.io.reorient import geometry_from_affine, to_canonical_lps
+from brainfuse.model.image import ImageVolume, orientation_code
 
 __all__ = ["guess_modality_from_values", "is_nifti_path", "load_nifti"]
 

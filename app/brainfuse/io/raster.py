@@ -16,9 +16,9 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from brainfuse.errors import GeometryMismatchError, InputTooLargeError, UnreadableInputError
-from brainfuse.image import ImageVolume
 from brainfuse.io.budget import require
 from brainfuse.io.messages import one_line
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["RASTER_SUFFIXES", "load_raster", "modality_from_name"]
 

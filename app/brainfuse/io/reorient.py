@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from nibabel import orientations
 
-from brainfuse.image import ImageVolume
+from brainfuse.model.image import ImageVolume
 
 __all__ = ["geometry_from_affine", "to_canonical_lps"]
 

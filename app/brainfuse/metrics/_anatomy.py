@@ -19,9 +19,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from brainfuse.errors import UnsupportedInputError
-from brainfuse.intensity import BONE_HU, BONE_LEVEL_8BIT, BoneScale
-from brainfuse.intensity import bone_mask as _bone_of
 from brainfuse.metrics._inputs import as_grey, check_same_shape
+from brainfuse.model.intensity import BONE_HU, BONE_LEVEL_8BIT, BoneScale
+from brainfuse.model.intensity import bone_mask as _bone_of
 
 __all__ = [
     "BONE_HU",

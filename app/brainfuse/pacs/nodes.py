@@ -13,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from brainfuse._runtime.userdirs import config_dir
 from brainfuse.errors import PacsError
-from brainfuse.userdirs import config_dir
 
 __all__ = [
     "DEFAULT_AET",

@@ -1,0 +1,350 @@
+"""What the window does, without its widgets: open, align, fuse, export through workers.
+
+A :class:`Controller` turns requests into worker tasks (:mod:`brainfuse.gui.tasks`) and their
+results into :class:`~brainfuse.reading.workspace.Workspace` calls; it keeps no state of its own
+besides the fusion engine (created once per device and rule and reused). The main window and the
+scriptable :class:`~brainfuse.gui.viewer.Viewer` both drive it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6 import QtCore
+
+from brainfuse._runtime.heap import freeze_long_lived, return_free_memory
+from brainfuse.fusion import Fuser, FusionSettings
+from brainfuse.gui.settings import Settings
+from brainfuse.gui.tasks import (
+    Aligned,
+    ExportRequest,
+    FusionRequest,
+    SliceDone,
+    align_task,
+    demo_task,
+    export_task,
+    fusion_task,
+    load_task,
+    resume_task,
+    transform_task,
+)
+from brainfuse.gui.workers import TaskRunner
+from brainfuse.model.image import ImageVolume
+from brainfuse.model.overlay import overlay_lut
+from brainfuse.model.results import PairResult
+from brainfuse.pipeline import prepare
+from brainfuse.reading.workspace import Workspace
+
+__all__ = ["Controller", "fuser_for"]
+
+_FUSERS: dict[tuple[str, str], Fuser] = {}
+_FUSER_LOCK = threading.Lock()
+
+
+def fuser_for(device: str, rule: str = "anatomy") -> Fuser:
+    """Return the CNN :class:`~brainfuse.fusion.Fuser` for ``device`` and fusion ``rule``.
+
+    The rule is ``anatomy`` or ``sesf``; each fuser is made once per process.
+
+    The first call loads the weights and runs one tiny fusion so that torch's lazy start-up
+    (thread pool, kernels) happens here, in a worker, and not inside the first slice.
+    """
+    with _FUSER_LOCK:
+        key = (device, rule)
+        if key not in _FUSERS:
+            fuser = Fuser(method="cnn", settings=FusionSettings(rule=rule), device=device)
+            warm = np.zeros((32, 32), np.float32)
+            fuser.fuse(warm, warm)
+            _FUSERS[key] = fuser
+        return _FUSERS[key]
+
+
+class Controller(QtCore.QObject):
+    """Opens, aligns, fuses and exports for one workspace, each step in a worker.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    settings : Settings
+    runner : TaskRunner
+
+    Signals
+    -------
+    fusion_finished() : every slice of the pair is fused.
+    loaded(role, path) : a scan was opened (``role`` is ``"ct"`` or ``"mri"``).
+    aligned(warnings) : the pair is on one grid; ``warnings`` a list of str.
+    exported(paths) : an export wrote these files (list of Path).
+    check_requested() : a rigid registration waits to be checked (Accept or Redo).
+
+    Attributes
+    ----------
+    confirm_rigid : bool
+        Hold the fusion after a rigid registration until :meth:`accept_alignment` (a person
+        checks it first); otherwise it is accepted at once.
+    """
+
+    fusion_finished = QtCore.Signal()
+    check_requested = QtCore.Signal()
+    loaded = QtCore.Signal(str, str)
+    aligned = QtCore.Signal(list)
+    exported = QtCore.Signal(list)
+
+    def __init__(self, workspace: Workspace, settings: Settings, runner: TaskRunner):
+        super().__init__()
+        self.workspace = workspace
+        self.settings = settings
+        self.runner = runner
+        self.fuser: Fuser | None = None
+        self.confirm_rigid = False
+        workspace.sources_changed.connect(self._drop_old_work)
+
+    # ------------------------------------------------------------------ engine
+    def get_fuser(self) -> Fuser:
+        """Return the fuser for the chosen device and rule (loaded on first use, in the worker)."""
+        if self.fuser is None:
+            self.fuser = fuser_for(self.settings.device(), self.settings.rule())
+        return self.fuser
+
+    def set_rule(self, rule: str) -> None:
+        """Choose the fusion rule (``anatomy`` or ``sesf``) and fuse the pair again with it."""
+        self.settings.set_rule(rule)
+        self.fuser = None
+        self.start_fusion()
+
+    def set_device(self, device: str) -> None:
+        """Choose the fusion device (``auto``, ``cpu``, ``cuda``); applies to the next fusion."""
+        self.settings.set_device(device)
+        self.fuser = None
+
+    def warm_up(self) -> None:
+        """Load the fusion model in the background now, not when the first pair arrives.
+
+        The overlay's colour table is made there too: it imports matplotlib, which took
+        250 ms of the window's own thread when the first 512 x 512 x 300 grid was shown.
+        Then what exists is left out of later garbage collections
+        (:func:`brainfuse._runtime.heap.freeze_long_lived`).
+        """
+
+        def warm(*, cancel: threading.Event) -> Fuser:
+            overlay_lut()
+            return self.get_fuser()
+
+        def loaded(_fuser: Fuser) -> None:
+            freeze_long_lived()
+
+        self.runner.start(
+            "model",
+            warm,
+            label="Loading model",
+            subject="the fusion model",
+            on_return=loaded,
+        )
+
+    # ------------------------------------------------------------------ opening
+    def open(self, role: str, path: str, series: int | None = None) -> None:
+        """Load ``path`` as the CT (``role="ct"``) or the MRI; align when both are there."""
+        self.runner.start(
+            f"load-{role}",
+            load_task,
+            path,
+            series,
+            label=f"Loading {role.upper()}",
+            on_return=lambda volume: self._loaded(role, path, volume),
+            subject=path,
+        )
+
+    def _loaded(self, role: str, path: str, volume: ImageVolume) -> None:
+        self.settings.add_recent(role, path)
+        if role == "ct":
+            self.workspace.set_sources(ct=volume)
+        else:
+            self.workspace.set_sources(mri=volume)
+        self.loaded.emit(role, path)
+        if self.workspace.has_pair:
+            self.align()
+
+    def open_demo(self) -> None:
+        """Load the built-in demo pair (CT and MRI templates on one grid)."""
+        self.runner.start(
+            "load-demo",
+            demo_task,
+            label="Loading demo",
+            subject="the demo pair",
+            on_return=lambda pair: self.set_pair(*pair, demo=True),
+        )
+
+    def set_pair(
+        self,
+        ct: ImageVolume,
+        mri: ImageVolume,
+        *,
+        demo: bool = False,
+        transform: object | None = None,
+    ) -> None:
+        """Show a CT–MRI pair already in memory: align, then fuse.
+
+        With ``transform`` (an accepted one, e.g. a reopened session's) it is applied instead
+        of aligning again.
+        """
+        self.workspace.set_sources(ct=ct, mri=mri, demo=demo)
+        if transform is None:
+            self.align()
+        else:
+            self.apply_transform(transform, accepted=True)
+
+    def _pair_name(self) -> str:
+        """Name the pair as in a failure message: ``<ct> and <mri>``."""
+        ws = self.workspace
+        return " and ".join(v.name for v in (ws.ct, ws.mri) if v is not None) or "the pair"
+
+    def _drop_old_work(self) -> None:
+        for kind in ("align", "fuse", "metrics", "export"):
+            self.runner.cancel(kind)  # their results belong to the previous pair
+
+    # ------------------------------------------------------------------ align and fuse
+    def align(self) -> None:
+        """Put the pair on one grid (worker), then fuse."""
+        ws = self.workspace
+        self.runner.start(
+            "align",
+            align_task,
+            ws.ct,
+            ws.mri,
+            ws.register_mode,
+            label="Aligning",
+            on_return=self._aligned_done,
+            subject=self._pair_name(),
+        )
+
+    def set_register_mode(self, mode: str) -> None:
+        """How to align (``auto``, ``geometry``, ``rigid``, ``none``); re-aligns a loaded pair."""
+        self.workspace.set_register_mode(mode)
+        if self.workspace.has_pair:
+            self.align()
+
+    def apply_transform(self, transform: object, *, accepted: bool = False) -> None:
+        """Align the loaded pair by a given rigid transform (MRI grid points -> CT points).
+
+        ``accepted``: the transform was accepted before (a reopened session), so the fusion
+        starts without asking for Accept again.
+        """
+        ws = self.workspace
+        if not ws.has_pair:
+            return
+        self.runner.start(
+            "align",
+            transform_task,
+            ws.ct,
+            ws.mri,
+            transform,
+            label="Aligning",
+            on_return=lambda result: self._aligned_done(result, accepted=accepted),
+        )
+
+    def _aligned_done(self, result: Aligned, *, accepted: bool = False) -> None:
+        pair = result.pair
+        hold = self.confirm_rigid and pair.mode == "rigid" and not accepted
+        self.workspace.set_grid(
+            pair.ct, pair.mri, mr_auto=result.mr_default, alignment=pair, accepted=not hold
+        )
+        self.aligned.emit(list(pair.warnings))
+        if hold:
+            self.check_requested.emit()
+        else:
+            self.start_fusion()
+
+    def accept_alignment(self) -> None:
+        """Accept the alignment on screen and fuse on it."""
+        if self.workspace.has_grid:
+            self.workspace.accept_alignment()
+            self.start_fusion()
+
+    def start_fusion(self) -> None:
+        """Fuse the slice on screen first, then every other slice, in one worker.
+
+        After a Cancel with the same windows, only the slices left are fused.
+        """
+        ws = self.workspace
+        if not ws.has_grid or ws.alignment is None or not ws.alignment_accepted:
+            return
+        if ws.fusion_cancelled and not ws.windows_changed_since_fusion():
+            ws.resume_fusion()
+            self.runner.start(
+                "fuse",
+                resume_task,
+                ws.fusion,
+                ws.slice_index,
+                label="Fusing",
+                on_yield=self._fusion_step,
+                on_return=self._fusion_done,
+            )
+            return
+        ct_window, mr_window = ws.fusion_windows()
+        ws.invalidate_fusion()
+        request = FusionRequest(ws.alignment, ct_window, mr_window, ws.slice_index)
+        self.runner.start(
+            "fuse",
+            fusion_task,
+            request,
+            self.get_fuser,
+            label="Fusing",
+            subject=self._pair_name(),
+            on_yield=self._fusion_step,
+            on_return=self._fusion_done,
+        )
+
+    def _fusion_done(self, _fusion: object) -> None:
+        return_free_memory()
+        self.fusion_finished.emit()
+
+    def _fusion_step(self, payload: SliceDone) -> None:
+        ws = self.workspace
+        if payload.step is None:
+            ws.start_fusion(payload.fusion)
+        elif payload.fusion is ws.fusion:
+            ws.slice_fused(payload.step.index, payload.ms)
+
+    def refuse_if_windows_changed(self) -> None:
+        """Follow the windows on screen when they differ from those of the last fusion.
+
+        A finished CNN fusion is recomposed with the new windows (its decision map does not
+        depend on them: no encoder run); otherwise the pair is fused again.
+        """
+        ws = self.workspace
+        if not ws.windows_changed_since_fusion():
+            return
+        fusion = ws.fusion
+        if fusion is not None and fusion.fuser.method == "cnn" and fusion.done.all():
+            ct_window, mr_window = ws.fusion_windows()
+            ws.start_fusion(fusion.recomposed(prepare(ws.alignment, ct_window, mr_window)))
+            self.fusion_finished.emit()
+            return
+        self.start_fusion()
+
+    # ------------------------------------------------------------------ export
+    def pair_result(self) -> PairResult:
+        """Return the finished fusion as a :class:`~brainfuse.model.results.PairResult`.
+
+        The reader's edits are applied (the automatic maps stay in its ``fusion``).
+
+        Raises
+        ------
+        RuntimeError
+            Nothing is fused yet.
+        """
+        fusion = self.workspace.fusion
+        if fusion is None or not fusion.done.any():
+            raise RuntimeError("nothing has been fused yet")
+        return self.workspace.edited_result(fusion.result())
+
+    def export(self, request: ExportRequest) -> None:
+        """Write an export in a worker; :attr:`exported` tells the files."""
+        self.runner.start(
+            "export",
+            export_task,
+            request,
+            label="Exporting",
+            subject=str(request.path),
+            on_return=lambda written: self.exported.emit(list(written)),
+        )

@@ -1,0 +1,477 @@
+"""Intensities, in one place: windows, CT presets, the MR auto window, 0-255 conversion (no Qt).
+
+Every shell maps a source to [0, 1] here, so the window on screen, the fusion and the exports
+agree:
+
+* Plain 8-bit images (PNG/JPEG slices, RGB pseudo-colour) are used as they are, 0-255 ->
+  0-1 (:func:`from_uint8`), so a fused PNG written on the 0-255 scale (:func:`to_uint8`)
+  compares with its sources. They are never put through a Hounsfield window.
+* CT in Hounsfield units: a window ``center/width``, default the brain window; the presets
+  (:data:`CT_PRESETS`, from ``resources/presets/ct_windows.json``) apply only to data in HU.
+* MR and other scans without physical units: :func:`mr_auto_window`, robust percentiles
+  (0.5 % and 99.5 % of the voxels above the volume's minimum, i.e. ignoring the zero
+  background).
+
+The window used travels with the data (:class:`Window`) so exports can record it.
+
+The CT's bone, for the ``anatomy`` fusion rule and the anatomy metrics, is found in the CT's
+own values, never through a display window: ``HU >= 300`` on CT in Hounsfield units,
+``>= 200`` on 8-bit CT slices (stored already windowed, bone saturated)
+(:func:`bone_mask`, :func:`volume_bone_mask`; ``../shared/reference/anatomy.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal, overload
+
+import numpy as np
+
+from brainfuse._runtime.resources import resource_path
+from brainfuse.errors import BrainFuseError
+from brainfuse.model.image import ImageVolume
+
+__all__ = [
+    "BONE_HU",
+    "BONE_LEVEL_8BIT",
+    "CT_PRESETS",
+    "BoneScale",
+    "BoneStack",
+    "BoneVolume",
+    "UnitStack",
+    "UnitVolume",
+    "Window",
+    "WindowError",
+    "WindowSpec",
+    "apply_window",
+    "bone_mask",
+    "bone_scale",
+    "default_window",
+    "from_uint8",
+    "is_eight_bit",
+    "load_ct_presets",
+    "mr_auto_window",
+    "parse_window",
+    "to_255",
+    "to_uint8",
+    "to_unit",
+    "volume_bone_mask",
+    "window_for",
+]
+
+MR_PERCENTILES = (0.5, 99.5)
+_PLAIN_FORMATS = {"PNG", "JPEG", "JPG", "TIFF", "TIF", "BMP"}
+
+
+class WindowError(BrainFuseError, ValueError):
+    """A window was given in a form that cannot be read, or does not apply to the image."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window (window/level): ``low`` -> 0, ``high`` -> 1, clipped outside.
+
+    Attributes
+    ----------
+    center, width : float
+        Centre (level) and width (> 0) in the image's units (HU for CT).
+    kind : str
+        ``"preset:<name>"``, ``"manual"``, ``"percentile"`` (MR auto) or ``"8-bit"``.
+    units : str
+        Those of the source (``"HU"`` for CT), ``""`` for none.
+    """
+
+    center: float
+    width: float
+    kind: str = "manual"
+    units: str = ""
+
+    @property
+    def low(self) -> float:
+        """Value shown black: ``center - width / 2``."""
+        return self.center - self.width / 2.0
+
+    @property
+    def high(self) -> float:
+        """Value shown white: ``center + width / 2``."""
+        return self.center + self.width / 2.0
+
+    @property
+    def levels(self) -> tuple[float, float]:
+        """``(low, high)`` display limits."""
+        return (self.low, self.high)
+
+    def dragged(self, d_width: float, d_center: float) -> Window:
+        """Move the window by a mouse drag: width and centre moved, width kept >= 1, manual."""
+        return Window(self.center + d_center, max(1.0, self.width + d_width), "manual", self.units)
+
+    def describe(self) -> str:
+        """E.g. ``preset:brain C40/W80 HU``."""
+        u = f" {self.units}" if self.units else ""
+        return f"{self.kind} C{self.center:g}/W{self.width:g}{u}"
+
+
+def load_ct_presets(path: Path | None = None) -> dict[str, Window]:
+    """CT window presets (HU) from ``resources/presets/ct_windows.json``, in menu order.
+
+    Raises
+    ------
+    ValueError
+        If an entry has no positive ``width``.
+    """
+    if path is None:
+        path = resource_path("resources") / "presets" / "ct_windows.json"
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    presets = {}
+    for name, entry in raw.items():
+        if name.startswith("_"):
+            continue
+        if float(entry.get("width", 0)) <= 0:
+            raise ValueError(f"{path}: preset {name!r} needs a positive width, got {entry}")
+        presets[name] = Window(
+            float(entry["center"]), float(entry["width"]), f"preset:{name}", "HU"
+        )
+    return presets
+
+
+#: CT window presets in HU, the one registry (menu, command line, engine): brain 40/80,
+#: subdural 75/215, bone 500/2000.
+CT_PRESETS: dict[str, Window] = load_ct_presets()
+
+#: What a caller may give as a window: None (the source's default), a preset name,
+#: ``"C/W"`` text, ``(center, width)`` or a :class:`Window`.
+WindowSpec = str | tuple[float, float] | Window | None
+
+
+def parse_window(spec: WindowSpec) -> tuple[float, float] | str | None:
+    """``"40/80"`` -> (40, 80); a preset name stays a name; tuples and Windows pass through."""
+    if spec is None or isinstance(spec, tuple):
+        return spec
+    if isinstance(spec, Window):
+        return (spec.center, spec.width)
+    text = str(spec).strip().lower()
+    if text in CT_PRESETS:
+        return text
+    m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*[/,:]\s*(\d+(?:\.\d+)?)\s*", text)
+    if not m or float(m.group(2)) <= 0:
+        raise WindowError(
+            f"window '{spec}' is not understood: give CENTER/WIDTH (e.g. 40/80, width > 0) "
+            f"or one of the presets {', '.join(CT_PRESETS)}"
+        )
+    return float(m.group(1)), float(m.group(2))
+
+
+#: A value of ``255 * x`` this close to a half step is a tie (float32 error of an exact half).
+_TIE = 1e-4
+
+
+def to_255(image01: np.ndarray) -> np.ndarray:
+    """``[0, 1]`` -> float64 whole numbers 0-255: ``np.round(255 * x)``, clipped.
+
+    Values within float32 rounding (:data:`_TIE`) of a half step are exact halves and round
+    half to even like ``np.round`` on integers, so the average of two 8-bit images comes
+    back as ``np.round((a + b) / 2)`` however the float path rounded ``a / 255``.
+    """
+    y = 255.0 * np.clip(np.asarray(image01, dtype=np.float64), 0.0, 1.0)
+    out = np.round(y)
+    low = np.floor(y)
+    tie = np.abs(y - low - 0.5) < _TIE
+    out[tie] = np.round(low[tie] + 0.5)
+    return out
+
+
+def to_uint8(image01: np.ndarray) -> np.ndarray:
+    """``[0, 1]`` -> ``uint8`` by :func:`to_255`: the project's one rule."""
+    return to_255(image01).astype(np.uint8)
+
+
+def from_uint8(image: np.ndarray) -> np.ndarray:
+    """0-255 values -> float32 ``x / 255`` (exact inverse of :func:`to_uint8` on uint8)."""
+    return np.asarray(image).astype(np.float32) / np.float32(255.0)
+
+
+def apply_window(array: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Linear map ``low -> 0``, ``high -> 1``, clipped, float32."""
+    scale = 1.0 / max(high - low, 1e-12)
+    out = np.array(array, dtype=np.float32)  # the one float copy, then in place
+    out -= np.float32(low)
+    out *= np.float32(scale)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def is_eight_bit(volume: ImageVolume) -> bool:
+    """Colour, or a plain 8-bit picture (PNG/JPEG/TIFF or no patient geometry) not in HU."""
+    plain = volume.format.upper() in _PLAIN_FORMATS or not volume.has_geometry
+    return volume.is_rgb or (volume.array.dtype == np.uint8 and plain and volume.units != "HU")
+
+
+def _is_hu(volume: ImageVolume) -> bool:
+    return volume.units == "HU" or (volume.modality == "CT" and not is_eight_bit(volume))
+
+
+#: Bone threshold in Hounsfield units.
+BONE_HU = 300.0
+#: Bone threshold on 8-bit CT slices (0-255).
+BONE_LEVEL_8BIT = 200.0
+_NOT_CT = {"MR", "PT", "NM", "PET", "SPECT"}
+
+
+#: How image 1's bone is found: ``"8-bit"`` (an 8-bit slice, >= 200) or ``"hu"`` (HU, >= 300).
+BoneScale = Literal["8-bit", "hu"]
+
+
+def bone_mask(values: np.ndarray, scale: BoneScale) -> np.ndarray:
+    """Find the bone of a CT from its own values; a boolean array shaped like ``values``.
+
+    ``HU >= 300`` (``scale="hu"``) or ``>= 200`` on an 8-bit slice (``scale="8-bit"``,
+    values 0-255).
+    """
+    if scale == "hu":
+        return np.asarray(values) >= BONE_HU
+    if scale == "8-bit":
+        return np.asarray(values) >= BONE_LEVEL_8BIT
+    raise BrainFuseError(f"bone scale must be '8-bit' or 'hu', not {scale!r}")
+
+
+def bone_scale(volume: ImageVolume) -> BoneScale | None:
+    """Tell how image 1's bone is found: ``"hu"``, ``"8-bit"`` or None.
+
+    ``"hu"`` for CT in HU, ``"8-bit"`` for a grey 8-bit picture (the CT role of a plain slice
+    pair), None for colour PET/SPECT or a scan labelled MR/PET/NM (no CT).
+    """
+    if volume.is_rgb or volume.modality.upper() in _NOT_CT:
+        return None
+    if _is_hu(volume):
+        return "hu"
+    return "8-bit" if is_eight_bit(volume) else None
+
+
+class _SliceWise:
+    """A value computed from a source's voxels slice by slice when read (no whole copy kept).
+
+    Indexing (``stack[k]``, ``stack[a:b]``, ``stack[[i, j]]``) computes those slices;
+    ``np.asarray(stack)`` computes the whole array. Subclasses say what is computed.
+    """
+
+    dtype: np.dtype
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+    def _compute(self, values: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the computed array (that of the source)."""
+        return tuple(self.array.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return self.array.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of values."""
+        return self.array.size
+
+    def __len__(self) -> int:
+        """Return the number of slices."""
+        return len(self.array)
+
+    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
+        """Compute the selected slices."""
+        return self._compute(self.array[key])
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        """Compute the whole volume (NumPy's array protocol)."""
+        out = self._compute(self.array)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+class BoneVolume(_SliceWise):
+    """The bone prior of a CT volume, found slice by slice when read (no whole mask kept).
+
+    Indexing (``bone[k]``, ``bone[a:b]``, ``bone[[i, j]]``) returns the boolean
+    :func:`bone_mask` of those slices; ``np.asarray(bone)`` makes the whole mask. On a
+    512 x 512 x 300 CT this saves a 75 MiB array for a comparison that costs about 0.1 ms
+    per slice.
+
+    Parameters
+    ----------
+    array : the CT's voxels, ``(Z, Y, X)``
+    scale : BoneScale, from :func:`bone_scale`
+    """
+
+    dtype = np.dtype(bool)
+
+    def __init__(self, array: np.ndarray, scale: BoneScale):
+        super().__init__(array)
+        self.scale = scale
+
+    def _compute(self, values: np.ndarray) -> np.ndarray:
+        return bone_mask(values, self.scale)
+
+
+#: The bone prior as the engine reads it: a bool array or a :class:`BoneVolume`.
+BoneStack = np.ndarray | BoneVolume
+
+
+@overload
+def volume_bone_mask(volume: ImageVolume, *, lazy: Literal[False] = False) -> np.ndarray | None: ...
+@overload
+def volume_bone_mask(volume: ImageVolume, *, lazy: Literal[True]) -> BoneVolume | None: ...
+@overload
+def volume_bone_mask(volume: ImageVolume, *, lazy: bool) -> BoneStack | None: ...
+def volume_bone_mask(volume: ImageVolume, *, lazy: bool = False) -> BoneStack | None:
+    """Return the bone prior of image 1, or None when it is not a CT.
+
+    :func:`bone_mask` in its :func:`bone_scale`; never depends on a display window.
+    ``lazy=True`` returns a :class:`BoneVolume` that finds the bone slice by slice when read.
+    """
+    scale = bone_scale(volume)
+    if scale is None:
+        return None
+    return BoneVolume(volume.array, scale) if lazy else bone_mask(volume.array, scale)
+
+
+def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
+    """Choose the automatic window of a scan without physical units: robust percentiles.
+
+    Parameters
+    ----------
+    array : ndarray, any shape
+    units : str, recorded in the window
+
+    Returns
+    -------
+    Window of kind ``"percentile"``: 0.5 % and 99.5 % of the voxels above the minimum
+    (the zero background ignored); the full range when those coincide.
+    """
+    a = np.asarray(array)
+    lo_all, hi_all = float(a.min()), float(a.max())
+    fg = a[a > lo_all]
+    lo, hi = np.percentile(fg if fg.size else a, MR_PERCENTILES)
+    if hi <= lo:
+        lo, hi = lo_all, (hi_all if hi_all > lo_all else lo_all + 1.0)
+    return Window((lo + hi) / 2.0, float(hi - lo), "percentile", units)
+
+
+def default_window(volume: ImageVolume) -> Window:
+    """Choose the window a source gets when none is asked for.
+
+    8-bit images as they are (``"8-bit"``, 127.5/255), CT in HU the brain preset, anything
+    else :func:`mr_auto_window`.
+    """
+    if is_eight_bit(volume):
+        return Window(127.5, 255.0, "8-bit", volume.units)
+    if _is_hu(volume):
+        return replace(CT_PRESETS["brain"], units=volume.units)
+    return mr_auto_window(volume.array, volume.units)
+
+
+def window_for(volume: ImageVolume, window: WindowSpec = None) -> Window:
+    """Resolve the window :func:`to_unit` applies to ``volume`` (see there for ``window``).
+
+    Raises
+    ------
+    WindowError
+        A window for a colour image, a HU preset for an image without HU, or bad text.
+    """
+    spec = parse_window(window)
+    if spec is None and is_eight_bit(volume):
+        return default_window(volume)
+    if volume.is_rgb:
+        raise WindowError(
+            f"{volume.name or 'colour image'}: colour (RGB) images are used as they are; "
+            "a window cannot be applied to them"
+        )
+    if isinstance(spec, str):
+        if not _is_hu(volume):
+            raise WindowError(
+                f"the CT preset '{spec}' is in Hounsfield units, but {volume.name or 'this image'}"
+                " has none (an 8-bit picture?): give CENTER/WIDTH in its own values"
+            )
+        return replace(CT_PRESETS[spec], units=volume.units)
+    if spec is not None:
+        return Window(spec[0], spec[1], "manual", volume.units)
+    return default_window(volume)
+
+
+def _windowed(array: np.ndarray, window: Window) -> np.ndarray:
+    if window.kind == "8-bit":
+        return from_uint8(array)
+    return apply_window(array, window.low, window.high)
+
+
+class UnitVolume(_SliceWise):
+    """A source through its window, computed slice by slice when read (no whole float copy).
+
+    Indexing (``stack[k]``, ``stack[a:b]``, ``stack[[i, j]]``) returns float32 in [0, 1]
+    exactly as :func:`to_unit` would; ``np.asarray(stack)`` makes the whole array.
+
+    Parameters
+    ----------
+    array : the source's voxels (``(Z, Y, X)`` or ``(Z, Y, X, 3)``)
+    window : Window, from :func:`window_for`
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, array: np.ndarray, window: Window):
+        super().__init__(array)
+        self.window = window
+
+    def _compute(self, values: np.ndarray) -> np.ndarray:
+        return _windowed(values, self.window)
+
+
+#: A source in [0, 1] as the engine reads it: a float32 array, or a :class:`UnitVolume`
+#: windowed slice by slice when indexed.
+UnitStack = np.ndarray | UnitVolume
+
+
+@overload
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: Literal[False] = False
+) -> tuple[np.ndarray, Window]: ...
+@overload
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: Literal[True]
+) -> tuple[UnitVolume, Window]: ...
+@overload
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: bool
+) -> tuple[np.ndarray | UnitVolume, Window]: ...
+
+
+def to_unit(
+    volume: ImageVolume, window: WindowSpec = None, *, lazy: bool = False
+) -> tuple[np.ndarray | UnitVolume, Window]:
+    """Source voxels -> float32 in [0, 1] plus the window used.
+
+    Parameters
+    ----------
+    volume : ImageVolume
+    window : None, preset name, ``"C/W"`` text, ``(center, width)`` or Window
+        ``None`` picks :func:`default_window`. Presets are in HU: only for CT in HU.
+    lazy : bool
+        Return a :class:`UnitVolume` that windows only the slices read (same numbers, no
+        whole float copy), for volumes.
+
+    Returns
+    -------
+    array01 : float32 array (or UnitVolume) shaped like ``volume.array``
+    window : Window
+
+    Raises
+    ------
+    WindowError
+        A window for a colour image, a HU preset for an image without HU, or bad text.
+    """
+    used = window_for(volume, window)
+    return (UnitVolume(volume.array, used) if lazy else _windowed(volume.array, used)), used

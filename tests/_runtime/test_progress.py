@@ -1,0 +1,77 @@
+"""The command line's progress bar (brainfuse._runtime.progress) with a fake clock."""
+
+from __future__ import annotations
+
+import io
+
+from brainfuse._runtime.progress import TextProgress
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_short_job_shows_nothing_and_long_job_shows_rate_and_eta():
+    clock, out = _Clock(), io.StringIO()
+    bar = TextProgress(300, "slices", out, clock=clock)
+    clock.t += 0.5
+    bar(0.5)  # under a second: nothing yet
+    assert out.getvalue() == ""
+    clock.t += 1.5  # 2 s elapsed, 150 of 300 slices done
+    bar(0.5)
+    line = out.getvalue().strip()
+    assert "150/300 slices" in line and "75.0 slices/s" in line
+    assert "0:02 elapsed, 0:02 left" in line
+
+
+def test_log_stream_gets_one_line_per_tenth_and_the_last():
+    clock, out = _Clock(), io.StringIO()
+    bar = TextProgress(100, "pairs", out, delay=0, clock=clock)
+    for k in range(1, 101):
+        clock.t += 0.1
+        bar(k / 100)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("[" + "#" * 30 + "] 100/100 pairs")
+    bar(1.0)  # a call after the end adds nothing
+    assert len(out.getvalue().splitlines()) == 10
+
+
+def test_terminal_redraws_in_place_and_close_ends_the_line():
+    clock, out = _Clock(), _Tty()
+    bar = TextProgress(10, "steps", out, delay=0, clock=clock)
+    clock.t += 1.0
+    bar(0.3, "loss 0.5000")
+    clock.t += 1.0
+    bar(0.6, "loss 0.2500")
+    text = out.getvalue()
+    assert text.count("\r") == 2 and "\n" not in text and text.endswith("loss 0.2500")
+    bar.close()
+    assert out.getvalue().endswith("\n")
+
+
+def test_job_progress_moves_through_its_stages_and_ticks_while_a_step_reports_nothing():
+    import io
+    import time as _time
+
+    from brainfuse._runtime.progress import JobProgress
+
+    out = io.StringIO()
+    job = JobProgress({"loading": 1.0, "fusing": 3.0}, out, delay=0)
+    with job.stage("loading"):
+        assert job.fraction == 0.0
+        _time.sleep(0.7)  # a file being read: the timer redraws the line on its own
+    assert job.fraction == 0.25 and "loading" in out.getvalue()
+    with job.stage("fusing"):
+        job(0.5, "2/4 slices")
+        assert job.fraction == 0.625 and "fusing: 2/4 slices" in job.line()
+    job.finish()
+    assert " 62%" in out.getvalue() and "100%" in out.getvalue()

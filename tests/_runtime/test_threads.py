@@ -1,0 +1,42 @@
+"""Thread choice and the OpenMP wait policy (brainfuse._runtime.threads)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from brainfuse._runtime import threads
+
+
+def test_thread_count_follows_the_free_cores(monkeypatch):
+    monkeypatch.setattr(threads, "usable_cores", lambda: 4)
+    assert threads.choose_threads(load=0.2) == 4  # quiet: every core
+    assert threads.choose_threads(load=2.5) == 3  # two cores taken: the free two plus one
+    assert threads.choose_threads(load=9.0) == 1  # saturated: one thread
+    assert threads.choose_threads(3, load=9.0) == 3  # --threads wins
+    monkeypatch.setattr(threads, "usable_cores", lambda: 64)
+    assert threads.choose_threads(load=0.0) == threads.MAX_THREADS
+
+
+def _policy_in_child(env_value: str | None, torch_first: bool) -> str:
+    env = {k: v for k, v in os.environ.items() if k != threads.WAIT_ENV}
+    if env_value is not None:
+        env[threads.WAIT_ENV] = env_value
+    code = (
+        ("import torch\n" if torch_first else "")
+        + "import os, brainfuse\nfrom brainfuse.fusion.device import choose_device\n"
+        "print(os.environ.get('OMP_WAIT_POLICY'), '|', choose_device('cpu', 2).description)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_passive_wait_is_set_before_torch_and_shown_with_the_device():
+    assert _policy_in_child(None, False) == "PASSIVE | CPU (2 threads, one image each)"
+    # the user's own value is kept
+    assert _policy_in_child("ACTIVE", False) == "ACTIVE | CPU (2 threads, one image each)"
+    # too late once torch is loaded: nothing is set
+    assert _policy_in_child(None, True) == "None | CPU (2 threads, one image each)"

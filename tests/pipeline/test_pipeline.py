@@ -1,0 +1,164 @@
+"""pipeline.fuse_pair: windows, reference geometry, identity not copied, mismatches refused."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from brainfuse.errors import GeometryMismatchError
+from brainfuse.fusion import Fuser
+from brainfuse.model.image import ImageVolume, SourceIdentity
+from brainfuse.pipeline import PairResult, align, fuse_pair, prepare
+
+
+@pytest.fixture(scope="module")
+def fuser():
+    return Fuser(device="cpu", threads=1)
+
+
+def _pair(shape=(2, 40, 48)):
+    rng = np.random.default_rng(0)
+    hu = ndimage.gaussian_filter(rng.normal(30, 40, shape), 1).astype(np.int16)
+    mr = (ndimage.gaussian_filter(rng.random(shape), 1) * 900).astype(np.uint16)
+    geo = dict(spacing=(0.9, 0.9, 3.0), origin=(-20.0, -15.0, 4.0))
+    ct = ImageVolume(hu, modality="CT", units="HU", path="ct.nii", **geo,
+                     source=SourceIdentity(patient={"PatientName": "Doe^Jane"}))  # fmt: skip
+    mri = ImageVolume(mr, modality="MR", path="mr.nii", **geo,
+                      source=SourceIdentity(patient={"PatientName": "Doe^Jane"}))  # fmt: skip
+    return ct, mri
+
+
+def test_fuse_pair_on_one_grid(fuser):
+    ct, mri = _pair()
+    seen = []
+    res = fuse_pair(ct, mri, register="none", fuser=fuser, progress=seen.append)
+    assert isinstance(res, PairResult)
+    assert res.fused.shape == mri.shape and res.decision_map.shape == mri.shape
+    np.testing.assert_allclose(res.fused.affine, mri.affine)
+    assert res.fused.source == SourceIdentity()  # identity kept in res.ct / res.mri only
+    assert res.mri.source.patient["PatientName"] == "Doe^Jane"
+    assert res.windows["ct"].kind == "preset:brain" and res.windows["ct"].units == "HU"
+    assert res.windows["mri"].kind == "percentile"
+    ct01 = np.asarray(res.ct01)
+    assert ct01.dtype == np.float32 and ct01.min() >= 0 and ct01.max() <= 1
+    assert res.decision_map.array.dtype == np.uint8
+    assert res.fusion.model_sha256 == fuser.model_sha256
+    assert seen[-1] == 1.0 and all(b >= a for a, b in itertools.pairwise(seen))
+
+
+def test_ct_window_preset_and_manual(fuser):
+    ct, mri = _pair()
+    bone = fuse_pair(ct, mri, register="none", fuser=fuser, ct_window="bone")
+    manual = fuse_pair(ct, mri, register="none", fuser=fuser, ct_window="40/400")
+    assert bone.windows["ct"].describe().startswith("preset:bone C500/W2000")
+    assert (manual.windows["ct"].center, manual.windows["ct"].width) == (40.0, 400.0)
+    assert not np.array_equal(np.asarray(bone.ct01), np.asarray(manual.ct01))
+
+
+def test_plain_images_of_different_size_are_refused(fuser):
+    a = ImageVolume(np.zeros((1, 32, 32), np.uint8), has_geometry=False, format="PNG", path="a.png")
+    b = ImageVolume(np.zeros((1, 32, 40), np.uint8), has_geometry=False, format="PNG", path="b.png")
+    with pytest.raises(GeometryMismatchError):
+        fuse_pair(a, b, fuser=fuser)
+
+
+def test_eight_bit_pngs_are_used_as_they_are(fuser):
+    rng = np.random.default_rng(1)
+    arr = (rng.random((1, 32, 32)) * 255).astype(np.uint8)
+    a = ImageVolume(arr, has_geometry=False, format="PNG", path="a.png")
+    b = ImageVolume(arr[:, ::-1].copy(), has_geometry=False, format="PNG", path="b.png")
+    res = fuse_pair(a, b, fuser=fuser)
+    assert res.windows["ct"].kind == "8-bit"
+    np.testing.assert_array_equal(np.round(np.asarray(res.ct01) * 255), arr)
+
+
+def test_dev_pair_fuses_between_its_sources(shared_data, fuser):
+    from brainfuse.io import load
+
+    pairs = shared_data / "pairs" / "ct-mri"
+    ct, mri = load(pairs / "21009_ct.png"), load(pairs / "21009_mri.png")
+    res = fuse_pair(ct, mri, fuser=fuser)
+    f = res.fused.array[0]
+    lo = np.minimum(res.ct01[0], res.mri01[0]) - 1e-6
+    hi = np.maximum(res.ct01[0], res.mri01[0]) + 1e-6
+    assert np.all((f >= lo) & (f <= hi))  # a convex blend, pixel by pixel
+    assert 0.05 < res.decision_map.array.mean() < 0.95  # both sources contribute
+
+
+def test_pair_fusion_goes_slice_first_writes_in_place_and_cancels(fuser):
+    import threading
+
+    from brainfuse.errors import CancelledError
+    from brainfuse.grid import align_pair
+    from brainfuse.pipeline import PairFusion, prepare
+
+    ct, mri = _pair((7, 40, 48))
+    prepared = prepare(align_pair(ct, mri, register="none"), None, None)
+    fusion = PairFusion(prepared, fuser)
+    fused_array = fusion.fused
+    seen = []
+    for step in fusion.steps(first=5):
+        seen.append(step.index)
+        assert fusion.done[step.index] and fusion.done.sum() == step.done == len(seen)
+        assert step.total == 7
+    assert seen == [5, 4, 6, 3, 2, 1, 0]  # the shown slice, then outwards from it
+    assert fusion.fused is fused_array  # preallocated, filled in place
+    whole = fuse_pair(ct, mri, register="none", fuser=fuser)
+    np.testing.assert_array_equal(fusion.result().fused.array, whole.fused.array)
+    np.testing.assert_array_equal(fusion.decision_map, whole.decision_map.array)
+    assert fusion.result().fusion.model_sha256 == fuser.model_sha256
+
+    stop = threading.Event()
+    again = PairFusion(prepared, Fuser(device="cpu", threads=1, batch=2))
+    steps = again.steps(first=0, cancel=stop)
+    next(steps)
+    stop.set()
+    with pytest.raises(CancelledError):
+        list(steps)
+    assert 1 <= again.done.sum() < 7  # stopped between batches, what is done stays done
+
+
+def test_ct_presets_are_refused_for_an_8_bit_ct(fuser):
+    from brainfuse.model.intensity import WindowError
+
+    arr = np.full((1, 16, 16), 100, np.uint8)
+    a = ImageVolume(arr, has_geometry=False, format="PNG", path="a.png", modality="CT")
+    with pytest.raises(WindowError, match="Hounsfield"):
+        fuse_pair(a, a.with_array(arr.copy()), fuser=fuser, ct_window="bone")
+
+
+def test_lazy_windowing_gives_the_same_numbers_without_a_whole_float_copy():
+    from brainfuse.model.intensity import UnitVolume, to_unit
+
+    ct, mri = _pair((5, 20, 24))
+    for volume, window in ((ct, "subdural"), (mri, None), (ct, (30.0, 90.0))):
+        eager, used = to_unit(volume, window)
+        lazy, used_lazy = to_unit(volume, window, lazy=True)
+        assert isinstance(lazy, UnitVolume) and used_lazy == used
+        assert lazy.shape == eager.shape and lazy.ndim == 3 and lazy.array is volume.array
+        np.testing.assert_array_equal(lazy[3], eager[3])
+        np.testing.assert_array_equal(lazy[[4, 1]], eager[[4, 1]])
+        np.testing.assert_array_equal(np.asarray(lazy), eager)
+
+
+def test_lazy_bone_prior_finds_the_same_bone_slice_by_slice():
+    from brainfuse.model.intensity import BoneVolume, volume_bone_mask
+
+    ct, mri = _pair((5, 20, 24))
+    hu = ct.array.copy()
+    hu[:, 2:4, :] = 900  # a band of bone in every slice
+    ct = ct.with_array(hu)
+    eager = volume_bone_mask(ct)
+    lazy = volume_bone_mask(ct, lazy=True)
+    assert isinstance(lazy, BoneVolume) and lazy.array is ct.array and lazy.shape == eager.shape
+    assert eager.any() and not eager.all()  # the test pair has bone and soft tissue
+    np.testing.assert_array_equal(lazy[2], eager[2])
+    np.testing.assert_array_equal(lazy[[4, 0]], eager[[4, 0]])
+    np.testing.assert_array_equal(np.asarray(lazy), eager)
+    # the pipeline keeps the lazy form, and the fusion reads the same bone from it
+    prepared = prepare(align(ct, mri, register="none"), lazy=True)
+    assert isinstance(prepared.bone, BoneVolume)
+    np.testing.assert_array_equal(prepared.bone[1], eager[1])
