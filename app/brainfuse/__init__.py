@@ -6,15 +6,13 @@ The package reads as the path a scan takes::
 
 with ``cli`` and ``gui`` as thin shells over that core. Nothing outside
 ``brainfuse.gui`` imports Qt (checked by import-linter, see ``pyproject.toml``).
+
+Importing the package changes nothing in the process (environment, allocator, garbage
+collector): the entry points that need such settings apply them themselves
+(:func:`brainfuse.cli.main`, :func:`brainfuse.gui.app.application`).
 """
 
 from importlib.metadata import PackageNotFoundError, version
-
-from brainfuse._runtime.threads import prefer_passive_wait
-
-# Before anything imports torch: OpenMP threads sleep at barriers instead of spinning,
-# which keeps the fusion fast beside other jobs (see brainfuse._runtime.threads).
-prefer_passive_wait()
 
 try:
     __version__ = version("brainfuse")

@@ -1,8 +1,9 @@
 """The process heap (:mod:`brainfuse._runtime.heap`): one malloc arena for every thread of the window.
 
-Checked in a fresh interpreter: a thread that allocates after :mod:`brainfuse.gui` is
-imported must not get an arena of its own (with one, ``malloc_trim`` could not return the
-free top of that arena: the 35-40 MiB steps of the 1000-slice session, issue 17). Without
+Checked in a fresh interpreter: a thread that allocates after the window's application is
+created (``gui.app.application``, which ``run_app`` and ``Viewer`` call, sets
+:func:`~brainfuse._runtime.heap.one_malloc_arena`) must not get an arena
+of its own (with one, ``malloc_trim`` could not return the free top of that arena). Without
 the setting, the same thread makes a second arena, so the check can fail.
 """
 
@@ -22,7 +23,8 @@ _SCRIPT = """
 import sys, threading
 import numpy as np
 if sys.argv[1] == "window":
-    import brainfuse.gui  # noqa: F401
+    from brainfuse.gui.app import application
+    application()
 from brainfuse._runtime.heap import malloc_arenas, return_free_memory
 kept = []
 def work():

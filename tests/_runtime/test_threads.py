@@ -24,17 +24,18 @@ def _policy_in_child(env_value: str | None, torch_first: bool) -> str:
     if env_value is not None:
         env[threads.WAIT_ENV] = env_value
     code = (
-        ("import torch\n" if torch_first else "")
-        + "import os, brainfuse\nfrom brainfuse.fusion.device import choose_device\n"
+        ("import torch\n" if torch_first else "") + "import os\nfrom brainfuse.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "from brainfuse.fusion.device import choose_device\n"
         "print(os.environ.get('OMP_WAIT_POLICY'), '|', choose_device('cpu', 2).description)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    return out.stdout.strip()
+    return out.stdout.strip().splitlines()[-1]  # after main's --version line
 
 
-def test_passive_wait_is_set_before_torch_and_shown_with_the_device():
+def test_the_command_sets_passive_wait_before_torch_and_shows_it_with_the_device():
     assert _policy_in_child(None, False) == "PASSIVE | CPU (2 threads, one image each)"
     # the user's own value is kept
     assert _policy_in_child("ACTIVE", False) == "ACTIVE | CPU (2 threads, one image each)"

@@ -1,18 +1,16 @@
 """The process heap (glibc malloc, no Qt): one arena, and its free pages given back.
 
-The window (:mod:`brainfuse.gui`, which calls :func:`one_malloc_arena` when imported) is a
-long-lived process whose work runs in worker threads (Qt's pool, the encoder
-threads). glibc gives each such thread a malloc *arena* of its own, and ``malloc_trim``
-gives back only what lies free inside an arena's bins and the top of the main arena: the
-free top of a thread's arena stays resident until a ``free`` in that arena finds it above
-``M_TRIM_THRESHOLD``, which the fusion raises to 256 MiB on purpose
-(:func:`brainfuse.fusion.device.keep_freed_memory`, so feature maps are reused, not
-faulted in again). Measured on the 1000-slice window session (issue 17, 2026-11-30): the
-tops of the thread arenas held 25-32 MiB each, and whenever the fusion moved to a thread
-whose arena had not held one before, resident memory stepped up by 35-40 MiB that no trim
-could return (one session in three to six). With one arena (the main one) for every
-thread, :func:`return_free_memory` reaches all free memory: 15 sessions in a row then
-ended within 1 % of their 100-slice reading.
+The window is a long-lived process whose work runs in worker threads (Qt's pool, the
+encoder threads). glibc gives each such thread a malloc *arena* of its own, and
+``malloc_trim`` gives back only what lies free inside an arena's bins and the top of the
+main arena: the free top of a thread's arena stays resident until a ``free`` in that arena
+finds it above ``M_TRIM_THRESHOLD``, which the fusion raises to 256 MiB on purpose
+(:func:`brainfuse.fusion.device.keep_freed_memory`, so feature maps are reused, not faulted
+in again). A long window session then steps up by tens of MiB whenever the fusion moves to
+a thread whose arena had not held one before. With one arena (the main one) for every
+thread, :func:`return_free_memory` reaches all free memory. :func:`one_malloc_arena` is
+called by the window's entry point (:func:`brainfuse.gui.app.run_app`), never on import.
+The figures are in ``docs/decisions.md`` ("One malloc arena in the window").
 
 Linux with glibc only; elsewhere these functions do nothing and say so.
 """
@@ -44,8 +42,8 @@ def _libc() -> ctypes.CDLL | None:
 def one_malloc_arena() -> bool:
     """Make every thread that allocates from now on use glibc's main arena.
 
-    Call it before worker threads start allocating (the window does so when
-    :mod:`brainfuse.gui` is imported): a thread keeps the arena of its first allocation.
+    Call it before worker threads start allocating (the window's
+    :func:`~brainfuse.gui.app.run_app` does): a thread keeps the arena of its first allocation.
     Contention is not a concern here: the threads allocate a few blocks per image each.
     Returns True when glibc took the setting, False elsewhere (musl, macOS, Windows).
     """
@@ -82,7 +80,7 @@ def return_free_memory() -> bool:
 
     Each fusion allocates its volumes while the previous one is being dropped; glibc keeps
     the freed pages, so without this the window's resident memory steps up by a volume's
-    size now and then over a long session (issue 17: 1000 slices fused in a row). Cyclic
+    size now and then over a long session of fusions in a row. Cyclic
     garbage is collected first, so that volumes waiting in reference cycles are freed too.
     It reaches every free page only with one arena (:func:`one_malloc_arena`).
     """
@@ -97,11 +95,11 @@ def return_free_memory() -> bool:
 def freeze_long_lived() -> bool:
     """Leave the objects that exist now out of every later cyclic collection (``gc.freeze``).
 
-    Once per process (True the first time), when the window has started: the modules and
-    the model are there for good, and a full collection over them (300,000 objects) held
-    the interpreter for 165 ms on the 2-core development VM, a freeze of the window each
-    time Python ran one or :func:`return_free_memory` did. Objects made later are
-    collected as before.
+    Once per process (True the first time), when the window's model is loaded: the modules
+    and the model are there for good (some 300,000 objects), and a full collection over them
+    holds the interpreter for a visible pause each time Python runs one or
+    :func:`return_free_memory` does (``docs/decisions.md``, "Freeze the long-lived objects").
+    Objects made later are collected as before.
     """
     global _frozen
     if _frozen:

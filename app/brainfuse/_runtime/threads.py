@@ -1,21 +1,22 @@
 """CPU threads that behave on a shared machine (no torch, no Qt: imported before either).
 
-Two facts decide how torch's threads share a busy workstation. The fusion itself no longer
-uses torch's OpenMP threads (it runs torch single-threaded in several worker threads, one
+Two facts decide how torch's threads share a busy workstation. The fusion itself does not
+use torch's OpenMP threads (it runs torch single-threaded in several worker threads, one
 image each, :mod:`brainfuse.fusion.parallel`), but training and any other torch work do:
 
 * **Wait policy.** By default the OpenMP runtime behind torch (GNU libgomp) lets an idle
   thread spin at a barrier before it sleeps. When another process holds one of the cores,
   the thread that must arrive at the barrier is descheduled while its partner spins on the
-  other core, and a 40 ms slice took 650-850 ms on the 2-core development VM beside other
-  jobs; with ``OMP_WAIT_POLICY=PASSIVE`` it took 78 ms in the same minute. libgomp reads the
-  variable once, when torch loads it, so :func:`prefer_passive_wait` must run before the
-  first ``import torch``: ``brainfuse/__init__.py`` calls it, which covers the command, the
-  window and any script that imports :mod:`brainfuse` first. A value the user set is kept.
-* **Thread count.** :func:`choose_threads` (the fusion's worker threads) takes the cores this process may run on
-  (``sched_getaffinity``) minus those the 1-minute load average says are taken, plus one (a
-  thread may share a core: under CFS more threads get a larger share, and with passive
-  waits a descheduled thread costs its partners little), at least 1, at most 8.
+  other core, so one slice takes ten times as long beside other jobs
+  (``docs/decisions.md``, "OpenMP threads wait passively"). libgomp reads
+  ``OMP_WAIT_POLICY`` once, when torch loads it, so :func:`prefer_passive_wait` must run
+  before the first ``import torch``: the command's entry point (:func:`brainfuse.cli.main`)
+  calls it first; importing :mod:`brainfuse` sets nothing. A value the user set is kept.
+* **Thread count.** :func:`choose_threads` (the fusion's worker threads) takes the cores
+  this process may run on (``sched_getaffinity``) minus those the 1-minute load average
+  says are taken, plus one (a thread may share a core: under CFS more threads get a larger
+  share, and with passive waits a descheduled thread costs its partners little), at least
+  1, at most 8.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import Any
 
 from brainfuse import __version__
 from brainfuse._runtime.quiet import library_output
+from brainfuse._runtime.threads import prefer_passive_wait
 from brainfuse.errors import BrainFuseError, as_user_error
 from brainfuse.io.budget import budget_override
 
@@ -83,7 +84,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``brainfuse`` console script; returns the exit status."""
+    """Entry point of the ``brainfuse`` console script; returns the exit status.
+
+    The command's one process setting is made here, first: OpenMP threads wait passively
+    (:func:`brainfuse._runtime.threads.prefer_passive_wait`), which has to happen before
+    torch loads its OpenMP runtime, and building the parser imports torch.
+    """
+    prefer_passive_wait()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)

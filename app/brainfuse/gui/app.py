@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from PySide6 import QtGui, QtWidgets
 
+from brainfuse._runtime.heap import one_malloc_arena
+
 __all__ = ["application", "apply_dark_theme", "run_app"]
 
 _STYLE = """
@@ -47,12 +49,20 @@ def apply_dark_theme(app: QtWidgets.QApplication) -> None:
 
 
 def application() -> QtWidgets.QApplication:
-    """Return the running QApplication, created (and themed) on first use."""
+    """Return the running QApplication, created (and themed) on first use.
+
+    Creating it is where a window process starts (:func:`run_app`, or a script's
+    :class:`~brainfuse.gui.viewer.Viewer`), so the window's one allocator setting is made
+    here, before Qt or the fusion start a worker thread: every thread allocates from glibc's
+    main arena, so that :func:`brainfuse._runtime.heap.return_free_memory` reaches all free
+    pages after each fusion (:mod:`brainfuse._runtime.heap` says why).
+    """
     running = QtWidgets.QApplication.instance()
     if isinstance(running, QtWidgets.QApplication):
         return running
     if running is not None:
         raise RuntimeError("a non-GUI QCoreApplication is running; the window needs QApplication")
+    one_malloc_arena()
     app = QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("BrainFuse")
     app.setOrganizationName("BrainFuse")
