@@ -63,6 +63,7 @@ def library_output(debug: bool) -> Iterator[None]:
         root.setLevel(logging.DEBUG)
         yield
         return
+    global _capture_native
     own = _OwnRecordsOnly()
     saved = {name: logging.getLogger(name).handlers[:] for name in _SELF_HANDLED}
     for handler in root.handlers:
@@ -70,11 +71,13 @@ def library_output(debug: bool) -> Iterator[None]:
     for name in _SELF_HANDLED:
         logging.getLogger(name).handlers = []
     logging.captureWarnings(True)
+    _capture_native = True
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             yield
     finally:
+        _capture_native = False
         logging.captureWarnings(False)
         for handler in root.handlers:
             handler.removeFilter(own)
@@ -82,7 +85,7 @@ def library_output(debug: bool) -> Iterator[None]:
             logging.getLogger(name).handlers = handlers
 
 
-_native_lock = threading.Lock()
+_capture_native = False  # True inside a quiet library_output block (the command's run)
 log = logging.getLogger(OWN_LOGGER + ".native")
 
 
@@ -91,26 +94,32 @@ def native_stderr_to_log() -> Iterator[None]:
     """Within the block, what native code writes to file descriptor 2 goes to the log.
 
     Decoders written in C or Rust (OpenJPEG, GDCM, the Rust RLE plugin's panic message)
-    print to the process's stderr directly, past Python's ``sys.stderr``. Here fd 2 points
-    to a temporary file for the block; afterwards its text is logged at DEBUG
-    (``brainfuse.native``), so it shows with ``--debug`` only. Blocks in several threads
-    take turns. Where fd 2 cannot be redirected (no such descriptor), nothing changes.
+    print to the process's stderr directly, past Python's ``sys.stderr``. fd 2 belongs to
+    the whole process, so it is pointed at a temporary file only where nothing else can
+    be writing to it meanwhile: in the main thread, inside a quiet :func:`library_output`
+    block (the command, which decodes in its main thread). Afterwards the text is logged at
+    DEBUG (``brainfuse.native``). Anywhere else - a worker thread of the window, ``--debug``,
+    a script - the block changes nothing and native output reaches stderr as written, so a
+    decoder in a worker never swallows what another thread writes. Where fd 2 cannot be
+    redirected (no such descriptor), nothing changes either.
     """
-    with _native_lock:
+    if not _capture_native or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
         try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError, AttributeError):
             yield
-            return
-        with tempfile.TemporaryFile() as sink:
-            os.dup2(sink.fileno(), 2)
-            try:
-                yield
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
-                sink.seek(0)
-                text = sink.read(64 * 1024).decode("utf-8", "replace").strip()
-                if text:
-                    log.debug("native decoder output: %s", text)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read(64 * 1024).decode("utf-8", "replace").strip()
+            if text:
+                log.debug("native decoder output: %s", text)
