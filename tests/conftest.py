@@ -21,6 +21,18 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_state_folder(tmp_path_factory):
+    """Internal-error logs written during the run go to a temporary folder, not the user's."""
+    saved = os.environ.get("BRAINFUSE_STATE_DIR")
+    os.environ["BRAINFUSE_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if saved is None:
+        os.environ.pop("BRAINFUSE_STATE_DIR", None)
+    else:
+        os.environ["BRAINFUSE_STATE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

@@ -4,6 +4,11 @@ Every error a user can cause (a bad file, a mismatched pair, a failed export) is
 :class:`BrainFuseError`. Messages are written for a clinician: they name the file and the
 offending values and say what to do. The CLI prints the message on one line and exits 2;
 the GUI shows it in a dialog.
+
+A bug of BrainFuse itself (an ``AttributeError`` in an exporter, say) is not the input's
+fault and must not read like it: :func:`is_internal_error` tells the two apart, and the
+entry points report a bug as an :class:`InternalError` (one line that says so, the
+traceback in a log file, exit status 1; :mod:`brainfuse._runtime.bugreport`).
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ __all__ = [
     "ExportError",
     "GeometryMismatchError",
     "InputTooLargeError",
+    "InternalError",
     "ModelError",
     "PacsError",
     "RegistrationError",
     "UnreadableInputError",
     "UnsupportedInputError",
     "as_user_error",
+    "is_internal_error",
 ]
 
 
@@ -78,8 +85,74 @@ class InputTooLargeError(UnsupportedInputError):
     """An image would need more memory than the budget allows (refused before decoding)."""
 
 
+class InternalError(Exception):
+    """A bug of BrainFuse, reported as such (not a :class:`BrainFuseError`: no input's fault).
+
+    Its message is one line, ``internal error: <type>: <what>; details in <log>, please
+    report``. Made by :func:`brainfuse._runtime.bugreport.report_internal_error`, which
+    writes the traceback to ``log`` first.
+
+    Attributes
+    ----------
+    log : Path or None
+        The file holding the traceback (None when it could not be written).
+    details : str
+        The traceback and versions, as written to ``log`` (for a "Copy details" button).
+    """
+
+    def __init__(self, message: str, *, log: Path | None = None, details: str = ""):
+        super().__init__(message)
+        self.log = log
+        self.details = details
+
+
 # Exceptions that must never be turned into a user error: they stop the program.
 _NEVER_CONVERTED = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+#: Exception types that, raised by BrainFuse's own code, mean a bug of it, not a bad input
+#: (``KeyError`` and ``IndexError`` are ``LookupError``s; ``UnboundLocalError`` a ``NameError``).
+_BUG_TYPES = (AttributeError, TypeError, LookupError, NameError, AssertionError)
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _raised_by_own_code(exc: BaseException) -> bool:
+    """Tell whether the innermost frame of ``exc``'s traceback is in the ``brainfuse`` package."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    try:
+        return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE)
+    except (OSError, ValueError):
+        return False
+
+
+def is_internal_error(exc: BaseException, *, in_decoder: bool = False) -> bool:
+    """Tell whether ``exc`` is a bug of BrainFuse rather than the fault of an input.
+
+    A :class:`BrainFuseError` never is; an :class:`InternalError` always is. Otherwise a
+    bug is an ``AttributeError``, ``TypeError``, ``KeyError``/``IndexError``
+    (``LookupError``), ``NameError`` or ``AssertionError``; every other type (``OSError``,
+    ``MemoryError``, ``ValueError``, ``zlib.error``, a Rust ``PanicException``, ...) is the
+    input's or the system's and stays a user error.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception caught at an error boundary.
+    in_decoder : bool
+        ``True`` at a boundary around a file reader (:func:`brainfuse.io.load_image`). There
+        pydicom, nibabel and the pixel decoders raise the same types when a hostile file
+        trips them (an ``IndexError`` on a cut-short tag, a ``TypeError`` on a value of the
+        wrong kind), so such an exception is a bug only when BrainFuse's own code raised it
+        (the innermost frame of its traceback is in the ``brainfuse`` package).
+    """
+    if isinstance(exc, InternalError):
+        return True
+    if isinstance(exc, BrainFuseError) or not isinstance(exc, _BUG_TYPES):
+        return False
+    return not in_decoder or _raised_by_own_code(exc)
 
 
 def _cause_in_words(exc: BaseException) -> str:

@@ -62,3 +62,44 @@ def test_a_rust_panic_inside_the_alignment_worker_is_one_readable_dialog(
     assert f"Could not align {ct.name} and {mri.name}: " in text
     assert "decoder failed on corrupt data" in text
     assert window.isVisible() and not window.workspace.has_grid
+
+
+def test_a_bug_in_a_worker_is_one_dialog_with_its_log_and_copy_details(
+    window, qtbot, small_pair, monkeypatch, tmp_path, dialogs
+):
+    monkeypatch.setenv("BRAINFUSE_STATE_DIR", str(tmp_path / "state"))
+    seen: list[dict[str, object]] = []
+
+    def exec_(box: QtWidgets.QMessageBox) -> int:  # what a person sees, and Copy details pressed
+        copy = next(b for b in box.buttons() if b.text() == "Copy details")
+        copy.click()
+        seen.append(
+            {
+                "text": box.text(),
+                "line": box.informativeText(),
+                "details": box.detailedText(),
+                "clipboard": QtWidgets.QApplication.clipboard().text(),
+                "closed_by_copy": box.clickedButton() is copy,
+            }
+        )
+        return 0
+
+    monkeypatch.setattr(QtWidgets.QMessageBox, "exec", exec_)
+
+    def broken_align(*args, **kwargs):
+        raise AttributeError("'AlignmentReport' object has no attribute 'rigid'")
+
+    monkeypatch.setattr("brainfuse.gui.tasks.align", broken_align)
+    window.set_pair(*small_pair)
+    qtbot.waitUntil(lambda: bool(seen), timeout=20000)
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=20000)
+    assert dialogs == []  # not shown as the input's fault
+    (shown,) = seen
+    logs = list((tmp_path / "state" / "logs").glob("brainfuse-*.log"))
+    assert len(logs) == 1
+    assert str(shown["line"]).startswith("internal error: AttributeError: 'AlignmentReport'")
+    assert str(shown["line"]).endswith(f"details in {logs[0]}, please report")
+    assert "in broken_align" in str(shown["details"])
+    assert shown["clipboard"] == shown["details"]
+    assert logs[0].read_text().strip() == str(shown["details"]).strip()
+    assert shown["closed_by_copy"] is False

@@ -3,10 +3,13 @@
 Each subcommand lives in its own module exposing ``register(subparsers)`` (adds its parser
 and sets ``func``) so the modules stay small.
 
-Error boundary: whatever a command raises - a :class:`~brainfuse.errors.BrainFuseError`, or
-any other failure of a decoder or library, Rust panics included (see
-:func:`brainfuse.errors.as_user_error`) - becomes one line ``brainfuse: error: ...`` on
-stderr and exit status 2; a traceback is printed only with ``--debug``. Library warnings and
+Error boundary, two kinds of failure: the input's or the system's fault - a
+:class:`~brainfuse.errors.BrainFuseError`, or any other failure of a decoder or library,
+Rust panics included (see :func:`brainfuse.errors.as_user_error`) - becomes one line
+``brainfuse: error: ...`` on stderr and exit status 2; a bug of BrainFuse
+(:func:`brainfuse.errors.is_internal_error`) becomes one line ``brainfuse: internal error:
+...; details in LOG, please report``, its traceback written to LOG in the user's state
+folder, and exit status 1. A traceback is printed only with ``--debug``. Library warnings and
 log records are shown only with ``--debug`` (:func:`brainfuse._runtime.quiet.library_output`).
 """
 
@@ -19,9 +22,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from brainfuse import __version__
+from brainfuse._runtime.bugreport import report_internal_error
 from brainfuse._runtime.quiet import library_output
 from brainfuse._runtime.threads import prefer_passive_wait
-from brainfuse.errors import BrainFuseError, as_user_error
+from brainfuse.errors import BrainFuseError, as_user_error, is_internal_error
 from brainfuse.io.budget import budget_override
 
 __all__ = ["build_parser", "main"]
@@ -29,7 +33,8 @@ __all__ = ["build_parser", "main"]
 # Subcommand modules, in the order they appear in --help.
 _SUBCOMMANDS = ("info", "fuse", "evaluate", "bench", "train", "pacs", "view")
 
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # bad input, or the system refused (disk full, no permission)
+EXIT_BUG = 1  # an internal error: a bug of BrainFuse, with its log
 # Verb of the error line when a command fails outside any file's own boundary.
 _DOING = {"info": "read", "fuse": "fuse", "evaluate": "evaluate", "bench": "benchmark"}
 
@@ -103,7 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BaseException as exc:  # the boundary; SystemExit passes through as_user_error
             if args.debug:
                 raise
-            error = as_user_error(exc, doing=_DOING.get(args.command or "", "run"))
+            doing = _DOING.get(args.command or "", "run")
+            if is_internal_error(exc):
+                print(f"brainfuse: {report_internal_error(exc, doing=doing)}", file=sys.stderr)
+                return EXIT_BUG
+            error = as_user_error(exc, doing=doing)
             print(f"brainfuse: error: {' '.join(str(error).split())}", file=sys.stderr)
             return EXIT_USAGE
 

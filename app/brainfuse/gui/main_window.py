@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import qdebounced
 
-from brainfuse.errors import AmbiguousInputError, BrainFuseError
+from brainfuse.errors import AmbiguousInputError, BrainFuseError, InternalError
 from brainfuse.gui.check_view import CheckView
 from brainfuse.gui.controller import Controller
 from brainfuse.gui.controls import OverlayControl, SliceControl, WindowControl
@@ -33,7 +33,7 @@ from brainfuse.gui.readouts import ReadoutPanel, slice_metrics
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.viewer_grid import ViewerGrid
 from brainfuse.gui.words import for_window
-from brainfuse.gui.workers import TaskRunner
+from brainfuse.gui.workers import TaskRunner, show_internal_error
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.intensity import bone_scale
 from brainfuse.reading.workspace import Workspace
@@ -407,6 +407,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_failure(self, kind: str, exc: BaseException) -> None:
         """Show a failure in the window's words (menu names, not command-line options)."""
         what = _FAILURES.get(kind, "An operation failed")
+        if isinstance(exc, InternalError):  # a bug: its own dialog, with the log and details
+            self._say(what, 8000)
+            show_internal_error(self, what, exc)
+            return
         detail = str(exc) if isinstance(exc, BrainFuseError) else f"{type(exc).__name__}: {exc}"
         self._say(what, 8000)
         QtWidgets.QMessageBox.critical(self, "BrainFuse", f"{what}.\n\n{for_window(detail)}")

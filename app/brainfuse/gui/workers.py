@@ -9,7 +9,10 @@ of a slice stops early. Every task body runs inside the error boundary
 ``PanicException`` (a ``BaseException`` that superqt's ``except Exception`` would miss),
 reaches :meth:`TaskRunner.errored` as one :class:`~brainfuse.errors.BrainFuseError` naming
 the task's subject (the file, the pair) and becomes one readable dialog in the window; the
-application keeps running (napari's ``_qt/qthreading.py`` pattern).
+application keeps running (napari's ``_qt/qthreading.py`` pattern). A bug of BrainFuse
+(:func:`brainfuse.errors.is_internal_error`) arrives instead as an
+:class:`~brainfuse.errors.InternalError`, its traceback in a log file, and is shown by
+:func:`show_internal_error` with a "Copy details" button.
 
 Each task carries a *generation* number: when a newer task of the same kind starts (the
 user moved on), results of the older one are dropped on arrival (ndv's ``_request_data``).
@@ -30,9 +33,10 @@ import shiboken6
 from PySide6 import QtCore, QtWidgets
 from superqt.utils import GeneratorWorker, WorkerBase, create_worker
 
-from brainfuse.errors import CancelledError, as_user_error
+from brainfuse._runtime.bugreport import report_internal_error
+from brainfuse.errors import CancelledError, InternalError, as_user_error, is_internal_error
 
-__all__ = ["Task", "TaskRunner"]
+__all__ = ["Task", "TaskRunner", "show_internal_error"]
 
 Y = TypeVar("Y")
 R = TypeVar("R")
@@ -192,7 +196,7 @@ class TaskRunner(QtCore.QObject):
                 try:
                     return (yield from func(*a, **kw))
                 except BaseException as exc:  # a Rust panic is no Exception
-                    raise as_user_error(exc, path=subject, doing=doing) from exc
+                    raise _boundary(exc, subject, doing) from exc
 
             return GeneratorWorker(run_gen, *args, cancel=cancel)
 
@@ -201,7 +205,7 @@ class TaskRunner(QtCore.QObject):
             try:
                 return func(*a, **kw)
             except BaseException as exc:
-                raise as_user_error(exc, path=subject, doing=doing) from exc
+                raise _boundary(exc, subject, doing) from exc
 
         return create_worker(run, *args, cancel=cancel, _start_thread=False, _ignore_errors=True)
 
@@ -281,3 +285,23 @@ def _disconnect(worker: WorkerBase) -> None:
         for name in names if isinstance(worker, GeneratorWorker) else names[1:]:
             with contextlib.suppress(RuntimeError, TypeError):
                 getattr(worker, name).disconnect()
+
+
+def _boundary(exc: BaseException, subject: str | None, doing: str) -> Exception:
+    """Turn a task body's failure into the error shown: a bug reported as one, else the user's."""
+    if is_internal_error(exc):
+        return report_internal_error(exc, doing=f"{doing} {subject or ''}".strip())
+    return as_user_error(exc, path=subject, doing=doing)
+
+
+def show_internal_error(parent: QtWidgets.QWidget | None, what: str, exc: InternalError) -> None:
+    """One dialog for a bug: what failed, the line with the log's place, "Copy details"."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, "BrainFuse", f"{what}.")
+    box.setParent(parent, box.windowFlags())
+    box.setInformativeText(str(exc))
+    box.setDetailedText(exc.details)
+    copy = box.addButton("Copy details", QtWidgets.QMessageBox.ButtonRole.ActionRole)
+    box.addButton(QtWidgets.QMessageBox.StandardButton.Close)
+    copy.clicked.disconnect()  # an action button closes the box; copying should not
+    copy.clicked.connect(lambda: QtWidgets.QApplication.clipboard().setText(exc.details))
+    box.exec()

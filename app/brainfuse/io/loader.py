@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brainfuse.errors import UnreadableInputError, UnsupportedInputError, as_user_error
+from brainfuse.errors import (
+    UnreadableInputError,
+    UnsupportedInputError,
+    as_user_error,
+    is_internal_error,
+)
 from brainfuse.io.checks import replace_non_finite
 from brainfuse.io.dicom_series import load_dicom_file, load_dicom_folder
 from brainfuse.io.nifti import is_nifti_path, load_nifti
@@ -68,13 +73,16 @@ def load(
     -----
     This is an error boundary: any other failure of a decoder or library (Rust panics
     included) becomes an :class:`~brainfuse.errors.UnreadableInputError` naming ``path``
-    (:func:`brainfuse.errors.as_user_error`). Voxels that are NaN or ±infinite are set to
+    (:func:`brainfuse.errors.as_user_error`); a bug of BrainFuse's own reading code passes
+    through unchanged (:func:`brainfuse.errors.is_internal_error` with ``in_decoder``). Voxels that are NaN or ±infinite are set to
     the lowest finite value, with one warning (:func:`brainfuse.io.checks.replace_non_finite`).
     """
     path = Path(path)
     try:
         loaded = _load(path, series=series, volume=volume, modality=modality)
     except BaseException as exc:
+        if is_internal_error(exc, in_decoder=True):
+            raise
         raise as_user_error(exc, path=path) from exc
     return replace_non_finite(loaded)
 
