@@ -13,7 +13,7 @@ from PIL import Image
 from brainfuse.cli import main
 from brainfuse.errors import GeometryMismatchError
 from brainfuse.io import check_same_size, load
-from tests.io.dicom_factory import write_series, write_slice
+from tests.dicom_factory import write_series, write_slice
 
 PIXELS = np.full((16, 16), 1000, dtype=np.uint16)
 

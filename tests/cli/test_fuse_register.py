@@ -13,13 +13,12 @@ import nibabel as nib
 import numpy as np
 import pytest
 import SimpleITK
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from brainfuse.cli import main
 from brainfuse.grid import align_pair, load_transform, resample_to, rigid_difference
 from brainfuse.io import demo_pair, load
 from brainfuse.model.image import ImageVolume
+from tests.dicom_factory import write_volume_series
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -36,31 +35,23 @@ def _grid(like: ImageVolume, spacing: tuple[float, float, float], shift_mm) -> I
 def write_ct_series(folder, ct: ImageVolume) -> None:
     """One CT Image Storage file per axial slice (LPS, identity orientation), HU via rescale."""
     assert np.allclose(ct.direction, np.eye(3))
-    folder.mkdir()
-    study, series, frame = generate_uid(), generate_uid(), generate_uid()
-    stored = np.clip(np.rint(ct.array) + 1024, 0, 4095).astype(np.uint16)
-    for k in range(ct.shape[0]):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
-        ds.Modality, ds.PatientName, ds.PatientID = "CT", "Test^Phantom", "TEST0001"
-        ds.InstanceNumber = ct.shape[0] - k  # reversed on purpose: order by position
-        position = np.asarray(ct.origin) + k * ct.spacing[2] * np.asarray(ct.direction[:, 2])
-        ds.ImagePositionPatient = [f"{v:.4f}" for v in position]
-        ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
-        ds.PixelSpacing = [f"{ct.spacing[1]:g}", f"{ct.spacing[0]:g}"]  # row, column
-        ds.SliceThickness = f"{ct.spacing[2]:g}"
-        ds.Rows, ds.Columns = ct.shape[1], ct.shape[2]
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-        ds.RescaleSlope, ds.RescaleIntercept, ds.RescaleType = "1", "-1024", "HU"
-        ds.PixelData = stored[k].tobytes()
-        ds.save_as(folder / f"slice_{(7 * k) % ct.shape[0]:03d}.dcm", enforce_file_format=True)
+    n = ct.shape[0]
+    write_volume_series(
+        folder,
+        ct,
+        np.clip(np.rint(ct.array) + 1024, 0, 4095).astype(np.uint16),
+        name=lambda k: f"slice_{(7 * k) % n:03d}.dcm",
+        instance=lambda k: n - k,  # reversed on purpose: order by position
+        position_digits=4,
+        modality="CT",
+        slope="1",
+        intercept="-1024",
+        window=None,
+        BitsStored=12,
+        HighBit=11,
+        PatientName="Test^Phantom",
+        PatientID="TEST0001",
+    )
 
 
 def write_nifti(path, volume: ImageVolume) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 
 from brainfuse._runtime.resources import demo_dir
 from brainfuse.cli import main
-from tests.io.dicom_factory import write_series
+from tests.dicom_factory import write_series
 
 
 def _fields(text: str) -> dict[str, str]:

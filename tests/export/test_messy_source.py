@@ -10,7 +10,7 @@ import pytest
 from brainfuse.cli import main
 from brainfuse.errors import ExportError
 from brainfuse.export.dicom_values import invalid_reason
-from tests.io.dicom_factory import write_series
+from tests.dicom_factory import write_series
 
 from .conftest import DCIODVFY
 from .test_dicom import dciodvfy

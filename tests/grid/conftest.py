@@ -9,12 +9,11 @@ import nibabel as nib
 import numpy as np
 import pytest
 import SimpleITK
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 from brainfuse.grid import resample_to
 from brainfuse.io import demo_pair, load
 from brainfuse.model.image import ImageVolume
+from tests.dicom_factory import write_volume_series
 
 # RAS (NIfTI) <-> LPS (ImageVolume): negate the first two world axes.
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -41,35 +40,20 @@ def write_dicom_series(folder: Path, volume: ImageVolume, *, scale: float = 10.0
     Values are stored as uint16 ``round(value * scale)`` with RescaleSlope ``1 / scale``; file
     names and InstanceNumber do not follow the slice order, only ImagePositionPatient does.
     """
-    d = np.asarray(volume.direction, dtype=float)
-    assert np.allclose(np.cross(d[:, 0], d[:, 1]), d[:, 2]), "slices must stack along row×col"
-    folder.mkdir()
-    study, series, frame = generate_uid(), generate_uid(), generate_uid()
-    stored = np.clip(np.rint(np.asarray(volume.array) * scale), 0, 65535).astype(np.uint16)
     n = volume.shape[0]
-    for k in range(n):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = MRImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = MRImageStorage, meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
-        ds.Modality, ds.PatientName, ds.PatientID = "MR", "Test^Phantom", "TEST0002"
-        ds.InstanceNumber = (5 * k) % n + 1
-        position = np.asarray(volume.origin) + k * volume.spacing[2] * d[:, 2]
-        ds.ImagePositionPatient = [f"{v:.5f}" for v in position]
-        ds.ImageOrientationPatient = [f"{v:.6f}" for v in (*d[:, 0], *d[:, 1])]
-        ds.PixelSpacing = [f"{volume.spacing[1]:g}", f"{volume.spacing[0]:g}"]  # row, column
-        ds.SliceThickness = f"{volume.spacing[2]:g}"
-        ds.Rows, ds.Columns = volume.shape[1], volume.shape[2]
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-        ds.RescaleSlope, ds.RescaleIntercept = f"{1 / scale:g}", "0"
-        ds.PixelData = stored[k].tobytes()
-        ds.save_as(folder / f"im{(3 * k) % n:04d}.dcm", enforce_file_format=True)
-    return folder
+    return write_volume_series(
+        folder,
+        volume,
+        np.clip(np.rint(np.asarray(volume.array) * scale), 0, 65535).astype(np.uint16),
+        name=lambda k: f"im{(3 * k) % n:04d}.dcm",
+        instance=lambda k: (5 * k) % n + 1,
+        modality="MR",
+        slope=f"{1 / scale:g}",
+        intercept="0",
+        window=None,
+        PatientName="Test^Phantom",
+        PatientID="TEST0002",
+    )
 
 
 def isotropic_grid(volume: ImageVolume, spacing: float) -> ImageVolume:

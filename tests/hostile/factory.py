@@ -30,7 +30,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from tests.io.dicom_factory import write_slice
+from tests.dicom_factory import write_slice
 
 Writer = Callable[[Path, np.random.Generator], Path]
 

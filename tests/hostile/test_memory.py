@@ -83,7 +83,7 @@ def test_the_budget_is_configurable(big_inputs, capsys):
 
 def test_a_series_is_checked_as_a_whole(tmp_path, capsys):
     from brainfuse.cli import main
-    from tests.io.dicom_factory import write_series
+    from tests.dicom_factory import write_series
 
     write_series(tmp_path / "series", np.full((5, 16, 16), 1000, np.uint16))
     # 2 kB per image passes; the five images and their stack (5 kB) do not.

@@ -9,7 +9,7 @@ from pydicom.data import get_testdata_file
 
 from brainfuse.errors import UnreadableInputError, UnsupportedInputError
 from brainfuse.io import load
-from tests.io.dicom_factory import write_enhanced_mr, write_slice
+from tests.dicom_factory import write_enhanced_mr, write_slice
 
 
 def bundled(name: str) -> str:

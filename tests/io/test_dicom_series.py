@@ -8,7 +8,7 @@ from pydicom.uid import generate_uid
 
 from brainfuse.errors import AmbiguousInputError, UnreadableInputError
 from brainfuse.io import list_series, load
-from tests.io.dicom_factory import SAGITTAL, write_series, write_slice
+from tests.dicom_factory import SAGITTAL, write_series, write_slice
 
 RNG = np.random.default_rng(20260601)
 

@@ -15,8 +15,8 @@ import pytest
 from brainfuse.cli import build_parser, main
 from brainfuse.errors import CancelledError, PacsError
 from brainfuse.pacs import Query, add_node, connect, get
+from tests.dicom_factory import synthetic_mr
 from tests.pacs.conftest import dimse_node, move_node, web_node
-from tests.pacs.mr_factory import synthetic_mr
 from tests.pacs.orthanc import free_port
 
 

@@ -13,7 +13,7 @@ from brainfuse.cli import main
 from brainfuse.errors import BrainFuseError, PacsError
 from brainfuse.pacs import Query, SeriesInfo, StudyInfo, get, get_node, load_nodes
 from brainfuse.pacs.files import collect_files, instance_path, read_send_header
-from tests.pacs.mr_factory import synthetic_mr
+from tests.dicom_factory import synthetic_mr
 
 
 def test_add_list_remove_nodes_in_the_config_folder(pacs_config, capsys):

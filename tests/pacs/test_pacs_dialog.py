@@ -9,8 +9,8 @@ pytest.importorskip("pytestqt")
 
 from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog
 from brainfuse.pacs import Query, add_node, connect
+from tests.dicom_factory import synthetic_mr
 from tests.pacs.conftest import dimse_node
-from tests.pacs.mr_factory import synthetic_mr
 
 WAIT_MS = 30_000
 

@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import BasicTextSRStorage, ExplicitVRLittleEndian, generate_uid
 
 from brainfuse.pacs import connect, get
+from tests.dicom_factory import synthetic_mr, write_text_report
 from tests.pacs.conftest import dimse_node
-from tests.pacs.mr_factory import synthetic_mr
-
-
-def write_text_report(path, study: Dataset) -> Dataset:
-    """A minimal Basic Text SR (a report) in the study of ``study``."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = BasicTextSRStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = BasicTextSRStorage, meta.MediaStorageSOPInstanceUID
-    for key in ("PatientName", "PatientID", "StudyInstanceUID", "StudyDate", "StudyID"):
-        setattr(ds, key, study[key].value)
-    ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber = "SR", generate_uid(), 99
-    ds.SeriesDescription = "report"
-    ds.ValueType, ds.CompletionFlag, ds.VerificationFlag = "CONTAINER", "COMPLETE", "UNVERIFIED"
-    ds.save_as(path, enforce_file_format=True)
-    return ds
 
 
 @pytest.mark.parametrize("way", ["get", "move", "web"])

@@ -12,7 +12,7 @@ import pytest
 
 from brainfuse.cli import main
 from brainfuse.pacs import Query, connect
-from tests.pacs.mr_factory import mr_from_ct
+from tests.dicom_factory import mr_from_ct
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
