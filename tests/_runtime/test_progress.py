@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 from brainfuse._runtime.progress import TextProgress
 
@@ -58,20 +59,37 @@ def test_terminal_redraws_in_place_and_close_ends_the_line():
     assert out.getvalue().endswith("\n")
 
 
-def test_job_progress_moves_through_its_stages_and_ticks_while_a_step_reports_nothing():
-    import io
-    import time as _time
-
+def test_job_progress_moves_through_its_stages():
     from brainfuse._runtime.progress import JobProgress
 
     out = io.StringIO()
     job = JobProgress({"loading": 1.0, "fusing": 3.0}, out, delay=0)
     with job.stage("loading"):
         assert job.fraction == 0.0
-        _time.sleep(0.7)  # a file being read: the timer redraws the line on its own
     assert job.fraction == 0.25 and "loading" in out.getvalue()
     with job.stage("fusing"):
         job(0.5, "2/4 slices")
         assert job.fraction == 0.625 and "fusing: 2/4 slices" in job.line()
     job.finish()
     assert " 62%" in out.getvalue() and "100%" in out.getvalue()
+
+
+def test_the_timer_redraws_while_a_step_reports_nothing(monkeypatch):
+    """A file being read reports nothing: only the stage's timer can move the elapsed time."""
+    from brainfuse._runtime import progress
+
+    monkeypatch.setattr(progress, "REDRAW_S", 0.01)  # the timer's period, seconds
+    clock, out = _Clock(), _Tty()
+    job = progress.JobProgress({"loading": 1.0, "fusing": 3.0}, out, delay=0, clock=clock)
+    stage = job.stage("loading")
+    with stage:
+        drawn = out.getvalue()
+        assert "0:00 elapsed" in drawn and "0:07 elapsed" not in drawn
+        clock.t += 7.0  # seven seconds into the read, and nobody calls the bar
+        for _ in range(500):  # the timer thread draws within a few of its 10 ms periods
+            if "0:07 elapsed" in out.getvalue():
+                break
+            threading.Event().wait(0.01)
+        assert "0:07 elapsed" in out.getvalue()
+        assert job.fraction == 0.0  # the timer redraws; it does not make progress up
+    assert not stage.thread.is_alive()  # the timer ended with its stage

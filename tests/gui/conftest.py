@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,79 @@ def fused_window(qtbot, window, small_pair):
     with qtbot.waitSignal(window.fusion_finished, timeout=120000):
         window.set_pair(*small_pair)
     return window
+
+
+class FusionGate:
+    """Holds fusion workers after ``after`` slices until the test releases them.
+
+    The test, not the scheduler, decides when a worker goes on. Every call of
+    :meth:`brainfuse.pipeline.PairFusion.steps` is a run (a fusion, a re-fusion, a resume),
+    counted from 1; the runs in ``hold`` (default the first) are held: ``reached(run)`` is
+    set once that worker waits, ``done[run]`` is how many slices its fusion had by then,
+    and it goes on when the test calls ``release(run)``.
+    """
+
+    def __init__(self, runs: int = 8) -> None:
+        self.after = 2
+        self.hold = {1}
+        self.runs = 0
+        self.done: dict[int, int] = {}
+        self._reached = {r: threading.Event() for r in range(1, runs + 1)}
+        self._release = {r: threading.Event() for r in range(1, runs + 1)}
+
+    def reached(self, run: int = 1) -> bool:
+        """Tell whether the worker of ``run`` is held now (or was)."""
+        return self._reached[run].is_set()
+
+    def release(self, run: int = 1) -> None:
+        """Let the worker of ``run`` go on."""
+        self._release[run].set()
+
+    def release_all(self) -> None:
+        for event in self._release.values():
+            event.set()
+
+    def wrap(self, original):
+        """``PairFusion.steps`` that waits at the gate."""
+
+        def steps(fusion, first=None, *, cancel=None):
+            self.runs += 1
+            run = self.runs
+            for i, step in enumerate(original(fusion, first, cancel=cancel), 1):
+                yield step
+                if run in self.hold and i == self.after:
+                    self.done[run] = int(fusion.done.sum())
+                    self._reached[run].set()
+                    assert self._release[run].wait(60), "the test never released the fusion"
+
+        return steps
+
+
+@pytest.fixture
+def fusion_gate(monkeypatch):
+    """A :class:`FusionGate` on every fusion of the test (released at the end)."""
+    from brainfuse.pipeline import PairFusion
+
+    gate = FusionGate()
+    monkeypatch.setattr(PairFusion, "steps", gate.wrap(PairFusion.steps))
+    yield gate
+    gate.release_all()
+
+
+def settle(timeout_ms: int = 30000) -> None:
+    """Return once every worker has ended and everything it sent has been delivered.
+
+    Workers run on Qt's global thread pool and reach the window through queued signals:
+    once the pool is idle and the posted events are handled, nothing more can arrive, so a
+    test can check that something did not happen without sleeping.
+    """
+    from PySide6 import QtCore
+
+    pool = QtCore.QThreadPool.globalInstance()
+    for _ in range(10):  # a delivered result may start a follow-up task: settle it too
+        assert pool.waitForDone(timeout_ms), "a worker did not end"
+        QtCore.QCoreApplication.sendPostedEvents()
+        QtCore.QCoreApplication.processEvents()
+        if pool.activeThreadCount() == 0:
+            return
+    raise AssertionError("workers kept starting one another")

@@ -13,7 +13,7 @@ from brainfuse.model import planes
 from brainfuse.model.image import ImageVolume
 from brainfuse.reading.workspace import LAYERS
 
-from .conftest import crop
+from .conftest import crop, settle
 
 SHA = re.compile(r"\b[0-9a-f]{64}\b")
 
@@ -31,21 +31,23 @@ def _no_dialogs(monkeypatch) -> list[str]:
 
 
 # ---------------------------------------------------------------------- stale state
-def test_cancel_of_a_refusion_leaves_a_clear_recoverable_state(window, demo, qtbot):
+def test_cancel_of_a_refusion_leaves_a_clear_recoverable_state(window, demo, qtbot, fusion_gate):
     ct, mri = demo
     k = ct.n_slices // 2
     ws = window.workspace
+    fusion_gate.hold = {1, 2}  # the fusion and the re-fusion, each after two slices
     window.set_pair(crop(ct, k - 20, k + 20), crop(mri, k - 20, k + 20))
-    qtbot.waitUntil(lambda: ws.fusion is not None and ws.fusion.done.sum() >= 2, timeout=60000)
+    qtbot.waitUntil(fusion_gate.reached, timeout=60000)
     first = ws.fusion
     ws.set_ct_window("bone")  # a re-fusion with the new window (debounced)
     window.flush_pending()
-    qtbot.waitUntil(
-        lambda: ws.fusion is not first and ws.fusion is not None and ws.fusion.done.sum() >= 2,
-        timeout=60000,
-    )
+    fusion_gate.release(1)  # the first fusion, replaced, may end
+    qtbot.waitUntil(lambda: fusion_gate.reached(2), timeout=60000)
+    assert ws.fusion is not first
     qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    fusion_gate.release(2)
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=30000)
+    settle()
     runs = ws.not_fused()
     assert runs and ws.fusion_cancelled
     status = window.statusBar().currentMessage()

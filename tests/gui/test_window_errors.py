@@ -10,6 +10,8 @@ from PySide6 import QtWidgets
 
 from tests.hostile.factory import CASES
 
+from .conftest import settle
+
 
 def _case(case_id: str):
     return next(c for c in CASES if c.id == case_id)
@@ -34,7 +36,7 @@ def test_a_decoder_panic_while_opening_gives_one_dialog_naming_the_file(
     window.open_ct(str(hostile))
     qtbot.waitUntil(lambda: bool(dialogs), timeout=20000)
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=20000)
-    qtbot.wait(200)
+    settle()  # every worker ended and what it sent delivered: no second dialog can come
     assert len(dialogs) == 1, dialogs
     text = dialogs[0]
     assert text.startswith("The CT could not be opened.") and str(hostile) in text
@@ -55,7 +57,7 @@ def test_a_rust_panic_inside_the_alignment_worker_is_one_readable_dialog(
     window.set_pair(ct, mri)
     qtbot.waitUntil(lambda: bool(dialogs), timeout=20000)
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=20000)
-    qtbot.wait(200)
+    settle()  # every worker ended and what it sent delivered: no second dialog can come
     assert len(dialogs) == 1, dialogs
     text = dialogs[0]
     assert text.startswith("The CT and MRI could not be put on one grid.")
