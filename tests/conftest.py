@@ -13,12 +13,29 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BRAINFUSE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+def in_ci() -> bool:
+    """Tell whether the tests run in CI (``CI=true``, as CI services and ``.ci/run`` set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_shared(folder: Path) -> Path:
+    """Return ``folder`` if it exists; else skip the test, or fail it in CI (``CI=true``)."""
+    if not folder.is_dir():
+        where = f"development data not found at {folder} (set BRAINFUSE_SHARED_DATA)"
+        if in_ci():
+            pytest.fail(f"{where}; CI=true needs it", pytrace=False)
+        pytest.skip(where)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` (research-use data, never copied into the repo); skip if absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"development data not found at {SHARED_DATA} (set BRAINFUSE_SHARED_DATA)")
-    return SHARED_DATA
+    """``../shared/data`` (research-use data, never copied into the repo).
+
+    Skipped where absent on a developer's machine; in CI its absence is a failure, so the
+    tests that need the data cannot all skip unnoticed.
+    """
+    return require_shared(SHARED_DATA)
 
 
 @pytest.fixture(scope="session", autouse=True)
