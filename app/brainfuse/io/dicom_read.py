@@ -282,8 +282,8 @@ def check_pixel_header(ds: Dataset, path: Path) -> list[str]:
     values = rows * cols * frames * samples
     item = max(bits // 8, 1)
     # Peak while decoding: the decoder's buffer and the stored array (stored bytes each)
-    # and the rescaled output (float32 at most). Measured: 4 bytes per 16-bit pixel for
-    # an 8192² RLE CT slice (256 MB); this estimate (8 bytes) leaves room to spare.
+    # and the rescaled output (float32 at most): 8 bytes per 16-bit pixel, above the peak
+    # found on a large RLE slice (docs/decisions.md, "Memory budget of a DICOM decode").
     need = values * (2 * item + 4)
     what = f"{cols}×{rows} pixels × {frames} frame(s) × {samples} sample(s) of {bits} bits"
     require(need, path, what)

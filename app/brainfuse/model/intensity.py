@@ -297,9 +297,10 @@ class BoneVolume(_SliceWise):
     """The bone prior of a CT volume, found slice by slice when read (no whole mask kept).
 
     Indexing (``bone[k]``, ``bone[a:b]``, ``bone[[i, j]]``) returns the boolean
-    :func:`bone_mask` of those slices; ``np.asarray(bone)`` makes the whole mask. On a
-    512 x 512 x 300 CT this saves a 75 MiB array for a comparison that costs about 0.1 ms
-    per slice.
+    :func:`bone_mask` of those slices; ``np.asarray(bone)`` makes the whole mask. Finding
+    the prior is a threshold comparison, cheap to repeat per slice read, while a whole
+    mask costs one byte per voxel (75 MiB for a 512 x 512 x 300 CT) for as long as the
+    fusion lives (``docs/decisions.md``, "The bone prior slice by slice").
 
     Parameters
     ----------
