@@ -8,6 +8,7 @@ from PIL import Image
 
 from brainfuse.cli import main
 from brainfuse.errors import UnreadableInputError, is_internal_error
+from tests.hostile.factory import stderr_lines
 
 
 def _pngs(tmp_path):
@@ -33,7 +34,7 @@ def test_a_bug_in_an_exporter_is_reported_as_one(tmp_path, monkeypatch, capsys):
     status = main(["fuse", ct, mr, "-o", str(tmp_path / "f.png"), "--method", "average"])
     err = capsys.readouterr().err
     assert status == 1
-    lines = err.strip().splitlines()
+    lines = stderr_lines(err)  # a progress bar of a slow run aside
     assert len(lines) == 1, err
     logs = list((state / "logs").glob("brainfuse-*.log"))
     assert len(logs) == 1
@@ -56,7 +57,8 @@ def test_bad_input_still_exits_2_without_a_log(tmp_path, monkeypatch, capsys):
     status = main(["fuse", ct, str(junk), "-o", str(tmp_path / "f.png")])
     err = capsys.readouterr().err
     assert status == 2
-    assert err.startswith("brainfuse: error: ") and err.count("\n") == 1, err
+    lines = stderr_lines(err)
+    assert len(lines) == 1 and lines[0].startswith("brainfuse: error: "), err
     assert "internal error" not in err
     assert not state.exists()
 
@@ -82,3 +84,21 @@ def test_which_failures_are_bugs():
     with pytest.raises(Exception) as caught:
         pydicom.dcmread(__file__)
     assert not is_internal_error(caught.value, in_decoder=True)
+
+
+def test_a_bug_report_that_cannot_be_written_says_how_to_see_it(tmp_path, monkeypatch):
+    from brainfuse._runtime.bugreport import report_internal_error
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("BRAINFUSE_STATE_DIR", str(blocked))  # logs/ cannot be made under it
+    try:
+        raise TypeError("unsupported operand")
+    except TypeError as exc:
+        error = report_internal_error(exc)
+    assert error.log is None and "Traceback" in error.details
+    assert str(error) == (
+        "internal error: TypeError: unsupported operand; run it again with --debug for "
+        "details, please report"
+    )
+    assert report_internal_error(error) is error  # reported once, not twice
