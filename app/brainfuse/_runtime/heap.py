@@ -9,7 +9,8 @@ finds it above ``M_TRIM_THRESHOLD``, which the fusion raises to 256 MiB on purpo
 in again). A long window session then steps up by tens of MiB whenever the fusion moves to
 a thread whose arena had not held one before. With one arena (the main one) for every
 thread, :func:`return_free_memory` reaches all free memory. :func:`one_malloc_arena` is
-called by the window's entry point (:func:`brainfuse.gui.app.run_app`), never on import.
+called where a window process starts (:func:`brainfuse.gui.app.application`, which
+``run_app`` and ``Viewer`` use), never on import.
 The figures are in ``docs/decisions.md`` ("One malloc arena in the window").
 
 Linux with glibc only; elsewhere these functions do nothing and say so.
@@ -43,7 +44,7 @@ def one_malloc_arena() -> bool:
     """Make every thread that allocates from now on use glibc's main arena.
 
     Call it before worker threads start allocating (the window's
-    :func:`~brainfuse.gui.app.run_app` does): a thread keeps the arena of its first allocation.
+    :func:`~brainfuse.gui.app.application` does): a thread keeps the arena of its first allocation.
     Contention is not a concern here: the threads allocate a few blocks per image each.
     Returns True when glibc took the setting, False elsewhere (musl, macOS, Windows).
     """
