@@ -66,8 +66,14 @@ def write_slice(
     study_uid: str = "1.2.826.0.1.3680043.8.498.1",
     window: tuple[float, float] | None = (40.0, 80.0),
     photometric: str = "MONOCHROME2",
+    patient: dict[str, str] | None = None,
+    frame_uid: str | None = None,
 ) -> Path:
-    """Write one classic CT/MR slice; ``pixels`` are stored values (uint16 or int16)."""
+    """Write one classic CT/MR slice; ``pixels`` are stored values (uint16 or int16).
+
+    ``patient`` (DICOM keyword -> value) replaces the test patient; ``frame_uid`` the new
+    Frame of Reference UID of each slice.
+    """
     pixels = np.asarray(pixels)
     sop = CTImageStorage if modality == "CT" else MRImageStorage
     ds = _base(sop, modality, *pixels.shape, series_uid or "1.2.826.0.1.3680043.8.498.2", study_uid)
@@ -78,6 +84,12 @@ def write_slice(
     ds.PixelSpacing = [spacing[0], spacing[1]]
     ds.SliceThickness = 1.0
     ds.InstanceNumber = instance
+    if patient is not None:
+        del ds.PatientName, ds.PatientID
+        for keyword, value in patient.items():
+            setattr(ds, keyword, value)
+    if frame_uid is not None:
+        ds.FrameOfReferenceUID = frame_uid
     if slope is not None:
         ds.RescaleSlope = slope
         ds.RescaleIntercept = intercept

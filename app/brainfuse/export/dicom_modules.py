@@ -1,43 +1,18 @@
-r"""DICOM export: the fused image as a new derived series beside its sources.
+"""DICOM IOD modules of a derived series: patient/study, series, image, plane, pixels.
 
-SOP class (chosen per export, see :func:`choose_sop_class`):
-
-* grey fusion on the grid of a DICOM **CT** or **MR** series -> the same storage class as
-  that reference (CT Image / MR Image Storage). These classic IODs carry the Frame of
-  Reference and Image Plane modules, so every PACS and viewer stacks the fused series by
-  position in the reference's study and frame of reference, and scrolls it in step with
-  the sources. ImageType is ``DERIVED\SECONDARY``.
-* colour (RGB fusion or a burned-in overlay), a reference that is not CT/MR DICOM or has
-  no usable geometry, or no DICOM source at all -> Secondary Capture Image Storage (grey or RGB), which makes no
-  acquisition claims. Geometry (Frame of Reference, plane position) is still written when
-  the grid has it, as attributes outside the SC IOD (dciodvfy reports them as warnings),
-  so the series reloads on the same grid.
-
-Pixel encoding of grey fusion (values ``x`` in ``[0, 1]``): unsigned 16-bit words holding
-``round(4095 * x)`` (BitsStored 12), RescaleSlope ``1/4095``, RescaleIntercept 0, so the
-stored value maps back to ``x`` within ``1/8190``, 16 times finer than the 8-bit display;
-12 bits stored is what every CT/MR reader handles. The default display window
-(WindowCenter 0.5, WindowWidth 1) shows the whole range. RGB is stored as 8-bit RGB.
-
-One file per slice (``0001.dcm``, ...), new SeriesInstanceUID and SOPInstanceUIDs from
-``pydicom.uid.generate_uid``; patient and study come from the reference series (or, for
-non-DICOM sources, only from what the user gives, empty by default - never invented).
+The pieces :func:`brainfuse.export.dicom.build_series` puts together for each slice, from
+one :class:`Plan` worked out per export (the rules are in :mod:`brainfuse.export.dicom`).
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as _dt
-import io
 import logging
-import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydicom
 from pydicom.datadict import keyword_dict
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
@@ -53,19 +28,9 @@ from pydicom.valuerep import format_number_as_ds
 
 from brainfuse import __version__
 from brainfuse.errors import ExportError
-from brainfuse.export.anonymize import UIDMap, anonymize_dataset
-from brainfuse.export.atomic import write_bytes_atomic, write_folder_atomic
 from brainfuse.export.dicom_values import attribute_name, invalid_reason
 from brainfuse.export.provenance import provenance_text
-from brainfuse.export.render import as_uint8_rgb
 from brainfuse.model.image import PATIENT_KEYWORDS, STUDY_KEYWORDS, ImageVolume, SourceIdentity
-
-__all__ = [
-    "STORED_MAX",
-    "build_series",
-    "choose_sop_class",
-    "write_dicom",
-]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +64,7 @@ _MR_DEFAULTS = {
     "EchoTrainLength": None,
 }
 _IMAGE_TYPE_3: dict[str, tuple[str, ...]] = {CTImageStorage: ("AXIAL",), MRImageStorage: ("OTHER",)}
-_ORDERED_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
+ORDERED_CLASSES = {"CT": CTImageStorage, "MR": MRImageStorage}
 _UNPAIRED_BODY_PARTS = {"HEAD", "BRAIN", "SKULL", "HEADNECK", "NECK", "CSPINE", "WHOLEBODY"}
 # Multi-frame storage classes whose frames a reference may name (ReferencedFrameNumber).
 _MULTI_FRAME_CLASSES = {
@@ -129,25 +94,9 @@ def _code(value: str, scheme: str, meaning: str) -> Dataset:
     return item
 
 
-def _is_dicom(source: SourceIdentity | None) -> bool:
+def is_dicom(source: SourceIdentity | None) -> bool:
+    """Whether ``source`` is a DICOM series (a study and at least one instance UID)."""
     return bool(source and source.study_instance_uid and source.sop_instance_uids)
-
-
-def choose_sop_class(fused: ImageVolume, reference: ImageVolume | None, *, rgb: bool) -> str:
-    """Choose the SOP class UID for this export (rules in the module notes)."""
-    if rgb or reference is None or not _is_dicom(reference.source) or not fused.has_geometry:
-        return SecondaryCaptureImageStorage
-    return _ORDERED_CLASSES.get(reference.modality, SecondaryCaptureImageStorage)
-
-
-def _read_reference_header(source: SourceIdentity) -> Dataset | None:
-    """Header of the reference's first file (read-only, no pixels), if still readable."""
-    for path in source.files[:1]:
-        try:
-            return pydicom.dcmread(path, stop_before_pixels=True)
-        except (OSError, pydicom.errors.InvalidDicomError) as exc:
-            log.warning("could not re-read the reference header %s: %s", path, exc)
-    return None
 
 
 def _copy(ds: Dataset, keyword: str, value: Any, dropped: list[str]) -> None:
@@ -165,20 +114,22 @@ def _copy(ds: Dataset, keyword: str, value: Any, dropped: list[str]) -> None:
         dropped.append(keyword)
 
 
-def _patient_and_study(
-    reference: ImageVolume | None,
+def patient_and_study(
+    owner: ImageVolume | None,
     header: Dataset | None,
     patient: Mapping[str, Any] | None,
     dropped: list[str],
 ) -> Dataset:
-    """Patient and General Study modules: from the DICOM reference, else from ``patient``.
+    """Patient and General Study modules: from the DICOM ``owner``, else from ``patient``.
 
-    Values from the reference that are invalid for their attribute are left out and named
-    in ``dropped``; values the user gives in ``patient`` must be valid.
+    ``owner`` is the one source whose patient and study the series takes (never a mix of
+    two); ``header`` its first file's header. Values from it that are invalid for their
+    attribute are left out and named in ``dropped``; values the user gives in ``patient``
+    must be valid.
     """
     out = Dataset()
-    source = reference.source if reference is not None else None
-    if _is_dicom(source):
+    source = owner.source if owner is not None else None
+    if is_dicom(source):
         assert source is not None
         copied = {}
         if header is not None:
@@ -220,7 +171,7 @@ def _references(source: SourceIdentity, k: int, n_slices: int) -> list[tuple[str
 
     References whose UIDs are not valid DICOM UIDs are left out.
     """
-    if not _is_dicom(source) or not source.sop_class_uid:
+    if not is_dicom(source) or not source.sop_class_uid:
         return []
     uids = source.sop_instance_uids
     refs: list[tuple[str, str, int | None]]
@@ -264,16 +215,16 @@ def _patient_orientation(direction: np.ndarray) -> list[str]:
     return out
 
 
-def _series_description(provenance: Mapping[str, Any], rgb: bool, overlay: bool) -> str:
+def default_series_description(provenance: Mapping[str, Any], rgb: bool, overlay: bool) -> str:
+    """``BrainFuse fusion (cnn anatomy, overlay)``: method, rule and what was burned in."""
     method = provenance.get("method", "fusion")
-    # anatomy helper (issue 12): the fusion rule that ran, e.g. "cnn anatomy"
     if provenance.get("rule"):
         method = f"{method} {provenance['rule']}"
     extra = ", overlay" if overlay else (", colour" if rgb else "")
     return f"BrainFuse fusion ({method}{extra})"[:64]
 
 
-def _derivation_description(provenance: Mapping[str, Any], dropped: Sequence[str]) -> str:
+def derivation_description(provenance: Mapping[str, Any], dropped: Sequence[str]) -> str:
     """Write the Derivation Description (ST, at most 1024 characters).
 
     The provenance line, then the source attributes left out because their values were
@@ -287,7 +238,7 @@ def _derivation_description(provenance: Mapping[str, Any], dropped: Sequence[str
 
 
 @dataclass
-class _Plan:
+class Plan:
     """What every slice of one derived series shares (worked out once per export)."""
 
     sop_class: str
@@ -308,7 +259,7 @@ class _Plan:
     copied: Dataset  # General Series / MR attributes taken (valid) from the reference
 
 
-def _reference_attributes(header: Dataset | None, sop_class: str, dropped: list[str]) -> Dataset:
+def reference_attributes(header: Dataset | None, sop_class: str, dropped: list[str]) -> Dataset:
     """Attributes of the General Series and MR Image modules copied from the reference.
 
     BodyPartExamined (3); Laterality (2C: absent for an unpaired body part, else empty
@@ -339,51 +290,7 @@ def _reference_attributes(header: Dataset | None, sop_class: str, dropped: list[
     return out
 
 
-def _plan(
-    fused: ImageVolume,
-    reference: ImageVolume | None,
-    provenance: Mapping[str, Any],
-    patient: Mapping[str, Any] | None,
-    other_sources: Sequence[SourceIdentity],
-    rgb: bool,
-    burned_in: bool,
-    series_description: str | None,
-    now: _dt.datetime | None,
-) -> _Plan:
-    sop_class = choose_sop_class(fused, reference, rgb=rgb)
-    source = reference.source if reference is not None else SourceIdentity()
-    dicom_ref = _is_dicom(source)
-    header = _read_reference_header(source) if dicom_ref else None
-    dropped: list[str] = []
-    common = _patient_and_study(reference, header, patient, dropped)
-    copied = _reference_attributes(header, sop_class, dropped)
-    frame_of_reference = source.frame_of_reference_uid if dicom_ref else None
-    if frame_of_reference and invalid_reason("FrameOfReferenceUID", frame_of_reference):
-        dropped.append("FrameOfReferenceUID")
-        frame_of_reference = None
-    now = now or _dt.datetime.now()
-    ordered = reference is not None and sop_class in _ORDERED_CLASSES.values()
-    return _Plan(
-        sop_class=sop_class,
-        modality=reference.modality if ordered and reference is not None else "OT",
-        rgb=rgb,
-        burned_in=burned_in,
-        header=header,
-        common=common,
-        source=source,
-        other_sources=other_sources,
-        date=now.strftime("%Y%m%d"),
-        time=now.strftime("%H%M%S.%f"),
-        series_uid=generate_uid(),
-        series_number=(source.series_number or 0) + 1000 if dicom_ref else 1000,
-        series_description=series_description or _series_description(provenance, rgb, burned_in),
-        derivation=_derivation_description(provenance, dropped),
-        frame_of_reference=frame_of_reference or generate_uid(),
-        copied=copied,
-    )
-
-
-def _add_series_and_equipment(ds: Dataset, plan: _Plan) -> None:
+def add_series_and_equipment(ds: Dataset, plan: Plan) -> None:
     """SOP Common, Patient, General Study, General Series, General Equipment (+ SC)."""
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.SOPClassUID = plan.sop_class
@@ -409,7 +316,7 @@ def _add_series_and_equipment(ds: Dataset, plan: _Plan) -> None:
         ds.SecondaryCaptureDeviceSoftwareVersions = str(__version__)
 
 
-def _add_general_image(ds: Dataset, plan: _Plan, k: int, n: int) -> None:
+def add_general_image(ds: Dataset, plan: Plan, k: int, n: int) -> None:
     """General Image: numbering, derivation and the source images behind slice ``k``."""
     ds.InstanceNumber = k + 1
     ds.ContentDate, ds.ContentTime = plan.date, plan.time
@@ -425,7 +332,7 @@ def _add_general_image(ds: Dataset, plan: _Plan, k: int, n: int) -> None:
     ds.LossyImageCompression = "00"
 
 
-def _add_plane(ds: Dataset, plan: _Plan, fused: ImageVolume, k: int) -> None:
+def add_plane(ds: Dataset, plan: Plan, fused: ImageVolume, k: int) -> None:
     """Frame of Reference and Image Plane (when the grid has geometry)."""
     direction = fused.direction
     if fused.has_geometry:
@@ -453,7 +360,7 @@ def _add_plane(ds: Dataset, plan: _Plan, fused: ImageVolume, k: int) -> None:
         ds.PatientOrientation = _patient_orientation(direction) if fused.has_geometry else None
 
 
-def _add_pixels(ds: Dataset, plan: _Plan, fused: ImageVolume, k: int) -> None:
+def add_pixels(ds: Dataset, plan: Plan, fused: ImageVolume, k: int) -> None:
     """Image Pixel (and the rescale and window of grey fusion, see the module notes)."""
     ds.Rows, ds.Columns = fused.shape[1], fused.shape[2]
     ds.PixelRepresentation = 0
@@ -477,7 +384,7 @@ def _add_pixels(ds: Dataset, plan: _Plan, fused: ImageVolume, k: int) -> None:
     ds.WindowWidth = "1"
 
 
-def _add_acquisition(ds: Dataset, plan: _Plan) -> None:
+def add_acquisition(ds: Dataset, plan: Plan) -> None:
     """CT Image / MR Image acquisition attributes (type 2 left empty where unknown)."""
     if plan.sop_class == CTImageStorage:
         ds.KVP = None
@@ -488,191 +395,11 @@ def _add_acquisition(ds: Dataset, plan: _Plan) -> None:
                 ds.add(copy.deepcopy(plan.copied[keyword]))
 
 
-def _add_file_meta(ds: Dataset) -> None:
+def add_file_meta(ds: Dataset) -> None:
+    """File meta information: Explicit VR Little Endian, BrainFuse as the implementation."""
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds.file_meta.ImplementationVersionName = f"BRAINFUSE_{__version__}"[:16]
-
-
-def _checked_fused(fused: ImageVolume, reference: ImageVolume | None) -> ImageVolume:
-    """``fused`` ready to store: RGB as uint8, grey checked to lie in [0, 1] on the grid."""
-    if fused.is_rgb:
-        if fused.array.dtype != np.uint8:  # float colour in [0, 1]
-            fused = fused.with_array(as_uint8_rgb(fused.array))
-    else:
-        lo, hi = fused.value_range()
-        if lo < -1e-6 or hi > 1 + 1e-6 or not np.isfinite([lo, hi]).all():
-            raise ExportError(
-                f"The fused image must hold values in [0, 1] for DICOM export; got {lo:g}..{hi:g}."
-            )
-    if reference is not None and reference.shape != fused.shape:
-        raise ExportError(
-            f"The fused image ({fused.shape}) is not on the grid of the reference "
-            f"'{reference.name}' ({reference.shape})."
-        )
-    return fused
-
-
-def build_series(
-    fused: ImageVolume,
-    *,
-    reference: ImageVolume | None,
-    provenance: Mapping[str, Any],
-    other_sources: Sequence[SourceIdentity] = (),
-    patient: Mapping[str, Any] | None = None,
-    anonymize: bool = False,
-    burned_in_annotation: bool = False,
-    series_description: str | None = None,
-    uid_salt: str = "",
-    now: _dt.datetime | None = None,
-) -> Iterator[Dataset]:
-    """Build the datasets of the derived series, one per slice (see the module notes).
-
-    Parameters
-    ----------
-    fused : ImageVolume
-        ``(Z, Y, X)`` float in ``[0, 1]`` or ``(Z, Y, X, 3)`` RGB (uint8, or float in
-        ``[0, 1]``), on the grid of ``reference``.
-    reference : ImageVolume or None
-        The source defining the grid; its :class:`SourceIdentity` gives study, frame of
-        reference and patient when it is DICOM. Attributes whose values in the source are
-        invalid for their VR, value multiplicity or enumerated values are left out (type 2
-        ones kept empty) and named in the Derivation Description
-        (:mod:`brainfuse.export.dicom_values`).
-    provenance : mapping
-        Record from :func:`brainfuse.export.provenance.make_provenance`.
-    other_sources : sequence of SourceIdentity
-        Further sources (e.g. the resampled CT) to list in SourceImageSequence.
-    patient : mapping, optional
-        DICOM keyword -> value for the patient/study modules (used as given, overriding the
-        reference's); the only patient data of a non-DICOM export. Must be valid.
-    anonymize : bool
-        Apply :func:`brainfuse.export.anonymize.anonymize_dataset`.
-    burned_in_annotation : bool
-        The pixels contain burned-in graphics (overlay legend).
-    series_description : str, optional
-        Overrides ``"BrainFuse fusion (<method>)"``.
-    uid_salt : str
-        Salt of the anonymisation UID map.
-    now : datetime, optional
-        Creation time written into the files (default: the current local time).
-
-    Yields
-    ------
-    pydicom.dataset.Dataset
-        One dataset with ``file_meta`` per slice, in slice order.
-
-    Raises
-    ------
-    ExportError
-        Values out of range, grid mismatch, an unknown or invalid ``patient`` attribute.
-    """
-    fused = _checked_fused(fused, reference)
-    plan = _plan(
-        fused,
-        reference,
-        provenance,
-        patient,
-        other_sources,
-        bool(fused.is_rgb),
-        burned_in_annotation,
-        series_description,
-        now,
-    )
-    uids = UIDMap(uid_salt)
-    n = fused.n_slices
-    for k in range(n):
-        ds = Dataset()
-        _add_series_and_equipment(ds, plan)
-        _add_general_image(ds, plan, k, n)
-        _add_plane(ds, plan, fused, k)
-        _add_pixels(ds, plan, fused, k)
-        _add_acquisition(ds, plan)
-        _add_file_meta(ds)
-        if anonymize:
-            anonymize_dataset(ds, uids)
-        yield ds
-
-
-def _encode(ds: Dataset) -> bytes:
-    buffer = io.BytesIO()
-    pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
-    return buffer.getvalue()
-
-
-def write_dicom(
-    fused: ImageVolume,
-    out: str | os.PathLike[str],
-    *,
-    reference: ImageVolume | None,
-    provenance: Mapping[str, Any],
-    other_sources: Sequence[SourceIdentity] = (),
-    patient: Mapping[str, Any] | None = None,
-    anonymize: bool = False,
-    burned_in_annotation: bool = False,
-    series_description: str | None = None,
-    uid_salt: str = "",
-    overwrite: bool = False,
-    sources: Iterable[str | os.PathLike[str]] = (),
-) -> list[Path]:
-    """Write the derived series (see :func:`build_series`) atomically.
-
-    Parameters
-    ----------
-    out : path
-        A ``.dcm`` file for a single slice, else a folder created with one file per slice
-        (``0001.dcm``, ...).
-    overwrite : bool
-        Replace an existing output.
-    sources : iterable of paths
-        Source files and folders the output may not replace (the reference's and other
-        sources' files are added automatically).
-
-    Other Parameters
-    ----------------
-        See :func:`build_series`.
-
-    Returns
-    -------
-    list of Path
-        The files written, in slice order.
-
-    Raises
-    ------
-    ExportError
-        Values out of range, grid mismatch, the output exists or is a source, or the write
-        failed (nothing is left behind).
-    """
-    protected = [*sources]
-    if reference is not None:
-        protected += [*reference.source.files, reference.path]
-    for other in other_sources:
-        protected += list(other.files)
-    datasets = build_series(
-        fused,
-        reference=reference,
-        provenance=provenance,
-        other_sources=other_sources,
-        patient=patient,
-        anonymize=anonymize,
-        burned_in_annotation=burned_in_annotation,
-        series_description=series_description,
-        uid_salt=uid_salt,
-    )
-    if str(out).lower().endswith(".dcm"):
-        if fused.n_slices != 1:
-            raise ExportError(
-                f"'{out}' names one file but the fused volume has {fused.n_slices} slices; "
-                "give a folder, or choose one slice."
-            )
-        return [
-            write_bytes_atomic(out, _encode(next(datasets)), overwrite=overwrite, sources=protected)
-        ]
-    digits = max(4, len(str(fused.n_slices)))
-    files = ((f"{k + 1:0{digits}d}.dcm", _encode(ds)) for k, ds in enumerate(datasets))
-    return write_folder_atomic(
-        out, files, overwrite=overwrite, sources=protected, replaceable=(".dcm",)
-    )
