@@ -188,7 +188,10 @@ class Session:
         E.g. ``{"ct": {"center": 40, "width": 80, "preset": "brain"}, "mri": None}``
         (``None`` = automatic), in each source's units.
     fusion : dict
-        Rule and settings, e.g. ``{"method": "cnn", "device": "auto"}``.
+        Method, device, rule, every setting and the brush
+        (:meth:`brainfuse.reading.session_fusion.SessionFusion.record`); older sessions hold
+        ``{"method": "cnn", "device": "auto"}`` only and still open
+        (:meth:`~brainfuse.reading.session_fusion.SessionFusion.from_session`).
     view : dict
         E.g. ``{"plane": "axial", "slice": 61, "cursor_mm": [x, y, z], "layout": "four"}``.
     overlay : dict
