@@ -66,7 +66,8 @@ def test_one_side_without_patient_data_is_not_checked():
     assert check.status == "unchecked" and check.fusable and check.missing == ("mri",)
     assert check.notice() == "MRI has no patient data: identity not checked"
     both = compare_patients(_vol({}), _vol({"PatientName": ""}))
-    assert both.notice() == "neither the CT nor the MRI has patient data: identity not checked"
+    assert both.status == "unchecked" and both.notice() is None  # no patient to mix up
+    assert both.provenance()["patient_check"] == "not checked: neither source has patient data"
     sex_only = compare_patients(_vol({"PatientSex": "M"}), _vol({"PatientSex": "M"}))
     assert sex_only.status == "unchecked"  # sex alone proves nothing
     assert "share no Patient ID or name" in str(sex_only.notice())

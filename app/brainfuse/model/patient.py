@@ -126,14 +126,17 @@ class PatientCheck:
         )
 
     def notice(self) -> str | None:
-        """Say what a user must be told and may not miss; None when the patients agree.
+        """Say what a user must be told and may not miss; None when there is nothing to say.
 
-        ``MRI has no patient data: identity not checked``; or the override, naming both.
+        ``MRI has no patient data: identity not checked`` (one side carries a patient, the
+        other none), or the override naming both. None when the patients agree, and when
+        neither source carries patient data (NIfTI or PNG pairs: no patient to mix up, and
+        an export carries none).
         """
         if self.status == "unchecked":
             missing = self.missing
-            if len(missing) == 2:
-                return "neither the CT nor the MRI has patient data: identity not checked"
+            if len(missing) == 2:  # research files (NIfTI, PNG): no patient to mix up
+                return None
             if missing:
                 return f"{_ROLES[missing[0]]} has no patient data: identity not checked"
             return "the CT and the MRI share no Patient ID or name: identity not checked"
@@ -162,7 +165,8 @@ class PatientCheck:
         if self.status == "same":
             text = "same patient (" + ", ".join(_WORDS[k] for k in self.ct if k in self.mri) + ")"
         elif self.status == "unchecked":
-            text = "not checked: " + str(self.notice()).split(":")[0]
+            why = self.notice() or "neither source has patient data"
+            text = "not checked: " + why.split(":")[0]
         else:
             text = "DIFFERENT patients, fused on the user's explicit override"
         return {"patient_check": text, "different_patients_allowed": self.allowed}
