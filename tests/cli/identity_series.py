@@ -44,8 +44,13 @@ def write_series(
     modality: str,
     patient: dict[str, str],
     study_uid: str | None = None,
+    shift_mm: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> Path:
-    """One file per slice of ``volume`` (axial LPS) as a CT or MR series of ``patient``."""
+    """One file per slice of ``volume`` (axial LPS) as a CT or MR series of ``patient``.
+
+    ``shift_mm`` is added to every slice's position: the file geometry then places the head
+    that far (LPS mm) from where it is.
+    """
     stored = (
         np.clip(np.rint(volume.array) + 1024, 0, 4095).astype(np.uint16)
         if modality == "CT"
@@ -57,7 +62,7 @@ def write_series(
         write_slice(
             folder / f"{k:03d}.dcm",
             stored[k],
-            position=(volume.affine @ np.array([0.0, 0.0, k, 1.0]))[:3],
+            position=(volume.affine @ np.array([0.0, 0.0, k, 1.0]))[:3] + np.asarray(shift_mm),
             spacing=(volume.spacing[1], volume.spacing[0]),
             instance=k + 1,
             modality=modality,

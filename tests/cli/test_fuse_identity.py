@@ -132,3 +132,16 @@ def test_anonymised_on_request_only(head, ct_dir, tmp_path):
     assert _fuse(ct_dir, mr_dir, "-o", tmp_path / "anon", "--anonymize") == 0
     ds = _first(tmp_path / "anon")
     assert ds.PatientName == "" and ds.PatientIdentityRemoved == "YES"
+
+
+def test_a_pair_37_mm_apart_by_file_geometry_warns(head, ct_dir, tmp_path, capsys):
+    mr_dir = write_series(
+        tmp_path / "mr", head, modality="MR", patient=CT_PATIENT, shift_mm=(37.0, 0.0, 0.0)
+    )
+    assert _fuse(ct_dir, mr_dir, "-o", tmp_path / "fused") == 0
+    captured = capsys.readouterr()
+    (warning,) = [x for x in captured.err.splitlines() if "do not agree" in x]
+    offset = float(warning.split(" mm (L ")[0].rsplit(" ", 1)[1])
+    assert offset == pytest.approx(37.0, abs=4.0), warning
+    (line,) = [x for x in captured.out.splitlines() if x.startswith("aligned: ")]
+    assert "heads " in line and " apart" in line
