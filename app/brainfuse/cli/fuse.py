@@ -22,6 +22,7 @@ __all__ = ["register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``brainfuse fuse`` and its options to ``subparsers``."""
+    from brainfuse.export.identity import ANONYMIZE_DEFAULT
     from brainfuse.fusion import available_methods
     from brainfuse.fusion.settings import RULES
 
@@ -80,6 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--anonymize",
         action="store_true",
+        default=ANONYMIZE_DEFAULT,
         help="de-identify DICOM output (default: the series keeps the patient and study of the "
         "DICOM source, the CT when both are DICOM)",
     )
