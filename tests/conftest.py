@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Recovery files (autosave) go to a throwaway folder, never the user's data folder.
+os.environ.setdefault("BRAINFUSE_DATA_DIR", tempfile.mkdtemp(prefix="brainfuse-test-data-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BRAINFUSE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

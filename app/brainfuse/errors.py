@@ -21,6 +21,7 @@ __all__ = [
     "AmbiguousInputError",
     "BrainFuseError",
     "CancelledError",
+    "DifferentPatientsError",
     "ExportError",
     "GeometryMismatchError",
     "InputTooLargeError",
@@ -63,6 +64,18 @@ class AmbiguousInputError(BrainFuseError, ValueError):
 
 class GeometryMismatchError(BrainFuseError, ValueError):
     """Two images cannot be put on one grid (different sizes, no geometry, no overlap)."""
+
+
+class DifferentPatientsError(BrainFuseError, ValueError):
+    """The two sources carry different patients; fused only on an explicit override.
+
+    ``check`` is the :class:`brainfuse.model.patient.PatientCheck` that refused (the window
+    names both patients in its confirmation from it).
+    """
+
+    def __init__(self, message: str, check: object = None) -> None:
+        super().__init__(message)
+        self.check = check
 
 
 class RegistrationError(BrainFuseError, RuntimeError):

@@ -17,6 +17,7 @@ import SimpleITK
 from brainfuse.cli import main
 from brainfuse.grid import align_pair, load_transform, resample_to, rigid_difference
 from brainfuse.io import demo_pair, load
+from brainfuse.model.alignment import rigid_parameters
 from brainfuse.model.image import ImageVolume
 from tests.dicom_factory import write_volume_series
 
@@ -101,7 +102,16 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
             *("--save-transform", str(tfm)),
         ]
     )
-    assert status == 0, capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    # The rigid result on the command line: its six parameters, as the transform has them.
+    (line,) = [x for x in captured.out.splitlines() if x.startswith("aligned: ")]
+    shift_mm, angles = rigid_parameters(pair.transform, centre)
+    assert line.startswith(
+        f"aligned: rigid, shift L {shift_mm[0]:.1f} P {shift_mm[1]:.1f} S {shift_mm[2]:.1f} mm, "
+        f"rotation {angles[0]:.1f}° {angles[1]:.1f}° {angles[2]:.1f}° about x/y/z, MI "
+    )
+    assert "field of view shared" in line
     # The saved transform reproduces the session's alignment (registration is seeded).
     angle, shift = rigid_difference(load_transform(tfm), pair.transform, centre)
     assert angle < 0.05 and shift < 0.05, (angle, shift)

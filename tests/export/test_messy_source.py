@@ -45,9 +45,10 @@ def _make_messy(files):
 @pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy (apt package dicom3tools) is not on PATH")
 def test_fused_export_from_a_messy_source_passes_dciodvfy(tmp_path, capsys):
     rng = np.random.default_rng(3)
-    _series(tmp_path / "ct", "CT", rng)
+    ct_files = _series(tmp_path / "ct", "CT", rng)
     mr_files = _series(tmp_path / "mr", "MR", rng)
     _make_messy(mr_files)
+    _make_messy(ct_files)  # one patient: the series takes the CT's (equally messy) module
     source_errors, _ = dciodvfy(mr_files[0])
     assert len(source_errors) >= 4, source_errors  # the source really is messy
 

@@ -41,7 +41,11 @@ def test_dicom_volume_slice_and_overlay(mr_series, ct_small, tmp_path):
     pair = fake_pair(mri, ct=load_volume(ct_small))
     files = export_result(pair, tmp_path / "series", format="dicom")
     assert len(files) == mri.n_slices
-    assert pydicom.dcmread(files[0]).StudyInstanceUID == mri.source.study_instance_uid
+    ct = pair.ct
+    # both sources DICOM: patient and study are the CT's, on the MRI's grid and frame
+    first = pydicom.dcmread(files[0])
+    assert first.StudyInstanceUID == ct.source.study_instance_uid
+    assert first.FrameOfReferenceUID == mri.source.frame_of_reference_uid
 
     one = export_result(pair, tmp_path / "s2.dcm", slice_index=2)
     ds = pydicom.dcmread(one[0])

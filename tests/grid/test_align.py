@@ -10,6 +10,7 @@ import SimpleITK
 
 from brainfuse.errors import CancelledError, GeometryMismatchError
 from brainfuse.grid import AIR_HU, align_pair, resample_to, rigid_difference
+from brainfuse.model.alignment import alignment_report, report_text
 from brainfuse.model.image import ImageVolume, SourceIdentity
 
 from .conftest import isotropic_grid, known_move
@@ -38,12 +39,17 @@ def test_geometry_puts_ct_on_the_mri_grid(ct_4mm, mri_3mm):
     assert middle.max() > 300 and np.any(np.abs(middle - 30) < 20)
 
 
-def test_different_frames_of_reference_warn(ct_4mm, mri_3mm):
+def test_different_frames_of_reference_are_said_not_warned(ct_4mm, mri_3mm):
+    """Two sessions of one patient have two frames of reference: normal, said in the
+    alignment line; whether the positions agree is the agreement check's to say."""
     ct = ct_4mm.with_array(ct_4mm.array, source=SourceIdentity(frame_of_reference_uid="1.2.3"))
     mri = mri_3mm.with_array(mri_3mm.array, source=SourceIdentity(frame_of_reference_uid="1.2.4"))
-    assert any("frames of reference" in w for w in align_pair(ct, mri).warnings)
+    pair = align_pair(ct, mri)
+    assert pair.frames == "different" and pair.warnings == []
+    assert "different frames of reference" in report_text(alignment_report(pair))
     same = mri.with_array(mri.array, source=SourceIdentity(frame_of_reference_uid="1.2.3"))
-    assert align_pair(ct, same).warnings == []
+    pair = align_pair(ct, same)
+    assert pair.frames == "same" and "frames" not in report_text(alignment_report(pair))
 
 
 def test_reference_ct_keeps_the_ct_grid(ct_4mm, mri_3mm):

@@ -32,7 +32,7 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
     assert view is not None and view.isVisible()
     assert ws.registration == "rigid" and not ws.alignment_accepted and ws.fusion is None
     assert "check it, then Accept" in window.sources_label.text()
-    assert "rigid: shift L" in view.report.text() and "waiting for Accept" in view.report.text()
+    assert "rigid, shift L" in view.report.text() and "waiting for Accept" in view.report.text()
     assert not window.runner.is_running("fuse")
     note = window.viewers.panels["fused"].message.text()
     assert "Accept the alignment" in note and "Fusing" not in note

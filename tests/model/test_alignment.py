@@ -52,7 +52,8 @@ def test_report_of_an_aligned_pair():
     assert report["translation_mm"] == pytest.approx([0.0, 5.0, 0.0])
     assert report["overlap"] == pytest.approx(0.93)
     text = report_text(report)
-    assert "P 5.0" in text and "MI -0.610" in text and "overlap 93%" in text
+    assert "P 5.0" in text and "MI -0.610" in text and "field of view shared 93 %" in text
+    assert "overlap" not in text and report["fov_shared"] == report["overlap"]
 
 
 def test_checkerboard_and_blend():

@@ -1,58 +1,52 @@
-r"""Where BrainFuse keeps the user's settings and its own state: one place each.
+r"""Where BrainFuse keeps the user's settings, data and state: one place for each.
 
-Settings (PACS nodes, recent sessions): ``$BRAINFUSE_CONFIG_DIR`` when set (tests point it
-at a temporary folder); else ``platformdirs.user_config_dir("brainfuse")``; else the
-platform's usual place (``%APPDATA%\brainfuse`` on Windows, ``~/Library/Application
-Support/brainfuse`` on macOS, ``$XDG_CONFIG_HOME/brainfuse``, default
-``~/.config/brainfuse``, elsewhere).
+Settings (PACS nodes, recent sessions), :func:`config_dir`: ``$BRAINFUSE_CONFIG_DIR`` when set
+(tests point it at a temporary folder); else ``platformdirs.user_config_dir("brainfuse")``
+(``~/.config/brainfuse`` on Linux, ``%APPDATA%\brainfuse`` on Windows,
+``~/Library/Application Support/brainfuse`` on macOS).
 
-State (the logs of internal errors): ``$BRAINFUSE_STATE_DIR`` when set; else
-``platformdirs.user_state_dir("brainfuse")``; else ``$XDG_STATE_HOME/brainfuse`` (default
-``~/.local/state/brainfuse``).
+Data (recovery files of unsaved work), :func:`data_dir`: ``$BRAINFUSE_DATA_DIR``; else
+``platformdirs.user_data_dir("brainfuse")`` (``~/.local/share/brainfuse`` on Linux).
+
+State (logs of internal errors, the PACS audit log), :func:`state_dir`: ``$BRAINFUSE_STATE_DIR``;
+else ``platformdirs.user_state_dir("brainfuse")`` (``~/.local/state/brainfuse`` on Linux).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-__all__ = ["CONFIG_ENV", "STATE_ENV", "config_dir", "state_dir"]
+import platformdirs
+
+__all__ = ["CONFIG_ENV", "DATA_ENV", "STATE_ENV", "config_dir", "data_dir", "state_dir"]
 
 #: Environment variable that overrides the configuration folder.
 CONFIG_ENV = "BRAINFUSE_CONFIG_DIR"
+#: Environment variable that overrides the data folder.
+DATA_ENV = "BRAINFUSE_DATA_DIR"
 #: Environment variable that overrides the state folder.
 STATE_ENV = "BRAINFUSE_STATE_DIR"
 
 
-def _chosen(env: str, kind: str) -> Path | None:
-    """``$env`` when set, else platformdirs' ``user_<kind>_dir``; None without platformdirs."""
+def _user_dir(env: str, kind: str) -> Path:
+    """Return ``$env`` when set, else platformdirs' ``user_<kind>_dir`` for BrainFuse."""
     override = os.environ.get(env)
     if override:
         return Path(override).expanduser()
-    try:
-        import platformdirs
-    except ImportError:
-        return None
     return Path(getattr(platformdirs, f"user_{kind}_dir")("brainfuse", appauthor=False))
 
 
 def config_dir() -> Path:
     """Return the user's BrainFuse configuration folder (not created here)."""
-    chosen = _chosen(CONFIG_ENV, "config")
-    if chosen is not None:
-        return chosen
-    home = Path.home()
-    if sys.platform.startswith("win"):
-        return Path(os.environ.get("APPDATA", home / "AppData" / "Roaming")) / "brainfuse"
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / "brainfuse"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "brainfuse"
+    return _user_dir(CONFIG_ENV, "config")
+
+
+def data_dir() -> Path:
+    """Return the user's BrainFuse data folder (recovery files; not created here)."""
+    return _user_dir(DATA_ENV, "data")
 
 
 def state_dir() -> Path:
-    """Return the user's BrainFuse state folder (internal-error logs; not created here)."""
-    chosen = _chosen(STATE_ENV, "state")
-    if chosen is not None:
-        return chosen
-    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "brainfuse"
+    """Return the user's BrainFuse state folder (logs; not created here)."""
+    return _user_dir(STATE_ENV, "state")

@@ -22,6 +22,7 @@ __all__ = ["register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``brainfuse fuse`` and its options to ``subparsers``."""
+    from brainfuse.export.identity import ANONYMIZE_DEFAULT
     from brainfuse.fusion import available_methods
     from brainfuse.fusion.settings import RULES
 
@@ -77,7 +78,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--format", choices=("png", "dicom", "nifti"), default=None)
     p.add_argument("--overlay", action="store_true", help="burn the decision map into the output")
-    p.add_argument("--anonymize", action="store_true", help="de-identify DICOM output")
+    p.add_argument(
+        "--anonymize",
+        action="store_true",
+        default=ANONYMIZE_DEFAULT,
+        help="de-identify DICOM output (default: the series keeps the patient and study of the "
+        "DICOM source, the CT when both are DICOM)",
+    )
+    p.add_argument(
+        "--allow-different-patients",
+        action="store_true",
+        help="fuse sources whose Patient ID, name, birth date or sex differ (refused otherwise); "
+        "recorded in the provenance of every output",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=run)
 
@@ -108,22 +121,37 @@ def _fuse(args, volumes: list, job):
     ct, mri = volumes
     volumes.clear()
     from brainfuse.fusion import Fuser, FusionSettings
+    from brainfuse.model.alignment import alignment_report, report_text
     from brainfuse.pipeline import PairFusion, align, prepare
 
     with job.stage("aligning"):
         settings = FusionSettings(rule=args.rule)
         fuser = Fuser(args.method, settings=settings, device=args.device, threads=args.threads)
-        aligned = align(ct, mri, register=args.register, reference=args.reference, progress=job)
+        allow = args.allow_different_patients
+        aligned = align(
+            ct,
+            mri,
+            register=args.register,
+            reference=args.reference,
+            progress=job,
+            allow_different_patients=allow,
+        )
         del ct, mri
         # lazy: each batch of slices is windowed when fused (no float copy of the sources)
-        fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window, lazy=True), fuser)
+        prepared = prepare(
+            aligned, args.ct_window, args.mr_window, lazy=True, allow_different_patients=allow
+        )
+        fusion = PairFusion(prepared, fuser)
+        identity = prepared.identity
+        relation = identity.relation() if identity is not None else None
+        line = report_text(alignment_report(aligned, relation))
         del aligned
     with job.stage("fusing"):
         t0 = time.perf_counter()
         for step in fusion.steps(args.slice):
             rate = step.done / max(time.perf_counter() - t0, 1e-9)
             job(step.fraction, f"{step.done}/{step.total} slices, {rate:.1f} slices/s")
-    return fusion.result()
+    return fusion.result(), line
 
 
 #: Shares of a volume job's time per stage (measured on a 512 x 512 x 300 pair; the bar's ETA
@@ -163,7 +191,7 @@ def _job(args: argparse.Namespace, job):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
         notes = [(v.name, v.warnings) for v in volumes]  # what loading found odd
-        result = _fuse(args, volumes, job)
+        result, aligned_line = _fuse(args, volumes, job)
     if args.edits:
         from brainfuse.reading.edits import apply_edits_file
 
@@ -186,7 +214,7 @@ def _job(args: argparse.Namespace, job):
             decision_map_path=args.decision_map,
             slice_index=slice_index,
         )
-    return result, written, notes
+    return result, written, notes, aligned_line
 
 
 def run(args: argparse.Namespace) -> int:
@@ -195,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
 
     job = JobProgress(JOB_STAGES)
     try:
-        result, written, notes = _job(args, job)
+        result, written, notes, aligned_line = _job(args, job)
         job.finish()
     finally:
         job.close()
@@ -207,6 +235,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {name}: {'; '.join(found)}", file=sys.stderr)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    notice = result.identity.notice() if result.identity is not None else None
+    if notice:  # no patient data on one side, or different patients fused on request
+        print(f"warning: {notice}", file=sys.stderr)
+    print(f"aligned: {aligned_line}")
     t = fusion.timings
     print(f"device: {fusion.device}")
     rule = f" (rule: {fusion.rule})" if fusion.rule else ""

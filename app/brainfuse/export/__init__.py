@@ -14,6 +14,12 @@ from brainfuse.export.atomic import (
     write_folder_atomic,
 )
 from brainfuse.export.dicom import build_series, choose_sop_class, write_dicom
+from brainfuse.export.identity import (
+    ANONYMIZE_DEFAULT,
+    ExportIdentity,
+    export_identity,
+    identity_source,
+)
 from brainfuse.export.nifti import nifti_image, write_nifti
 from brainfuse.export.png import encode_png, write_png, write_png_slices
 from brainfuse.export.provenance import make_provenance, provenance_json, provenance_text
@@ -27,7 +33,9 @@ from brainfuse.export.render import (
 from brainfuse.export.result import FORMATS, OverlayStyle, export_result, infer_format, slice_volume
 
 __all__ = [
+    "ANONYMIZE_DEFAULT",
     "FORMATS",
+    "ExportIdentity",
     "OverlayStyle",
     "UIDMap",
     "anonymize_dataset",
@@ -37,8 +45,10 @@ __all__ = [
     "colormap_lut",
     "draw_legend",
     "encode_png",
+    "export_identity",
     "export_result",
     "folder_atomic",
+    "identity_source",
     "infer_format",
     "make_provenance",
     "nifti_image",

@@ -83,6 +83,8 @@ def nifti_image(
         )
         if provenance.get("edits"):
             text += ", edited by hand"
+        if provenance.get("different_patients_allowed"):  # first: never cut off
+            text = "DIFFERENT PATIENTS fused on override; " + text
         image.header["descrip"] = text.encode("ascii", "replace")[:79]
     return image
 

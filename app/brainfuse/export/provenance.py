@@ -19,6 +19,12 @@ model_sha256 : str or None
     SHA-256 of the network weights (``cnn`` only).
 reference : str
     Which source defines the grid (``"mri"`` or ``"ct"``).
+patient_from : str or None
+    Which source the DICOM series takes patient and study from (``"ct"``, ``"mri"``).
+patient_check : str
+    The outcome of the patient check (:class:`brainfuse.model.patient.PatientCheck`).
+different_patients_allowed : bool
+    True when sources of different patients were fused on the user's explicit override.
 """
 
 from __future__ import annotations
@@ -120,6 +126,12 @@ def provenance_text(record: Mapping[str, Any]) -> str:
         parts.append(f"grid of {record['reference']}")
     if record.get("registration"):
         parts.append(f"aligned by {record['registration']}")
+    if record.get("different_patients_allowed"):
+        parts.append("DIFFERENT PATIENTS fused on explicit override")
+    elif record.get("patient_check"):
+        parts.append(f"patient check: {record['patient_check']}")
+    if record.get("patient_from"):
+        parts.append(f"patient and study of the {str(record['patient_from']).upper()}")
     if record.get("edits"):
         parts.append(str(record["edits"]))
     if record.get("model_sha256"):

@@ -17,6 +17,7 @@ import numpy as np
 
 from brainfuse.errors import ExportError
 from brainfuse.export.dicom import write_dicom
+from brainfuse.export.identity import ANONYMIZE_DEFAULT, identity_source
 from brainfuse.export.nifti import write_nifti
 from brainfuse.export.png import write_png, write_png_slices
 from brainfuse.export.provenance import make_provenance
@@ -86,6 +87,8 @@ def _provenance(result: PairResult) -> dict[str, object]:
         shift, angles = rigid_parameters(result.transform, grid_centre(result.reference_volume))
         registration += " shift_mm " + " ".join(f"{v:.2f}" for v in shift)
         registration += " rotation_deg " + " ".join(f"{v:.2f}" for v in angles)
+    role, _ = identity_source(result)
+    identity = result.identity.provenance() if result.identity is not None else {}
     return make_provenance(
         method=result.fusion.method,
         device=result.fusion.device,
@@ -94,6 +97,8 @@ def _provenance(result: PairResult) -> dict[str, object]:
         reference=result.reference,
         rule=result.fusion.rule,
         registration=registration,
+        patient_from=role,
+        **identity,
         **edit_provenance(result.edits),
     )
 
@@ -104,6 +109,14 @@ def _source_paths(volumes: list[ImageVolume | None]) -> list[str]:
         if v is not None:
             paths += [*v.source.files, v.path] if v.path else list(v.source.files)
     return paths
+
+
+def _identity_volume(result: PairResult, slice_index: int | None) -> ImageVolume | None:
+    """Return the source whose patient and study a DICOM export takes, sliced like it."""
+    _, volume = identity_source(result)
+    if volume is None or slice_index is None or volume.n_slices != result.fused.n_slices:
+        return volume
+    return slice_volume(volume, slice_index)
 
 
 @dataclass(frozen=True)
@@ -145,7 +158,7 @@ def export_result(
     format: str | None = None,
     overlay: bool = False,
     style: OverlayStyle | None = None,
-    anonymize: bool = False,
+    anonymize: bool = ANONYMIZE_DEFAULT,
     overwrite: bool = False,
     decision_map_path: str | os.PathLike[str] | None = None,
     slice_index: int | None = None,
@@ -169,7 +182,9 @@ def export_result(
         Opacity, colour table, hard/soft map and legend of the overlay (default: the
         window's defaults).
     anonymize : bool
-        De-identify DICOM output (PNG and NIfTI carry no patient data anyway).
+        De-identify DICOM output (PNG and NIfTI carry no patient data anyway). Otherwise a
+        DICOM series takes patient and study from one DICOM source
+        (:func:`brainfuse.export.identity.identity_source`: the CT when both are DICOM).
     overwrite : bool
         Replace existing outputs.
     decision_map_path : path, optional
@@ -255,6 +270,7 @@ def export_result(
             burned_in_annotation=overlay,
             overwrite=overwrite,
             sources=sources,
+            identity=_identity_volume(result, slice_index),
         )
     else:
         written.append(

@@ -18,6 +18,7 @@ import SimpleITK
 
 from brainfuse.errors import GeometryMismatchError
 from brainfuse.grid._names import label
+from brainfuse.grid.agreement import Agreement, check_agreement
 from brainfuse.grid.register import register_rigid
 from brainfuse.grid.resample import coverage, resample_to
 from brainfuse.model.image import ImageVolume
@@ -56,7 +57,17 @@ class AlignedPair:
     mode : {"none", "geometry", "rigid"}
         What was done (``auto`` resolved).
     coverage : float
-        Fraction (0–1) of the reference grid inside the moving image's field of view.
+        Fraction (0–1) of the reference grid inside the moving image's field of view: the
+        field of view shared, not a measure of how well the heads agree.
+    agreement : Agreement or None
+        For ``geometry``: how far a coarse registration moves the pair from where the file
+        positions put it (:func:`brainfuse.grid.agreement.check_agreement`); a
+        disagreement beyond 5 mm or 5° is also a warning. None otherwise, or when it could
+        not be estimated.
+    frames : {"same", "different"} or None
+        Whether both DICOM sources share their Frame of Reference UID (None where one has
+        none). Different frames are normal for two sessions: said in the alignment line,
+        not warned about; ``agreement`` checks whether the positions agree.
     """
 
     ct: ImageVolume
@@ -67,6 +78,8 @@ class AlignedPair:
     warnings: list[str] = field(default_factory=list)
     mode: str = "none"
     coverage: float = 1.0
+    agreement: Agreement | None = None
+    frames: str | None = None
 
 
 def check_geometry(volume: ImageVolume) -> None:
@@ -136,6 +149,7 @@ def align_pair(
     reference: str = "mri",  # one of REFERENCES
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    check: bool = True,
 ) -> AlignedPair:
     """Put ``ct`` and ``mri`` on one grid.
 
@@ -154,6 +168,9 @@ def align_pair(
         Fraction done (0–1).
     cancel : threading.Event, optional
         Cancels a running registration (raises :class:`~brainfuse.errors.CancelledError`).
+    check : bool
+        Check a ``geometry`` alignment against a coarse registration
+        (:attr:`AlignedPair.agreement`; about a second).
 
     Returns
     -------
@@ -225,19 +242,26 @@ def align_pair(
             f"{kind['ct' if reference == 'mri' else 'mri']}'s field of view; the rest is filled "
             "(air for CT, 0 for MRI)."
         )
-    frames = (ct.source.frame_of_reference_uid, mri.source.frame_of_reference_uid)
-    if mode == "geometry" and all(frames) and frames[0] != frames[1]:
-        warnings.append(
-            "The CT and the MRI have different DICOM frames of reference (different scanners or "
-            "sessions): their header positions need not agree. Check the overlay, or use "
-            "--register rigid."
-        )
+    agreement = None
+    if mode == "geometry" and check:
+        agreement = check_agreement(ref, mov, cancel=cancel)
+        if agreement is not None and agreement.disagrees:
+            warnings.append(agreement.warning(kind["ct" if reference == "mri" else "mri"]))
     moved = resample_to(mov, ref, transform=transform)
     if transform is None:
         transform = SimpleITK.Transform(3, SimpleITK.sitkIdentity)
     if progress is not None:
         progress(1.0)
-    return _pair(ref, moved, reference, transform, metric, warnings, mode, covered)
+    pair = _pair(ref, moved, reference, transform, metric, warnings, mode, covered)
+    pair.agreement = agreement
+    return pair
+
+
+def _frames(ct: ImageVolume, mri: ImageVolume) -> str | None:
+    uids = (ct.source.frame_of_reference_uid, mri.source.frame_of_reference_uid)
+    if not all(uids):
+        return None
+    return "same" if uids[0] == uids[1] else "different"
 
 
 def _pair(ref, moved, reference, transform, metric, warnings, mode, covered) -> AlignedPair:
@@ -251,4 +275,5 @@ def _pair(ref, moved, reference, transform, metric, warnings, mode, covered) -> 
         warnings=warnings,
         mode=mode,
         coverage=covered,
+        frames=_frames(ct, mri),
     )

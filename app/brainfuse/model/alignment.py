@@ -1,4 +1,4 @@
-"""What an alignment did, in numbers a reader can check: six rigid parameters, metric, overlap.
+"""What an alignment did, in numbers a reader can check: rigid parameters, metric, field of view.
 
 The rigid transform of an :class:`~brainfuse.grid.AlignedPair` maps points of the reference
 grid (LPS mm) to points of the moving image. It is reported about the centre of the
@@ -62,43 +62,81 @@ def rigid_parameters(transform: Any, centre: np.ndarray) -> tuple[list[float], l
     return [float(v) for v in shift], [float(np.degrees(a)) for a in (ax, ay, az)]
 
 
-def alignment_report(pair: Any) -> dict[str, Any]:
+def alignment_report(pair: Any, relation: str | None = None) -> dict[str, Any]:
     """Report on an aligned pair (:class:`~brainfuse.grid.AlignedPair`).
+
+    Parameters
+    ----------
+    pair : AlignedPair
+    relation : str, optional
+        How the two sources relate (:meth:`brainfuse.model.patient.PatientCheck.relation`,
+        e.g. ``same patient, different studies``), said in the line.
 
     Returns
     -------
     dict
         ``mode`` (``none``/``geometry``/``rigid``), ``translation_mm`` (3, mm),
         ``rotation_deg`` (3, degrees about L, P, S), ``metric`` (final Mattes mutual
-        information, lower is better; None unless registered), ``overlap`` (fraction 0–1 of
-        the reference grid inside the moving image's field of view).
+        information, lower is better; None unless registered), ``fov_shared`` (fraction 0–1
+        of the reference grid inside the moving image's field of view: not a quality
+        score; also under its former name ``overlap``), ``agreement`` (None, or the
+        geometry check: ``offset_mm``, ``rotation_deg``, ``shift_mm``, ``disagrees``,
+        ``text``), ``frames`` (``same``/``different``/None) and ``relation``.
     """
     ref = pair.ct if pair.reference == "ct" else pair.mri
     shift, angles = rigid_parameters(pair.transform, grid_centre(ref))
+    agreement = getattr(pair, "agreement", None)
+    shared = float(pair.coverage)
     return {
         "mode": pair.mode,
         "translation_mm": shift,
         "rotation_deg": angles,
         "metric": None if pair.metric_value is None else float(pair.metric_value),
-        "overlap": float(pair.coverage),
+        "fov_shared": shared,
+        "overlap": shared,
+        "agreement": None
+        if agreement is None
+        else {
+            "offset_mm": agreement.offset_mm,
+            "rotation_deg": agreement.rotation_deg,
+            "shift_mm": list(agreement.shift_mm),
+            "disagrees": agreement.disagrees,
+            "text": agreement.text(),
+        },
+        "frames": getattr(pair, "frames", None),
+        "relation": relation,
     }
 
 
 def report_text(report: dict[str, Any]) -> str:
     """Write the report as one line for people and for provenance.
 
-    E.g. ``rigid: shift L 1.0 P -2.0 S 0.5 mm, rotation 0.1 2.0 -6.0°, MI -0.53, overlap 98%``.
+    E.g. ``rigid, shift L 1.0 P -2.0 S 0.5 mm, rotation 0.1° 2.0° -6.0° about x/y/z, MI
+    -0.530, field of view shared 98 %`` or ``geometry, field of view shared 90 %, heads
+    agree within 1.2 mm and 0.4°, same patient, different frames of reference``.
     """
     text = str(report["mode"])
     if report["mode"] == "rigid":
         t, r = report["translation_mm"], report["rotation_deg"]
         text += (
-            f": shift L {t[0]:.1f} P {t[1]:.1f} S {t[2]:.1f} mm, "
-            f"rotation {r[0]:.1f} {r[1]:.1f} {r[2]:.1f}°"
+            f", shift L {t[0]:.1f} P {t[1]:.1f} S {t[2]:.1f} mm, "
+            f"rotation {r[0]:.1f}° {r[1]:.1f}° {r[2]:.1f}° about x/y/z"
         )
         if report["metric"] is not None:
             text += f", MI {report['metric']:.3f}"
-    return text + f", overlap {100 * report['overlap']:.0f}%"
+    shared = report.get("fov_shared", report.get("overlap", 1.0))
+    text += f", field of view shared {100 * shared:.0f} %"
+    agreement = report.get("agreement")
+    if agreement:
+        text += f", {agreement['text']}"
+    relation = report.get("relation")
+    if relation:
+        text += f", {relation}"
+        if report.get("frames") == "different" and "frames of reference" not in relation:
+            text += ", different frames of reference"
+    elif report.get("frames") == "different":
+        text += ", different frames of reference"
+    return text
 
 
 def checkerboard(a: np.ndarray, b: np.ndarray, square_px: tuple[float, float]) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.intensity import UnitVolume, Window
+from brainfuse.model.patient import PatientCheck
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
     import SimpleITK
@@ -100,6 +101,9 @@ class PairResult:
     edits : uint8 array (Z, Y, X) or None
         Decision-map edits applied by hand (0 automatic, 1 CT, 2 MRI; :mod:`brainfuse.reading.edits`);
         the automatic maps stay in ``fusion`` (``fusion.soft_map``, ``fusion.decision_map``).
+    identity : PatientCheck or None
+        The patient check of the pair (:mod:`brainfuse.model.patient`): recorded in every
+        export's provenance, the override of a different-patients refusal included.
     """
 
     ct: ImageVolume
@@ -116,6 +120,7 @@ class PairResult:
     registration: str = "none"
     warnings: list[str] = field(default_factory=list)
     edits: np.ndarray | None = None
+    identity: PatientCheck | None = None
 
     @property
     def reference_volume(self) -> ImageVolume:

@@ -31,7 +31,9 @@ from brainfuse.model.intensity import (
     to_unit,
     volume_bone_mask,
 )
+from brainfuse.model.patient import PatientCheck
 from brainfuse.model.results import FusionResult, PairResult
+from brainfuse.pipeline.identity import check_identity
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
     import SimpleITK
@@ -42,6 +44,7 @@ __all__ = [
     "PairResult",
     "PreparedPair",
     "align",
+    "check_identity",
     "fuse_pair",
     "prepare",
     "slice_order",
@@ -68,6 +71,8 @@ class PreparedPair:
         The fixed representations the decision map is computed from (each source through
         its default window), so that a display window never changes which pixels come
         from which source; None when they are ``ct01``/``mri01`` themselves.
+    identity : PatientCheck or None
+        The patient check of the pair (:func:`check_identity`), carried into the result.
     """
 
     ct: ImageVolume
@@ -81,6 +86,7 @@ class PreparedPair:
     warnings: list[str] = field(default_factory=list)
     bone: BoneStack | None = None
     decide: tuple[UnitVolume | np.ndarray, UnitVolume | np.ndarray] | None = None
+    identity: PatientCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -105,10 +111,20 @@ def align(
     reference: str = "mri",
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    allow_different_patients: bool = False,
 ):
-    """Put the pair on one grid: :func:`brainfuse.grid.align_pair` (returns its AlignedPair)."""
+    """Put the pair on one grid: :func:`brainfuse.grid.align_pair` (returns its AlignedPair).
+
+    The patients are checked first (:func:`check_identity`): a pair of different patients
+    is refused before any work unless ``allow_different_patients``.
+
+    Raises
+    ------
+    DifferentPatientsError, GeometryMismatchError, RegistrationError, CancelledError
+    """
     from brainfuse.grid import align_pair
 
+    check_identity(ct, mri, allow_different_patients=allow_different_patients)
     return align_pair(
         ct, mri, register=register, reference=reference, progress=progress, cancel=cancel
     )
@@ -120,8 +136,9 @@ def prepare(
     mr_window: WindowSpec = None,
     *,
     lazy: bool = True,
+    allow_different_patients: bool = False,
 ) -> PreparedPair:
-    """Window an aligned pair to [0, 1].
+    """Window an aligned pair to [0, 1], with its patient check (:func:`check_identity`).
 
     Parameters
     ----------
@@ -132,7 +149,17 @@ def prepare(
         Window slice by slice when the fusion reads them
         (:class:`~brainfuse.model.intensity.UnitVolume`, same numbers, no whole float copy of the
         sources); False makes the whole arrays.
+    allow_different_patients : bool
+        The user's explicit override of a different-patients refusal.
+
+    Raises
+    ------
+    DifferentPatientsError
+        The pair is of different patients and no override was given.
     """
+    identity = check_identity(
+        aligned.ct, aligned.mri, allow_different_patients=allow_different_patients
+    )
     ct01, w_ct = to_unit(aligned.ct, ct_window, lazy=lazy)
     mri01, w_mr = to_unit(aligned.mri, mr_window, lazy=lazy)
     decide = None
@@ -152,6 +179,7 @@ def prepare(
         warnings=list(aligned.warnings),
         bone=volume_bone_mask(aligned.ct, lazy=lazy),
         decide=decide,
+        identity=identity,
     )
 
 
@@ -319,6 +347,7 @@ class PairFusion:
             reference=p.reference,
             registration=p.registration,
             warnings=list(p.warnings),
+            identity=p.identity,
         )
 
 
@@ -343,6 +372,7 @@ def fuse_pair(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     fuser: Fuser | None = None,
+    allow_different_patients: bool = False,
 ) -> PairResult:
     """Fuse a CT (or PET/SPECT) with an MRI: one grid, windows, fusion.
 
@@ -369,6 +399,8 @@ def fuse_pair(
     cancel : threading.Event or None
     fuser : Fuser or None
         A fuser created once by the caller; otherwise one is made.
+    allow_different_patients : bool
+        Fuse sources of different patients (recorded in every export's provenance).
 
     Returns
     -------
@@ -376,7 +408,8 @@ def fuse_pair(
 
     Raises
     ------
-    GeometryMismatchError, RegistrationError, CancelledError, ModelError, WindowError
+    DifferentPatientsError, GeometryMismatchError, RegistrationError, CancelledError,
+    ModelError, WindowError
     """
     aligned = align(
         ct,
@@ -385,8 +418,11 @@ def fuse_pair(
         reference=reference,
         progress=_stage(progress, 0.0, 0.3),
         cancel=cancel,
+        allow_different_patients=allow_different_patients,
     )
-    prepared = prepare(aligned, ct_window, mr_window)
+    prepared = prepare(
+        aligned, ct_window, mr_window, allow_different_patients=allow_different_patients
+    )
     if fuser is None:
         from brainfuse.fusion import FusionSettings
 

@@ -52,6 +52,7 @@ __all__ = [
     "SessionSourceError",
     "SourceRecord",
     "add_recent_session",
+    "check_source",
     "config_dir",
     "open_session",
     "recent_sessions",
@@ -161,6 +162,29 @@ class SourceRecord:
         files = tuple(str(Path(f).resolve()) for f in files) if p.is_dir() else ()
         return cls(str(p), source_sha256(p, files), series, volume, modality, files)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON record of the source (sessions, recovery files)."""
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "series": self.series,
+            "volume": self.volume,
+            "modality": self.modality,
+            "files": list(self.files),
+        }
+
+    @classmethod
+    def from_dict(cls, s: dict[str, Any]) -> SourceRecord:
+        """Read :meth:`to_dict`'s record (KeyError, TypeError when incomplete)."""
+        return cls(
+            path=str(s["path"]),
+            sha256=str(s["sha256"]),
+            series=s.get("series"),
+            volume=s.get("volume"),
+            modality=s.get("modality"),
+            files=tuple(s.get("files") or ()),
+        )
+
     @classmethod
     def of_volume(cls, volume: ImageVolume) -> SourceRecord:
         """Record the source a loaded volume came from (its path, series and files)."""
@@ -188,7 +212,10 @@ class Session:
         E.g. ``{"ct": {"center": 40, "width": 80, "preset": "brain"}, "mri": None}``
         (``None`` = automatic), in each source's units.
     fusion : dict
-        Rule and settings, e.g. ``{"method": "cnn", "device": "auto"}``.
+        Method, device, rule, every setting and the brush
+        (:meth:`brainfuse.reading.session_fusion.SessionFusion.record`); older sessions hold
+        ``{"method": "cnn", "device": "auto"}`` only and still open
+        (:meth:`~brainfuse.reading.session_fusion.SessionFusion.from_session`).
     view : dict
         E.g. ``{"plane": "axial", "slice": 61, "cursor_mm": [x, y, z], "layout": "four"}``.
     overlay : dict
@@ -298,17 +325,7 @@ def save_session(
         "version": VERSION,
         "software": f"BrainFuse {__version__}",
         "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "sources": {
-            role: {
-                "path": s.path,
-                "sha256": s.sha256,
-                "series": s.series,
-                "volume": s.volume,
-                "modality": s.modality,
-                "files": list(s.files),
-            }
-            for role, s in session.sources.items()
-        },
+        "sources": {role: s.to_dict() for role, s in session.sources.items()},
         "registration": {
             **session.registration,
             "transform_file": tfm_path.name if session.transform is not None else None,
@@ -430,7 +447,8 @@ class OpenedSession:
         return load_edits(self._edits, grid)
 
 
-def _check_source(role: str, s: SourceRecord) -> str | None:
+def check_source(role: str, s: SourceRecord) -> str | None:
+    """Say why a recorded source cannot be used (missing, unreadable, changed); None if it can."""
     label = {"ct": "CT", "mri": "MRI"}.get(role, role)
     if not Path(s.path).exists():
         return f"the {label} source {s.path} no longer exists"
@@ -473,17 +491,7 @@ def open_session(path: str | os.PathLike[str]) -> OpenedSession:
             f"versions up to {VERSION}. Update BrainFuse to open it."
         )
     try:
-        sources = {
-            role: SourceRecord(
-                path=str(s["path"]),
-                sha256=str(s["sha256"]),
-                series=s.get("series"),
-                volume=s.get("volume"),
-                modality=s.get("modality"),
-                files=tuple(s.get("files") or ()),
-            )
-            for role, s in raw["sources"].items()
-        }
+        sources = {role: SourceRecord.from_dict(s) for role, s in raw["sources"].items()}
         registration = dict(raw.get("registration") or {})
         measurements = [from_dict(m) for m in raw.get("measurements") or []]
     except (KeyError, TypeError, AttributeError) as exc:
@@ -509,7 +517,7 @@ def open_session(path: str | os.PathLike[str]) -> OpenedSession:
         overlay=dict(raw.get("overlay") or {}),
         measurements=measurements,
     )
-    problems = [msg for role, s in sources.items() if (msg := _check_source(role, s))]
+    problems = [msg for role, s in sources.items() if (msg := check_source(role, s))]
     return OpenedSession(p, session, problems, side["tfm"], side["edits"])
 
 

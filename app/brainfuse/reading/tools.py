@@ -7,7 +7,11 @@ from them without the encoder (:func:`brainfuse.reading.edits.recompose`, the en
 two stay apart. Measurements are :mod:`brainfuse.reading.measure` rulers and regions.
 
 Signals: ``edits_changed(box)`` (the changed voxel box, ``None`` for all), ``brush_changed()``,
-``measurements_changed()``.
+``measurements_changed()``, ``unsaved_changed(bool)``.
+
+:attr:`ReaderTools.unsaved` is True from the first change of the edits or the measurements
+until :meth:`ReaderTools.mark_saved` (a session saved, or restored: the caller says so); a
+new grid starts clean. Quitting or opening another pair while it is True must ask first.
 """
 
 from __future__ import annotations
@@ -55,8 +59,10 @@ class ReaderTools:
     edits_changed = Signal(object)
     brush_changed = Signal()
     measurements_changed = Signal()
+    unsaved_changed = Signal(bool)
 
     def _init_tools(self) -> None:
+        self.unsaved = False  # edits or measurements changed since the last save
         self.edits: EditVolume | None = None
         self.brush_mode = "ct"  # "ct", "mri" or "auto" (back to automatic)
         self.brush_radius_mm = 10.0
@@ -76,6 +82,17 @@ class ReaderTools:
         self.measurements = []
         self._edits_touched(None)
         self.measurements_changed.emit()
+        self._set_unsaved(False)
+
+    # ------------------------------------------------------------------ unsaved work
+    def _set_unsaved(self, value: bool) -> None:
+        if self.unsaved != value:
+            self.unsaved = value
+            self.unsaved_changed.emit(value)
+
+    def mark_saved(self) -> None:
+        """Record that the edits and measurements are saved (or were just restored)."""
+        self._set_unsaved(False)
 
     # ------------------------------------------------------------------ brush
     def set_brush(
@@ -176,6 +193,8 @@ class ReaderTools:
         if box is not None or self.edits is None:
             self._edited.clear()
             self._edits_version += 1
+        if box is not None:
+            self._set_unsaved(True)
         self.edits_changed.emit(box)
         return box
 
@@ -254,8 +273,10 @@ class ReaderTools:
         """Keep a ruler or a region (drawn, listed in the table, saved with the session)."""
         self.measurements.append(item)
         self.measurements_changed.emit()
+        self._set_unsaved(True)
 
     def set_measurements(self, items: Iterable[Ruler | Region]) -> None:
-        """Replace every measurement (a session reopened; ``[]`` clears them)."""
+        """Replace every measurement (``[]`` clears them; a restore then calls :meth:`mark_saved`)."""
         self.measurements = list(items)
         self.measurements_changed.emit()
+        self._set_unsaved(True)
