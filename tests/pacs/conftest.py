@@ -165,7 +165,8 @@ def tls_node(pacs, name: str = "secure", pki=None, **changes) -> Node:
     """``pacs`` over DICOM TLS with our client certificate (mutual TLS; ``pki`` default: its own)."""
     pki = pki or pacs.pki
     tls = dict(tls=True, ca_file=str(pki.ca), cert_file=str(pki.client_cert))
-    return dimse_node(pacs, name, timeout=5.0, key_file=str(pki.client_key), **{**tls, **changes})
+    tls.update(key_file=str(pki.client_key), timeout=5.0)
+    return dimse_node(pacs, name, **{**tls, **changes})
 
 
 def https_node(pacs, name: str = "secure-web", which: str = "basic", **changes) -> Node:
