@@ -32,10 +32,14 @@ def launch(folder: Path) -> Orthanc:
 
 
 @pytest.fixture(autouse=True)
-def pacs_config(tmp_path, monkeypatch) -> Path:
-    """Every PACS test keeps its nodes in its own temporary config folder."""
+def pacs_config(tmp_path, tmp_path_factory, monkeypatch) -> Path:
+    """Every PACS test keeps its nodes, cache and audit log in temporary folders (the cache
+    and the log outside ``tmp_path``, which some tests check holds nothing else)."""
     folder = tmp_path / "config"
     monkeypatch.setenv("BRAINFUSE_CONFIG_DIR", str(folder))
+    home = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("BRAINFUSE_STATE_DIR", str(home / "state"))
+    monkeypatch.setenv("BRAINFUSE_CACHE_DIR", str(home / "cache"))
     return folder
 
 

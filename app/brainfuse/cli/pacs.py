@@ -102,6 +102,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--out", required=True, metavar="DIR", help="new or empty folder")
     g.set_defaults(func=_get)
 
+    c = sub.add_parser(
+        "cache", help="show the retrieve cache (where, how big, its bound); --clear empties it"
+    )
+    c.add_argument("--clear", action="store_true", help="remove every cached series")
+    c.add_argument(
+        "--limit", metavar="SIZE", help="set the size bound, e.g. 500M or 2G (default 2G)"
+    )
+    c.set_defaults(func=_cache)
+
     s = sub.add_parser("send", help="store DICOM files (or folders of them) on the node")
     _common(s)
     s.add_argument("paths", nargs="+", metavar="PATH")
@@ -319,4 +328,38 @@ def _send(args: argparse.Namespace) -> int:
             f"{len(refused)} of {len(results)} files were not stored on {node.name} "
             f"(first: {first.path}: {first.message})"
         )
+    return 0
+
+
+_UNITS = {"": 1, "B": 1, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``text``: a number with an optional K/M/G/T (powers of 1000, a ``B`` allowed)."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*", text.upper())
+    if not match or float(match.group(1)) <= 0:
+        raise PacsError(f"invalid size {text!r}: give a number with K, M or G, e.g. 500M or 2G")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1000**2:.1f} MB"
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import cache_usage, clear_cache, set_cache_limit
+
+    if args.limit is not None:
+        set_cache_limit(parse_size(args.limit))
+    if args.clear:
+        freed = clear_cache()
+        print(f"cleared the PACS cache ({_megabytes(freed)} freed)")
+    usage = cache_usage()
+    print(f"PACS cache: {usage.folder}")
+    print(
+        f"{usage.n_studies} studies, {usage.n_series} series, {_megabytes(usage.n_bytes)} "
+        f"of at most {_megabytes(usage.limit)}"
+    )
     return 0
