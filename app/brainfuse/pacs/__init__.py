@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from brainfuse.pacs.cache import (
     CacheUsage,
     cache_dir,
@@ -75,4 +77,4 @@ def connect(node: Node) -> PacsClient:
         from brainfuse.pacs.dimse import DimseClient
 
         client = DimseClient(node)
-    return AuditedClient(client, node.name)
+    return cast(PacsClient, AuditedClient(client, node.name))  # the rest is delegated

@@ -21,9 +21,10 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from brainfuse.errors import CancelledError
-from brainfuse.pacs.model import PacsClient, ProgressCallback, Query, SendResult, StudyInfo
+from brainfuse.pacs.model import PacsClient, Query, SendResult, StudyInfo
 
 __all__ = ["AUDIT_FILE", "STATE_ENV", "AuditedClient", "audit_path", "record"]
 
@@ -98,11 +99,14 @@ class AuditedClient:
     def __init__(self, inner: PacsClient, node_name: str):
         self.inner = inner
         self.node_name = node_name
-        self.node = getattr(inner, "node", None)
 
-    def echo(self) -> float:
-        """Check the node answers (not logged: no patient data moves)."""
-        return self.inner.echo()
+    def __getattr__(self, name: str) -> Any:
+        """Everything not audited (``echo``, ``retrieve``, ``node``) is the inner client's.
+
+        A retrieve is logged by :func:`brainfuse.pacs.get`, which knows its whole outcome;
+        an echo moves no patient data.
+        """
+        return getattr(self.inner, name)
 
     def find(self, query: Query) -> list[StudyInfo]:
         """Search, and log the study count found."""
@@ -114,33 +118,12 @@ class AuditedClient:
         record(self.node_name, "query", query.study_uid, len(found), "ok")
         return found
 
-    def retrieve(
-        self,
-        study_uid: str,
-        series_uids: Sequence[str],
-        folder: Path,
-        *,
-        expected: int = 0,
-        progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
-    ) -> int:
-        """Retrieve (logged by :func:`brainfuse.pacs.get`, which knows the whole outcome)."""
-        return self.inner.retrieve(
-            study_uid, series_uids, folder, expected=expected, progress=progress, cancel=cancel
-        )
-
-    def send(
-        self,
-        files: Sequence[Path],
-        *,
-        progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
-    ) -> list[SendResult]:
+    def send(self, files: Sequence[Path], **options: Any) -> list[SendResult]:
         """Send, and log the studies sent and the instance count stored."""
         studies = _studies_of([Path(f) for f in files])
         study: str | list[str] = studies[0] if len(studies) == 1 else studies
         try:
-            results = self.inner.send(files, progress=progress, cancel=cancel)
+            results = self.inner.send(files, **options)
         except BaseException as exc:
             record(self.node_name, "send", study, 0, _outcome(exc))
             raise
