@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 
 from brainfuse import __version__
 from brainfuse.errors import ExportError
+from brainfuse.model.overlay import DEFAULT_COLORMAP, colormap_lut
 
 __all__ = ["SEGMENT_LABELS", "SEG_FILE_NAME", "build_segmentation", "header_only"]
 
@@ -48,6 +49,10 @@ def _segments(method: str) -> list:
         version=__version__,
         family=codes.DCM.ArtificialIntelligence,
     )
+    # The window's colours: the default colour table's top (CT) and bottom (MRI) ends, as
+    # in the overlay legend.
+    table = colormap_lut(DEFAULT_COLORMAP)
+    colours = (table[-1], table[0])
     return [
         hd.seg.SegmentDescription(
             segment_number=number,
@@ -56,8 +61,9 @@ def _segments(method: str) -> list:
             segmented_property_type=codes.SCT.Tissue,
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
             algorithm_identification=algorithm,
+            display_color=hd.color.CIELabColor.from_rgb(*(int(v) for v in rgb)),
         )
-        for number, label in enumerate(SEGMENT_LABELS, start=1)
+        for number, (label, rgb) in enumerate(zip(SEGMENT_LABELS, colours, strict=True), 1)
     ]
 
 
