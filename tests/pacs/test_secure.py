@@ -13,6 +13,7 @@ import pydicom
 import pytest
 
 from brainfuse.cli import build_parser, main
+from brainfuse.errors import BrainFuseError
 from brainfuse.pacs import Node, Query, add_node, connect, get, load_nodes
 from brainfuse.pacs.secrets import SECRET_ENV, SERVICE
 from tests.pacs.conftest import dimse_node, https_node, tls_node
@@ -173,3 +174,35 @@ def test_inconsistent_security_settings_are_refused(
     assert main(["pacs", "add", "n", *args]) == 2
     assert words in _error_line(capsys)
     assert not (pacs_config / "nodes.json").exists()
+
+
+def test_a_keyring_that_fails_falls_back_to_the_environment(monkeypatch, capsys):
+    import keyring
+    import keyring.backend
+
+    from brainfuse.pacs.secrets import find_secret, keyring_works, store_secret
+
+    class Locked(keyring.backend.KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service, username):
+            raise keyring.errors.KeyringLocked("locked")
+
+        def set_password(self, service, username, password):
+            raise keyring.errors.PasswordSetError("locked")
+
+        def delete_password(self, service, username):
+            raise keyring.errors.PasswordDeleteError("locked")
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(Locked())
+    try:
+        assert not keyring_works()
+        monkeypatch.setenv(SECRET_ENV, "from-env")
+        assert find_secret("any") == "from-env"
+        monkeypatch.delenv(SECRET_ENV)
+        assert find_secret("any") is None
+        with pytest.raises(BrainFuseError, match=SECRET_ENV):
+            store_secret("any", "x")
+    finally:
+        keyring.set_keyring(before)

@@ -163,11 +163,15 @@ def _add(args: argparse.Namespace) -> int:
                 f"without --secret-stdin and set {SECRET_ENV}"
             )
         secret = _read_secret(node.name, node.auth, from_stdin=args.secret_stdin)
+    if secret is not None:  # stored first: a keyring that refuses leaves no node without it
+        from brainfuse.pacs import load_nodes
+
+        if not args.replace and node.name in [n.name for n in load_nodes()]:
+            raise PacsError(f"a node named {node.name} exists already (use --replace)")
+        _store(node.name, secret)
     path = add_node(node, replace=args.replace)
     print(f"saved {node.describe()} in {path}")
-    if secret is not None:
-        _store(node.name, secret)
-    elif node.auth != "none":
+    if secret is None and node.auth != "none":
         print(
             f"no {_what(node.auth)} stored: run 'brainfuse pacs secret {node.name}' or set "
             f"{SECRET_ENV}"

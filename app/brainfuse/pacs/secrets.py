@@ -52,6 +52,11 @@ def _keyring():
         return None
     if isinstance(keyring.get_keyring(), fail.Keyring):
         return None
+    try:  # a backend can be chosen and still not work (no D-Bus session, a locked store)
+        keyring.get_password(SERVICE, "brainfuse-probe")
+    except Exception as exc:
+        log.debug("the keyring does not work (%s)", type(exc).__name__)
+        return None
     return keyring
 
 
