@@ -96,3 +96,30 @@ def test_cache_group_shows_and_clears(qtbot, tmp_path):
     dialog.clear_cache()
     assert list(cache_dir().iterdir()) == []
     assert dialog.cache_used.text().startswith("0.0 MB in 0 studies")
+
+
+def test_the_window_asks_once_per_session_for_a_missing_login(qtbot, no_keyring, monkeypatch):
+    from PySide6 import QtWidgets
+
+    from brainfuse.gui.pacs_nodes import ensure_secret
+    from brainfuse.pacs import Node
+    from brainfuse.pacs.secrets import find_secret, forget_secret
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    asked = []
+
+    def answer(*args, **kwargs):
+        asked.append(args[2])
+        return ("typed-once", True)
+
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getText", answer)
+    node = Node("ask", url="https://pacs.example/dicom-web", auth="basic", username="reader")
+    try:
+        assert ensure_secret(None, node) and ensure_secret(None, node)
+        assert len(asked) == 1 and "password of reader" in asked[0]
+        assert find_secret("ask") == "typed-once"
+        forget_secret("ask")
+        monkeypatch.setattr(QtWidgets.QInputDialog, "getText", lambda *a, **k: ("", False))
+        assert not ensure_secret(None, node)  # cancelled: the caller does not connect
+    finally:
+        forget_secret("ask")
