@@ -58,7 +58,7 @@ def test_fused_export_from_a_messy_source_passes_dciodvfy(tmp_path, capsys):
     )
     assert status == 0, capsys.readouterr().err
     files = sorted(out.iterdir())
-    assert len(files) == 6
+    assert len(files) == 7 and files[-1].name == "decision_map_seg.dcm"  # 6 slices, the SEG
     for f in files:
         errors, _ = dciodvfy(f)
         assert errors == [], (f, errors)

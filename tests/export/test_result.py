@@ -40,7 +40,7 @@ def test_dicom_volume_slice_and_overlay(mr_series, ct_small, tmp_path):
     mri = load_volume(mr_series)
     pair = fake_pair(mri, ct=load_volume(ct_small))
     files = export_result(pair, tmp_path / "series", format="dicom")
-    assert len(files) == mri.n_slices
+    assert len(files) == mri.n_slices + 1 and files[-1].name == "decision_map_seg.dcm"
     ct = pair.ct
     # both sources DICOM: patient and study are the CT's, on the MRI's grid and frame
     first = pydicom.dcmread(files[0])

@@ -1,10 +1,13 @@
-"""File > Open from PACS… / Send to PACS… in the window (the dialogs' Orthanc tests: tests/pacs/)."""
+"""File > Open from PACS… / Send to PACS… / PACS nodes… in the window (the dialogs' Orthanc
+tests: tests/pacs/)."""
 
 from __future__ import annotations
 
+from brainfuse.export.seg import SEG_FILE_NAME
 from brainfuse.gui.export_dialog import ExportOptions
 from brainfuse.gui.file_actions import last_dicom_export
 from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog
+from brainfuse.gui.pacs_nodes import PacsNodesDialog
 
 
 def _file_action(window, text: str):
@@ -26,6 +29,12 @@ def test_file_menu_opens_the_pacs_dialogs(window, qtbot, tmp_path, monkeypatch):
     send = window.findChildren(SendToPacsDialog)[0]
     assert send.isVisible() and send.path.text() == ""  # no DICOM export yet
     send.close()
+    monkeypatch.setenv("BRAINFUSE_CACHE_DIR", str(tmp_path / "cache"))
+    _file_action(window, "PACS nodes…").trigger()
+    qtbot.waitUntil(lambda: bool(window.findChildren(PacsNodesDialog)), timeout=5000)
+    nodes = window.findChildren(PacsNodesDialog)[0]
+    assert nodes.isVisible() and nodes.cache_folder.text() == str(tmp_path / "cache")
+    nodes.close()
 
 
 def test_send_to_pacs_offers_the_last_dicom_export(fused_window, qtbot, tmp_path, monkeypatch):
@@ -34,6 +43,7 @@ def test_send_to_pacs_offers_the_last_dicom_export(fused_window, qtbot, tmp_path
     fused_window.export(ExportOptions(folder, "dicom", overlay=False, anonymize=True))
     qtbot.waitUntil(lambda: fused_window.last_dicom_export is not None, timeout=30000)
     assert fused_window.last_dicom_export == str(folder)
+    assert (folder / SEG_FILE_NAME).is_file()  # the window's DICOM export carries the SEG
     nii = tmp_path / "f.nii.gz"
     fused_window.export(ExportOptions(nii, "nifti", overlay=False, anonymize=False))
     qtbot.waitUntil(lambda: nii.is_file(), timeout=20000)

@@ -18,6 +18,7 @@ Without ``BRAINFUSE_TEST_ORTHANC`` the tests start a server of their own.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ORTHANC_AET = "ORTHANCTEST"
@@ -76,6 +77,10 @@ class Orthanc:
     http_port: int
     move_port: int
     process: subprocess.Popen | None = None
+    #: Configuration entries that replace the plain defaults (TLS, users: tests/pacs/secure.py).
+    overrides: dict = field(default_factory=dict)
+    #: (user, password) for the REST checks when the server asks for a login.
+    login: tuple[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -103,6 +108,7 @@ class Orthanc:
             "Plugins": [plugin],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
             "StableAge": 1,
+            **self.overrides,
         }
 
     def start(self, plugin: str, binary: str, timeout: float = 60.0) -> Orthanc:
@@ -127,11 +133,17 @@ class Orthanc:
         try:
             with socket.create_connection(("127.0.0.1", self.dicom_port), timeout=1):
                 pass
-            url = f"http://127.0.0.1:{self.http_port}/system"
-            with urllib.request.urlopen(url, timeout=1) as rsp:
+            with urllib.request.urlopen(self._request("/system"), timeout=1) as rsp:
                 return rsp.status == 200
         except OSError:
             return False
+
+    def _request(self, path: str) -> urllib.request.Request:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}")
+        if self.login:
+            token = base64.b64encode(":".join(self.login).encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        return request
 
     def log_tail(self, n: int = 2000) -> str:
         path = self.folder / "orthanc.log"
@@ -150,11 +162,13 @@ class Orthanc:
 
     def rest(self, path: str):
         """GET a JSON resource of Orthanc's REST API (for checks)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=10) as r:
+        with urllib.request.urlopen(self._request(path), timeout=10) as r:
             return json.loads(r.read())
 
 
-def start_orthanc(folder: Path) -> Orthanc:
+def start_orthanc(
+    folder: Path, overrides: dict | None = None, login: tuple[str, str] | None = None
+) -> Orthanc:
     """Start an Orthanc in ``folder``; RuntimeError with the reason when it cannot."""
     binary, plugin = orthanc_binary(), dicomweb_plugin()
     if binary is None:
@@ -164,7 +178,7 @@ def start_orthanc(folder: Path) -> Orthanc:
             "the Orthanc DICOMweb plugin is not installed (apt-get install orthanc-dicomweb)"
         )
     folder.mkdir(parents=True, exist_ok=True)
-    server = Orthanc(folder, free_port(), free_port(), free_port())
+    server = Orthanc(folder, free_port(), free_port(), free_port(), None, overrides or {}, login)
     return server.start(plugin, binary)
 
 
@@ -203,14 +217,18 @@ def _stop_detached(folder: Path) -> None:
     path = folder / _SERVER_FILE
     if not path.exists():
         return
-    pid = int(json.loads(path.read_text())["pid"])
+    stop_pid(int(json.loads(path.read_text())["pid"]))
+    path.unlink()
+
+
+def stop_pid(pid: int) -> None:
+    """Terminate a server we started by its process id (kill it after 15 s)."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
         for _ in range(150):
             os.kill(pid, 0)
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
-    path.unlink()
 
 
 if __name__ == "__main__":  # CI: python -m tests.pacs.orthanc start|stop FOLDER

@@ -11,6 +11,7 @@ import pydicom
 import pytest
 
 from brainfuse.cli import main
+from brainfuse.export.seg import SEG_FILE_NAME
 from brainfuse.pacs import Query, connect
 from tests.dicom_factory import mr_from_ct
 
@@ -75,9 +76,10 @@ def test_send_find_get_fuse_send_back(way, configured, shared_data, tmp_path, ca
     fused = tmp_path / "fused"
     assert main(["fuse", str(got_ct), str(got_mr), "-o", str(fused), "--format", "dicom"]) == 0
     capsys.readouterr()
-    fused_files = sorted(fused.glob("*.dcm"))
+    fused_files = sorted(f for f in fused.glob("*.dcm") if f.name != SEG_FILE_NAME)
     assert fused_files
     fused0 = pydicom.dcmread(fused_files[0], stop_before_pixels=True)
+    seg = pydicom.dcmread(fused / SEG_FILE_NAME, stop_before_pixels=True)
     assert fused0.StudyInstanceUID == ct0.StudyInstanceUID
     assert main(["pacs", "send", "--node", node.name, str(fused)]) == 0
 
@@ -85,6 +87,7 @@ def test_send_find_get_fuse_send_back(way, configured, shared_data, tmp_path, ca
     studies = connect(node).find(Query(study_uid=ct0.StudyInstanceUID))
     found = {s.series_uid: s for s in studies[0].series}
     assert found[fused0.SeriesInstanceUID].n_instances == len(fused_files)
+    assert found[seg.SeriesInstanceUID].modality == "SEG"  # the decision map, same study
     back = tmp_path / "fused_back"
     assert (
         main(

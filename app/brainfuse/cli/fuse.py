@@ -79,6 +79,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("png", "dicom", "nifti"), default=None)
     p.add_argument("--overlay", action="store_true", help="burn the decision map into the output")
     p.add_argument(
+        "--no-seg",
+        dest="seg",
+        action="store_false",
+        help="DICOM: do not also write the decision map as a DICOM Segmentation",
+    )
+    p.add_argument(
         "--anonymize",
         action="store_true",
         default=ANONYMIZE_DEFAULT,
@@ -213,6 +219,7 @@ def _job(args: argparse.Namespace, job):
             overwrite=args.overwrite,
             decision_map_path=args.decision_map,
             slice_index=slice_index,
+            seg=args.seg,
         )
     return result, written, notes, aligned_line
 

@@ -49,8 +49,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--move-port", type=int, default=0, help="port our C-MOVE storage SCP uses")
     a.add_argument("--url", default="", help="DICOMweb root URL, e.g. http://pacs:8042/dicom-web")
     a.add_argument("--timeout", type=float, default=None, metavar="S", help="default 10 s")
+    a.add_argument("--tls", action="store_true", help="DIMSE: DICOM TLS on every association")
+    a.add_argument("--ca-file", default="", metavar="PEM", help="CA that signed the PACS (TLS)")
+    a.add_argument("--cert", default="", metavar="PEM", help="our client certificate (mutual TLS)")
+    a.add_argument("--key", default="", metavar="PEM", help="the client certificate's key")
+    a.add_argument(
+        "--auth",
+        choices=("none", "basic", "bearer"),
+        default="none",
+        help="DICOMweb login; the password or token goes to the system keyring",
+    )
+    a.add_argument("--username", default="", help="DICOMweb: the --auth basic login name")
+    a.add_argument(
+        "--secret-stdin",
+        action="store_true",
+        help="read the password or token from standard input (else asked when at a terminal)",
+    )
     a.add_argument("--replace", action="store_true", help="update a node of the same name")
     a.set_defaults(func=_add)
+
+    sec = sub.add_parser(
+        "secret", help="store a node's password or token in the system keyring (asked for)"
+    )
+    sec.add_argument("name", metavar="NAME")
+    sec.add_argument("--stdin", action="store_true", help="read it from standard input")
+    sec.set_defaults(func=_secret)
 
     lst = sub.add_parser("list", help="list the configured nodes")
     lst.set_defaults(func=_list)
@@ -78,6 +101,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--series", metavar="UID", help="only this series (files directly in DIR)")
     g.add_argument("--out", required=True, metavar="DIR", help="new or empty folder")
     g.set_defaults(func=_get)
+
+    c = sub.add_parser(
+        "cache", help="show the retrieve cache (where, how big, its bound); --clear empties it"
+    )
+    c.add_argument("--clear", action="store_true", help="remove every cached series")
+    c.add_argument(
+        "--limit", metavar="SIZE", help="set the size bound, e.g. 500M or 2G (default 2G)"
+    )
+    c.set_defaults(func=_cache)
 
     s = sub.add_parser("send", help="store DICOM files (or folders of them) on the node")
     _common(s)
@@ -114,9 +146,75 @@ def _add(args: argparse.Namespace) -> int:
         retrieve=args.retrieve,
         move_port=args.move_port,
         timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT_S,
-    )
+        tls=args.tls,
+        ca_file=_absolute(args.ca_file),
+        cert_file=_absolute(args.cert),
+        key_file=_absolute(args.key),
+        auth=args.auth,
+        username=args.username,
+    ).validated()
+    from brainfuse.pacs.secrets import SECRET_ENV, keyring_works
+
+    secret = None
+    if node.auth != "none" and (args.secret_stdin or (sys.stdin.isatty() and keyring_works())):
+        if not keyring_works():
+            raise PacsError(
+                f"no system keyring works here to keep the {_what(node.auth)}: add the node "
+                f"without --secret-stdin and set {SECRET_ENV}"
+            )
+        secret = _read_secret(node.name, node.auth, from_stdin=args.secret_stdin)
+    if secret is not None:  # stored first: a keyring that refuses leaves no node without it
+        from brainfuse.pacs import load_nodes
+
+        if not args.replace and node.name in [n.name for n in load_nodes()]:
+            raise PacsError(f"a node named {node.name} exists already (use --replace)")
+        _store(node.name, secret)
     path = add_node(node, replace=args.replace)
     print(f"saved {node.describe()} in {path}")
+    if secret is None and node.auth != "none":
+        print(
+            f"no {_what(node.auth)} stored: run 'brainfuse pacs secret {node.name}' or set "
+            f"{SECRET_ENV}"
+        )
+    return 0
+
+
+def _absolute(path: str) -> str:
+    from pathlib import Path
+
+    return str(Path(path).expanduser().resolve()) if path else ""
+
+
+def _what(auth: str) -> str:
+    return "token" if auth == "bearer" else "password"
+
+
+def _read_secret(name: str, auth: str, *, from_stdin: bool) -> str:
+    if from_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        secret = getpass.getpass(f"{_what(auth)} for PACS node {name}: ")
+    if not secret:
+        raise PacsError(f"node {name}: no {_what(auth)} given")
+    return secret
+
+
+def _store(name: str, secret: str) -> None:
+    from brainfuse.pacs.secrets import store_secret
+
+    store_secret(name, secret)
+    print(f"the secret of {name} is in the system keyring (not in the node file)")
+
+
+def _secret(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import get_node
+
+    node = get_node(args.name)
+    if node.auth == "none":
+        raise PacsError(f"node {node.name} has no login (add it again with --auth basic|bearer)")
+    _store(node.name, _read_secret(node.name, node.auth, from_stdin=args.stdin))
     return 0
 
 
@@ -234,4 +332,38 @@ def _send(args: argparse.Namespace) -> int:
             f"{len(refused)} of {len(results)} files were not stored on {node.name} "
             f"(first: {first.path}: {first.message})"
         )
+    return 0
+
+
+_UNITS = {"": 1, "B": 1, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``text``: a number with an optional K/M/G/T (powers of 1000, a ``B`` allowed)."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*", text.upper())
+    if not match or float(match.group(1)) <= 0:
+        raise PacsError(f"invalid size {text!r}: give a number with K, M or G, e.g. 500M or 2G")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1000**2:.1f} MB"
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from brainfuse.pacs import cache_usage, clear_cache, set_cache_limit
+
+    if args.limit is not None:
+        set_cache_limit(parse_size(args.limit))
+    if args.clear:
+        freed = clear_cache()
+        print(f"cleared the PACS cache ({_megabytes(freed)} freed)")
+    usage = cache_usage()
+    print(f"PACS cache: {usage.folder}")
+    print(
+        f"{usage.n_studies} studies, {usage.n_series} series, {_megabytes(usage.n_bytes)} "
+        f"of at most {_megabytes(usage.limit)}"
+    )
     return 0

@@ -66,6 +66,7 @@ from brainfuse.export.dicom_modules import (
 )
 from brainfuse.export.dicom_values import invalid_reason
 from brainfuse.export.render import as_uint8_rgb
+from brainfuse.export.seg import SEG_FILE_NAME, build_segmentation, header_only
 from brainfuse.model.image import ImageVolume, SourceIdentity
 
 __all__ = [
@@ -281,6 +282,7 @@ def write_dicom(
     overwrite: bool = False,
     sources: Iterable[str | os.PathLike[str]] = (),
     identity: ImageVolume | None = None,
+    decision_map: np.ndarray | None = None,
 ) -> list[Path]:
     """Write the derived series (see :func:`build_series`) atomically.
 
@@ -294,6 +296,11 @@ def write_dicom(
     sources : iterable of paths
         Source files and folders the output may not replace (the reference's and other
         sources' files are added automatically).
+    decision_map : (Z, Y, X) array, optional
+        The hard decision map; also write it as a DICOM Segmentation of the series
+        (:mod:`brainfuse.export.seg`): ``decision_map_seg.dcm`` inside the folder, or
+        ``<name>_seg.dcm`` beside a single ``.dcm`` file. Written last, in the same
+        all-or-nothing step.
 
     Other Parameters
     ----------------
@@ -333,11 +340,44 @@ def write_dicom(
                 f"'{out}' names one file but the fused volume has {fused.n_slices} slices; "
                 "give a folder, or choose one slice."
             )
-        return [
-            write_bytes_atomic(out, _encode(next(datasets)), overwrite=overwrite, sources=protected)
-        ]
+        return _write_one_file(
+            Path(out), next(datasets), decision_map, provenance, overwrite, protected
+        )
     digits = max(4, len(str(fused.n_slices)))
-    files = ((f"{k + 1:0{digits}d}.dcm", _encode(ds)) for k, ds in enumerate(datasets))
+    headers: list[Dataset] = []
+
+    def files() -> Iterator[tuple[str, bytes]]:
+        for k, ds in enumerate(datasets):
+            if decision_map is not None:
+                headers.append(header_only(ds))
+            yield f"{k + 1:0{digits}d}.dcm", _encode(ds)
+        if decision_map is not None:
+            yield SEG_FILE_NAME, _encode(build_segmentation(headers, decision_map, provenance))
+
     return write_folder_atomic(
-        out, files, overwrite=overwrite, sources=protected, replaceable=(".dcm",)
+        out, files(), overwrite=overwrite, sources=protected, replaceable=(".dcm",)
     )
+
+
+def _write_one_file(
+    out: Path,
+    ds: Dataset,
+    decision_map: np.ndarray | None,
+    provenance: Mapping[str, Any],
+    overwrite: bool,
+    protected: list,
+) -> list[Path]:
+    """One slice in ``out`` and, with a map, its SEG beside it (both or neither)."""
+    if decision_map is None:
+        return [write_bytes_atomic(out, _encode(ds), overwrite=overwrite, sources=protected)]
+    seg = _encode(build_segmentation([header_only(ds)], decision_map, provenance))
+    seg_path = out.with_name(f"{out.stem}_seg.dcm")
+    if seg_path.exists() and not overwrite:  # refused before anything is written
+        raise ExportError(f"'{seg_path}' exists; choose another name or allow overwriting.")
+    written = [write_bytes_atomic(out, _encode(ds), overwrite=overwrite, sources=protected)]
+    try:
+        written.append(write_bytes_atomic(seg_path, seg, overwrite=overwrite, sources=protected))
+    except BaseException:
+        written[0].unlink(missing_ok=True)
+        raise
+    return written

@@ -164,6 +164,7 @@ def export_result(
     slice_index: int | None = None,
     patient: Mapping[str, object] | None = None,
     bit_depth: int = 8,
+    seg: bool = True,
 ) -> list[Path]:
     """Export a fusion result.
 
@@ -196,6 +197,10 @@ def export_result(
         DICOM patient/study attributes for a DICOM export of non-DICOM sources.
     bit_depth : {8, 16}
         PNG bit depth for grey output without overlay.
+    seg : bool
+        With DICOM, also write the hard decision map (edits included) as a DICOM
+        Segmentation of the fused series (:mod:`brainfuse.export.seg`), after its slices
+        (not for a fused image without geometry: a SEG cannot be placed without positions).
 
     Returns
     -------
@@ -271,6 +276,11 @@ def export_result(
             overwrite=overwrite,
             sources=sources,
             identity=_identity_volume(result, slice_index),
+            decision_map=(  # a SEG needs plane positions to anchor its frames
+                _slices(result.decision_map.array, slice_index)
+                if seg and fused.has_geometry
+                else None
+            ),
         )
     else:
         written.append(

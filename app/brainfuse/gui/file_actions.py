@@ -46,3 +46,8 @@ def add_pacs_actions(window: MainWindow, menu: QtWidgets.QMenu) -> None:
     window.action_send_pacs = menu.addAction(
         "Send to PAC&S…", lambda: SendToPacsDialog.open_for(window, window.last_dicom_export)
     )
+    from brainfuse.gui.pacs_nodes import PacsNodesDialog
+
+    window.action_pacs_nodes = menu.addAction(
+        "PACS &nodes…", lambda: PacsNodesDialog.open_for(window)
+    )

@@ -84,6 +84,7 @@ class MainWindow(QtWidgets.QMainWindow):
     action_fuse_again: QtGui.QAction
     action_open_pacs: QtGui.QAction
     action_send_pacs: QtGui.QAction
+    action_pacs_nodes: QtGui.QAction
     action_save_session: QtGui.QAction
     action_open_session: QtGui.QAction
     action_save_view: QtGui.QAction

@@ -71,19 +71,23 @@ class _PacsDialogBase(QtWidgets.QDialog):
             self.node.addItem(node.describe(), node.name)
         if not nodes:
             self.show_error(
-                "No PACS node configured: add one with 'brainfuse pacs add NAME --host H "
-                "--port P --called-aet AET' (or --url URL for DICOMweb)."
+                "No PACS node configured: add one in File › PACS nodes… (or with "
+                "'brainfuse pacs add NAME ...')."
             )
 
     def client(self):
         """Connect to the chosen node; None (the reason shown) when there is none."""
+        from brainfuse.gui.pacs_nodes import ensure_secret
         from brainfuse.pacs import connect, get_node
 
         name = self.node.currentData()
         try:
             if name is None:
                 raise BrainFuseError("no PACS node configured")
-            return connect(get_node(name))
+            node = get_node(name)
+            if not ensure_secret(self, node):
+                raise BrainFuseError(f"no password or token given for {name}")
+            return connect(node)
         except BrainFuseError as exc:
             self.show_error(str(exc))
             return None

@@ -64,15 +64,22 @@ def _read(path: Path, *, stop_before_pixels: bool, force: bool) -> Dataset:
         ) from exc
 
 
+# Objects with rows that are not images to fuse: a Segmentation (our own decision map SEG,
+# written beside the fused slices) is a label map over another series.
+_NOT_IMAGES = {"1.2.840.10008.5.1.4.1.1.66.4"}  # Segmentation Storage
+
+
 def read_header(path: Path) -> Dataset | None:
     """Header of a DICOM image file (no pixels), or ``None`` if it is not a DICOM image.
 
     Used to scan folders cheaply: files without the ``DICM`` prefix, unreadable files and
-    DICOM objects without rows (reports, DICOMDIR, RT plans) give ``None``.
+    DICOM objects without rows (reports, DICOMDIR, RT plans) and segmentations give ``None``.
     """
     try:
         ds = pydicom.dcmread(str(path), stop_before_pixels=True)
     except Exception:  # anything that is not a DICOM file is simply skipped in a folder
+        return None
+    if str(ds.get("SOPClassUID", "")) in _NOT_IMAGES:
         return None
     return ds if "Rows" in ds else None
 

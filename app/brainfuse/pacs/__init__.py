@@ -8,7 +8,17 @@
 
 from __future__ import annotations
 
-from brainfuse.pacs.cache import cache_dir, cached_series
+from typing import cast
+
+from brainfuse.pacs.cache import (
+    CacheUsage,
+    cache_dir,
+    cache_limit,
+    cache_usage,
+    cached_series,
+    clear_cache,
+    set_cache_limit,
+)
 from brainfuse.pacs.model import PacsClient, Query, SendResult, SeriesInfo, StudyInfo
 from brainfuse.pacs.nodes import (
     DEFAULT_AET,
@@ -25,6 +35,7 @@ from brainfuse.pacs.transfer import Retrieved, get, send
 __all__ = [
     "DEFAULT_AET",
     "DEFAULT_TIMEOUT_S",
+    "CacheUsage",
     "Node",
     "PacsClient",
     "Query",
@@ -34,7 +45,10 @@ __all__ = [
     "StudyInfo",
     "add_node",
     "cache_dir",
+    "cache_limit",
+    "cache_usage",
     "cached_series",
+    "clear_cache",
     "config_dir",
     "connect",
     "get",
@@ -42,15 +56,25 @@ __all__ = [
     "load_nodes",
     "remove_node",
     "send",
+    "set_cache_limit",
 ]
 
 
 def connect(node: Node) -> PacsClient:
-    """Return the client for ``node``: DICOMweb when it has a URL, else DIMSE."""
+    """Return the client for ``node``: DICOMweb when it has a URL, else DIMSE.
+
+    The client is wrapped in :class:`~brainfuse.pacs.audit.AuditedClient`, so every query,
+    retrieve and send is written to the local audit log.
+    """
+    from brainfuse.pacs.audit import AuditedClient
+
+    client: PacsClient
     if node.url:
         from brainfuse.pacs.web import DicomWebClient
 
-        return DicomWebClient(node)
-    from brainfuse.pacs.dimse import DimseClient
+        client = DicomWebClient(node)
+    else:
+        from brainfuse.pacs.dimse import DimseClient
 
-    return DimseClient(node)
+        client = DimseClient(node)
+    return cast(PacsClient, AuditedClient(client, node.name))  # the rest is delegated

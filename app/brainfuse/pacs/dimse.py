@@ -20,6 +20,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from brainfuse.errors import CancelledError, PacsError
+from brainfuse.pacs.dimse_errors import association_error
 from brainfuse.pacs.files import instance_path, read_send_header
 from brainfuse.pacs.logs import quiet_library_logs
 from brainfuse.pacs.model import ProgressCallback, Query, SendResult, StudyInfo
@@ -110,6 +111,16 @@ class DimseClient:
 
     def _check_reachable(self) -> None:
         n = self.node
+        if n.tls:
+            from brainfuse.pacs.tls import handshake
+
+            self._check_tcp()
+            handshake(n)  # certificate and protocol failures named before any DIMSE
+            return
+        self._check_tcp()
+
+    def _check_tcp(self) -> None:
+        n = self.node
         try:
             with socket.create_connection((n.host, n.port), timeout=n.timeout):
                 pass
@@ -144,6 +155,11 @@ class DimseClient:
 
         self._check_reachable()
         n = self.node
+        tls_args = None
+        if n.tls:
+            from brainfuse.pacs.tls import client_context
+
+            tls_args = (client_context(n), n.host)
         for attempt in (1, 2):
             answers: list = []
             opened: list = []
@@ -158,57 +174,21 @@ class DimseClient:
                 ae_title=n.called_aet,
                 ext_neg=ext_neg,
                 evt_handlers=[*captured, *handlers],
+                tls_args=tls_args,
             )
             if assoc.is_established:
                 break
             # A TCP connect that fails right after the reachability check (a busy PACS's
             # full backlog) is tried once more; any answer from the PACS is final.
             if opened or attempt == 2:
-                raise self._association_error(
-                    assoc, answers, bool(opened), time.monotonic() - start
+                raise association_error(
+                    n, self._where(), assoc, answers, bool(opened), time.monotonic() - start
                 )
         try:
             yield assoc
         finally:
             if assoc.is_established:
                 assoc.release()
-
-    def _association_error(self, assoc, answers: list, opened: bool, elapsed: float) -> PacsError:
-        n = self.node
-        rsp = next((a for a in answers if getattr(a, "result", None) in (1, 2)), None)
-        if assoc.is_rejected or rsp is not None:
-            reason = rsp.reason_str if rsp is not None else "no reason given"
-            hint = ""
-            if "Called AE" in reason:
-                hint = f": the PACS is not '{n.called_aet}'; set the node's --called-aet"
-            elif "Calling AE" in reason:
-                hint = f": our AE title '{n.aet}' is not registered on the PACS"
-            return PacsError(f"PACS node {self._where()} rejected the association ({reason}){hint}")
-        accepted = any(getattr(a, "result", None) == 0 for a in answers)
-        if accepted:  # an A-ASSOCIATE-AC with no usable presentation context
-            return PacsError(
-                f"PACS node {self._where()} accepts none of the services asked for "
-                f"(AE title '{n.aet}'): it does not offer them or does not allow us"
-            )
-        if assoc.is_aborted and answers:
-            return PacsError(
-                f"PACS node {self._where()} aborted the association request from AE title '{n.aet}'"
-            )
-        if not opened:
-            return PacsError(
-                f"PACS node {self._where()} is not reachable: the connection failed "
-                "(is the PACS running? check host and port)"
-            )
-        if elapsed < 0.9 * n.timeout:
-            return PacsError(
-                f"PACS node {self._where()} closed the connection without answering the "
-                f"association request (check the called AE title '{n.called_aet}' and that "
-                f"the PACS accepts our AE title '{n.aet}')"
-            )
-        return PacsError(
-            f"PACS node {self._where()} did not answer the association request within "
-            f"{n.timeout:g} s"
-        )
 
     # -- C-ECHO -----------------------------------------------------------------------
 

@@ -57,6 +57,17 @@ class Node:
         Port our storage SCP listens on during a C-MOVE.
     timeout : float
         Seconds to wait for a connection or an answer before giving up.
+    tls : bool
+        DIMSE over DICOM TLS (a DICOMweb node uses TLS when its URL is ``https://``).
+    ca_file : str
+        PEM file of the CA(s) that signed the PACS's certificate; empty: the system's store.
+    cert_file, key_file : str
+        PEM client certificate and its private key, for a PACS that wants mutual TLS.
+    auth : {"none", "basic", "bearer"}
+        DICOMweb login: HTTP Basic (``username`` and a password) or an OAuth2 bearer token.
+        The password or token is never kept here (:mod:`brainfuse.pacs.secrets`).
+    username : str
+        The login name for ``auth="basic"``.
     """
 
     name: str
@@ -68,6 +79,17 @@ class Node:
     retrieve: str = "get"
     move_port: int = 0
     timeout: float = DEFAULT_TIMEOUT_S
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    auth: str = "none"
+    username: str = ""
+
+    @property
+    def secure(self) -> bool:
+        """Whether the node is reached over TLS (DICOM TLS, or an ``https://`` URL)."""
+        return self.url.lower().startswith("https://") if self.url else self.tls
 
     @property
     def protocol(self) -> str:
@@ -76,13 +98,52 @@ class Node:
 
     def describe(self) -> str:
         """One line: address and titles (no secrets are stored, so all of it may be shown)."""
+        security = ""
+        if self.tls:  # an https:// URL says so itself
+            security += ", TLS"
+        if self.ca_file:
+            security += f", CA {self.ca_file}"
+        if self.cert_file:
+            security += ", client certificate"
+        if self.auth == "basic":
+            security += f", basic auth as {self.username}"
+        elif self.auth == "bearer":
+            security += ", bearer token"
         if self.url:
-            return f"{self.name}: DICOMweb {self.url} (timeout {self.timeout:g} s)"
+            return f"{self.name}: DICOMweb {self.url}{security} (timeout {self.timeout:g} s)"
         move = f", C-MOVE to port {self.move_port}" if self.retrieve == "move" else ", C-GET"
         return (
             f"{self.name}: DIMSE {self.host}:{self.port} called AE {self.called_aet}, "
-            f"our AE {self.aet}{move} (timeout {self.timeout:g} s)"
+            f"our AE {self.aet}{move}{security} (timeout {self.timeout:g} s)"
         )
+
+    def _validate_security(self) -> None:
+        """Check the TLS and login fields (files named must exist, pairs must be complete)."""
+        if bool(self.cert_file) != bool(self.key_file):
+            raise PacsError(f"node {self.name}: give both --cert and --key (or neither)")
+        if self.url and not self.secure and (self.ca_file or self.cert_file):
+            raise PacsError(
+                f"node {self.name}: a CA file or client certificate needs an https:// URL"
+            )
+        if self.url and self.tls and not self.secure:
+            raise PacsError(f"node {self.name}: for DICOMweb over TLS use an https:// URL")
+        if not self.url and not self.tls and (self.ca_file or self.cert_file):
+            raise PacsError(f"node {self.name}: a CA file or client certificate needs --tls")
+        for label, value in (("CA file", self.ca_file), ("certificate", self.cert_file),
+                             ("key", self.key_file)):  # fmt: skip
+            if value and not Path(value).is_file():
+                raise PacsError(f"node {self.name}: the {label} {value} does not exist")
+        if self.auth not in ("none", "basic", "bearer"):
+            raise PacsError(f"node {self.name}: --auth must be none, basic or bearer")
+        if self.auth != "none" and not self.url:
+            raise PacsError(
+                f"node {self.name}: --auth is for DICOMweb nodes (--url); a DIMSE node is "
+                "identified by its AE title and, with --tls, its client certificate"
+            )
+        if self.auth == "basic" and not self.username:
+            raise PacsError(f"node {self.name}: --auth basic needs --username")
+        if self.auth != "basic" and self.username:
+            raise PacsError(f"node {self.name}: --username goes with --auth basic")
 
     def validated(self) -> Node:
         """Return ``self`` after checking the fields; raise :class:`PacsError` otherwise."""
@@ -90,9 +151,10 @@ class Node:
             raise PacsError(f"invalid node name {self.name!r}: use letters, digits, '.', '-', '_'")
         if self.timeout <= 0:
             raise PacsError(f"node {self.name}: the timeout must be positive (got {self.timeout})")
+        if self.url and not re.match(r"^https?://", self.url, re.IGNORECASE):
+            raise PacsError(f"node {self.name}: the DICOMweb URL must start with http(s)://")
+        self._validate_security()
         if self.url:
-            if not re.match(r"^https?://", self.url):
-                raise PacsError(f"node {self.name}: the DICOMweb URL must start with http(s)://")
             return self
         if not self.host or not 0 < self.port < 65536:
             raise PacsError(f"node {self.name}: give --host and --port (1-65535), or --url")
@@ -103,6 +165,11 @@ class Node:
                 )
         if self.retrieve not in ("get", "move"):
             raise PacsError(f"node {self.name}: retrieve must be 'get' or 'move'")
+        if self.retrieve == "move" and self.tls:
+            raise PacsError(
+                f"node {self.name}: C-MOVE over TLS would need our own TLS storage SCP; "
+                "retrieve with C-GET (--retrieve get), which stays on the TLS association"
+            )
         if self.retrieve == "move" and not 0 < self.move_port < 65536:
             raise PacsError(
                 f"node {self.name}: C-MOVE needs --move-port, the port our storage SCP "
@@ -153,12 +220,16 @@ def add_node(node: Node, *, replace: bool = False) -> Path:
 
 
 def remove_node(name: str) -> Path:
-    """Forget the node ``name``."""
+    """Forget the node ``name`` (and its password or token in the keyring)."""
+    from brainfuse.pacs.secrets import forget_secret
+
     nodes = load_nodes()
     kept = [n for n in nodes if n.name != name]
     if len(kept) == len(nodes):
         raise PacsError(f"no PACS node named {name}")
-    return save_nodes(kept)
+    path = save_nodes(kept)
+    forget_secret(name)
+    return path
 
 
 def get_node(name: str | None = None) -> Node:

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from brainfuse.errors import PacsError
+from brainfuse.errors import CancelledError, PacsError
 from brainfuse.pacs.files import collect_files
 from brainfuse.pacs.model import PacsClient, ProgressCallback, Query, SendResult, SeriesInfo
 
@@ -51,7 +51,9 @@ def _series_folder_name(series: SeriesInfo, taken: set[str]) -> str:
 
 
 def _plan(client: PacsClient, study_uid: str, series_uid: str | None) -> list[SeriesInfo]:
-    studies = client.find(Query(study_uid=study_uid))
+    # The planning search is part of the retrieve: asked of the unaudited client, so the
+    # audit log holds one line for the retrieve (written by get).
+    studies = getattr(client, "inner", client).find(Query(study_uid=study_uid))
     study = next((s for s in studies if s.study_uid == study_uid), None)
     if study is None:
         raise PacsError(f"study {study_uid} is not on the PACS")
@@ -102,7 +104,27 @@ def get(
         Study or series not found, no images, the PACS failed or stopped half-way, or fewer
         images arrived than the PACS announced.
     """
-    target = Path(out)
+    from brainfuse.pacs.audit import record
+
+    node_name = str(getattr(getattr(client, "node", None), "name", "") or "?")
+    try:
+        retrieved = _get(client, study_uid, Path(out), series_uid, progress, cancel)
+    except BaseException as exc:
+        outcome = "cancelled" if isinstance(exc, CancelledError) else "failed"
+        record(node_name, "retrieve", study_uid, 0, outcome)
+        raise
+    record(node_name, "retrieve", study_uid, retrieved.n_files, "ok")
+    return retrieved
+
+
+def _get(
+    client: PacsClient,
+    study_uid: str,
+    target: Path,
+    series_uid: str | None,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> Retrieved:
     series = _plan(client, study_uid, series_uid)
     expected = sum(max(s.n_instances, 0) for s in series)
     layout: dict[str, Path] = {}

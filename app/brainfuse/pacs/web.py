@@ -55,7 +55,7 @@ class DicomWebClient:
         self.node = node.validated()
         quiet_library_logs()
         self._client = DICOMwebClient(
-            url=node.url.rstrip("/"), session=requests.Session(), timeout=node.timeout
+            url=node.url.rstrip("/"), session=_session(self.node, requests), timeout=node.timeout
         )
         self._client.set_http_retry_params(retry=False)
 
@@ -69,12 +69,24 @@ class DicomWebClient:
 
         try:
             yield
+        except requests.exceptions.SSLError as exc:
+            from brainfuse.pacs.tls import tls_failure
+
+            raise PacsError(
+                tls_failure(exc, self.node, self._where())
+                or f"PACS node {self._where()}: the TLS connection failed ({_short(exc)})"
+            ) from exc
         except requests.exceptions.ConnectTimeout as exc:
             raise PacsError(
                 f"PACS node {self._where()} is not reachable: no answer within "
                 f"{self.node.timeout:g} s"
             ) from exc
         except requests.exceptions.ConnectionError as exc:
+            if not self.node.secure and _closed_early(exc):
+                raise PacsError(
+                    f"PACS node {self._where()} closed the connection without an HTTP answer "
+                    "(does it speak HTTPS only? use an https:// URL)"
+                ) from exc
             raise PacsError(
                 f"PACS node {self._where()} is not reachable ({_short(exc)}; is it running? "
                 "check the URL)"
@@ -86,6 +98,9 @@ class DicomWebClient:
             ) from exc
         except requests.exceptions.HTTPError as exc:
             code = exc.response.status_code if exc.response is not None else "?"
+            refusal = _http_refusal(self.node, self._where(), exc.response)
+            if refusal:
+                raise PacsError(refusal) from exc
             raise PacsError(
                 f"PACS node {self._where()} refused the {what} (HTTP {code}{_reason(exc.response)})"
             ) from exc
@@ -229,6 +244,48 @@ class DicomWebClient:
             else:
                 out[i] = SendResult(path, False, "not listed as stored by the PACS", uid)
         return out
+
+
+def _session(node: Node, requests):
+    """Return an HTTP session that verifies the server (node's CA or the system) and logs in."""
+    from brainfuse.pacs.secrets import require_secret
+
+    session = requests.Session()
+    session.trust_env = False  # no proxy or netrc from the environment changes who we talk to
+    session.verify = node.ca_file or True
+    if node.cert_file:
+        session.cert = (node.cert_file, node.key_file)
+    if node.auth == "basic":
+        session.auth = (node.username, require_secret(node.name, "password"))
+    elif node.auth == "bearer":
+        session.headers["Authorization"] = f"Bearer {require_secret(node.name, 'token')}"
+    return session
+
+
+def _http_refusal(node: Node, where: str, response) -> str | None:
+    """Return the sentence for a refused login or a plain request to an HTTPS port, else None."""
+    if response is None:
+        return None
+    code = response.status_code
+    if code in (401, 403):
+        if node.auth == "none":
+            return (
+                f"PACS node {where} asks for a login (HTTP {code}): add --auth basic "
+                "--username U, or --auth bearer"
+            )
+        return f"the PACS refused the credentials for {node.name} (HTTP {code}{_reason(response)})"
+    text = response.text[:500] if response.content else ""
+    if code == 400 and "HTTPS port" in text:
+        return (
+            f"PACS node {where} speaks HTTPS on this port: use an https:// URL "
+            f"({node.url.replace('http://', 'https://', 1)})"
+        )
+    return None
+
+
+def _closed_early(exc: Exception) -> bool:
+    text = str(exc)
+    return any(w in text for w in ("RemoteDisconnected", "BadStatusLine", "Connection reset"))
 
 
 def _stow_answer(response) -> Dataset | None:
