@@ -70,6 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the registration transform (ITK .tfm) to reproduce this alignment",
     )
     p.add_argument(
+        "--transform",
+        metavar="TFM",
+        help="align by this saved rigid transform (ITK .tfm, e.g. from --save-transform or the "
+        "window's Check alignment) instead of registering again; puts the CT on the MRI's grid",
+    )
+    p.add_argument(
         "--edits",
         metavar="EDITS",
         help="decision-map edits saved by the window (NIfTI on the result's grid: 0 automatic, "
@@ -113,7 +119,19 @@ def _fuse(args, volumes: list, job):
     with job.stage("aligning"):
         settings = FusionSettings(rule=args.rule)
         fuser = Fuser(args.method, settings=settings, device=args.device, threads=args.threads)
-        aligned = align(ct, mri, register=args.register, reference=args.reference, progress=job)
+        transform = None
+        if args.transform:
+            from brainfuse.pipeline.transform import load_transform
+
+            transform = load_transform(args.transform)
+        aligned = align(
+            ct,
+            mri,
+            register=args.register,
+            reference=args.reference,
+            progress=job,
+            transform=transform,
+        )
         del ct, mri
         # lazy: each batch of slices is windowed when fused (no float copy of the sources)
         fusion = PairFusion(prepare(aligned, args.ct_window, args.mr_window, lazy=True), fuser)
@@ -159,6 +177,8 @@ def _job(args: argparse.Namespace, job):
         if not Path(args.edits).is_file():
             raise ExportError(f"edits file {args.edits} does not exist")
         inputs.append(args.edits)
+    if args.transform:
+        inputs.append(args.transform)
     _refuse_inputs([args.output, args.decision_map, args.save_transform], inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below

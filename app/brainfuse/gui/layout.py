@@ -209,7 +209,7 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
             device.upper() if device != "auto" else "Auto (GPU if any)"
         )
         act.setCheckable(True)
-        act.setChecked(device == self.settings.device())
+        act.setChecked(device == self.workspace.fusion_device)
         act.triggered.connect(lambda _=False, d=device: self.controller.set_device(d))
         group.addAction(act)
         self.device_actions[device] = act
@@ -217,6 +217,7 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
     self.device_menu.setToolTipsVisible(True)
     rule_menu = fusion.addMenu("&Rule")
     rules = QtGui.QActionGroup(self)
+    self.rule_actions = {}
     titles = {
         "anatomy": "Anatomy (CT bone, MRI brain, stronger edges or the network elsewhere)",
         "sesf": "SESF (the network's map everywhere)",
@@ -225,11 +226,13 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
         act = rule_menu.addAction(titles[rule])
         act.setObjectName(f"rule_{rule}")
         act.setCheckable(True)
-        act.setChecked(rule == self.settings.rule())
+        act.setChecked(rule == self.workspace.fusion_rule)
         act.triggered.connect(lambda _=False, r=rule: self.controller.set_rule(r))
         rules.addAction(act)
+        self.rule_actions[rule] = act
     align_menu = fusion.addMenu("&Alignment")
     modes = QtGui.QActionGroup(self)
+    self.register_actions = {}
     for mode, text in (
         ("auto", "Auto (file geometry when both have it)"),
         ("geometry", "File geometry"),
@@ -241,6 +244,15 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
         act.setChecked(mode == self.workspace.register_mode)
         act.triggered.connect(lambda _=False, m=mode: self.controller.set_register_mode(m))
         modes.addAction(act)
+        self.register_actions[mode] = act
+    ws = self.workspace
+
+    def follow_engine() -> None:  # the menus show the workspace's choice, however it was made
+        self.rule_actions[ws.fusion_rule].setChecked(True)
+        self.device_actions[ws.fusion_device].setChecked(True)
+
+    ws.engine_changed.connect(follow_engine)
+    ws.register_mode_changed.connect(lambda mode: self.register_actions[mode].setChecked(True))
 
 
 def offer_devices(actions: dict[str, QtGui.QAction]) -> None:

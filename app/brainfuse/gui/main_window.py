@@ -29,13 +29,13 @@ from brainfuse.gui.export_dialog import ExportOptions, export_from_window
 from brainfuse.gui.fusion_state import CancelNote
 from brainfuse.gui.layout import build_central, build_menus, sources_text, window_title
 from brainfuse.gui.pointer import PointerReadout
-from brainfuse.gui.readouts import ReadoutPanel, slice_metrics
+from brainfuse.gui.readouts import ReadoutPanel
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.viewer_grid import ViewerGrid
 from brainfuse.gui.words import for_window
 from brainfuse.gui.workers import TaskRunner
 from brainfuse.model.image import ImageVolume
-from brainfuse.model.intensity import bone_scale
+from brainfuse.reading.readouts import readout_inputs
 from brainfuse.reading.workspace import Workspace
 
 if TYPE_CHECKING:  # made by reader_panel.build_reader_tools (those modules import the window)
@@ -91,6 +91,8 @@ class MainWindow(QtWidgets.QMainWindow):
     action_redo: QtGui.QAction
     plane_actions: dict[str, QtGui.QAction]
     device_actions: dict[str, QtGui.QAction]
+    rule_actions: dict[str, QtGui.QAction]
+    register_actions: dict[str, QtGui.QAction]
     brush_actions: dict[str, QtGui.QAction]
     tool_actions: dict[str, QtGui.QAction]
     recent_menu: QtWidgets.QMenu
@@ -357,26 +359,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewers.refresh_images()
 
     def update_readouts(self, extra: bool = False) -> None:
-        """SSIM/PSNR (and Qabf/MI when ``extra``) of the slice on screen."""
+        """SSIM/PSNR (and Qabf/MI when ``extra``) of the slice on screen, in a worker."""
         ws = self.workspace
-        fused = ws.slice_image("fused")
-        ct01, mri01 = ws.unit_slice("ct"), ws.unit_slice("mri")
-        if fused is None or ct01 is None or mri01 is None:
+        inputs = readout_inputs(ws)
+        if inputs is None:
             self.readouts.clear()
             return
         rule = ws.fusion.rule if ws.fusion is not None else None
         self.readouts.show_run(ws.slice_ms, ws.device, rule)
-        ct = ws.fusion.prepared.ct if ws.fusion is not None else None
-        scale = bone_scale(ct) if ct is not None else None
-        ct_hu = ct.array[ws.slice_index] if ct is not None and scale == "hu" else None
         self.runner.start(
             "metrics",
-            lambda f, a, b, *, cancel: slice_metrics(
-                f, a, b, extra=extra, ct_scale=scale, ct_hu=ct_hu
-            ),
-            fused.copy(),
-            ct01,
-            mri01,
+            lambda *, cancel: inputs.metrics(extra),
             quiet=True,
             on_return=self._show_metrics,
         )

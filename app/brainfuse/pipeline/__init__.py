@@ -105,8 +105,28 @@ def align(
     reference: str = "mri",
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    transform: SimpleITK.Transform | None = None,
 ):
-    """Put the pair on one grid: :func:`brainfuse.grid.align_pair` (returns its AlignedPair)."""
+    """Put the pair on one grid: :func:`brainfuse.grid.align_pair` (returns its AlignedPair).
+
+    With ``transform`` (a saved rigid one, MRI grid points -> CT points) the CT is resampled
+    onto the MRI's grid through it instead (:func:`brainfuse.pipeline.transform.align_by_transform`);
+    ``register`` is then not used and ``reference`` must be ``"mri"``.
+
+    Raises
+    ------
+    UnsupportedInputError
+        ``transform`` with ``reference="ct"``.
+    """
+    if transform is not None:
+        from brainfuse.errors import UnsupportedInputError
+        from brainfuse.pipeline.transform import align_by_transform
+
+        if reference != "mri":
+            raise UnsupportedInputError(
+                "a saved transform puts the CT on the MRI's grid: use reference mri"
+            )
+        return align_by_transform(ct, mri, transform)
     from brainfuse.grid import align_pair
 
     return align_pair(
@@ -343,6 +363,7 @@ def fuse_pair(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     fuser: Fuser | None = None,
+    transform: SimpleITK.Transform | None = None,
 ) -> PairResult:
     """Fuse a CT (or PET/SPECT) with an MRI: one grid, windows, fusion.
 
@@ -369,6 +390,8 @@ def fuse_pair(
     cancel : threading.Event or None
     fuser : Fuser or None
         A fuser created once by the caller; otherwise one is made.
+    transform : SimpleITK.Transform or None
+        A saved rigid transform to align by instead of ``register`` (see :func:`align`).
 
     Returns
     -------
@@ -385,6 +408,7 @@ def fuse_pair(
         reference=reference,
         progress=_stage(progress, 0.0, 0.3),
         cancel=cancel,
+        transform=transform,
     )
     prepared = prepare(aligned, ct_window, mr_window)
     if fuser is None:

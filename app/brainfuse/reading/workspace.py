@@ -36,7 +36,21 @@ if TYPE_CHECKING:  # the workspace holds an alignment and a fusion; it never run
     from brainfuse.grid import AlignedPair
     from brainfuse.pipeline import PairFusion
 
-__all__ = ["CT_PRESETS", "LAYERS", "LAYOUTS", "REGISTER_MODES", "Window", "Workspace"]
+__all__ = [
+    "CT_PRESETS",
+    "DEVICES",
+    "LAYERS",
+    "LAYOUTS",
+    "REGISTER_MODES",
+    "RULES",
+    "Window",
+    "Workspace",
+]
+
+#: Devices the fusion can run on (``brainfuse.fusion.Fuser(device=...)``).
+DEVICES = ("auto", "cpu", "cuda")
+#: Fusion rules of the CNN method (``brainfuse.fusion.FusionSettings(rule=...)``), default first.
+RULES = ("anatomy", "sesf")
 
 #: How a pair can be put on one grid (``brainfuse.grid.align_pair``'s ``register``).
 REGISTER_MODES = ("auto", "geometry", "rigid", "none")
@@ -55,7 +69,8 @@ class Workspace(ReaderTools):
     keeps state of its own). Signals: ``sources_changed()``, ``grid_changed()``,
     ``slice_changed(k)``, ``cursor_changed(mm)``, ``windows_changed()``,
     ``fusion_changed(k)`` (``k`` is ``None`` for the whole volume), ``overlay_changed()``,
-    ``plane_changed()`` (plane or layout).
+    ``plane_changed()`` (plane or layout), ``register_mode_changed(mode)``,
+    ``engine_changed()`` (the rule or device chosen for the next fusion).
     Every field is written through a method that emits the matching signal. The reader's
     edits and measurements (and their signals) come from
     :class:`~brainfuse.reading.tools.ReaderTools`.
@@ -69,6 +84,8 @@ class Workspace(ReaderTools):
     fusion_changed = Signal(object)
     overlay_changed = Signal()
     plane_changed = Signal()
+    register_mode_changed = Signal(str)
+    engine_changed = Signal()
 
     def __init__(self) -> None:
         self.ct: ImageVolume | None = None
@@ -77,6 +94,8 @@ class Workspace(ReaderTools):
         self.ct_grid: ImageVolume | None = None
         self.mri_grid: ImageVolume | None = None
         self.register_mode = "auto"  # asked for (as brainfuse fuse --register)
+        self.fusion_rule = RULES[0]  # for the next fusion (as brainfuse fuse --rule)
+        self.fusion_device = "auto"  # for the next fusion (as brainfuse fuse --device)
         self.alignment: AlignedPair | None = None  # the pair on its grid, as aligned
         self.slice_index = 0
         self.cursor_mm = np.zeros(3)
@@ -200,7 +219,30 @@ class Workspace(ReaderTools):
         """
         if mode not in REGISTER_MODES:
             raise ValueError(f"unknown alignment {mode!r}; use one of {REGISTER_MODES}")
-        self.register_mode = mode
+        if mode != self.register_mode:
+            self.register_mode = mode
+            self.register_mode_changed.emit(mode)
+
+    def set_engine(self, *, rule: str | None = None, device: str | None = None) -> None:
+        """Choose the fusion rule and/or device of the next fusion (None: keep it).
+
+        Emits ``engine_changed`` when either changes; the fusion on screen stays until a
+        shell fuses again.
+
+        Raises
+        ------
+        ValueError
+            For a rule not in :data:`RULES` or a device not in :data:`DEVICES`.
+        """
+        rule = self.fusion_rule if rule is None else rule
+        device = self.fusion_device if device is None else device
+        if rule not in RULES:
+            raise ValueError(f"unknown fusion rule {rule!r}; use one of {RULES}")
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}; use one of {DEVICES}")
+        if (rule, device) != (self.fusion_rule, self.fusion_device):
+            self.fusion_rule, self.fusion_device = rule, device
+            self.engine_changed.emit()
 
     @property
     def registration(self) -> str:
