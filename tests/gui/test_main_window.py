@@ -338,14 +338,20 @@ def test_rule_menu_refuses_with_the_other_rule_and_says_which_ran(fused_window, 
 
 def test_menus_follow_the_workspace_rule_device_and_alignment(window, settings):
     ws = window.workspace
-    assert window.rule_actions["anatomy"].isChecked() and window.device_actions["auto"].isChecked()
+    assert (
+        window.menus.rule_actions["anatomy"].isChecked()
+        and window.menus.device_actions["auto"].isChecked()
+    )
     ws.set_engine(rule="sesf", device="cpu")  # a script, a session or another view chose
-    assert window.rule_actions["sesf"].isChecked() and window.device_actions["cpu"].isChecked()
+    assert (
+        window.menus.rule_actions["sesf"].isChecked()
+        and window.menus.device_actions["cpu"].isChecked()
+    )
     assert settings.rule() == "anatomy"  # the preference for new windows is the user's own
     ws.set_register_mode("rigid")
-    assert window.register_actions["rigid"].isChecked()
-    assert not window.register_actions["auto"].isChecked()
-    window.register_actions["none"].trigger()  # the menu itself
+    assert window.menus.register_actions["rigid"].isChecked()
+    assert not window.menus.register_actions["auto"].isChecked()
+    window.menus.register_actions["none"].trigger()  # the menu itself
     assert ws.register_mode == "none"
-    window.device_actions["auto"].trigger()
+    window.menus.device_actions["auto"].trigger()
     assert ws.fusion_device == "auto" and settings.device() == "auto"

@@ -31,7 +31,7 @@ from brainfuse.reading.session_map import apply_view, session_of
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
 
-__all__ = ["add_session_actions", "open_session_in", "save_session_from"]
+__all__ = ["SessionActions", "open_session_in", "save_session_from"]
 
 
 def _opener(window: MainWindow, path: str) -> Callable[[], None]:
@@ -131,19 +131,20 @@ def _guarded(window: MainWindow, action, done: str) -> None:
         window.statusBar().showMessage(done, 8000)
 
 
-def add_session_actions(window: MainWindow, menu: QtWidgets.QMenu) -> None:
-    """``Save session…``, ``Open session…`` and ``Recent sessions`` in ``menu``."""
-    window.action_save_session = menu.addAction("Save &session…", lambda: _ask_save(window))
-    window.action_open_session = menu.addAction("Open sess&ion…", lambda: _ask_open(window))
-    recent = menu.addMenu("Recent sessio&ns")
+class SessionActions:
+    """``Save session…``, ``Open session…`` and ``Recent sessions`` in a menu."""
 
-    def fill() -> None:
+    def __init__(self, window: MainWindow, menu: QtWidgets.QMenu) -> None:
+        self.action_save_session = menu.addAction("Save &session…", lambda: _ask_save(window))
+        self.action_open_session = menu.addAction("Open sess&ion…", lambda: _ask_open(window))
+        self.recent_sessions_menu = menu.addMenu("Recent sessio&ns")
+        self.recent_sessions_menu.aboutToShow.connect(lambda: self._fill(window))
+
+    def _fill(self, window: MainWindow) -> None:
+        recent = self.recent_sessions_menu
         recent.clear()
         paths = recent_sessions()
         if not paths:
             recent.addAction("(none)").setEnabled(False)
         for p in paths:
             recent.addAction(str(p), _opener(window, str(p)))
-
-    recent.aboutToShow.connect(fill)
-    window.recent_sessions_menu = recent
