@@ -185,7 +185,7 @@ def _job(args: argparse.Namespace, job):
         notes = [(v.name, v.warnings) for v in volumes]  # what loading found odd
         result = _fuse(args, volumes, job)
     if args.edits:
-        from brainfuse.reading.edits import apply_edits_file
+        from brainfuse.reading.edit_apply import apply_edits_file
 
         result = apply_edits_file(result, args.edits)
     slice_index = args.slice

@@ -15,7 +15,7 @@ from PySide6 import QtGui, QtWidgets
 
 from brainfuse.errors import BrainFuseError
 from brainfuse.gui.tools import ToolController
-from brainfuse.reading.edits import load_edits, save_edits
+from brainfuse.reading.edit_apply import load_edits, save_edits
 from brainfuse.reading.measure import table
 
 if TYPE_CHECKING:

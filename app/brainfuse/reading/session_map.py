@@ -15,7 +15,8 @@ import numpy as np
 
 from brainfuse.errors import BrainFuseError
 from brainfuse.model.intensity import Window
-from brainfuse.reading.session import Session, SourceRecord
+from brainfuse.reading.session import Session
+from brainfuse.reading.session_sources import SourceRecord
 from brainfuse.reading.workspace import Workspace
 
 __all__ = ["apply_view", "session_of"]
