@@ -322,22 +322,10 @@ def test_the_window_offers_and_reports_the_alignment(window, small_pair, qtbot):
         ws.set_register_mode("affine")
 
 
-def test_rule_menu_refuses_with_the_other_rule_and_says_which_ran(fused_window, qtbot):
-    ws = fused_window.workspace
-    labels = fused_window.readouts.labels
-    qtbot.waitUntil(lambda: labels["rule"].text() == "anatomy", timeout=10000)
-    anatomy_map = ws.fusion.decision_map.copy()
-    sesf = fused_window.findChild(QtGui.QAction, "rule_sesf")
-    with qtbot.waitSignal(fused_window.fusion_finished, timeout=120000):
-        sesf.trigger()
-    assert fused_window.settings.rule() == "sesf" and ws.fusion.rule == "sesf"
-    qtbot.waitUntil(lambda: labels["rule"].text() == "sesf", timeout=10000)
-    assert not np.array_equal(anatomy_map, ws.fusion.decision_map)
-    fused_window.findChild(QtGui.QAction, "rule_anatomy").trigger()  # back to the default
-
-
-def test_menus_follow_the_workspace_rule_device_and_alignment(window, settings):
+def test_menus_follow_the_workspace_rule_device_and_alignment(window, settings, qtbot):
     ws = window.workspace
+    # the model loads in the background; let it end so no load is left running afterwards
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=60000)
     assert (
         window.menus.rule_actions["anatomy"].isChecked()
         and window.menus.device_actions["auto"].isChecked()
@@ -355,3 +343,17 @@ def test_menus_follow_the_workspace_rule_device_and_alignment(window, settings):
     assert ws.register_mode == "none"
     window.menus.device_actions["auto"].trigger()
     assert ws.fusion_device == "auto" and settings.device() == "auto"
+
+
+def test_rule_menu_refuses_with_the_other_rule_and_says_which_ran(fused_window, qtbot):
+    ws = fused_window.workspace
+    labels = fused_window.readouts.labels
+    qtbot.waitUntil(lambda: labels["rule"].text() == "anatomy", timeout=10000)
+    anatomy_map = ws.fusion.decision_map.copy()
+    sesf = fused_window.findChild(QtGui.QAction, "rule_sesf")
+    with qtbot.waitSignal(fused_window.fusion_finished, timeout=120000):
+        sesf.trigger()
+    assert fused_window.settings.rule() == "sesf" and ws.fusion.rule == "sesf"
+    qtbot.waitUntil(lambda: labels["rule"].text() == "sesf", timeout=10000)
+    assert not np.array_equal(anatomy_map, ws.fusion.decision_map)
+    fused_window.findChild(QtGui.QAction, "rule_anatomy").trigger()  # back to the default

@@ -75,6 +75,7 @@ class Controller(QtCore.QObject):
         self.settings = settings
         self.runner = runner
         self.fuser: Fuser | None = None
+        self._fuser_key: tuple[str, str] | None = None  # (device, rule) it was made for
         self.confirm_rigid = False
         workspace.set_engine(rule=settings.rule(), device=settings.device())
         self._rule = workspace.fusion_rule
@@ -83,10 +84,15 @@ class Controller(QtCore.QObject):
 
     # ------------------------------------------------------------------ engine
     def get_fuser(self) -> Fuser:
-        """Return the fuser for the workspace's rule and device (loaded on first use, in a worker)."""
-        if self.fuser is None:
-            ws = self.workspace
-            self.fuser = fuser_for(ws.fusion_device, ws.fusion_rule)
+        """Return the fuser for the workspace's rule and device (loaded on first use, in a worker).
+
+        The fuser is kept with the choice it was made for: one made for a rule or device
+        changed while it loaded is not used for the new choice.
+        """
+        ws = self.workspace
+        key = (ws.fusion_device, ws.fusion_rule)
+        if self.fuser is None or self._fuser_key != key:
+            self.fuser, self._fuser_key = fuser_for(*key), key
         return self.fuser
 
     def set_rule(self, rule: str) -> None:
