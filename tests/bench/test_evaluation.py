@@ -16,8 +16,8 @@ from brainfuse.bench.evaluation import (
     discover_pairs,
     evaluate,
     load_pair,
-    read_metrics_csv,
 )
+from brainfuse.bench.evaluation_report import read_metrics_csv
 from brainfuse.errors import CancelledError, GeometryMismatchError, UnreadableInputError
 from brainfuse.metrics import fusion_metrics
 

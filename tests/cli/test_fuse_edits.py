@@ -7,7 +7,8 @@ import pytest
 
 from brainfuse.cli import main
 from brainfuse.export.nifti import write_nifti
-from brainfuse.reading.edits import EditVolume, save_edits
+from brainfuse.reading.edit_apply import save_edits
+from brainfuse.reading.edits import EditVolume
 from tests.demo_slices import demo_slices
 
 

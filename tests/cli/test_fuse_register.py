@@ -121,6 +121,28 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
     data = np.asarray(fused.dataobj, dtype=np.float32)
     assert np.isfinite(data).all() and data.max() > data.min()
 
+    # --transform aligns by the saved transform instead of registering again: the same grid
+    # and the same fused volume as the registration that wrote it.
+    again = tmp_path / "again.nii.gz"
+    status = main(["fuse", str(ct_dir), str(mri_path), "-o", str(again), "--transform", str(tfm)])
+    assert status == 0, capsys.readouterr().err
+    assert "Aligned by a transform loaded from a file." in capsys.readouterr().err
+    fused_again = nib.load(again)
+    np.testing.assert_allclose(fused_again.affine, mri_affine, atol=1e-3)
+    diff = np.abs(np.asarray(fused_again.dataobj, dtype=np.float32) - data)
+    print("transform vs registration: max", diff.max(), "mean", diff.mean())
+    assert diff.mean() < 1e-3 * max(1.0, float(data.max())), diff.mean()
+    # a saved transform puts the CT on the MRI's grid: asking for the CT's grid is refused
+    status = main(
+        [
+            *("fuse", str(ct_dir), str(mri_path), "-o", str(tmp_path / "ct_grid.nii.gz")),
+            *("--transform", str(tfm), "--reference", "ct"),
+        ]
+    )
+    assert status == 2
+    assert "reference mri" in capsys.readouterr().err
+    assert not (tmp_path / "ct_grid.nii.gz").exists()
+
 
 def test_fuse_refuses_plain_png_with_scan_without_none(tmp_path, capsys):
     from PIL import Image

@@ -11,7 +11,7 @@ import pytest
 from brainfuse.cli import main
 from brainfuse.export import export_result
 from brainfuse.export.seg import SEG_FILE_NAME, SEGMENT_LABELS
-from tests.io.dicom_factory import write_series
+from tests.dicom_factory import write_series
 
 from .conftest import DCIODVFY, load_volume
 from .test_dicom import dciodvfy

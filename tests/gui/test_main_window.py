@@ -323,6 +323,29 @@ def test_the_window_offers_and_reports_the_alignment(window, small_pair, qtbot):
         ws.set_register_mode("affine")
 
 
+def test_menus_follow_the_workspace_rule_device_and_alignment(window, settings, qtbot):
+    ws = window.workspace
+    # the model loads in the background; let it end so no load is left running afterwards
+    qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=60000)
+    assert (
+        window.menus.rule_actions["anatomy"].isChecked()
+        and window.menus.device_actions["auto"].isChecked()
+    )
+    ws.set_engine(rule="sesf", device="cpu")  # a script, a session or another view chose
+    assert (
+        window.menus.rule_actions["sesf"].isChecked()
+        and window.menus.device_actions["cpu"].isChecked()
+    )
+    assert settings.rule() == "anatomy"  # the preference for new windows is the user's own
+    ws.set_register_mode("rigid")
+    assert window.menus.register_actions["rigid"].isChecked()
+    assert not window.menus.register_actions["auto"].isChecked()
+    window.menus.register_actions["none"].trigger()  # the menu itself
+    assert ws.register_mode == "none"
+    window.menus.device_actions["auto"].trigger()
+    assert ws.fusion_device == "auto" and settings.device() == "auto"
+
+
 def test_rule_menu_refuses_with_the_other_rule_and_says_which_ran(fused_window, qtbot):
     ws = fused_window.workspace
     labels = fused_window.readouts.labels

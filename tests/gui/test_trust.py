@@ -138,16 +138,16 @@ def test_a_2d_3d_mismatch_leaves_one_consistent_cleared_state(
         assert panel.image.image is None
         assert panel.message.text() == ws.problem
     assert "--" not in shown[0] and "--" not in ws.problem  # menu names, no CLI flags
-    assert not window.action_fuse_again.isEnabled()
+    assert not window.menus.action_fuse_again.isEnabled()
 
 
 def test_fuse_again_is_disabled_with_nothing_loaded(window, small_pair, qtbot):
-    assert not window.action_fuse_again.isEnabled()
-    window.action_fuse_again.trigger()  # and does nothing
+    assert not window.menus.action_fuse_again.isEnabled()
+    window.menus.action_fuse_again.trigger()  # and does nothing
     assert not window.runner.is_running("fuse")
     with qtbot.waitSignal(window.fusion_finished, timeout=120000):
         window.set_pair(*small_pair)
-    assert window.action_fuse_again.isEnabled()
+    assert window.menus.action_fuse_again.isEnabled()
 
 
 # ---------------------------------------------------------------------- layout
@@ -163,7 +163,7 @@ def test_layout_never_clips_at_1280x800_with_a_120_character_name(window, small_
     assert window.width() <= 1280 and window.height() <= 800
     assert name in window.sources_label.toolTip()
     assert "…" in window.sources_label.text()
-    scroll = window.side_scroll
+    scroll = window.side_panel
     viewport = scroll.viewport()
     side = scroll.widget()
     controls = [
@@ -235,8 +235,8 @@ def test_words_a_radiologist_reads(window, qtbot):
     menus = {a.text().replace("&", ""): a for a in window.menuBar().actions()}
     help_items = [a.text().replace("&", "") for a in menus["Help"].menu().actions()]
     assert {"Keyboard shortcuts", "User guide", "About BrainFuse"} <= set(help_items)
-    window.device_menu.aboutToShow.emit()
-    cuda = window.device_actions["cuda"]
+    window.menus.device_menu.aboutToShow.emit()
+    cuda = window.menus.device_actions["cuda"]
     problem = cuda_problem()
     assert cuda.isEnabled() == (problem is None)
     if problem is not None:
@@ -304,7 +304,7 @@ def test_a_voxel_at_a_known_lps_position_is_under_the_crosshair_in_three_planes(
         ws.mm_to_scene(moved, "axial")
     )
     # four panels in the coronal plane: every layer, fused ones too, through the cursor
-    window.plane_actions["coronal"].trigger()
+    window.menus.plane_actions["coronal"].trigger()
     ws.set_layout("four")
     assert ws.plane == "coronal" and {p.layer for p in window.viewers.shown()} == set(LAYERS)
     rows_cols = planes.plane_shape(ws.mri_grid, "coronal")[1:]

@@ -99,8 +99,8 @@ def test_force_ct_disk_with_the_mouse_then_undo_and_redo(fused_window, qtbot):
     assert window.tools.panels["fused"].outline.image is None
 
     window.activateWindow()
-    assert window.action_undo.shortcut().toString() == "Ctrl+Z"
-    assert window.action_redo.shortcut().toString() == "Ctrl+Shift+Z"
+    assert window.menus.reader.action_undo.shortcut().toString() == "Ctrl+Z"
+    assert window.menus.reader.action_redo.shortcut().toString() == "Ctrl+Shift+Z"
     qtbot.keyClick(window.viewers, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
     np.testing.assert_array_equal(np.array(ws.slice_image("fused")), before)  # bit for bit
     assert not ws.edits.labels.any() and window.tools.panels["map"].outline.image is None
@@ -117,7 +117,7 @@ def test_force_ct_disk_with_the_mouse_then_undo_and_redo(fused_window, qtbot):
     end = ws.index_to_mm((col + 12, row, k))
     _press_release(qtbot, window, centre, moves=[ws.index_to_mm((col + 6, row, k)), end])
     assert (ws.edits.labels[k] == 2).sum() > (np.pi * (4 / spacing) ** 2)  # a swept band
-    window.action_undo.trigger()
+    window.menus.reader.action_undo.trigger()
     np.testing.assert_array_equal(np.array(ws.slice_image("fused")), after)
 
 

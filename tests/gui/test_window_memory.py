@@ -52,7 +52,7 @@ def fuse_a_thousand_slices() -> tuple[float, float]:
 
     ct, mri = demo_pair()
     pair = crop(ct, 10, 110), crop(mri, 10, 110)
-    from brainfuse.gui.controller import fuser_for
+    from brainfuse.pipeline.fusers import fuser_for
 
     viewer = Viewer(show=False)
     ws = viewer.workspace

@@ -22,8 +22,8 @@ from brainfuse.pacs import (
     set_cache_limit,
 )
 from brainfuse.pacs.audit import audit_path
+from tests.dicom_factory import synthetic_mr
 from tests.pacs.conftest import dimse_node
-from tests.pacs.mr_factory import synthetic_mr
 
 
 def _study(orthanc, folder, patient_id: str) -> tuple[str, str, int]:

@@ -16,8 +16,8 @@ from brainfuse.cli import build_parser, main
 from brainfuse.errors import BrainFuseError
 from brainfuse.pacs import Node, Query, add_node, connect, get, load_nodes
 from brainfuse.pacs.secrets import SECRET_ENV, SERVICE
+from tests.dicom_factory import synthetic_mr
 from tests.pacs.conftest import dimse_node, https_node, tls_node
-from tests.pacs.mr_factory import synthetic_mr
 
 
 def _error_line(capsys) -> str:

@@ -10,17 +10,19 @@ import pytest
 
 from brainfuse.errors import BrainFuseError, GeometryMismatchError
 from brainfuse.model.image import ImageVolume
-from brainfuse.reading.edits import (
-    EditVolume,
+from brainfuse.reading.edit_apply import (
     apply_edits,
     apply_to_result,
-    describe,
-    edit_counts,
     load_edits,
-    outline,
-    provenance_fields,
     recompose,
     save_edits,
+)
+from brainfuse.reading.edits import (
+    EditVolume,
+    describe,
+    edit_counts,
+    outline,
+    provenance_fields,
 )
 from tests.demo_slices import demo_slices
 

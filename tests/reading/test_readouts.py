@@ -1,38 +1,39 @@
-"""Readouts are current or pending: a value computed for an older picture is never shown."""
+"""The readout numbers are :func:`brainfuse.metrics.fusion_metrics`' own, computed only as asked."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from brainfuse.reading.readouts import Readouts
+from brainfuse.metrics import fusion_metrics
+from brainfuse.model.intensity import to_255
+from brainfuse.reading.readouts import slice_metrics
 
 
-def test_pending_until_computed_for_the_current_picture():
-    board = Readouts()
-    assert board.pending == ["ssim", "psnr", "bone_kept", "brain_kept", "fusion_ms"]
-    first = board.invalidate()
-    assert board.put(first, {"ssim": 0.864, "psnr": 21.0, "bone_kept": 0.9, "brain_kept": 0.8})
-    assert board.shown()["ssim"] == pytest.approx(0.864)
-    edit = board.invalidate()  # a brush edit: the old numbers go at once
-    assert board.shown()["ssim"] is None and "ssim" in board.shown()["pending"]
-    assert not board.put(first, {"ssim": 0.864})  # a late result for the old picture: dropped
-    assert board.shown()["ssim"] is None
-    assert board.put(edit, {"ssim": 0.693})
-    assert board.shown()["ssim"] == pytest.approx(0.693)
-    assert "ssim" not in board.pending and "psnr" in board.pending
+@pytest.fixture(scope="module")
+def slices():
+    from brainfuse.io import demo_pair
+    from brainfuse.model.intensity import to_unit
+
+    ct, mri = demo_pair()
+    k = ct.n_slices // 2
+    ct01 = np.asarray(to_unit(ct, lazy=False)[0][k], np.float32)
+    mri01 = np.asarray(to_unit(mri, lazy=False)[0][k], np.float32)
+    fused = np.maximum(ct01, mri01)
+    return fused, ct01, mri01, ct.array[k]
 
 
-def test_fusion_time_is_the_fusions_not_a_recomposes():
-    board = Readouts()
-    board.fusion_time({"encode": 300.0, "total": 1200.0}, n_slices=4)
-    assert board.shown()["fusion_ms"] == pytest.approx(300.0)
-    board.fusion_time({"recompose": 2.0}, n_slices=4)  # a window change recomposed
-    board.invalidate()  # scrolling: picture readouts pending, the fusion time stays
-    assert board.shown()["fusion_ms"] == pytest.approx(300.0)
-    assert "fusion_ms" not in board.pending
+def test_readouts_equal_the_full_metric_set(slices):
+    fused, ct01, mri01, hu = slices
+    full = fusion_metrics(to_255(fused), to_255(ct01), to_255(mri01), ct_scale="hu", ct_hu=hu)
+    shown = slice_metrics(fused, ct01, mri01, extra=True, ct_scale="hu", ct_hu=hu)
+    assert set(shown) == {"ssim", "psnr", "bone_kept", "brain_kept", "qabf", "mi"}
+    np.testing.assert_equal(shown, {key: full[key] for key in shown})  # NaN equals NaN here
+    quick = slice_metrics(fused, ct01, mri01)  # not a CT: no anatomy, no Qabf/MI
+    assert set(quick) == {"ssim", "psnr"} and quick["ssim"] == full["ssim"]
 
 
-def test_unknown_names_are_refused():
-    board = Readouts()
-    with pytest.raises(KeyError):
-        board.put(board.picture, {"sharpness": 1.0})
+def test_fusion_metrics_refuses_an_unknown_name(slices):
+    fused, ct01, mri01, _ = slices
+    with pytest.raises(ValueError, match="unknown metrics"):
+        fusion_metrics(to_255(fused), to_255(ct01), to_255(mri01), names=["ssim", "sharpness"])

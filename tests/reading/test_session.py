@@ -11,7 +11,8 @@ import SimpleITK
 from brainfuse.errors import UnreadableInputError
 from brainfuse.export.nifti import write_nifti
 from brainfuse.model.image import ImageVolume
-from brainfuse.reading.edits import EditVolume, apply_to_result
+from brainfuse.reading.edit_apply import apply_to_result
+from brainfuse.reading.edits import EditVolume
 from brainfuse.reading.measure import Region, Ruler, table
 from brainfuse.reading.session import (
     MAX_RECENT,

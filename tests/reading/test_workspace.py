@@ -224,3 +224,22 @@ def test_plane_views_go_through_the_cursor_and_step_along_their_normal():
     with pytest.raises(ValueError, match="unknown plane"):
         ws.set_plane("oblique")
     assert ws.plane_image("fused", "sagittal") is None  # nothing fused yet
+
+
+def test_rule_device_and_alignment_are_workspace_state_with_signals():
+    ws = Workspace()
+    assert (ws.fusion_rule, ws.fusion_device, ws.register_mode) == ("anatomy", "auto", "auto")
+    engine, modes = [], []
+    ws.engine_changed.connect(lambda: engine.append((ws.fusion_rule, ws.fusion_device)))
+    ws.register_mode_changed.connect(modes.append)
+    ws.set_engine(rule="sesf")
+    ws.set_engine(device="cpu")
+    ws.set_engine(rule="sesf", device="cpu")  # no change: no signal
+    ws.set_register_mode("rigid")
+    ws.set_register_mode("rigid")
+    assert engine == [("sesf", "auto"), ("sesf", "cpu")] and modes == ["rigid"]
+    with pytest.raises(ValueError, match="unknown fusion rule"):
+        ws.set_engine(rule="average")
+    with pytest.raises(ValueError, match="unknown device"):
+        ws.set_engine(device="tpu")
+    assert (ws.fusion_rule, ws.fusion_device) == ("sesf", "cpu")

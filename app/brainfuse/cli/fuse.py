@@ -71,6 +71,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the registration transform (ITK .tfm) to reproduce this alignment",
     )
     p.add_argument(
+        "--transform",
+        metavar="TFM",
+        help="align by this saved rigid transform (ITK .tfm, e.g. from --save-transform or the "
+        "window's Check alignment) instead of registering again; puts the CT on the MRI's grid",
+    )
+    p.add_argument(
         "--edits",
         metavar="EDITS",
         help="decision-map edits saved by the window (NIfTI on the result's grid: 0 automatic, "
@@ -134,6 +140,11 @@ def _fuse(args, volumes: list, job):
         settings = FusionSettings(rule=args.rule)
         fuser = Fuser(args.method, settings=settings, device=args.device, threads=args.threads)
         allow = args.allow_different_patients
+        transform = None
+        if args.transform:
+            from brainfuse.pipeline.transform import load_transform
+
+            transform = load_transform(args.transform)
         aligned = align(
             ct,
             mri,
@@ -141,6 +152,7 @@ def _fuse(args, volumes: list, job):
             reference=args.reference,
             progress=job,
             allow_different_patients=allow,
+            transform=transform,
         )
         del ct, mri
         # lazy: each batch of slices is windowed when fused (no float copy of the sources)
@@ -193,13 +205,15 @@ def _job(args: argparse.Namespace, job):
         if not Path(args.edits).is_file():
             raise ExportError(f"edits file {args.edits} does not exist")
         inputs.append(args.edits)
+    if args.transform:
+        inputs.append(args.transform)
     _refuse_inputs([args.output, args.decision_map, args.save_transform], inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the fallback is printed below
         notes = [(v.name, v.warnings) for v in volumes]  # what loading found odd
         result, aligned_line = _fuse(args, volumes, job)
     if args.edits:
-        from brainfuse.reading.edits import apply_edits_file
+        from brainfuse.reading.edit_apply import apply_edits_file
 
         result = apply_edits_file(result, args.edits)
     slice_index = args.slice

@@ -13,12 +13,18 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from brainfuse.model import intensity
-from brainfuse.model.overlay import DEFAULT_COLORMAP, blend_overlay, colormap_lut
+from brainfuse.model.overlay import (
+    DEFAULT_COLORMAP,
+    as_uint8_rgb,
+    colormap_lut,
+    overlay_decision_map,
+)
+from brainfuse.model.overlay import windowed_uint8 as to_uint8
 
 __all__ = [
+    # as_uint8_rgb, colormap_lut, overlay_decision_map, to_uint8: from brainfuse.model.overlay
     "as_uint8_rgb",
-    "colormap_lut",  # re-exported from brainfuse.model.overlay
+    "colormap_lut",
     "draw_legend",
     "overlay_decision_map",
     "to_uint8",
@@ -26,82 +32,10 @@ __all__ = [
 ]
 
 
-def to_uint8(image01: np.ndarray, window: tuple[float, float] | None = None) -> np.ndarray:
-    """Scale a ``[0, 1]`` image to ``uint8`` (:func:`brainfuse.model.intensity.to_uint8`).
-
-    Parameters
-    ----------
-    image01 : ndarray of float
-        Values in ``[0, 1]`` (clipped outside).
-    window : (low, high), optional
-        Display window in the same ``[0, 1]`` units; values are stretched from ``low`` to
-        ``high`` before scaling. ``None`` shows the full range.
-
-    Returns
-    -------
-    ndarray of uint8
-        ``np.round(255 * x)``, same shape.
-    """
-    x = np.asarray(image01, dtype=np.float64)
-    if window is not None:
-        low, high = float(window[0]), float(window[1])
-        if not high > low:
-            raise ValueError(f"display window must have high > low; got ({low}, {high})")
-        x = (x - low) / (high - low)
-    return intensity.to_uint8(x)
-
-
 def to_uint16(image01: np.ndarray) -> np.ndarray:
     """Scale a ``[0, 1]`` image to ``uint16`` (``np.round(65535 * x)``), keeping precision."""
     x = np.clip(np.asarray(image01, dtype=np.float64), 0.0, 1.0)
     return np.round(65535.0 * x).astype(np.uint16)
-
-
-def as_uint8_rgb(rgb: np.ndarray) -> np.ndarray:
-    """Colour pixels ``(..., 3)`` as uint8: kept if already 8-bit, else ``[0, 1]`` scaled."""
-    rgb = np.asarray(rgb)
-    if rgb.dtype == np.uint8:
-        return np.ascontiguousarray(rgb)
-    return to_uint8(rgb)
-
-
-def _as_8bit(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
-    """Return the picture as shown: (H, W, 3) uint8 colour, or (H, W) uint8 grey."""
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 3:
-        return as_uint8_rgb(image)
-    return to_uint8(image, window)
-
-
-def overlay_decision_map(
-    image: np.ndarray,
-    decision_map: np.ndarray,
-    *,
-    opacity: float = 0.4,
-    colormap: str = DEFAULT_COLORMAP,
-    window: tuple[float, float] | None = None,
-) -> np.ndarray:
-    """Burn the decision map into a fused slice as the window shows it.
-
-    Parameters
-    ----------
-    image : (H, W) ndarray of float in [0, 1], or (H, W, 3) uint8
-        The fused slice (grey or RGB).
-    decision_map : (H, W) ndarray
-        1 (or the soft weight) where image 1 (CT) was taken, 0 where image 2 (MRI) was.
-    opacity : float
-        Overlay opacity, 0 (invisible) to 1.
-    colormap : str
-        One of :data:`brainfuse.model.overlay.COLORMAPS`; its top end marks image 1.
-    window : (low, high), optional
-        Display window applied to a grey ``image`` (see :func:`to_uint8`).
-
-    Returns
-    -------
-    (H, W, 3) ndarray of uint8
-        :func:`brainfuse.model.overlay.blend_overlay` of the picture (alpha rising with the map).
-    """
-    return blend_overlay(_as_8bit(image, window), decision_map, opacity=opacity, colormap=colormap)
 
 
 def draw_legend(

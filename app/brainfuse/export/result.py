@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from brainfuse.export.png import write_png, write_png_slices
 from brainfuse.export.provenance import make_provenance
 from brainfuse.export.render import draw_legend, overlay_decision_map
 from brainfuse.model.image import ImageVolume
-from brainfuse.model.overlay import DEFAULT_COLORMAP
+from brainfuse.model.overlay import OverlayStyle
 from brainfuse.model.results import PairResult, edit_provenance
 
 __all__ = ["FORMATS", "OverlayStyle", "export_result", "infer_format", "slice_volume"]
@@ -117,24 +117,6 @@ def _identity_volume(result: PairResult, slice_index: int | None) -> ImageVolume
     if volume is None or slice_index is None or volume.n_slices != result.fused.n_slices:
         return volume
     return slice_volume(volume, slice_index)
-
-
-@dataclass(frozen=True)
-class OverlayStyle:
-    """How the decision map is burned in: as the window shows it.
-
-    Attributes
-    ----------
-    opacity : float in [0, 1]
-    colormap : str, one of :data:`brainfuse.model.overlay.COLORMAPS`
-    soft : bool, the soft map (True) or the hard map (False)
-    legend : bool, draw the colour bar with its labels in the lower-left corner
-    """
-
-    opacity: float = 0.4
-    colormap: str = DEFAULT_COLORMAP
-    soft: bool = False
-    legend: bool = True
 
 
 def _overlay_slices(

@@ -31,14 +31,9 @@ def _model_card_summary() -> str:
 
 
 def _weights_checksum() -> str:
-    """SHA-256 of the shipped weights (or why it cannot be given)."""
-    try:
-        from brainfuse.fusion.weights import sha256_of, shipped_weights_path
+    from brainfuse.pipeline.fusers import weights_checksum  # loads torch: only when asked
 
-        path = shipped_weights_path()
-        return f"{path.name}: {sha256_of(path)}" if path.is_file() else f"{path.name}: missing"
-    except Exception as exc:  # the About box must open whatever is missing
-        return f"unavailable ({exc})"
+    return weights_checksum()
 
 
 def markdown_inline(text: str) -> str:

@@ -195,7 +195,7 @@ class CheckView(QtWidgets.QDialog):
     def save_transform(self, path: str | None = None) -> None:
         """Write the alignment's transform to an ITK ``.tfm`` file (ask where when ``None``)."""
         from brainfuse.errors import BrainFuseError
-        from brainfuse.grid import save_transform
+        from brainfuse.pipeline.transform import save_transform
 
         ws = self.workspace
         if ws.alignment is None or ws.alignment.transform is None:
@@ -216,7 +216,7 @@ class CheckView(QtWidgets.QDialog):
     def load_transform(self, path: str | None = None) -> None:
         """Align the pair by a transform read from a ``.tfm`` file (ask which when ``None``)."""
         from brainfuse.errors import BrainFuseError
-        from brainfuse.grid import load_transform
+        from brainfuse.pipeline.transform import load_transform
 
         if path is None:
             path, _ = QtWidgets.QFileDialog.getOpenFileName(

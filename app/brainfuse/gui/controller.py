@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 from PySide6 import QtCore
 
 from brainfuse._runtime.heap import freeze_long_lived, return_free_memory
-from brainfuse.fusion import Fuser, FusionSettings
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.tasks import (
     Aligned,
@@ -26,6 +24,7 @@ from brainfuse.gui.tasks import (
     export_task,
     fusion_task,
     load_task,
+    recompose_task,
     resume_task,
     transform_task,
 )
@@ -33,31 +32,11 @@ from brainfuse.gui.workers import TaskRunner
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.overlay import overlay_lut
 from brainfuse.model.results import PairResult
-from brainfuse.pipeline import prepare
+from brainfuse.pipeline import PairFusion
+from brainfuse.pipeline.fusers import Fuser, fuser_for
 from brainfuse.reading.workspace import Workspace
 
-__all__ = ["Controller", "fuser_for"]
-
-_FUSERS: dict[tuple[str, str], Fuser] = {}
-_FUSER_LOCK = threading.Lock()
-
-
-def fuser_for(device: str, rule: str = "anatomy") -> Fuser:
-    """Return the CNN :class:`~brainfuse.fusion.Fuser` for ``device`` and fusion ``rule``.
-
-    The rule is ``anatomy`` or ``sesf``; each fuser is made once per process.
-
-    The first call loads the weights and runs one tiny fusion so that torch's lazy start-up
-    (thread pool, kernels) happens here, in a worker, and not inside the first slice.
-    """
-    with _FUSER_LOCK:
-        key = (device, rule)
-        if key not in _FUSERS:
-            fuser = Fuser(method="cnn", settings=FusionSettings(rule=rule), device=device)
-            warm = np.zeros((32, 32), np.float32)
-            fuser.fuse(warm, warm)
-            _FUSERS[key] = fuser
-        return _FUSERS[key]
+__all__ = ["Controller"]
 
 
 class Controller(QtCore.QObject):
@@ -96,26 +75,47 @@ class Controller(QtCore.QObject):
         self.settings = settings
         self.runner = runner
         self.fuser: Fuser | None = None
+        self._fuser_key: tuple[str, str] | None = None  # (device, rule) it was made for
         self.confirm_rigid = False
+        workspace.set_engine(rule=settings.rule(), device=settings.device())
+        self._rule = workspace.fusion_rule
         workspace.sources_changed.connect(self._drop_old_work)
+        workspace.engine_changed.connect(self._engine_changed)
 
     # ------------------------------------------------------------------ engine
     def get_fuser(self) -> Fuser:
-        """Return the fuser for the chosen device and rule (loaded on first use, in the worker)."""
-        if self.fuser is None:
-            self.fuser = fuser_for(self.settings.device(), self.settings.rule())
+        """Return the fuser for the workspace's rule and device (loaded on first use, in a worker).
+
+        The fuser is kept with the choice it was made for: one made for a rule or device
+        changed while it loaded is not used for the new choice.
+        """
+        ws = self.workspace
+        key = (ws.fusion_device, ws.fusion_rule)
+        if self.fuser is None or self._fuser_key != key:
+            self.fuser, self._fuser_key = fuser_for(*key), key
         return self.fuser
 
     def set_rule(self, rule: str) -> None:
-        """Choose the fusion rule (``anatomy`` or ``sesf``) and fuse the pair again with it."""
+        """Choose the fusion rule (``anatomy`` or ``sesf``), remembered for new windows.
+
+        The workspace's ``engine_changed`` then fuses the pair again with it.
+        """
         self.settings.set_rule(rule)
-        self.fuser = None
-        self.start_fusion()
+        self.workspace.set_engine(rule=rule)
 
     def set_device(self, device: str) -> None:
         """Choose the fusion device (``auto``, ``cpu``, ``cuda``); applies to the next fusion."""
         self.settings.set_device(device)
+        self.workspace.set_engine(device=device)
+
+    def _engine_changed(self) -> None:
+        """Drop the fuser of the old rule or device; a new rule fuses the pair again."""
+        ws = self.workspace
+        rule_changed = ws.fusion_rule != self._rule
+        self._rule = ws.fusion_rule
         self.fuser = None
+        if rule_changed:
+            self.start_fusion()
 
     def warm_up(self) -> None:
         """Load the fusion model in the background now, not when the first pair arrives.
@@ -308,8 +308,8 @@ class Controller(QtCore.QObject):
     def refuse_if_windows_changed(self) -> None:
         """Follow the windows on screen when they differ from those of the last fusion.
 
-        A finished CNN fusion is recomposed with the new windows (its decision map does not
-        depend on them: no encoder run); otherwise the pair is fused again.
+        A finished CNN fusion is recomposed with the new windows in a worker (its decision map
+        does not depend on them: no encoder run); otherwise the pair is fused again.
         """
         ws = self.workspace
         if not ws.windows_changed_since_fusion():
@@ -317,8 +317,23 @@ class Controller(QtCore.QObject):
         fusion = ws.fusion
         if fusion is not None and fusion.fuser.method == "cnn" and fusion.done.all():
             ct_window, mr_window = ws.fusion_windows()
-            ws.start_fusion(fusion.recomposed(prepare(ws.alignment, ct_window, mr_window)))
-            self.fusion_finished.emit()
+
+            def recomposed(new: PairFusion) -> None:
+                if ws.fusion is fusion:  # not a new pair or fusion meanwhile
+                    ws.start_fusion(new)
+                    self.fusion_finished.emit()
+
+            self.runner.start(
+                "fuse",
+                recompose_task,
+                fusion,
+                ws.alignment,
+                ct_window,
+                mr_window,
+                label="Recomposing",
+                subject=self._pair_name(),
+                on_return=recomposed,
+            )
             return
         self.start_fusion()
 

@@ -110,8 +110,8 @@ def export_from_window(window: MainWindow, options: ExportOptions | None = None)
     PNG writes the slice on screen; DICOM and NIfTI write the whole fused volume. An overlay
     is burned in as it is drawn (colour table, opacity, hard/soft map).
     """
-    from brainfuse.export import OverlayStyle
     from brainfuse.gui.tasks import ExportRequest
+    from brainfuse.model.overlay import OverlayStyle
 
     ws = window.workspace
     if not (ws.has_grid and ws.is_fused(ws.slice_index)):

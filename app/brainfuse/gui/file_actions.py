@@ -1,6 +1,6 @@
 """File-menu actions beyond opening and exporting: PACS query/retrieve and send.
 
-Built into the File menu by :func:`brainfuse.gui.layout.build_menus`. The dialogs themselves
+Put into the File menu by :class:`brainfuse.gui.menus.Menus`. The dialogs themselves
 live in :mod:`brainfuse.gui.pacs_dialog`; this module only hooks them to the window and
 remembers the folder of the last DICOM export (what "Send to PACS" offers first).
 """
@@ -15,7 +15,7 @@ from PySide6 import QtWidgets
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
 
-__all__ = ["add_pacs_actions", "last_dicom_export"]
+__all__ = ["PacsActions", "last_dicom_export"]
 
 
 def last_dicom_export(paths: list) -> str | None:
@@ -24,30 +24,35 @@ def last_dicom_export(paths: list) -> str | None:
     return str(dicom[0].parent) if dicom else None
 
 
-def add_pacs_actions(window: MainWindow, menu: QtWidgets.QMenu) -> None:
-    """``Open from PACS…`` and ``Send to PACS…`` in ``menu``; track the last DICOM export.
+class PacsActions:
+    """``Open from PACS…`` and ``Send to PACS…`` in a menu; the last DICOM export's folder.
 
-    The window gets ``action_open_pacs``, ``action_send_pacs`` and ``last_dicom_export``
-    (folder of the latest DICOM export, ``None`` before one).
+    Attributes
+    ----------
+    action_open_pacs, action_send_pacs, action_pacs_nodes : QAction
+    last_dicom_export : str or None
+        Folder of the latest DICOM export of the window (what Send offers first); None
+        before one.
     """
-    from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog
 
-    window.last_dicom_export = None
+    def __init__(self, window: MainWindow, menu: QtWidgets.QMenu) -> None:
+        from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog
 
-    def exported(paths: list) -> None:
+        self.last_dicom_export: str | None = None
+        window.controller.exported.connect(self._exported)
+        self.action_open_pacs = menu.addAction(
+            "Open from &PACS…", lambda: OpenFromPacsDialog.open_for(window)
+        )
+        self.action_send_pacs = menu.addAction(
+            "Send to PAC&S…", lambda: SendToPacsDialog.open_for(window, self.last_dicom_export)
+        )
+        from brainfuse.gui.pacs_nodes import PacsNodesDialog
+
+        self.action_pacs_nodes = menu.addAction(
+            "PACS &nodes…", lambda: PacsNodesDialog.open_for(window)
+        )
+
+    def _exported(self, paths: list) -> None:
         folder = last_dicom_export(paths)
         if folder is not None:
-            window.last_dicom_export = folder
-
-    window.controller.exported.connect(exported)
-    window.action_open_pacs = menu.addAction(
-        "Open from &PACS…", lambda: OpenFromPacsDialog.open_for(window)
-    )
-    window.action_send_pacs = menu.addAction(
-        "Send to PAC&S…", lambda: SendToPacsDialog.open_for(window, window.last_dicom_export)
-    )
-    from brainfuse.gui.pacs_nodes import PacsNodesDialog
-
-    window.action_pacs_nodes = menu.addAction(
-        "PACS &nodes…", lambda: PacsNodesDialog.open_for(window)
-    )
+            self.last_dicom_export = folder

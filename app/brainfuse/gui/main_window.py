@@ -4,7 +4,9 @@ It only shows and asks. Opening, alignment, fusion and export go through a
 :class:`~brainfuse.gui.controller.Controller`, whose workers wrap the core (the fusion is
 :class:`brainfuse.pipeline.PairFusion`, as on the command line). Flow: load both → align →
 fuse the slice on screen first → the rest of the volume in the background → re-fuse
-(debounced) when a window changes. Layout and menus are built in :mod:`brainfuse.gui.layout`.
+(debounced) when a window changes. The window composes its parts: a
+:class:`~brainfuse.gui.layout.SidePanel`, :class:`~brainfuse.gui.menus.Menus` (with the reader's
+:class:`~brainfuse.gui.reader_panel.ReaderMenus`), the viewers, a :class:`Controller`.
 
 Conventions (3D Slicer, ITK-SNAP, FSLeyes, Horos): radiological display (patient right on the
 screen's left), orientation letters on every edge, linked pan/zoom and crosshair, wheel and
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import qdebounced
@@ -27,20 +28,17 @@ from brainfuse.gui.controller import Controller
 from brainfuse.gui.controls import OverlayControl, SliceControl, WindowControl
 from brainfuse.gui.export_dialog import ExportOptions, export_from_window
 from brainfuse.gui.fusion_state import CancelNote
-from brainfuse.gui.layout import build_central, build_menus, sources_text, window_title
+from brainfuse.gui.layout import SidePanel, side_by_side, sources_text, window_title
+from brainfuse.gui.menus import Menus
 from brainfuse.gui.pointer import PointerReadout
-from brainfuse.gui.readouts import ReadoutPanel, slice_metrics
+from brainfuse.gui.readouts import ReadoutPanel
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.viewer_grid import ViewerGrid
 from brainfuse.gui.words import for_window
 from brainfuse.gui.workers import TaskRunner, show_internal_error
 from brainfuse.model.image import ImageVolume
-from brainfuse.model.intensity import bone_scale
+from brainfuse.reading.readouts import readout_inputs
 from brainfuse.reading.workspace import Workspace
-
-if TYPE_CHECKING:  # made by reader_panel.build_reader_tools (those modules import the window)
-    from brainfuse.gui.reader_panel import ReaderDock
-    from brainfuse.gui.tools import ToolController
 
 __all__ = ["MainWindow"]
 
@@ -74,34 +72,6 @@ class MainWindow(QtWidgets.QMainWindow):
     #: SSIM/PSNR (and Qabf/MI) of the slice on screen were written to the readouts
     readouts_updated = QtCore.Signal(dict)
 
-    # Parts the window uses again, made by brainfuse.gui.layout.build_menus / build_central,
-    # and by the menu hooks of file_actions, session_actions, view_image and reader_panel.
-    action_open_ct: QtGui.QAction
-    action_open_mri: QtGui.QAction
-    action_export: QtGui.QAction
-    action_overlay: QtGui.QAction
-    action_three: QtGui.QAction
-    action_fuse_again: QtGui.QAction
-    action_open_pacs: QtGui.QAction
-    action_send_pacs: QtGui.QAction
-    action_pacs_nodes: QtGui.QAction
-    action_save_session: QtGui.QAction
-    action_open_session: QtGui.QAction
-    action_save_view: QtGui.QAction
-    action_undo: QtGui.QAction
-    action_redo: QtGui.QAction
-    plane_actions: dict[str, QtGui.QAction]
-    device_actions: dict[str, QtGui.QAction]
-    brush_actions: dict[str, QtGui.QAction]
-    tool_actions: dict[str, QtGui.QAction]
-    recent_menu: QtWidgets.QMenu
-    recent_sessions_menu: QtWidgets.QMenu
-    device_menu: QtWidgets.QMenu
-    side_scroll: QtWidgets.QScrollArea
-    reader_dock: ReaderDock
-    tools: ToolController
-    last_dicom_export: str | None  # folder of the last DICOM export (offered by Send to PACS)
-
     def __init__(
         self,
         workspace: Workspace | None = None,
@@ -126,7 +96,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sources_label = QtWidgets.QLabel("No images loaded.")
         self.sources_label.setWordWrap(True)
         self.sources_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.setCentralWidget(build_central(self))
+        self.side_panel = SidePanel(
+            self.sources_label,
+            self.slice_control,
+            self.window_control,
+            self.overlay_control,
+            self.readouts,
+        )
+        self.setCentralWidget(side_by_side(self.viewers, self.side_panel))
         self.position_label = QtWidgets.QLabel("")
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
@@ -145,12 +122,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.fuse_again_button = self.cancel_note.button
         self.check_view: CheckView | None = None
         self.fusion_finished = self.controller.fusion_finished
-        build_menus(self)
+        self.menus = Menus(self)
+        self.tools = self.menus.reader.tools  # the mouse tools on the viewers
+        self.reader_dock = self.menus.reader.dock
         self._connect()
         self.settings.restore(ws)
         self._refresh_all()
         self.resize(1280, 800)
         self.controller.warm_up()
+
+    @property
+    def last_dicom_export(self) -> str | None:
+        """Folder of the window's last DICOM export (what Send to PACS offers); None before."""
+        return self.menus.pacs.last_dicom_export
 
     # ------------------------------------------------------------------ construction
     def _connect(self) -> None:
@@ -220,13 +204,15 @@ class MainWindow(QtWidgets.QMainWindow):
         """Show a CT–MRI pair already in memory: align, then fuse."""
         self.controller.set_pair(ct, mri, demo=demo)
 
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
+    def fill_recent(self) -> None:
+        """List the recent files in File › Recent files (when that menu opens)."""
+        recent = self.menus.recent_menu
+        recent.clear()
         entries = self.settings.recent()
         if not entries:
-            self.recent_menu.addAction("(none)").setEnabled(False)
+            recent.addAction("(none)").setEnabled(False)
         for role, path in entries:
-            self.recent_menu.addAction(
+            recent.addAction(
                 f"{role.upper()}: {path}", functools.partial(self._open, role, path, False)
             )
 
@@ -302,10 +288,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.slice_control.update_from_workspace()
         self.window_control.update_from_workspace()
         self.overlay_control.update_from_workspace()
-        self.action_overlay.blockSignals(True)
-        self.action_overlay.setChecked(self.workspace.overlay_visible)
-        self.action_overlay.blockSignals(False)
-        self.action_fuse_again.setEnabled(self.workspace.has_grid)
+        self.menus.action_overlay.blockSignals(True)
+        self.menus.action_overlay.setChecked(self.workspace.overlay_visible)
+        self.menus.action_overlay.blockSignals(False)
+        self.menus.action_fuse_again.setEnabled(self.workspace.has_grid)
         self.viewers.refresh_images()
 
     def _sources_changed(self) -> None:
@@ -352,32 +338,23 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _overlay_changed(self) -> None:
         self.overlay_control.update_from_workspace()
-        self.action_overlay.blockSignals(True)
-        self.action_overlay.setChecked(self.workspace.overlay_visible)
-        self.action_overlay.blockSignals(False)
+        self.menus.action_overlay.blockSignals(True)
+        self.menus.action_overlay.setChecked(self.workspace.overlay_visible)
+        self.menus.action_overlay.blockSignals(False)
         self.viewers.refresh_images()
 
     def update_readouts(self, extra: bool = False) -> None:
-        """SSIM/PSNR (and Qabf/MI when ``extra``) of the slice on screen."""
+        """SSIM/PSNR (and Qabf/MI when ``extra``) of the slice on screen, in a worker."""
         ws = self.workspace
-        fused = ws.slice_image("fused")
-        ct01, mri01 = ws.unit_slice("ct"), ws.unit_slice("mri")
-        if fused is None or ct01 is None or mri01 is None:
+        inputs = readout_inputs(ws)
+        if inputs is None:
             self.readouts.clear()
             return
         rule = ws.fusion.rule if ws.fusion is not None else None
         self.readouts.show_run(ws.slice_ms, ws.device, rule)
-        ct = ws.fusion.prepared.ct if ws.fusion is not None else None
-        scale = bone_scale(ct) if ct is not None else None
-        ct_hu = ct.array[ws.slice_index] if ct is not None and scale == "hu" else None
         self.runner.start(
             "metrics",
-            lambda f, a, b, *, cancel: slice_metrics(
-                f, a, b, extra=extra, ct_scale=scale, ct_hu=ct_hu
-            ),
-            fused.copy(),
-            ct01,
-            mri01,
+            lambda *, cancel: inputs.metrics(extra),
             quiet=True,
             on_return=self._show_metrics,
         )

@@ -1,6 +1,6 @@
 """Edit and Tools menus and the Reader tools dock: brush, undo/redo, edits files, measurements.
 
-Built once by :func:`build_reader_tools` (called from :func:`brainfuse.gui.layout.build_menus`).
+A :class:`ReaderMenus` the main window owns builds them once.
 The dock holds the tool buttons, the brush (mode, radius in mm, disk or ball) and the
 measurement table (:func:`brainfuse.reading.measure.table`, copyable as tab-separated text).
 """
@@ -15,14 +15,14 @@ from PySide6 import QtGui, QtWidgets
 
 from brainfuse.errors import BrainFuseError
 from brainfuse.gui.tools import ToolController
-from brainfuse.reading.edits import load_edits, save_edits
+from brainfuse.reading.edit_apply import load_edits, save_edits
 from brainfuse.reading.measure import table
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
     from brainfuse.reading.workspace import Workspace
 
-__all__ = ["ReaderDock", "build_reader_tools", "load_edits_from", "save_edits_to"]
+__all__ = ["ReaderDock", "ReaderMenus", "load_edits_from", "save_edits_to"]
 
 _TOOL_TEXT = {
     "navigate": "&Navigate (crosshair, pan)",
@@ -164,55 +164,92 @@ class ReaderDock(QtWidgets.QDockWidget):
         QtWidgets.QApplication.clipboard().setText(self.table_text())
 
 
-def build_reader_tools(window: MainWindow) -> None:
-    """Edit and Tools menus (before View), the tool controller and the dock.
+class ReaderMenus:
+    """The Edit and Tools menus, the mouse tools and the Reader tools dock of a window.
 
-    The window gets ``tools`` (:class:`ToolController`), ``reader_dock``, ``action_undo``,
-    ``action_redo``, ``brush_actions`` (mode -> action) and ``tool_actions`` (tool -> action).
+    Parameters
+    ----------
+    window : MainWindow
+        The window whose menu bar and right dock area get them.
+    before : QAction
+        The menu bar entry the Edit and Tools menus go before (the View menu's).
+
+    Attributes
+    ----------
+    tools : ToolController
+    dock : ReaderDock
+    action_undo, action_redo : QAction
+    brush_actions : dict of str to QAction, brush mode -> action
+    tool_actions : dict of str to QAction, tool name -> action
     """
-    ws = window.workspace
-    tools = window.tools = ToolController(window)
-    dock = window.reader_dock = ReaderDock(window, tools)
-    window.addDockWidget(QtGui.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    bar = window.menuBar()
-    view = next(a for a in bar.actions() if a.text() == "&View")
-    edit = QtWidgets.QMenu("&Edit", window)
-    bar.insertMenu(view, edit)
-    window.action_undo = edit.addAction("&Undo edit", ws.undo)
-    window.action_undo.setShortcut(QtGui.QKeySequence("Ctrl+Z"))
-    window.action_redo = edit.addAction("&Redo edit", ws.redo)
-    window.action_redo.setShortcut(QtGui.QKeySequence("Ctrl+Shift+Z"))
-    edit.addSeparator()
-    modes = QtGui.QActionGroup(window)
-    window.brush_actions = {}
-    for mode, text in _MODE_TEXT.items():
-        act = edit.addAction(f"Brush: {text}")
-        act.setCheckable(True)
-        act.setChecked(mode == ws.brush_mode)
-        act.triggered.connect(_brush_in(ws, tools, mode))
-        modes.addAction(act)
-        window.brush_actions[mode] = act
-    ball = edit.addAction("Brush: ball through slices")
-    ball.setCheckable(True)
-    ball.toggled.connect(lambda on: ws.set_brush(ball=on))
-    edit.addAction("Brush radius…", lambda: _ask_radius(window))
-    edit.addSeparator()
-    edit.addAction("C&lear edits", ws.clear_edits)
-    edit.addAction("&Save edits…", lambda: _run_file_action(window, True))
-    edit.addAction("L&oad edits…", lambda: _run_file_action(window, False))
 
-    def sync() -> None:
-        window.action_undo.setEnabled(ws.edits is not None and ws.edits.can_undo)
-        window.action_redo.setEnabled(ws.edits is not None and ws.edits.can_redo)
-        window.brush_actions[ws.brush_mode].setChecked(True)
-        ball.blockSignals(True)
-        ball.setChecked(ws.brush_ball)
-        ball.blockSignals(False)
+    def __init__(self, window: MainWindow, before: QtGui.QAction) -> None:
+        ws = self.ws = window.workspace
+        self.tools = tools = ToolController(window)
+        self.dock = ReaderDock(window, tools)
+        window.addDockWidget(QtGui.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        bar = window.menuBar()
+        edit = QtWidgets.QMenu("&Edit", window)
+        bar.insertMenu(before, edit)
+        self.action_undo = edit.addAction("&Undo edit", ws.undo)
+        self.action_undo.setShortcut(QtGui.QKeySequence("Ctrl+Z"))
+        self.action_redo = edit.addAction("&Redo edit", ws.redo)
+        self.action_redo.setShortcut(QtGui.QKeySequence("Ctrl+Shift+Z"))
+        edit.addSeparator()
+        modes = QtGui.QActionGroup(window)
+        self.brush_actions: dict[str, QtGui.QAction] = {}
+        for mode, text in _MODE_TEXT.items():
+            act = edit.addAction(f"Brush: {text}")
+            act.setCheckable(True)
+            act.setChecked(mode == ws.brush_mode)
+            act.triggered.connect(_brush_in(ws, tools, mode))
+            modes.addAction(act)
+            self.brush_actions[mode] = act
+        self.ball = edit.addAction("Brush: ball through slices")
+        self.ball.setCheckable(True)
+        self.ball.toggled.connect(lambda on: ws.set_brush(ball=on))
+        edit.addAction("Brush radius…", lambda: _ask_radius(window))
+        edit.addSeparator()
+        edit.addAction("C&lear edits", ws.clear_edits)
+        edit.addAction("&Save edits…", lambda: _run_file_action(window, True))
+        edit.addAction("L&oad edits…", lambda: _run_file_action(window, False))
+        ws.edits_changed.connect(lambda _box: self.sync())
+        ws.brush_changed.connect(self.sync)
+        self.sync()
+        self.tool_actions = self._tools_menu(window, before)
 
-    ws.edits_changed.connect(lambda _box: sync())
-    ws.brush_changed.connect(sync)
-    sync()
-    _build_tools_menu(window, tools, view)
+    def sync(self) -> None:
+        """Enable Undo/Redo and check the brush entries as the workspace says."""
+        ws = self.ws
+        self.action_undo.setEnabled(ws.edits is not None and ws.edits.can_undo)
+        self.action_redo.setEnabled(ws.edits is not None and ws.edits.can_redo)
+        self.brush_actions[ws.brush_mode].setChecked(True)
+        self.ball.blockSignals(True)
+        self.ball.setChecked(ws.brush_ball)
+        self.ball.blockSignals(False)
+
+    def _tools_menu(self, window: MainWindow, before: QtGui.QAction) -> dict[str, QtGui.QAction]:
+        menu = QtWidgets.QMenu("&Tools", window)
+        window.menuBar().insertMenu(before, menu)
+        group = QtGui.QActionGroup(window)
+        actions: dict[str, QtGui.QAction] = {}
+        keys = {"navigate": "Esc", "brush": "B", "ruler": "M"}
+        tools = self.tools
+        for name, text in _TOOL_TEXT.items():
+            act = menu.addAction(text)
+            act.setCheckable(True)
+            act.setChecked(name == tools.tool)
+            if name in keys:
+                act.setShortcut(QtGui.QKeySequence(keys[name]))
+            act.triggered.connect(lambda _=False, n=name: tools.set_tool(n))
+            group.addAction(act)
+            actions[name] = act
+        tools.tool_changed.connect(lambda n: actions[n].setChecked(True))
+        menu.addSeparator()
+        copy = menu.addAction("&Copy measurements", self.dock.copy)
+        copy.setShortcut(QtGui.QKeySequence("Ctrl+Shift+C"))
+        menu.addAction("Clear &measurements", lambda: self.ws.set_measurements([]))
+        return actions
 
 
 def _brush_in(ws: Workspace, tools: ToolController, mode: str) -> Callable[..., None]:
@@ -232,25 +269,3 @@ def _ask_radius(window: MainWindow) -> None:
     )
     if ok:
         ws.set_brush(radius_mm=r)
-
-
-def _build_tools_menu(window: MainWindow, tools: ToolController, before: QtGui.QAction) -> None:
-    menu = QtWidgets.QMenu("&Tools", window)
-    window.menuBar().insertMenu(before, menu)
-    group = QtGui.QActionGroup(window)
-    window.tool_actions = {}
-    keys = {"navigate": "Esc", "brush": "B", "ruler": "M"}
-    for name, text in _TOOL_TEXT.items():
-        act = menu.addAction(text)
-        act.setCheckable(True)
-        act.setChecked(name == tools.tool)
-        if name in keys:
-            act.setShortcut(QtGui.QKeySequence(keys[name]))
-        act.triggered.connect(lambda _=False, n=name: tools.set_tool(n))
-        group.addAction(act)
-        window.tool_actions[name] = act
-    tools.tool_changed.connect(lambda n: window.tool_actions[n].setChecked(True))
-    menu.addSeparator()
-    copy = menu.addAction("&Copy measurements", window.reader_dock.copy)
-    copy.setShortcut(QtGui.QKeySequence("Ctrl+Shift+C"))
-    menu.addAction("Clear &measurements", lambda: window.workspace.set_measurements([]))

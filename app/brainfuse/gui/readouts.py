@@ -2,8 +2,8 @@
 
 SSIM, PSNR, bone and brain kept (always), Qabf and MI (on demand), time, device.
 
-All values come from :mod:`brainfuse.metrics` on the 0–255 scale
-(:func:`brainfuse.model.intensity.to_255`), for the slice on screen: fused image against the windowed CT and MRI.
+The values are computed by :mod:`brainfuse.reading.readouts` (from
+:func:`brainfuse.metrics.fusion_metrics`); this panel only writes them.
 """
 
 from __future__ import annotations
@@ -11,49 +11,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
-from brainfuse import metrics
 from brainfuse.gui.words import METRIC_TIPS
-from brainfuse.model.intensity import BoneScale, to_255
 
-__all__ = ["ReadoutPanel", "slice_metrics"]
-
-
-def slice_metrics(
-    fused01: np.ndarray,
-    ct01: np.ndarray,
-    mri01: np.ndarray,
-    *,
-    extra: bool = False,
-    ct_scale: BoneScale | None = None,
-    ct_hu: np.ndarray | None = None,
-) -> dict[str, float]:
-    """SSIM and PSNR, bone and brain kept (and Qabf, MI when ``extra``) of one fused slice.
-
-    Parameters
-    ----------
-    fused01, ct01, mri01 : (H, W) ndarray of float in [0, 1]
-        Fused slice and the two windowed sources on the same grid.
-    extra : bool
-        Also compute Qabf and mutual information (slower).
-    ct_scale : {"8-bit", "hu"} or None
-        Image 1 is a CT (:func:`brainfuse.model.intensity.bone_scale`): the anatomy retention is
-        computed (``ct_hu``: the slice in HU for ``"hu"``); None: not a CT.
-
-    Returns
-    -------
-    dict
-        ``ssim``, ``psnr`` (dB), ``bone_kept`` and ``brain_kept`` (fractions; with a CT)
-        and, with ``extra``, ``qabf``, ``mi`` (bits).
-    """
-    f, a, b = to_255(fused01), to_255(ct01), to_255(mri01)
-    out = {"ssim": metrics.ssim(f, a, b), "psnr": metrics.psnr(f, a, b)}
-    if ct_scale is not None and f.ndim == 2:
-        out["bone_kept"] = metrics.bone_kept(f, a, ct_scale=ct_scale, ct_hu=ct_hu)
-        out["brain_kept"] = metrics.brain_kept(f, a, b, ct_scale=ct_scale, ct_hu=ct_hu)
-    if extra:
-        out["qabf"] = metrics.qabf(f, a, b)
-        out["mi"] = metrics.mutual_information(f, a, b)
-    return out
+__all__ = ["ReadoutPanel"]
 
 
 class ReadoutPanel(QtWidgets.QGroupBox):
@@ -94,7 +54,7 @@ class ReadoutPanel(QtWidgets.QGroupBox):
             label.setText("–")
 
     def show_metrics(self, values: dict[str, float]) -> None:
-        """Write the values of :func:`slice_metrics` (missing keys show a dash)."""
+        """Write the values of :func:`brainfuse.reading.readouts.slice_metrics` (missing keys show a dash)."""
         fmt = {
             "ssim": "{:.4f}",
             "psnr": "{:.2f} dB",

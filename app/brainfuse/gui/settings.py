@@ -1,5 +1,8 @@
 """Persistent preferences (QSettings): last folders, recent files, windows, overlay, device.
 
+The rule and device kept here are the user's preference for new windows; the window's own
+choice is workspace state (:meth:`brainfuse.reading.workspace.Workspace.set_engine`).
+
 Values are stored under the organisation ``BrainFuse`` / application ``BrainFuse`` in the
 platform's usual place (registry, plist, ``~/.config``). Tests point QSettings at a
 temporary folder.
@@ -9,15 +12,11 @@ from __future__ import annotations
 
 from PySide6 import QtCore
 
-from brainfuse.reading.workspace import CT_PRESETS, Window, Workspace
+from brainfuse.reading.workspace import CT_PRESETS, DEVICES, RULES, Window, Workspace
 
 __all__ = ["DEVICES", "MAX_RECENT", "RULES", "Settings", "cuda_problem"]
 
 MAX_RECENT = 8
-#: Device choices offered in the Settings menu (``brainfuse.fusion.Fuser(device=...)``).
-DEVICES = ("auto", "cpu", "cuda")
-#: Fusion rules offered in the Fusion menu (``brainfuse.fusion.FusionSettings(rule=...)``).
-RULES = ("anatomy", "sesf")
 
 
 def cuda_problem() -> str | None:
@@ -67,7 +66,7 @@ class Settings:
 
     # ------------------------------------------------------------------ display
     def device(self) -> str:
-        """Return the fusion device chosen in the Settings menu (``auto`` if unknown)."""
+        """Return the preferred fusion device for a new window (``auto`` if unknown)."""
         value = str(self.q.value("fusion/device", "auto"))
         return value if value in DEVICES else "auto"
 
@@ -76,7 +75,7 @@ class Settings:
         self.q.setValue("fusion/device", device)
 
     def rule(self) -> str:
-        """Return the fusion rule chosen in the Fusion menu (the default if unknown)."""
+        """Return the preferred fusion rule for a new window (the default if unknown)."""
         value = str(self.q.value("fusion/rule", RULES[0]))
         return value if value in RULES else RULES[0]
 

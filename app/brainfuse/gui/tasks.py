@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from brainfuse.export import OverlayStyle, export_result
-from brainfuse.fusion import Fuser
-from brainfuse.grid import AlignedPair
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.intensity import Window, WindowSpec, default_window
+from brainfuse.model.overlay import OverlayStyle
 from brainfuse.model.results import PairResult
 from brainfuse.pipeline import FusionStep, PairFusion, align, prepare
 
-if TYPE_CHECKING:  # SimpleITK is only a type here
+if TYPE_CHECKING:  # only types here
     import SimpleITK
+
+    from brainfuse.pipeline.fusers import Fuser
+    from brainfuse.pipeline.transform import AlignedPair
 
 __all__ = [
     "Aligned",
@@ -35,6 +36,7 @@ __all__ = [
     "export_task",
     "fusion_task",
     "load_task",
+    "recompose_task",
     "resume_task",
     "transform_task",
 ]
@@ -42,14 +44,14 @@ __all__ = [
 
 def load_task(path: str, series: int | None = None, *, cancel: threading.Event) -> ImageVolume:
     """Load one scan (a series index for a folder holding several)."""
-    from brainfuse.io import load
+    from brainfuse.pipeline.files import open_scan
 
-    return load(path, series=series) if series is not None else load(path)
+    return open_scan(path, series)
 
 
 def demo_task(*, cancel: threading.Event) -> tuple[ImageVolume, ImageVolume]:
     """Load the built-in demo pair."""
-    from brainfuse.io import demo_pair
+    from brainfuse.pipeline.files import demo_pair
 
     return demo_pair()
 
@@ -119,6 +121,8 @@ class ExportRequest:
 
 def export_task(request: ExportRequest, *, cancel: threading.Event) -> list[Path]:
     """Write the export; returns the files written."""
+    from brainfuse.pipeline.files import export_result
+
     return export_result(
         request.result,
         request.path,
@@ -135,18 +139,7 @@ def transform_task(
     ct: ImageVolume, mri: ImageVolume, transform: SimpleITK.Transform, *, cancel: threading.Event
 ) -> Aligned:
     """Put the CT on the MRI's grid through a given rigid transform (a loaded ``.tfm``)."""
-    from brainfuse.grid import coverage, resample_to
-
-    pair = AlignedPair(
-        ct=resample_to(ct, mri, transform=transform),
-        mri=mri,
-        reference="mri",
-        transform=transform,
-        metric_value=None,
-        warnings=["Aligned by a transform loaded from a file."],
-        mode="rigid",
-        coverage=coverage(ct, mri, transform=transform),
-    )
+    pair = align(ct, mri, transform=transform, cancel=cancel)
     return Aligned(pair, default_window(pair.mri))
 
 
@@ -160,3 +153,15 @@ def resume_task(
         yield step.fraction, SliceDone(fusion, step, 1000.0 * (now - start))
         start = now
     return fusion
+
+
+def recompose_task(
+    fusion: PairFusion,
+    pair: AlignedPair,
+    ct_window: WindowSpec,
+    mr_window: WindowSpec,
+    *,
+    cancel: threading.Event,
+) -> PairFusion:
+    """Recompose a finished CNN fusion under other windows (no encoder run)."""
+    return fusion.recomposed(prepare(pair, ct_window, mr_window))

@@ -88,8 +88,8 @@ def save_view_image(window: MainWindow, path: str | Path, panel: str | None = No
     return path
 
 
-def add_view_image_action(window: MainWindow, menu: QtWidgets.QMenu) -> None:
-    """``Save view as image…`` in ``menu``: all panels, or the one chosen."""
+def add_view_image_action(window: MainWindow, menu: QtWidgets.QMenu) -> QtGui.QAction:
+    """Add ``Save view as image…`` to ``menu`` (all panels, or the one chosen); return it."""
 
     def ask() -> None:
         choices = ["All four panels", "MRI", "CT", "Decision map", "Fused"]
@@ -112,4 +112,4 @@ def add_view_image_action(window: MainWindow, menu: QtWidgets.QMenu) -> None:
             return
         window.statusBar().showMessage(f"Saved view: {written}", 8000)
 
-    window.action_save_view = menu.addAction("Save &view as image…", ask)
+    return menu.addAction("Save &view as image…", ask)

@@ -19,8 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from brainfuse.export.render import overlay_decision_map
-from brainfuse.model.overlay import overlay_lut
+from brainfuse.model.overlay import overlay_decision_map, overlay_lut
 from brainfuse.reading.workspace import LAYERS, Workspace
 
 __all__ = ["TITLES", "Panel", "SliceViewBox", "ViewerGrid"]

@@ -11,21 +11,46 @@ screen.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
+
+from brainfuse.model import intensity
 
 __all__ = [
     "COLORMAPS",
     "DEFAULT_COLORMAP",
+    "OverlayStyle",
+    "as_uint8_rgb",
     "blend_overlay",
     "colormap_lut",
     "lut_index",
+    "overlay_decision_map",
     "overlay_lut",
+    "windowed_uint8",
 ]
 
 #: Colour tables offered for the decision map (matplotlib names), default first.
 COLORMAPS = ("viridis", "inferno", "plasma", "cividis", "turbo")
 DEFAULT_COLORMAP = COLORMAPS[0]
+
+
+@dataclass(frozen=True)
+class OverlayStyle:
+    """How the decision map is burned in: as the window shows it.
+
+    Attributes
+    ----------
+    opacity : float in [0, 1]
+    colormap : str, one of :data:`COLORMAPS`
+    soft : bool, the soft map (True) or the hard map (False)
+    legend : bool, draw the colour bar with its labels in the lower-left corner
+    """
+
+    opacity: float = 0.4
+    colormap: str = DEFAULT_COLORMAP
+    soft: bool = False
+    legend: bool = True
 
 
 def colormap_lut(name: str = DEFAULT_COLORMAP) -> np.ndarray:
@@ -123,3 +148,77 @@ def _blend_table(colormap: str, opacity: float) -> np.ndarray:
     table = np.round(base + a * (rgba[:, None, :3] - base)).astype(np.uint8).reshape(-1, 3)
     table.flags.writeable = False  # shared by every call (cached)
     return table
+
+
+def windowed_uint8(image01: np.ndarray, window: tuple[float, float] | None = None) -> np.ndarray:
+    """Scale a ``[0, 1]`` image to ``uint8`` through a display window.
+
+    :func:`brainfuse.model.intensity.to_uint8` of the windowed values.
+
+    Parameters
+    ----------
+    image01 : ndarray of float
+        Values in ``[0, 1]`` (clipped outside).
+    window : (low, high), optional
+        Display window in the same ``[0, 1]`` units; values are stretched from ``low`` to
+        ``high`` before scaling. ``None`` shows the full range.
+
+    Returns
+    -------
+    ndarray of uint8
+        ``np.round(255 * x)``, same shape.
+    """
+    x = np.asarray(image01, dtype=np.float64)
+    if window is not None:
+        low, high = float(window[0]), float(window[1])
+        if not high > low:
+            raise ValueError(f"display window must have high > low; got ({low}, {high})")
+        x = (x - low) / (high - low)
+    return intensity.to_uint8(x)
+
+
+def as_uint8_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Colour pixels ``(..., 3)`` as uint8: kept if already 8-bit, else ``[0, 1]`` scaled."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype == np.uint8:
+        return np.ascontiguousarray(rgb)
+    return windowed_uint8(rgb)
+
+
+def _as_8bit(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+    """Return the picture as shown: (H, W, 3) uint8 colour, or (H, W) uint8 grey."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        return as_uint8_rgb(image)
+    return windowed_uint8(image, window)
+
+
+def overlay_decision_map(
+    image: np.ndarray,
+    decision_map: np.ndarray,
+    *,
+    opacity: float = 0.4,
+    colormap: str = DEFAULT_COLORMAP,
+    window: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Burn the decision map into a fused slice as the window shows it.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of float in [0, 1], or (H, W, 3) uint8
+        The fused slice (grey or RGB).
+    decision_map : (H, W) ndarray
+        1 (or the soft weight) where image 1 (CT) was taken, 0 where image 2 (MRI) was.
+    opacity : float
+        Overlay opacity, 0 (invisible) to 1.
+    colormap : str
+        One of :data:`brainfuse.model.overlay.COLORMAPS`; its top end marks image 1.
+    window : (low, high), optional
+        Display window applied to a grey ``image`` (see :func:`windowed_uint8`).
+
+    Returns
+    -------
+    (H, W, 3) ndarray of uint8
+        :func:`brainfuse.model.overlay.blend_overlay` of the picture (alpha rising with the map).
+    """
+    return blend_overlay(_as_8bit(image, window), decision_map, opacity=opacity, colormap=colormap)

@@ -112,19 +112,34 @@ def align(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     allow_different_patients: bool = False,
+    transform: SimpleITK.Transform | None = None,
 ):
     """Put the pair on one grid: :func:`brainfuse.grid.align_pair` (returns its AlignedPair).
 
     The patients are checked first (:func:`check_identity`): a pair of different patients
-    is refused before any work unless ``allow_different_patients``.
+    is refused before any work unless ``allow_different_patients``. With ``transform`` (a
+    saved rigid one, MRI grid points -> CT points) the CT is resampled onto the MRI's grid
+    through it instead (:func:`brainfuse.pipeline.transform.align_by_transform`); ``register``
+    is then not used and ``reference`` must be ``"mri"``.
 
     Raises
     ------
     DifferentPatientsError, GeometryMismatchError, RegistrationError, CancelledError
+    UnsupportedInputError
+        ``transform`` with ``reference="ct"``.
     """
+    check_identity(ct, mri, allow_different_patients=allow_different_patients)
+    if transform is not None:
+        from brainfuse.errors import UnsupportedInputError
+        from brainfuse.pipeline.transform import align_by_transform
+
+        if reference != "mri":
+            raise UnsupportedInputError(
+                "a saved transform puts the CT on the MRI's grid: use reference mri"
+            )
+        return align_by_transform(ct, mri, transform)
     from brainfuse.grid import align_pair
 
-    check_identity(ct, mri, allow_different_patients=allow_different_patients)
     return align_pair(
         ct, mri, register=register, reference=reference, progress=progress, cancel=cancel
     )
@@ -373,6 +388,7 @@ def fuse_pair(
     cancel: threading.Event | None = None,
     fuser: Fuser | None = None,
     allow_different_patients: bool = False,
+    transform: SimpleITK.Transform | None = None,
 ) -> PairResult:
     """Fuse a CT (or PET/SPECT) with an MRI: one grid, windows, fusion.
 
@@ -401,6 +417,8 @@ def fuse_pair(
         A fuser created once by the caller; otherwise one is made.
     allow_different_patients : bool
         Fuse sources of different patients (recorded in every export's provenance).
+    transform : SimpleITK.Transform or None
+        A saved rigid transform to align by instead of ``register`` (see :func:`align`).
 
     Returns
     -------
@@ -419,6 +437,7 @@ def fuse_pair(
         progress=_stage(progress, 0.0, 0.3),
         cancel=cancel,
         allow_different_patients=allow_different_patients,
+        transform=transform,
     )
     prepared = prepare(
         aligned, ct_window, mr_window, allow_different_patients=allow_different_patients

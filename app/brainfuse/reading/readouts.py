@@ -1,89 +1,103 @@
-"""Numbers for the picture on screen: each readout is current or pending, never stale (no Qt).
+"""The numbers a viewer shows about the fused slice on screen, from :mod:`brainfuse.metrics`.
 
-A :class:`Readouts` board holds the readouts shown beside the fused image (``ssim``,
-``psnr``, ``bone_kept``, ``brain_kept``, ``fusion_ms``). Every change of what is on screen
-(an edit, a window, a recompose, another slice) calls :meth:`Readouts.invalidate`, which
-starts a new *picture* (a counter) and turns every readout it names pending. A value
-computed later (off the GUI thread when slow) is accepted only for the picture it was
-computed from (:meth:`Readouts.put`): a result that arrives after a newer change is dropped,
-so an old number is never shown as the current one. :meth:`Readouts.shown` is what a view
-shows and a script reads (the numbers, ``None`` while pending, and the ``pending`` list).
-
-``fusion_ms`` is the fusion's own time (per slice, from the engine's timings), set once per
-fusion: a recompose or a scroll does not change it (:meth:`Readouts.fusion_time`).
+SSIM, PSNR, bone and brain kept (always) and Qabf, MI (on demand) of the fused slice against
+the windowed CT and MRI, all on the 0–255 scale (:func:`brainfuse.model.intensity.to_255`)
+through :func:`brainfuse.metrics.fusion_metrics`, the one place the metrics are defined.
+:func:`readout_inputs` takes what is on screen (cheap, on the caller's thread);
+:meth:`ReadoutInputs.metrics` computes (seconds for Qabf: run it in a worker).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
 
-__all__ = ["READOUTS", "Readouts"]
+import numpy as np
 
-#: The readouts, in the order they are shown.
-READOUTS = ("ssim", "psnr", "bone_kept", "brain_kept", "fusion_ms")
-#: Readouts that describe the fused slice on screen (so each change of it invalidates them).
-_PICTURE = ("ssim", "psnr", "bone_kept", "brain_kept")
+from brainfuse.metrics import fusion_metrics
+from brainfuse.model.intensity import BoneScale, bone_scale, to_255
+from brainfuse.reading.workspace import Workspace
+
+__all__ = ["EXTRA_NAMES", "READOUT_NAMES", "ReadoutInputs", "readout_inputs", "slice_metrics"]
+
+#: Shown for every fused slice (fast).
+READOUT_NAMES = ("ssim", "psnr", "bone_kept", "brain_kept")
+#: Shown on demand (Qabf's gradients and MI's histograms take longer).
+EXTRA_NAMES = ("qabf", "mi")
 
 
-class Readouts:
-    """The readouts of the picture on screen (see the module notes).
+def slice_metrics(
+    fused01: np.ndarray,
+    ct01: np.ndarray,
+    mri01: np.ndarray,
+    *,
+    extra: bool = False,
+    ct_scale: BoneScale | None = None,
+    ct_hu: np.ndarray | None = None,
+) -> dict[str, float]:
+    """SSIM and PSNR, bone and brain kept (and Qabf, MI when ``extra``) of one fused slice.
 
-    Attributes
+    Parameters
     ----------
-    picture : int
-        The current picture; values computed for another one are dropped.
+    fused01, ct01, mri01 : (H, W) or (H, W, 3) ndarray of float in [0, 1]
+        Fused slice and the two windowed sources on the same grid.
+    extra : bool
+        Also compute Qabf and mutual information (slower).
+    ct_scale : {"8-bit", "hu"} or None
+        Image 1 is a CT (:func:`brainfuse.model.intensity.bone_scale`): the anatomy retention is
+        computed (``ct_hu``: the slice in HU for ``"hu"``); None: not a CT.
+
+    Returns
+    -------
+    dict
+        ``ssim``, ``psnr`` (dB), ``bone_kept`` and ``brain_kept`` (fractions; with a CT and
+        a grey fused slice) and, with ``extra``, ``qabf``, ``mi`` (bits).
     """
+    f, a, b = to_255(fused01), to_255(ct01), to_255(mri01)
+    names = ["ssim", "psnr"]
+    anatomy = ct_scale is not None and f.ndim == 2
+    if anatomy:
+        names += ["bone_kept", "brain_kept"]
+    if extra:
+        names += list(EXTRA_NAMES)
+    return fusion_metrics(
+        f,
+        a,
+        b,
+        ct_scale=ct_scale if anatomy else None,
+        ct_hu=ct_hu if anatomy else None,
+        names=names,
+    )
 
-    def __init__(self, names: Iterable[str] = READOUTS) -> None:
-        self.names = tuple(names)
-        self.picture = 0
-        self._values: dict[str, float | None] = dict.fromkeys(self.names)
-        self._pending: set[str] = set(self.names)
 
-    def invalidate(self, names: Iterable[str] = _PICTURE) -> int:
-        """Start a new picture (the screen changed), ``names`` pending; returns its number."""
-        self.picture += 1
-        for name in names:
-            self._check(name)
-            self._pending.add(name)
-            self._values[name] = None
-        return self.picture
+@dataclass(frozen=True)
+class ReadoutInputs:
+    """The fused slice on screen and its sources, copied so a worker may score them."""
 
-    def put(self, picture: int, values: Mapping[str, float | None]) -> bool:
-        """Accept ``values`` computed for ``picture``; False (nothing kept) if it is not current."""
-        if picture != self.picture:
-            return False
-        for name, value in values.items():
-            self._check(name)
-            self._values[name] = None if value is None else float(value)
-            self._pending.discard(name)
-        return True
+    fused01: np.ndarray
+    ct01: np.ndarray
+    mri01: np.ndarray
+    ct_scale: BoneScale | None
+    ct_hu: np.ndarray | None
 
-    def fusion_time(self, timings_ms: Mapping[str, float], n_slices: int) -> None:
-        """Set ``fusion_ms`` from a fusion's engine timings (ms per slice), not a recompose's.
+    def metrics(self, extra: bool = False) -> dict[str, float]:
+        """:func:`slice_metrics` of these slices."""
+        return slice_metrics(
+            self.fused01,
+            self.ct01,
+            self.mri01,
+            extra=extra,
+            ct_scale=self.ct_scale,
+            ct_hu=self.ct_hu,
+        )
 
-        ``timings_ms`` is :attr:`brainfuse.model.results.FusionResult.timings`; a recompose's
-        timings (``{"recompose": ...}`` only) leave the fusion's time as it was.
-        """
-        if "fusion_ms" not in self._values or "total" not in timings_ms:
-            return
-        self._values["fusion_ms"] = float(timings_ms["total"]) / max(int(n_slices), 1)
-        self._pending.discard("fusion_ms")
 
-    @property
-    def pending(self) -> list[str]:
-        """The readouts not yet current, in display order."""
-        return [n for n in self.names if n in self._pending]
-
-    def shown(self) -> dict[str, Any]:
-        """Return the numbers as a view shows them (None while pending) and ``pending``."""
-        out: dict[str, Any] = {
-            n: (None if n in self._pending else self._values[n]) for n in self.names
-        }
-        out["pending"] = self.pending
-        return out
-
-    def _check(self, name: str) -> None:
-        if name not in self._values:
-            raise KeyError(f"unknown readout {name!r}; known: {', '.join(self.names)}")
+def readout_inputs(ws: Workspace) -> ReadoutInputs | None:
+    """Copy what the readouts score for the slice on screen; None when nothing is fused there."""
+    fused = ws.slice_image("fused")
+    ct01, mri01 = ws.unit_slice("ct"), ws.unit_slice("mri")
+    if fused is None or ct01 is None or mri01 is None:
+        return None
+    ct = ws.fusion.prepared.ct if ws.fusion is not None else None
+    scale = bone_scale(ct) if ct is not None else None
+    ct_hu = ct.array[ws.slice_index] if ct is not None and scale == "hu" else None
+    return ReadoutInputs(fused.copy(), ct01, mri01, scale, ct_hu)

@@ -3,7 +3,7 @@
 A mixin of :class:`brainfuse.reading.workspace.Workspace`. Edits live here as a label volume on the
 fusion grid (:class:`brainfuse.reading.edits.EditVolume`: 0 automatic, 1 CT, 2 MRI); the fusion keeps
 the automatic maps untouched and :meth:`ReaderTools.edited_slice` recomposes an edited slice
-from them without the encoder (:func:`brainfuse.reading.edits.recompose`, the engine's blend), so the
+from them without the encoder (:func:`brainfuse.reading.edit_apply.recompose`, the engine's blend), so the
 two stay apart. Measurements are :mod:`brainfuse.reading.measure` rulers and regions.
 
 Signals: ``edits_changed(box)`` (the changed voxel box, ``None`` for all), ``brush_changed()``,
@@ -25,15 +25,8 @@ from psygnal import Signal
 
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.planes import slice_at
-from brainfuse.reading.edits import (
-    MODES,
-    EditVolume,
-    apply_edits,
-    apply_to_result,
-    edited_hard_map,
-    outline,
-    recompose,
-)
+from brainfuse.reading.edit_apply import apply_edits, apply_to_result, edited_hard_map, recompose
+from brainfuse.reading.edits import MODES, EditVolume, outline
 from brainfuse.reading.measure import Region, Ruler
 
 if TYPE_CHECKING:  # the fusion is the Workspace's, this mixin only reads it
