@@ -217,7 +217,9 @@ def test_export_writes_png_and_nifti_and_reports_the_path(fused_window, qtbot, t
     import pydicom
 
     files = sorted(folder.glob("*.dcm"))
-    assert len(files) == fused_window.workspace.n_slices
+    # one file per slice, and the decision map as a DICOM Segmentation of the series
+    assert len(files) == fused_window.workspace.n_slices + 1
+    assert (folder / "decision_map_seg.dcm").is_file()
     ds = pydicom.dcmread(files[0])
     assert ds.Rows == y and ds.Columns == x
 

@@ -13,7 +13,8 @@ from brainfuse.model.image import ImageVolume, SourceIdentity
 from brainfuse.pacs.model import SendResult
 from brainfuse.pipeline import fuse_pair
 from brainfuse.pipeline.send import plan_send, send_result
-from brainfuse.reading.edits import EditVolume, apply_to_result
+from brainfuse.reading.edit_apply import apply_to_result
+from brainfuse.reading.edits import EditVolume
 
 
 class FakeNode:
@@ -52,17 +53,19 @@ def test_the_result_on_screen_is_sent_with_its_edits_and_patient():
     edits.paint_voxel((1, 8, 8), 3.0, "ct", plane=None)
     shown = apply_to_result(new, edits)
     plan = plan_send(shown)
-    assert plan.instances == 3 and "NEW-2" in plan.confirmation()
+    assert plan.images == 3 and plan.segmentation and plan.instances == 4
+    assert "NEW-2" in plan.confirmation()
     assert "BrainFuse fusion (average)" in plan.confirmation()
     node = FakeNode()
     answer = send_result(shown, node)
-    assert answer["instances"] == 3 and answer["failed"] == []
+    assert answer["instances"] == plan.instances and answer["failed"] == []
     assert answer["study"] == "1.2.826.0.1.3680043.8.498.11"  # the CT's study
-    got = np.stack([ds.pixel_array * float(ds.RescaleSlope) for ds in node.received])
+    images = [ds for ds in node.received if ds.Modality != "SEG"]
+    got = np.stack([ds.pixel_array * float(ds.RescaleSlope) for ds in images])
     np.testing.assert_allclose(got, shown.fused.array, atol=1 / 4095)
     assert not np.allclose(got, old.fused.array, atol=0.01)
     assert {ds.PatientID for ds in node.received} == {"NEW-2"}
-    assert {ds.SeriesInstanceUID for ds in node.received} == {answer["series"]}
+    assert {ds.SeriesInstanceUID for ds in images} == {answer["series"]}
 
 
 def test_without_a_patient_only_when_confirmed():
@@ -73,4 +76,4 @@ def test_without_a_patient_only_when_confirmed():
     assert node.received == []
     assert "cannot attach it to any patient" in plan_send(result, anonymize=True).confirmation()
     answer = send_result(result, node, anonymize=True, confirmed_without_patient=True)
-    assert answer["instances"] == 3 and node.received[0].PatientName == ""
+    assert answer["instances"] == 4 and node.received[0].PatientName == ""

@@ -12,7 +12,8 @@ from brainfuse.errors import UnreadableInputError
 from brainfuse.export.nifti import write_nifti
 from brainfuse.fusion import Fuser, FusionSettings
 from brainfuse.pipeline import fuse_pair
-from brainfuse.reading.edits import EditVolume, apply_to_result
+from brainfuse.reading.edit_apply import apply_to_result
+from brainfuse.reading.edits import EditVolume
 from brainfuse.reading.session import Session, SourceRecord, open_session, save_session
 from brainfuse.reading.session_fusion import SessionFusion, settings_from_record
 from brainfuse.reading.workspace import Workspace

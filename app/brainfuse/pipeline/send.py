@@ -35,18 +35,27 @@ class SendPlan:
     ----------
     identity : ExportIdentity
     series_description : str
-    instances : int
+    images : int
         One per slice.
+    segmentation : bool
+        The decision map goes along as a DICOM Segmentation of the series.
     """
 
     identity: ExportIdentity
     series_description: str
-    instances: int
+    images: int
+    segmentation: bool = False
+
+    @property
+    def instances(self) -> int:
+        """Return the number of DICOM instances sent: the images and the segmentation."""
+        return self.images + int(self.segmentation)
 
     def confirmation(self) -> str:
         """Write the confirmation: patient, study, series description and instance count."""
+        seg = " and its decision map as a segmentation" if self.segmentation else ""
         head = (
-            f"Send '{self.series_description}', {self.instances} image(s), "
+            f"Send '{self.series_description}', {self.images} image(s){seg}, "
             f"{self.identity.describe()}."
         )
         if self.identity.without_patient:
@@ -63,7 +72,8 @@ def plan_send(
     return SendPlan(
         identity=export_identity(result, anonymize=anonymize),
         series_description=default_series_description(record, rgb, overlay),
-        instances=result.fused.n_slices,
+        images=result.fused.n_slices,
+        segmentation=result.fused.has_geometry,  # as export_result writes it
     )
 
 

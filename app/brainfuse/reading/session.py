@@ -9,7 +9,7 @@ A session records what is needed to come back to the same view of the same scans
   people to read);
 * windows, fusion rule and settings, plane, slice and crosshair, overlay settings (plain
   JSON objects whose keys the window chooses, documented on :class:`Session`);
-* the decision-map edits (``NAME.edits.nii.gz``, :func:`brainfuse.reading.edits.save_edits`);
+* the decision-map edits (``NAME.edits.nii.gz``, :func:`brainfuse.reading.edit_apply.save_edits`);
 * the measurements (:mod:`brainfuse.reading.measure`).
 
 :func:`open_session` reads the JSON, checks the schema version and every source's hash, and
