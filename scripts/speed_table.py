@@ -19,8 +19,8 @@ same background load.
    NIfTI (fused image and decision map) and the 256/512 bench pairs through ``Fuser``.
 5. The runtime table (``scripts/runtime_table.py``) for the model card.
 
-Usage: ``python scripts/speed_table.py [--prev 3fedfa6] [--rounds 3] [--skip-runtimes]
-[--json OUT]``; about 15-25 minutes on the 2-core development VM.
+Usage: ``python scripts/speed_table.py [--prev 3fedfa6] [--rounds 3] [--parts ...]
+[--json OUT]``; about 25-35 minutes on the 2-core development VM.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _run(tree: Path, args: list[str], timeout: float = 3600) -> str:
 
 
 def _worktree(rev: str, folder: Path | None) -> Path:
-    """A detached worktree of ``rev`` (made once, reused)."""
+    """Return a detached worktree of ``rev`` (made once, reused)."""
     folder = folder or Path(tempfile.gettempdir()) / f"brainfuse-prev-{rev}"
     if not (folder / "app" / "brainfuse").is_dir():
         subprocess.run(
@@ -205,7 +205,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7, help="--repeat of each bench run")
     ap.add_argument("--first-repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--skip-runtimes", action="store_true")
+    ap.add_argument(
+        "--parts",
+        nargs="+",
+        default=["agreement", "bench", "volume", "first_slice", "runtimes"],
+        help="which parts to run (default all)",
+    )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     trees = {"this tree": HERE, f"prev {args.prev}": _worktree(args.prev, args.prev_tree)}
@@ -218,11 +223,13 @@ def main() -> None:
         ("first_slice", lambda: _first_slice(trees, args.first_repeat)),
     ]
     for key, part in parts:
+        if key not in args.parts:
+            continue
         report[key] = part()
         print(f"\n## {key} (load now {_load()})", flush=True)
         for name, row in report[key].items():
             print(f"- {name}: {_short(row)}", flush=True)
-    if not args.skip_runtimes:
+    if "runtimes" in args.parts:
         print(f"\n## runtimes (load now {_load()})", flush=True)
         text = _run(HERE, [str(HERE / "scripts" / "runtime_table.py")])
         report["runtimes"] = text
