@@ -243,7 +243,7 @@ def load_nifti(
     is_rgb = data.dtype.names is not None
     if is_rgb:
         data = _rgb_channels(data, path, warnings)
-    if data.dtype.byteorder not in ("=", "|"):
+    if not data.dtype.isnative:  # e.g. ">i2"; "<i2" is native here and needs no copy
         data = data.astype(data.dtype.newbyteorder("="))
     if data.dtype == np.float64:
         data = data.astype(np.float32)
