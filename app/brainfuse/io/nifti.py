@@ -262,7 +262,7 @@ def load_nifti(
     if np.isfinite([cal_min, cal_max]).all() and cal_max > cal_min:
         window = ((cal_min + cal_max) / 2.0, cal_max - cal_min)
     stored = ImageVolume(
-        array=np.ascontiguousarray(np.transpose(data, (2, 1, 0) + ((3,) if is_rgb else ()))),
+        array=np.transpose(data, (2, 1, 0) + ((3,) if is_rgb else ())),  # a view: copied once below
         spacing=spacing,
         origin=origin,
         direction=direction,
@@ -277,4 +277,7 @@ def load_nifti(
         is_rgb=is_rgb,
         has_geometry=has_geometry,
     )
-    return to_canonical_lps(stored) if has_geometry else stored
+    volume = to_canonical_lps(stored) if has_geometry else stored
+    if not volume.array.flags.c_contiguous:  # one copy of the voxels, in their final order
+        volume.array = np.ascontiguousarray(volume.array)
+    return volume
