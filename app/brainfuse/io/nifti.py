@@ -277,7 +277,7 @@ def load_nifti(
         is_rgb=is_rgb,
         has_geometry=has_geometry,
     )
-    volume = to_canonical_lps(stored) if has_geometry else stored
-    if not volume.array.flags.c_contiguous:  # one copy of the voxels, in their final order
-        volume.array = np.ascontiguousarray(volume.array)
-    return volume
+    loaded = to_canonical_lps(stored) if has_geometry else stored
+    if not loaded.array.flags.c_contiguous:  # one copy of the voxels, in their final order
+        loaded.array = np.ascontiguousarray(loaded.array)
+    return loaded
