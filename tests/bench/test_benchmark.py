@@ -155,3 +155,17 @@ def test_volume_pair_with_an_int16_mri_is_the_same_head_in_12_bit_values(tmp_pat
     assert nib.load(ct16).get_data_dtype() == np.int16
     with pytest.raises(ValueError, match="mri_dtype"):
         volume_pair((12, 48, 48), tmp_path / "x", mri_dtype="float64")
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--first-slice", "10x10"], "--first-slice expects ZxYxX"),
+        (["--first-slice", "8x512x512"], "--first-slice: every side must be ≥ 16"),
+        (["--volume", "300x512"], "--volume expects ZxYxX"),
+    ],
+)
+def test_bad_bench_shapes_are_one_line_and_exit_2(argv, said, capsys):
+    assert main(["bench", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert said in err and len(err.splitlines()) == 1

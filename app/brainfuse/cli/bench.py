@@ -107,15 +107,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _shape(text: str | None) -> tuple[int, int, int] | None:
+def _shape(text: str | None, option: str = "--volume") -> tuple[int, int, int] | None:
     if text is None:
         return None
     try:
         z, y, x = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise ExportError(f"--volume expects ZxYxX such as 300x512x512, got '{text}'") from None
+        raise ExportError(f"{option} expects ZxYxX such as 300x512x512, got '{text}'") from None
     if min(z, y, x) < 16:
-        raise ExportError(f"--volume: every side must be ≥ 16, got '{text}'")
+        raise ExportError(f"{option}: every side must be ≥ 16, got '{text}'")
     return z, y, x
 
 
@@ -166,7 +166,7 @@ def _first_slice(args: argparse.Namespace) -> dict:
     from brainfuse.bench.endtoend import volume_pair
     from brainfuse.cli.first_slice import time_first_slice
 
-    shape = _shape(args.first_slice)
+    shape = _shape(args.first_slice, "--first-slice")
     assert shape is not None  # the option's value, or its default
     folder = demo_dir()
     pairs = {
