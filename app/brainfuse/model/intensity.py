@@ -32,6 +32,7 @@ import numpy as np
 
 from brainfuse._runtime.resources import resource_path
 from brainfuse.errors import BrainFuseError
+from brainfuse.model.counting import above_minimum_percentiles, countable
 from brainfuse.model.image import ImageVolume
 
 __all__ = [
@@ -355,8 +356,11 @@ def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
     """
     a = np.asarray(array)
     lo_all, hi_all = float(a.min()), float(a.max())
-    fg = a[a > lo_all]
-    lo, hi = np.percentile(fg if fg.size else a, MR_PERCENTILES)
+    if countable(a):  # same numbers, without sorting a copy of the foreground
+        lo, hi = above_minimum_percentiles(a, MR_PERCENTILES)
+    else:
+        fg = a[a > lo_all]
+        lo, hi = np.percentile(fg if fg.size else a, MR_PERCENTILES)
     if hi <= lo:
         lo, hi = lo_all, (hi_all if hi_all > lo_all else lo_all + 1.0)
     return Window((lo + hi) / 2.0, float(hi - lo), "percentile", units)
