@@ -84,11 +84,13 @@ def remove_leftovers(out_dir: Path, ids: list[str]) -> int:
     :mod:`brainfuse.batch.item`; nothing else is touched.
     """
     wanted = set(ids)
-    pattern = re.compile(r"\.(?P<id>.+)\.[0-9a-f.]+\.(part|old)")
+    token = re.compile(r"\.[0-9a-f.]+\.(part|old)")
     removed = 0
     for entry in out_dir.iterdir():
-        m = pattern.fullmatch(entry.name)
-        if m and m.group("id") in wanted and entry.is_dir() and not entry.is_symlink():
+        name = entry.name
+        cuts = [i for i, c in enumerate(name) if c == "." and i > 1] if name[:1] == "." else []
+        ours = any(name[1:i] in wanted and token.fullmatch(name[i:]) for i in cuts)
+        if ours and entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
             removed += 1
     return removed
