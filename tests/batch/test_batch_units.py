@@ -28,15 +28,19 @@ def test_csv_manifest_paths_are_relative_to_the_file(tmp_path):
     (tmp_path / "m").mkdir()
     manifest = tmp_path / "m" / "cohort.csv"
     manifest.write_text(
-        "ID,CT,MRI,edits\na1,ct.png,/abs/mri.png,\n\nb-2,x/ct.nii.gz,mri.nii,e.nii.gz\n"
+        "ID,CT,MRI,edits,transform\na1,ct.png,/abs/mri.png,,\n\n"
+        "b-2,x/ct.nii.gz,mri.nii,e.nii.gz,t.tfm\n"
     )
     items = read_manifest(manifest)
+    m = tmp_path / "m"
     assert items == [
-        Item("a1", str(tmp_path / "m" / "ct.png"), "/abs/mri.png", None),
-        Item("b-2", str(tmp_path / "m/x/ct.nii.gz"), str(tmp_path / "m/mri.nii"),
-             str(tmp_path / "m/e.nii.gz")),
-    ]  # fmt: skip
+        Item("a1", str(m / "ct.png"), "/abs/mri.png"),
+        Item(
+            "b-2", str(m / "x/ct.nii.gz"), str(m / "mri.nii"), str(m / "e.nii.gz"), str(m / "t.tfm")
+        ),
+    ]
     assert items[0].plain_images and not items[1].plain_images
+    assert items[1].inputs[2:] == [str(m / "e.nii.gz"), str(m / "t.tfm")]
 
 
 @pytest.mark.parametrize(
@@ -65,6 +69,7 @@ def test_folder_manifest_takes_one_file_or_the_dicom_folder(tmp_path):
     for k in range(2):
         (tmp_path / "s1" / "mri" / f"{k}.dcm").write_bytes(b"x")
     (tmp_path / "s1" / "edits.nii.gz").write_bytes(b"x")
+    (tmp_path / "s1" / "transform.tfm").write_bytes(b"x")
     (tmp_path / ".hidden").mkdir()
     [item] = read_manifest(tmp_path)
     assert item == Item(
@@ -72,6 +77,7 @@ def test_folder_manifest_takes_one_file_or_the_dicom_folder(tmp_path):
         str(tmp_path / "s1/ct/ct.nii.gz"),
         str(tmp_path / "s1/mri"),
         str(tmp_path / "s1/edits.nii.gz"),
+        str(tmp_path / "s1/transform.tfm"),
     )
 
 

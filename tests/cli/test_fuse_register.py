@@ -120,6 +120,19 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
     data = np.asarray(fused.dataobj, dtype=np.float32)
     assert np.isfinite(data).all() and data.max() > data.min()
 
+    # The saved transform aligns the same pair again without registering (fuse --transform).
+    again = tmp_path / "again.nii.gz"
+    assert (
+        main(["fuse", str(ct_dir), str(mri_path), "-o", str(again), "--transform", str(tfm)]) == 0
+    )
+    redone = np.asarray(nib.load(again).dataobj, dtype=np.float32)
+    assert redone.shape == data.shape and np.abs(redone - data).mean() < 1e-3
+    capsys.readouterr()
+    other = ["-o", str(tmp_path / "ct_grid.nii.gz"), "--transform", str(tfm), "--reference", "ct"]
+    assert main(["fuse", str(ct_dir), str(mri_path), *other]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--reference mri" in err and len(err.splitlines()) == 1
+
 
 def test_fuse_refuses_plain_png_with_scan_without_none(tmp_path, capsys):
     from PIL import Image

@@ -137,6 +137,7 @@ def _fuse_into(item: Item, settings: BatchSettings, target: Path, fuser: Fuser) 
             ct=item.ct,
             mri=item.mri,
             edits=item.edits,
+            transform=item.transform,
             output=str(tmp / fused),
             decision_map=str(tmp / dm) if dm else None,
             save_transform=str(tmp / tfm) if tfm else None,

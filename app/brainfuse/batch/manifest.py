@@ -1,10 +1,12 @@
 """What a batch fuses: the manifest, a CSV file or a folder of ``ID/ct``, ``ID/mri`` (no Qt).
 
 A CSV manifest has a header with ``id``, ``ct`` and ``mri`` columns and optionally ``edits``
-(decision-map edits saved by the window, as ``fuse --edits``); relative paths are taken from
-the manifest's own folder. A folder manifest holds one sub-folder per item, named by its ID,
+(decision-map edits saved by the window, as ``fuse --edits``) and ``transform`` (a saved
+``.tfm`` that aligns the pair, as ``fuse --transform``); relative paths are taken from the
+manifest's own folder. A folder manifest holds one sub-folder per item, named by its ID,
 with ``ct/`` and ``mri/`` inside: each is a DICOM series (the folder) or holds one image
-file (NIfTI, PNG, TIFF, JPEG); an ``edits.nii.gz`` beside them is applied as ``--edits``.
+file (NIfTI, PNG, TIFF, JPEG); an ``edits.nii.gz`` beside them is applied as ``--edits``, a
+``transform.tfm`` as ``--transform``.
 
 A manifest that cannot be read as a whole (no header, a missing column, an ID twice or one
 that cannot be a folder name) is refused with one line before anything runs; a row whose
@@ -28,7 +30,7 @@ __all__ = ["IMAGE_SUFFIXES", "Item", "input_fingerprint", "read_manifest"]
 #: exactly one of these names that file, any other content is a DICOM series.
 IMAGE_SUFFIXES = (".nii", ".nii.gz", ".png", ".tif", ".tiff", ".jpg", ".jpeg")
 _COLUMNS = ("id", "ct", "mri")
-_OPTIONAL = ("edits",)
+_OPTIONAL = ("edits", "transform")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -41,17 +43,19 @@ class Item:
     id : str, the item's name and the folder of its outputs (``DIR/ID/``)
     ct, mri : str, image 1 (CT, PET/SPECT) and image 2 (MRI): file or DICOM folder
     edits : str or None, decision-map edits applied before export
+    transform : str or None, a saved transform that aligns the pair (no registration)
     """
 
     id: str
     ct: str
     mri: str
     edits: str | None = None
+    transform: str | None = None
 
     @property
     def inputs(self) -> list[str]:
-        """The item's input paths (edits last, when given)."""
-        return [self.ct, self.mri, *([self.edits] if self.edits else [])]
+        """The item's input paths (edits and transform last, when given)."""
+        return [self.ct, self.mri, *(p for p in (self.edits, self.transform) if p)]
 
     @property
     def plain_images(self) -> bool:
@@ -95,7 +99,7 @@ def _read_csv(path: Path) -> list[Item]:
     if missing or unknown:
         what = f"no column {', '.join(missing)}" if missing else f"unknown column {unknown[0]!r}"
         raise BrainFuseError(
-            f"{path}: {what}; the header must be id,ct,mri with optionally edits "
+            f"{path}: {what}; the header must be id,ct,mri with optionally edits, transform "
             f"(found {','.join(header)})"
         )
     base = path.parent
@@ -110,13 +114,14 @@ def _read_csv(path: Path) -> list[Item]:
         cells = {h: c.strip() for h, c in zip(header, row, strict=True)}
         if not cells["ct"] or not cells["mri"]:
             raise BrainFuseError(f"{path}, line {number}: the ct and mri columns need a path")
-        edits = cells.get("edits") or None
+        edits, tfm = cells.get("edits"), cells.get("transform")
         items.append(
             Item(
                 id=cells["id"],
                 ct=_resolve(cells["ct"], base),
                 mri=_resolve(cells["mri"], base),
                 edits=_resolve(edits, base) if edits else None,
+                transform=_resolve(tfm, base) if tfm else None,
             )
         )
     return _check_ids(items, str(path))
@@ -135,13 +140,14 @@ def _one_input(folder: Path) -> str:
 def _read_folder(path: Path) -> list[Item]:
     items = []
     for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        edits = sub / "edits.nii.gz"
+        edits, tfm = sub / "edits.nii.gz", sub / "transform.tfm"
         items.append(
             Item(
                 id=sub.name,
                 ct=_one_input(sub / "ct"),
                 mri=_one_input(sub / "mri"),
                 edits=str(edits) if edits.is_file() else None,
+                transform=str(tfm) if tfm.is_file() else None,
             )
         )
     return _check_ids(items, str(path))

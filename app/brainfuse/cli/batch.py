@@ -1,7 +1,7 @@
 """``brainfuse batch MANIFEST --out DIR``: fuse a whole cohort, on a Dask cluster.
 
-MANIFEST is a CSV file with the columns id,ct,mri (and optionally edits), paths relative to
-the file, or a folder with one sub-folder per item: ID/ct/ and ID/mri/ (a DICOM series, or
+MANIFEST is a CSV file with the columns id,ct,mri (optionally edits and transform: a
+saved .tfm that aligns the pair), paths relative to the file, or a folder with one sub-folder per item: ID/ct/ and ID/mri/ (a DICOM series, or
 one NIfTI/PNG file each). Every item is fused as `brainfuse fuse` would, with the same
 options, into DIR/ID/ (written whole or not at all): fused.png for two plain images,
 fused.nii.gz otherwise (--format chooses), with item.json saying what was made from what.
@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("manifest", help="CSV (id,ct,mri[,edits]) or folder of ID/ct, ID/mri")
+    p.add_argument(
+        "manifest", help="CSV (id,ct,mri[,edits][,transform]) or folder of ID/ct, ID/mri"
+    )
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder")
     p.add_argument(
         "--scheduler",

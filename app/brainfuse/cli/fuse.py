@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the registration transform (ITK .tfm) to reproduce this alignment",
     )
     p.add_argument(
+        "--transform",
+        metavar="TFM",
+        help="align by a transform saved before (--save-transform, or the window's Save "
+        "transform) instead of registering again; the result is on the MRI's grid",
+    )
+    p.add_argument(
         "--edits",
         metavar="EDITS",
         help="decision-map edits saved by the window (NIfTI on the result's grid: 0 automatic, "

@@ -20,7 +20,7 @@ from brainfuse.grid import AlignedPair
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.intensity import Window, WindowSpec, default_window
 from brainfuse.model.results import PairResult
-from brainfuse.pipeline import FusionStep, PairFusion, align, prepare
+from brainfuse.pipeline import FusionStep, PairFusion, align, align_by_transform, prepare
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
     import SimpleITK
@@ -135,18 +135,7 @@ def transform_task(
     ct: ImageVolume, mri: ImageVolume, transform: SimpleITK.Transform, *, cancel: threading.Event
 ) -> Aligned:
     """Put the CT on the MRI's grid through a given rigid transform (a loaded ``.tfm``)."""
-    from brainfuse.grid import coverage, resample_to
-
-    pair = AlignedPair(
-        ct=resample_to(ct, mri, transform=transform),
-        mri=mri,
-        reference="mri",
-        transform=transform,
-        metric_value=None,
-        warnings=["Aligned by a transform loaded from a file."],
-        mode="rigid",
-        coverage=coverage(ct, mri, transform=transform),
-    )
+    pair = align_by_transform(ct, mri, transform)
     return Aligned(pair, default_window(pair.mri))
 
 

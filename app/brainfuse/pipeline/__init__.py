@@ -42,6 +42,7 @@ __all__ = [
     "PairResult",
     "PreparedPair",
     "align",
+    "align_by_transform",
     "fuse_pair",
     "prepare",
     "slice_order",
@@ -111,6 +112,26 @@ def align(
 
     return align_pair(
         ct, mri, register=register, reference=reference, progress=progress, cancel=cancel
+    )
+
+
+def align_by_transform(ct: ImageVolume, mri: ImageVolume, transform: SimpleITK.Transform):
+    """Put the CT on the MRI's grid through a given rigid transform (a saved ``.tfm``).
+
+    ``transform`` maps MRI grid points to CT points (LPS mm), as a rigid registration finds
+    it and ``--save-transform`` writes it; nothing is registered again.
+    """
+    from brainfuse.grid import AlignedPair, coverage, resample_to
+
+    return AlignedPair(
+        ct=resample_to(ct, mri, transform=transform),
+        mri=mri,
+        reference="mri",
+        transform=transform,
+        metric_value=None,
+        warnings=["Aligned by a transform loaded from a file."],
+        mode="rigid",
+        coverage=coverage(ct, mri, transform=transform),
     )
 
 

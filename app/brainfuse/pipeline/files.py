@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from brainfuse.errors import ExportError
+from brainfuse.errors import BrainFuseError, ExportError
 
 if TYPE_CHECKING:  # torch is loaded only when a fusion runs
     from brainfuse.fusion import Fuser
@@ -52,6 +52,7 @@ class FuseJob:
     slice : int or None, the slice of a volume written as one PNG (default the middle)
     register : {"auto", "none", "geometry", "rigid"}; reference : {"mri", "ct"}
     save_transform : str or None, write the registration transform (ITK ``.tfm``) there
+    transform : str or None, align by this saved transform (``.tfm``) instead of registering
     edits : str or None, decision-map edits saved by the window, applied before export
     format : {"png", "dicom", "nifti"} or None (from the output's suffix)
     overlay, anonymize, overwrite : bool, as :func:`brainfuse.export.export_result` takes them
@@ -72,6 +73,7 @@ class FuseJob:
     register: str = "auto"
     reference: str = "mri"
     save_transform: str | None = None
+    transform: str | None = None
     edits: str | None = None
     format: str | None = None
     overlay: bool = False
@@ -153,7 +155,15 @@ def _fuse(job: FuseJob, volumes: list, progress, fuser: Fuser | None) -> PairRes
     with progress.stage("aligning"):
         if fuser is None:
             fuser = make_fuser(job)
-        aligned = align(ct, mri, register=job.register, reference=job.reference, progress=progress)
+        if job.transform:
+            from brainfuse.grid import load_transform
+            from brainfuse.pipeline import align_by_transform
+
+            aligned = align_by_transform(ct, mri, load_transform(job.transform))
+        else:
+            aligned = align(
+                ct, mri, register=job.register, reference=job.reference, progress=progress
+            )
         del ct, mri
         # lazy: each batch of slices is windowed when fused (no float copy of the sources)
         fusion = PairFusion(prepare(aligned, job.ct_window, job.mr_window, lazy=True), fuser)
@@ -205,6 +215,12 @@ def fuse_files(job: FuseJob, progress=None, *, fuser: Fuser | None = None) -> Fu
             volumes = [load(job.ct)]
         with progress.stage("loading MRI"):
             volumes.append(load(job.mri))
+    if job.transform:
+        if job.reference != "mri":
+            raise BrainFuseError(
+                "a saved transform puts the CT on the MRI's grid: --transform needs --reference mri"
+            )
+        inputs.append(job.transform)
     if job.edits:
         if not Path(job.edits).is_file():
             raise ExportError(f"edits file {job.edits} does not exist")
