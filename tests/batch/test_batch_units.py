@@ -159,6 +159,11 @@ def test_item_writes_its_folder_whole_and_records_it(tmp_path):
     again = run_item(item, settings, str(out))  # a redo replaces the folder it wrote
     assert again["status"] == "done" and again["outputs"] == row["outputs"]
     assert sorted(p.name for p in out.iterdir()) == ["one"]
+    _png(tmp_path / "mr.png", 1, (40, 30))  # now the pair cannot be fused
+    failed = run_item(item, settings, str(out))
+    assert failed["status"] == "failed" and "different sizes" in failed["error"]
+    assert sorted(p.name for p in out.iterdir()) == ["one"]  # the previous folder, whole
+    assert json.loads((out / "one" / ITEM_RECORD).read_text()) == record
 
 
 def test_item_never_replaces_a_folder_it_did_not_write(tmp_path):

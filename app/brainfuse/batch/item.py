@@ -126,10 +126,23 @@ def _set_aside(target: Path) -> Path | None:
 
 
 def _fuse_into(item: Item, settings: BatchSettings, target: Path, fuser: Fuser) -> dict[str, str]:
+    """Write the item's folder; a previous one is replaced only when the new one is whole."""
+    aside = _set_aside(target)
+    try:
+        outputs = _write(item, settings, target, fuser)
+    except BaseException:
+        if aside is not None and not target.exists():  # the previous outputs stay, whole
+            os.replace(aside, target)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+    return outputs
+
+
+def _write(item: Item, settings: BatchSettings, target: Path, fuser: Fuser) -> dict[str, str]:
     from brainfuse.export import folder_atomic
     from brainfuse.fusion.weights import sha256_of
 
-    aside = _set_aside(target)
     fused, dm, tfm = settings.output_names(item)
     with folder_atomic(target, sources=item.inputs) as tmp:
         job = dataclasses.replace(
@@ -152,8 +165,6 @@ def _fuse_into(item: Item, settings: BatchSettings, target: Path, fuser: Fuser) 
         record["settings"] = settings.record()
         record |= {"model_sha256": fuser.model_sha256, "outputs": outputs}
         (tmp / ITEM_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
     return outputs
 
 
