@@ -1,8 +1,8 @@
 """``brainfuse batch MANIFEST --out DIR``: fuse a whole cohort, on a Dask cluster.
 
-MANIFEST is a CSV file with the columns id,ct,mri (optionally edits and transform: a
-saved .tfm that aligns the pair), paths relative to the file, or a folder with one sub-folder per item: ID/ct/ and ID/mri/ (a DICOM series, or
-one NIfTI/PNG file each). Every item is fused as `brainfuse fuse` would, with the same
+MANIFEST is a CSV file with the columns id,ct,mri (optionally edits, and transform: a
+saved .tfm that aligns the pair), paths relative to the file, or a folder with one
+sub-folder per item: ID/ct/ and ID/mri/ (a DICOM series, or one NIfTI/PNG file each). Every item is fused as `brainfuse fuse` would, with the same
 options, into DIR/ID/ (written whole or not at all): fused.png for two plain images,
 fused.nii.gz otherwise (--format chooses), with item.json saying what was made from what.
 
@@ -12,7 +12,8 @@ with the same settings and inputs and redoes the rest. Exit status 0 when every 
 done, 2 when any failed.
 
 By default a local Dask cluster sized to this machine runs the items (one worker process
-per core, each with one loaded model); --scheduler ADDRESS uses an existing cluster.
+per core as memory allows, each with one loaded model and cores/workers threads, unless
+--workers and --threads say otherwise); --scheduler ADDRESS uses an existing cluster.
 """
 
 from __future__ import annotations
