@@ -248,3 +248,33 @@ def test_dominant_edges_at_the_encoder_size_agree_with_full_resolution():
     for f, h in zip(full, half, strict=True):
         assert f.sum() > 5000
         assert (f == h).mean() > 0.95
+
+
+def test_bright_parenchyma_below_the_bone_level_keeps_the_mri_brain(fuser):
+    """An 8-bit CT stored with a narrow window: bone saturated at 255, grey and white matter
+    at 205-245 (above the plain ``>= 200`` threshold). The prior grown from saturated bone
+    leaves that brain to the MRI; the plain threshold would have pasted it from the CT."""
+    from brainfuse.metrics import brain_clean, skull_kept
+    from brainfuse.model.bone import bone_prior
+
+    ct_hu, mr, ring = _head_hu()
+    y, x = np.mgrid[0:N, 0:N]
+    brain = np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5) < 44
+    ct = np.zeros((N, N))
+    ct[ring] = 255.0
+    ct[ct_hu == 40.0] = 90.0  # scalp
+    # parenchyma 205-245, apart from the ring by a 2-pixel CSF gap
+    inner = brain & (np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5) < 42)
+    ct[inner] = 225.0 + 20.0 * np.sin(x[inner] / 5.0) * np.cos(y[inner] / 7.0)
+    ct[brain & ~inner] = 150.0
+    ct = np.round(ct)
+    bone = bone_prior(ct, "8-bit")
+    assert np.array_equal(bone, ring)
+    assert bone_mask(ct, "8-bit")[inner].all()  # the plain threshold calls the brain bone
+    res = fuser.fuse(ct / 255.0, mr, bone=bone)
+    f255, m255 = np.round(255 * res.fused), np.round(255 * mr)
+    assert skull_kept(f255, ct) == 1.0
+    assert brain_clean(f255, ct, m255) >= 0.99
+    assert not res.decision_map[inner & ~ndimage.binary_dilation(ring, iterations=3)].any()
+    old = fuser.fuse(ct / 255.0, mr, bone=bone_mask(ct, "8-bit"))
+    assert brain_clean(np.round(255 * old.fused), ct, m255) < 0.5

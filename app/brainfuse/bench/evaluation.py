@@ -29,10 +29,12 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
+from brainfuse.bench.summary import write_summary
 from brainfuse.errors import BrainFuseError, CancelledError, ExportError, UnreadableInputError
 from brainfuse.fusion import METHODS
 from brainfuse.metrics import ANATOMY_NAMES, METRIC_NAMES, fusion_metrics, head_mask
-from brainfuse.model.intensity import bone_mask, from_uint8, to_uint8
+from brainfuse.model.bone import bone_prior
+from brainfuse.model.intensity import from_uint8, to_uint8
 from brainfuse.model.results import FusionResult
 
 __all__ = [
@@ -365,7 +367,7 @@ def _evaluate_pair(
     im1, im2 = load_pair(pair)
     one, two = from_uint8(im1), from_uint8(im2)
     is_ct = pair.modality1 == "ct"
-    bone = bone_mask(im1, "8-bit") if is_ct else None
+    bone = bone_prior(im1, "8-bit") if is_ct else None
     head = head_mask(im1, im2)
     panel = GridPanel(pair, im1, im2)
     rows: list[Row] = []
@@ -418,105 +420,6 @@ def read_metrics_csv(path: str | Path) -> list[Row]:
                     row[k] = v
             rows.append(row)
     return rows
-
-
-_LABELS = {
-    "ssim": "SSIM",
-    "psnr": "PSNR (dB)",
-    "en": "EN (bits)",
-    "sd": "SD",
-    "sf": "SF",
-    "ag": "AG",
-    "mi": "MI (bits)",
-    "qabf": "Qabf",
-    "vif": "VIF",
-    "scd": "SCD",
-    "bone_kept": "bone kept",
-    "brain_kept": "brain kept",
-}
-
-
-_DECIMALS = dict(
-    ssim=4, psnr=3, en=3, sd=3, sf=3, ag=3, mi=3, qabf=4, vif=4, scd=4, bone_kept=3, brain_kept=3
-)
-
-
-def _rank(stats: dict[str, dict[str, tuple[float, float]]], key: str, method: str) -> float:
-    mean = stats[method][key][0]
-    return -np.inf if np.isnan(mean) else mean
-
-
-def _table(rows: list[Row], methods: Sequence[str], prefix: str) -> list[str]:
-    keys = [k for k in _LABELS if not prefix or k not in ANATOMY_NAMES]
-    stats: dict[str, dict[str, tuple[float, float]]] = {}
-    for m in methods:
-        vals = {k: np.array([float(r[prefix + k]) for r in rows if r["method"] == m]) for k in keys}
-        stats[m] = {}
-        for k, v in vals.items():
-            finite = v[np.isfinite(v)]  # PSNR of identical images is inf; blank heads NaN
-            if finite.size == 0:
-                stats[m][k] = (float("inf") if np.isinf(v).any() else float("nan"), 0.0)
-            else:
-                stats[m][k] = (
-                    float(finite.mean()),
-                    float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
-                )
-    best = {k: max(methods, key=functools.partial(_rank, stats, k)) for k in keys}
-    lines = ["| method | " + " | ".join(_LABELS[k] for k in keys) + " |"]
-    lines.append("|---|" + "---|" * len(keys))
-    for m in methods:
-        cells = []
-        for k in keys:
-            mean, sd = stats[m][k]
-            d = _DECIMALS[k]
-            if np.isfinite(mean):
-                cell = f"{mean:.{d}f} ± {sd:.{d}f}"
-            else:  # inf (identical images), or n/a (no pair where it is defined)
-                cell = "n/a" if np.isnan(mean) else f"{mean}"
-            if len(methods) > 1 and best[k] == m:
-                cell = f"**{cell}**"
-            cells.append(cell)
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def write_summary(result: EvaluationResult) -> Path:
-    """Write ``summary.md``: mean ± sd (sample) per method for each metric, best in bold.
-
-    Two tables: the whole slice (the literature's convention, with the anatomy retention
-    ``bone_kept``/``brain_kept`` of CT pairs) and the head only (background air excluded,
-    :func:`brainfuse.metrics.head_mask`). Means skip infinite (PSNR of identical images)
-    and undefined (head metrics of a blank pair, anatomy metrics of a pair without a CT or
-    with too little bone) values.
-    """
-    rows, methods = (
-        result.rows,
-        [m for m in result.methods if any(r["method"] == m for r in result.rows)],
-    )
-    n = result.pairs_done
-    lines = [
-        "# Fusion evaluation",
-        "",
-        f"{n} of {result.pairs_total} pairs"
-        + (" (interrupted)" if result.cancelled else "")
-        + f", methods: {', '.join(result.methods)}. Higher is better for every metric; "
-        "best mean in bold. Metrics on the 0–255 scale, colour on BT.601 luminance; "
-        "SSIM/PSNR are the means over both sources, MI and VIF the sums. bone kept / "
-        "brain kept: fraction of the CT's bone (CT >= 200) and of the intracranial area "
-        "where the fused image is within 25 grey levels of the CT / the MRI "
-        "(../shared/reference/anatomy.md; CT pairs only).",
-        "",
-    ]
-    if methods:
-        ms = {m: np.mean([float(r["fuse_ms"]) for r in rows if r["method"] == m]) for m in methods}
-        lines += ["## Whole slice", "", *_table(rows, methods, ""), ""]
-        lines += ["## Head only (background excluded)", "", *_table(rows, methods, "head_"), ""]
-        lines += ["## Fusion time", "", "| method | device | ms / pair (mean) |", "|---|---|---|"]
-        lines += [f"| {m} | {result.devices.get(m, '')} | {ms[m]:.1f} |" for m in methods]
-        lines.append("")
-    path = result.out / "summary.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 def _fused_of(panel: GridPanel, method: str) -> np.ndarray | None:

@@ -301,6 +301,7 @@ def anatomy_regions(
         ring_coverage=rule.ring_coverage,
         level=settings.background / 255.0,
     )
+    inside |= _enclosed(bone)  # pockets the bone itself encloses (air cells, small fossae)
     rim = inside & _dilate(bone, round(rule.inner_table))  # pixels: not scaled
     edges1 = edges2 = None
     if rule.edge_ratio > 0:

@@ -42,7 +42,8 @@ def slice_metrics(
     Returns
     -------
     dict
-        ``ssim``, ``psnr`` (dB), ``bone_kept`` and ``brain_kept`` (fractions; with a CT)
+        ``ssim``, ``psnr`` (dB), ``bone_kept``, ``brain_kept``, ``skull_kept`` and
+        ``brain_clean`` (fractions; with a CT)
         and, with ``extra``, ``qabf``, ``mi`` (bits).
     """
     f, a, b = to_255(fused01), to_255(ct01), to_255(mri01)
@@ -50,6 +51,8 @@ def slice_metrics(
     if ct_scale is not None and f.ndim == 2:
         out["bone_kept"] = metrics.bone_kept(f, a, ct_scale=ct_scale, ct_hu=ct_hu)
         out["brain_kept"] = metrics.brain_kept(f, a, b, ct_scale=ct_scale, ct_hu=ct_hu)
+        out["skull_kept"] = metrics.skull_kept(f, a, ct_scale=ct_scale, ct_hu=ct_hu)
+        out["brain_clean"] = metrics.brain_clean(f, a, b, ct_scale=ct_scale, ct_hu=ct_hu)
     if extra:
         out["qabf"] = metrics.qabf(f, a, b)
         out["mi"] = metrics.mutual_information(f, a, b)
@@ -64,6 +67,8 @@ class ReadoutPanel(QtWidgets.QGroupBox):
         ("psnr", "PSNR"),
         ("bone_kept", "Bone kept"),
         ("brain_kept", "Brain kept"),
+        ("skull_kept", "Skull kept"),
+        ("brain_clean", "Brain clean"),
         ("qabf", "Qabf"),
         ("mi", "MI"),
         ("rule", "Rule"),
@@ -100,6 +105,8 @@ class ReadoutPanel(QtWidgets.QGroupBox):
             "psnr": "{:.2f} dB",
             "bone_kept": "{:.3f}",
             "brain_kept": "{:.3f}",
+            "skull_kept": "{:.3f}",
+            "brain_clean": "{:.3f}",
             "qabf": "{:.4f}",
             "mi": "{:.3f} bits",
         }

@@ -6,7 +6,13 @@ from typing import Literal
 
 import numpy as np
 
-from brainfuse.metrics._anatomy import CtScale, bone_kept, brain_kept
+from brainfuse.metrics._anatomy import (
+    CtScale,
+    bone_kept,
+    brain_clean,
+    brain_kept,
+    skull_kept,
+)
 from brainfuse.metrics._information import entropy, mutual_information
 from brainfuse.metrics._inputs import as_grey, check_same_shape
 from brainfuse.metrics._mask import head_mask
@@ -19,7 +25,7 @@ from brainfuse.metrics._vif import vif_source
 __all__ = ["ANATOMY_NAMES", "HIGHER_IS_BETTER", "METRIC_NAMES", "fusion_metrics"]
 
 #: Anatomy retention (``../shared/reference/anatomy.md``): scored on their own masks.
-ANATOMY_NAMES = ("bone_kept", "brain_kept")
+ANATOMY_NAMES = ("bone_kept", "brain_kept", "skull_kept", "brain_clean")
 
 #: Keys of :func:`fusion_metrics`, in display order.
 METRIC_NAMES = (
@@ -78,7 +84,8 @@ def fusion_metrics(
         ``ssim`` (mean of ``ssim_a``, ``ssim_b``), ``psnr`` (dB, from the mean MSE) with
         ``psnr_a``/``psnr_b``, ``en`` (bits), ``sd``, ``sf``, ``ag``, ``mi`` (bits),
         ``qabf``, ``vif`` (VIF(A→F) + VIF(B→F), pixel-domain multi-scale), ``scd``,
-        ``bone_kept`` and ``brain_kept`` (fractions, NaN when undefined), in the order of
+        ``bone_kept``, ``brain_kept``, ``skull_kept`` and ``brain_clean`` (fractions, NaN
+        when undefined), in the order of
         :data:`METRIC_NAMES`.
     """
     f, sa, sb = as_grey(fused, "fused"), as_grey(a, "image A"), as_grey(b, "image B")
@@ -95,6 +102,8 @@ def fusion_metrics(
         anatomy = {
             "bone_kept": bone_kept(f, sa, ct_scale=ct_scale, ct_hu=ct_hu),
             "brain_kept": brain_kept(f, sa, sb, ct_scale=ct_scale, ct_hu=ct_hu),
+            "skull_kept": skull_kept(f, sa, ct_scale=ct_scale, ct_hu=ct_hu),
+            "brain_clean": brain_clean(f, sa, sb, ct_scale=ct_scale, ct_hu=ct_hu),
         }
     ssim_a, ssim_b = ssim_source(f, sa, mask=mask), ssim_source(f, sb, mask=mask)
     return {

@@ -14,10 +14,10 @@ agree:
 
 The window used travels with the data (:class:`Window`) so exports can record it.
 
-The CT's bone, for the ``anatomy`` fusion rule and the anatomy metrics, is found in the CT's
-own values, never through a display window: ``HU >= 300`` on CT in Hounsfield units,
-``>= 200`` on 8-bit CT slices (stored already windowed, bone saturated)
-(:func:`bone_mask`, :func:`volume_bone_mask`; ``../shared/reference/anatomy.md``).
+The CT's bone is found in the CT's own values, never through a display window: the anatomy
+metrics' threshold ``HU >= 300`` on CT in Hounsfield units, ``>= 200`` on 8-bit CT slices
+(:func:`bone_mask`; ``../shared/reference/anatomy.md``), and the ``anatomy`` fusion rule's
+prior grown from cortical density (:func:`volume_bone_mask`, :mod:`brainfuse.model.bone`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import numpy as np
 
 from brainfuse._runtime.resources import resource_path
 from brainfuse.errors import BrainFuseError
+from brainfuse.model.bone import bone_prior
 from brainfuse.model.image import ImageVolume
 
 __all__ = [
@@ -297,7 +298,7 @@ class BoneVolume(_SliceWise):
     """The bone prior of a CT volume, found slice by slice when read (no whole mask kept).
 
     Indexing (``bone[k]``, ``bone[a:b]``, ``bone[[i, j]]``) returns the boolean
-    :func:`bone_mask` of those slices; ``np.asarray(bone)`` makes the whole mask. On a
+    :func:`~brainfuse.model.bone.bone_prior` of those slices; ``np.asarray(bone)`` makes the whole mask. On a
     512 x 512 x 300 CT this saves a 75 MiB array for a comparison that costs about 0.1 ms
     per slice.
 
@@ -314,7 +315,7 @@ class BoneVolume(_SliceWise):
         self.scale = scale
 
     def _compute(self, values: np.ndarray) -> np.ndarray:
-        return bone_mask(values, self.scale)
+        return bone_prior(values, self.scale)
 
 
 #: The bone prior as the engine reads it: a bool array or a :class:`BoneVolume`.
@@ -330,13 +331,14 @@ def volume_bone_mask(volume: ImageVolume, *, lazy: bool) -> BoneStack | None: ..
 def volume_bone_mask(volume: ImageVolume, *, lazy: bool = False) -> BoneStack | None:
     """Return the bone prior of image 1, or None when it is not a CT.
 
-    :func:`bone_mask` in its :func:`bone_scale`; never depends on a display window.
+    :func:`brainfuse.model.bone.bone_prior` (bone grown from cortical density) in its
+    :func:`bone_scale`; never depends on a display window.
     ``lazy=True`` returns a :class:`BoneVolume` that finds the bone slice by slice when read.
     """
     scale = bone_scale(volume)
     if scale is None:
         return None
-    return BoneVolume(volume.array, scale) if lazy else bone_mask(volume.array, scale)
+    return BoneVolume(volume.array, scale) if lazy else bone_prior(volume.array, scale)
 
 
 def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
