@@ -199,7 +199,13 @@ def energies(fusers: dict[str, Fuser], a: np.ndarray, b: np.ndarray, source: str
     return fusers[source].activity(a[None], b[None])
 
 
-def run(weights: str | None, configs: dict[str, Variant], pairs: list, base: FusionSettings):
+def run(
+    weights: str | None,
+    configs: dict[str, Variant],
+    pairs: list,
+    base: FusionSettings,
+):
+    """Score every variant on every pair (8-bit CTs have no no-data pixels)."""
     rows: dict[str, list[dict]] = {name: [] for name in configs}
     energy = {
         "deep": Fuser(weights=weights, threads=2, settings=base.with_(window=1)),
@@ -238,7 +244,8 @@ def baselines(pairs) -> dict[str, dict]:
 
 def means(rows: dict[str, list[dict]], keep: list[bool]) -> dict[str, dict]:
     """Mean of each score over the pairs where ``keep`` is True (NaN skipped), with the
-    worst slice of brain_clean and how many slices fall below .90 and .95."""
+    worst slice of brain_clean and how many slices fall below .90 and .95.
+    """
     out = {}
     for n, rs in rows.items():
         kept = [r for r, k in zip(rs, keep, strict=True) if k]

@@ -278,3 +278,24 @@ def test_bright_parenchyma_below_the_bone_level_keeps_the_mri_brain(fuser):
     assert not res.decision_map[inner & ~ndimage.binary_dilation(ring, iterations=3)].any()
     old = fuser.fuse(ct / 255.0, mr, bone=bone_mask(ct, "8-bit"))
     assert brain_clean(np.round(255 * old.fused), ct, m255) < 0.5
+
+
+def test_a_ct_no_data_wedge_takes_the_mri(fuser):
+    """A wedge of the slice where the CT was cut when resliced (padding, -1024 HU) over the
+    MRI's head: the MRI there, not the CT's black nor its straight edge."""
+    from brainfuse.model.bone import no_data
+
+    ct_hu, mr, _ = _head_hu()
+    y, x = np.mgrid[0:N, 0:N]
+    wedge = y < 0.6 * x - 20  # a straight cut from the top-right corner
+    ct_hu = ct_hu.copy()
+    ct_hu[wedge] = -1024.0
+    empty = no_data(ct_hu, "hu")
+    head = np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5) < 54
+    assert empty[wedge].all() and not empty[head & ~wedge].any()  # the air around: no data too
+    ct01 = _window(ct_hu, 40, 80)
+    res = fuser.fuse(ct01, mr, bone=bone_mask(ct_hu, "hu"), nodata=empty)
+    assert not res.decision_map[wedge].any() and not res.soft_map[wedge].any()
+    assert np.array_equal(res.fused[wedge], mr[wedge])
+    without = fuser.fuse(ct01, mr, bone=bone_mask(ct_hu, "hu"))
+    assert np.abs(without.fused[wedge] - mr[wedge]).max() > 0.2

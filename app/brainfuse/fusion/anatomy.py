@@ -40,7 +40,7 @@ brain window of a HU CT), never on the display window: changing the CT's window 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -84,6 +84,7 @@ def slice_maps(
     around: NeighbourMeans | None = None,
     *,
     regions: AnatomyRegions | None = None,
+    nodata: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice under the rule that runs (:func:`rule_that_runs`).
 
@@ -99,6 +100,9 @@ def slice_maps(
     regions : AnatomyRegions or None
         The ``anatomy`` rule's regions (:func:`anatomy_regions`) when already found (they
         need no activity, so the fuser finds them while the encoder runs).
+    nodata : (H, W) bool or None
+        Where image 1 has no data (:func:`brainfuse.model.bone.no_data`: outside its field
+        of view, a straight cut filled with padding): image 2 there, under either rule.
 
     Returns
     -------
@@ -106,7 +110,7 @@ def slice_maps(
     sources below ``settings.background``) is 0 in both.
     """
     dm = hard_map(a1, a2, settings)
-    return rule_maps(dm, i1, i2, bone, settings, around, regions=regions)
+    return rule_maps(dm, i1, i2, bone, settings, around, regions=regions, nodata=nodata)
 
 
 def rule_maps(
@@ -118,6 +122,7 @@ def rule_maps(
     around: NeighbourMeans | None = None,
     *,
     regions: AnatomyRegions | None = None,
+    nodata: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice from its verified deep-feature hard map ``dm``.
 
@@ -125,14 +130,25 @@ def rule_maps(
     slices come here with a map verified in 3-D, :mod:`brainfuse.fusion.volume`); ``dm``
     (uint8) may be written to.
     """
+    empty = None if nodata is None or not nodata.any() else nodata
+    if empty is not None:
+        dm[empty] = 0  # the blend's means then see image 2 there too
     if bone is not None and rule_that_runs(settings, True) == "anatomy":
         if regions is None:
             regions = anatomy_regions(bone, i1, i2, settings)
-        return anatomy_maps(dm, regions, i1, i2, settings, around)
-    soft = soft_map(dm, i1, i2, settings, around)
-    back = np.maximum(i1, i2) < settings.background / 255.0
-    dm[back] = 0
-    soft[back] = 0.0
+        if empty is not None:
+            regions = replace(
+                regions, from_ct=regions.from_ct & ~empty, brain=regions.brain | empty
+            )
+        dm, soft = anatomy_maps(dm, regions, i1, i2, settings, around)
+    else:
+        soft = soft_map(dm, i1, i2, settings, around)
+        back = np.maximum(i1, i2) < settings.background / 255.0
+        dm[back] = 0
+        soft[back] = 0.0
+    if empty is not None:
+        dm[empty] = 0
+        soft[empty] = 0.0
     return dm, soft
 
 

@@ -26,10 +26,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["HYSTERESIS", "bone_prior"]
+__all__ = ["HYSTERESIS", "NO_DATA_HU", "bone_prior", "no_data"]
 
 #: (bone level, cortical density) of each scale: ``"8-bit"`` grey levels, ``"hu"`` HU.
 HYSTERESIS = {"8-bit": (200.0, 250.0), "hu": (300.0, 700.0)}
+
+
+def _in_slice(ndim: int) -> np.ndarray:
+    """Return scipy's cross-shaped neighbourhood within a slice (no link between slices)."""
+    structure = np.zeros((3,) * ndim, bool)
+    structure[(1,) * (ndim - 2)] = ndimage.generate_binary_structure(2, 1)
+    return structure
 
 
 def bone_prior(values: np.ndarray, scale: str) -> np.ndarray:
@@ -54,11 +61,39 @@ def bone_prior(values: np.ndarray, scale: str) -> np.ndarray:
         return candidate
     peak = v.max(axis=(-2, -1), keepdims=True)
     seed = v >= np.where(peak >= high, high, 0.5 * (low + peak))
-    structure = np.zeros((3,) * v.ndim, bool)
-    centre = (1,) * (v.ndim - 2)
-    structure[centre] = ndimage.generate_binary_structure(2, 1)  # in the slice only
-    labels, n = ndimage.label(candidate, structure)
+    labels, n = ndimage.label(candidate, _in_slice(v.ndim))
     keep = np.zeros(n + 1, bool)
     keep[labels[seed & candidate]] = True
     keep[0] = False
     return keep[labels]
+
+
+#: The CT's "no data" level in HU: the padding a scanner or a reslicing writes where it has no
+#: measurement (-1024 HU and below), and the fill outside a resampled CT's field of view
+#: (exactly -1000 HU). An 8-bit slice has none: its zeros are the air around the head, and
+#: giving them to the MRI cost the development pairs Qabf .612 -> .602 and SF 36.2 -> 34.0
+#: (the MRI's background noise and scalp margin where the CT is black).
+NO_DATA_HU = -1000.0
+
+
+def no_data(values: np.ndarray, scale: str) -> np.ndarray:
+    """Return where a CT slice ``(H, W)`` or stack ``(Z, H, W)`` has no data, bool.
+
+    In Hounsfield units (``scale="hu"``), the pixels at or below :data:`NO_DATA_HU` that are
+    connected, within their slice, to the slice's border: outside the field of view, or a
+    straight cut filled with padding when the CT was resliced. Air enclosed by the head
+    (sinuses, mastoid cells) is not connected to the border and keeps its CT values. On an
+    8-bit slice (``scale="8-bit"``), nothing.
+    """
+    v = np.asarray(values)
+    if scale != "hu":
+        return np.zeros(v.shape, bool)
+    empty = v <= NO_DATA_HU
+    if v.ndim < 2 or not empty.any():
+        return np.zeros(v.shape, bool)
+    labels, n = ndimage.label(empty, _in_slice(v.ndim))
+    border = np.zeros(n + 1, bool)
+    for edge in (labels[..., 0, :], labels[..., -1, :], labels[..., :, 0], labels[..., :, -1]):
+        border[edge] = True
+    border[0] = False
+    return border[labels]

@@ -62,12 +62,16 @@ class PreparedPair:
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
     bone : bool array or BoneVolume (Z, Y, X), or None
-        The CT's bone from its own values (HU >= 300, or >= 200 on 8-bit slices), found
-        slice by slice when ``lazy``; None when image 1 is not a CT.
+        The CT's bone prior from its own values (:func:`brainfuse.model.bone.bone_prior`),
+        found slice by slice when ``lazy``; None when image 1 is not a CT.
     decide : (ct, mri) UnitVolume (or float32 arrays) in [0, 1], or None
         The fixed representations the decision map is computed from (each source through
         its default window), so that a display window never changes which pixels come
         from which source; None when they are ``ct01``/``mri01`` themselves.
+    nodata : bool array or NoDataVolume (Z, Y, X), or None
+        Where the CT has no data (:func:`brainfuse.model.bone.no_data`: outside its field
+        of view, a straight cut filled with padding): the MRI is taken there. None when
+        image 1 is not a CT.
     """
 
     ct: ImageVolume
@@ -81,6 +85,7 @@ class PreparedPair:
     warnings: list[str] = field(default_factory=list)
     bone: BoneStack | None = None
     decide: tuple[UnitVolume | np.ndarray, UnitVolume | np.ndarray] | None = None
+    nodata: BoneStack | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ def prepare(
         warnings=list(aligned.warnings),
         bone=volume_bone_mask(aligned.ct, lazy=lazy),
         decide=decide,
+        nodata=volume_bone_mask(aligned.ct, lazy=lazy, what="nodata"),
     )
 
 
@@ -266,6 +272,7 @@ class PairFusion:
                 cancel=cancel,
                 timings=self.timings,
                 neighbours=self.neighbours,
+                nodata=p.nodata,
             )
             for s in slices:
                 k = s.index
