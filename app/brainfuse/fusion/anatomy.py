@@ -61,6 +61,7 @@ __all__ = [
     "AnatomyRegions",
     "anatomy_maps",
     "anatomy_regions",
+    "bracketed",
     "dominant_edges",
     "intracranial",
     "rule_maps",
@@ -324,6 +325,40 @@ def anatomy_regions(
         factor = encoder_factor(bone.shape, settings.encoder_size)
         edges1, edges2 = dominant_edges(ct, mri, rule.edge_ratio, rule.edge_radius, factor)
     return AnatomyRegions(from_ct=bone | rim, brain=inside & ~rim, edges1=edges1, edges2=edges2)
+
+
+def bracketed(
+    own: AnatomyRegions, brains: list[np.ndarray], at: int, bone: np.ndarray, inner_table: float
+) -> AnatomyRegions:
+    """Return a slice's regions with its intracranial area bracketed by its neighbours'.
+
+    A pixel is intracranial in the slice also when it is intracranial in some slice below
+    and in some slice above within ``brains`` (the skull's inside is one cavity in 3-D: a
+    ring open in one or two slices, at the skull base or in the posterior fossa, does not
+    open it), unless it is the slice's own bone or its inner table's rim (``inner_table``
+    pixels of the bone).
+
+    Parameters
+    ----------
+    own : the slice's :class:`AnatomyRegions`
+    brains : the ``brain`` masks of consecutive slices around it, in index order
+    at : int, the slice's position in ``brains``
+    bone : (H, W) bool, the slice's bone prior
+    inner_table : float, the rim's width (pixels)
+
+    Returns
+    -------
+    AnatomyRegions (``own`` itself when nothing is added)
+    """
+    if at == 0 or at == len(brains) - 1:
+        return own
+    below = np.logical_or.reduce(brains[:at])
+    above = np.logical_or.reduce(brains[at + 1 :])
+    extra = below & above & ~own.brain & ~own.from_ct
+    if not extra.any():
+        return own
+    extra &= ~_dilate(np.asarray(bone, bool), round(inner_table))
+    return replace(own, brain=own.brain | extra)
 
 
 def _edge_strength(x: np.ndarray, r: int) -> np.ndarray:

@@ -34,7 +34,13 @@ from brainfuse.fusion.activity import (
     from_encoder_grid,
     to_encoder_grid,
 )
-from brainfuse.fusion.anatomy import anatomy_regions, rule_maps, rule_that_runs, slice_maps
+from brainfuse.fusion.anatomy import (
+    anatomy_regions,
+    bracketed,
+    rule_maps,
+    rule_that_runs,
+    slice_maps,
+)
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
 from brainfuse.fusion.decision import blend_inputs, hard_map
@@ -319,8 +325,9 @@ class Fuser:
                     dm, soft, act = self._decide(d1, d2, prior, timings, empty)
                 else:
                     pick = Picker(image1, image2, decide, rgb, idx, d1, d2)
+                    stack = None if prior is None else bone
                     dm, soft, act = self._decide_in_volume(
-                        idx, pick, prior, neighbours, timings, empty
+                        idx, pick, stack, neighbours, timings, empty
                     )
                 fused = compose(soft, a, b)
             else:
@@ -415,16 +422,28 @@ class Fuser:
             timings[key] = timings.get(key, 0.0) + sec * 1e3
         return dm, soft, ((a1, a2) if self.keep_activity else None)
 
-    def _decide_in_volume(self, idx, pick, bone, hood, timings, nodata=None):
-        """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D)."""
+    def _decide_in_volume(self, idx, pick, bones, hood, timings, nodata=None):
+        """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D).
+
+        ``bones`` is the whole volume's bone prior (or None): the ``anatomy`` rule's
+        intracranial area is bracketed by the neighbouring slices' (:func:`bracketed`).
+        """
         t = time.perf_counter()
         n = len(idx)
-        regions = [None] * n
-        wanted = bone is not None and rule_that_runs(self.settings, True) == "anatomy"
+        wanted = bones is not None and rule_that_runs(self.settings, True) == "anatomy"
+        bone = None if bones is None else np.asarray(bones[idx], bool)
+        here = {k: i for i, k in enumerate(idx)}
+
+        def regions_of(j: int):
+            if j in here:
+                i = here[j]
+                return anatomy_regions(bone[i], pick.d1[i], pick.d2[i], self.settings)
+            d1, d2 = pick([j])
+            return anatomy_regions(np.asarray(bones[j], bool), d1[0], d2[0], self.settings)
 
         def find_regions() -> None:  # needs no activity: done while the workers encode
-            for i in range(n):
-                regions[i] = anatomy_regions(bone[i], pick.d1[i], pick.d2[i], self.settings)
+            for k in idx:
+                hood.regions(k, regions_of)
 
         missing = hood.missing_activity(idx)
         step = self.batch_for(*pick.d2.shape[-2:])
@@ -448,6 +467,10 @@ class Fuser:
             verified = hood.hard(k, lambda diff: hard_map(diff, zero, self.settings))
             around = hood.around(k, lambda j: blend_inputs(*(x[0] for x in pick([j]))))
             prior = None if bone is None else bone[i]
+            regions = None
+            if wanted:
+                own, brains, at = hood.regions(k, regions_of)
+                regions = bracketed(own, brains, at, bone[i], self.settings.anatomy.inner_table)
             dm[i], soft[i] = rule_maps(
                 verified,
                 pick.d1[i],
@@ -455,7 +478,7 @@ class Fuser:
                 prior,
                 self.settings,
                 around,
-                regions=regions[i],
+                regions=regions,
                 nodata=None if nodata is None else nodata[i],
             )
             if self.keep_activity:
