@@ -60,9 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--reference",
-        default="mri",
-        choices=("mri", "ct"),
-        help="whose grid the result is on (default mri; the other one is resampled)",
+        default="auto",
+        choices=("auto", "mri", "ct"),
+        help="whose grid the result is on: auto (default) the finer in-plane (the CT's on a "
+        "tie), grown to keep both fields of view; mri or ct that image's grid as it is",
     )
     p.add_argument(
         "--save-transform",

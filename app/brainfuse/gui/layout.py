@@ -228,6 +228,19 @@ def _fusion_menu(self: MainWindow, bar: QtWidgets.QMenuBar) -> None:
         act.setChecked(rule == self.settings.rule())
         act.triggered.connect(lambda _=False, r=rule: self.controller.set_rule(r))
         rules.addAction(act)
+    grid_menu = fusion.addMenu("Result &grid")
+    grids = QtGui.QActionGroup(self)
+    for ref, text in (
+        ("auto", "Auto (the finer in-plane, both fields of view)"),
+        ("ct", "The CT's"),
+        ("mri", "The MRI's"),
+    ):
+        act = grid_menu.addAction(text)
+        act.setObjectName(f"grid_{ref}")
+        act.setCheckable(True)
+        act.setChecked(ref == self.settings.reference())
+        act.triggered.connect(lambda _=False, r=ref: self.controller.set_reference(r))
+        grids.addAction(act)
     align_menu = fusion.addMenu("&Alignment")
     modes = QtGui.QActionGroup(self)
     for mode, text in (

@@ -107,7 +107,7 @@ def align(
     mri: ImageVolume,
     *,
     register: str = "auto",
-    reference: str = "mri",
+    reference: str = "auto",
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ):
@@ -345,7 +345,7 @@ def fuse_pair(
     ct_window: WindowSpec = None,
     mr_window: WindowSpec = None,
     register: str = "auto",
-    reference: str = "mri",
+    reference: str = "auto",
     first: int | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -368,8 +368,8 @@ def fuse_pair(
         Windows mapping each source to [0, 1] (defaults: CT brain 40/80 HU, MR robust
         percentiles, 8-bit images as they are).
     register : {"auto", "none", "geometry", "rigid"}
-    reference : {"mri", "ct"}
-        Whose grid the result is on.
+    reference : {"auto", "mri", "ct"}
+        Whose grid the result is on (:func:`brainfuse.grid.align_pair`).
     first : int, optional
         Slice fused first (alone); default the middle one.
     progress : callable(fraction) or None
