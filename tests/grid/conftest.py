@@ -47,6 +47,7 @@ def write_dicom_series(folder: Path, volume: ImageVolume, *, scale: float = 10.0
     study, series, frame = generate_uid(), generate_uid(), generate_uid()
     stored = np.clip(np.rint(np.asarray(volume.array) * scale), 0, 65535).astype(np.uint16)
     n = volume.shape[0]
+    shuffled = np.random.default_rng(3).permutation(n)  # a bijection whatever n is
     for k in range(n):
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = MRImageStorage
@@ -57,7 +58,7 @@ def write_dicom_series(folder: Path, volume: ImageVolume, *, scale: float = 10.0
         ds.SOPClassUID, ds.SOPInstanceUID = MRImageStorage, meta.MediaStorageSOPInstanceUID
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
         ds.Modality, ds.PatientName, ds.PatientID = "MR", "Test^Phantom", "TEST0002"
-        ds.InstanceNumber = (5 * k) % n + 1
+        ds.InstanceNumber = int(shuffled[(k + 1) % n]) + 1
         position = np.asarray(volume.origin) + k * volume.spacing[2] * d[:, 2]
         ds.ImagePositionPatient = [f"{v:.5f}" for v in position]
         ds.ImageOrientationPatient = [f"{v:.6f}" for v in (*d[:, 0], *d[:, 1])]
@@ -68,7 +69,7 @@ def write_dicom_series(folder: Path, volume: ImageVolume, *, scale: float = 10.0
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
         ds.RescaleSlope, ds.RescaleIntercept = f"{1 / scale:g}", "0"
         ds.PixelData = stored[k].tobytes()
-        ds.save_as(folder / f"im{(3 * k) % n:04d}.dcm", enforce_file_format=True)
+        ds.save_as(folder / f"im{shuffled[k]:04d}.dcm", enforce_file_format=True)
     return folder
 
 

@@ -40,7 +40,8 @@ def test_hounsfield_cortical_seed_and_a_smoothed_skull():
     hu = np.where(bone, 1200.0, 30.0)
     hu[spot] = 450.0  # a calcification below cortical density, alone
     assert np.array_equal(bone_prior(hu, "hu"), bone)
-    # a template whose skull peaks at 550 HU: seeded by the densest half of its range
+    # a smoothed template whose skull peaks at 550 HU: nothing to grow from, the threshold
     smooth = np.where(bone, 550.0, 30.0)
     smooth[spot] = 320.0
-    assert np.array_equal(bone_prior(smooth, "hu"), bone)
+    assert np.array_equal(bone_prior(smooth, "hu"), bone | spot)
+    assert np.array_equal(bone_prior(np.stack([hu, smooth]), "hu"), np.stack([bone, bone | spot]))

@@ -10,10 +10,10 @@ pixel at cortical density:
 * 8-bit slices: ``>= 200`` connected to ``>= 250`` (saturated bone);
 * Hounsfield units: ``>= 300 HU`` connected to ``>= 700 HU`` (cortical bone).
 
-On a slice whose bone never reaches that density (a smoothed template CT whose skull peaks
-near 550 HU, thick slices' partial volume, an 8-bit CT stored with a wide window) the seed is
-the densest half of the slice's bone range instead, ``(bone level + slice maximum) / 2``, so
-the skull is still found whole.
+On a slice that never reaches cortical density (a smoothed template CT whose skull peaks near
+550 HU, thick slices' partial volume, an 8-bit CT stored with a wide window) there is nothing
+to grow from, and the plain threshold is the prior (there the threshold does not reach the
+parenchyma).
 
 A bright island with no cortical-density pixel (narrow-window parenchyma, a hyperdense
 bleed, a faint calcification) is not bone: it comes from the MRI like the rest of the brain,
@@ -51,8 +51,7 @@ def bone_prior(values: np.ndarray, scale: str) -> np.ndarray:
     Returns
     -------
     bool array shaped like ``values``: pixels at the bone level connected within their slice
-    to a seed (cortical density, or the densest half of the slice's bone range where the
-    slice never reaches it).
+    to a pixel at cortical density; every bone-level pixel of a slice that never reaches it.
     """
     low, high = HYSTERESIS[scale]
     v = np.asarray(values)
@@ -60,7 +59,7 @@ def bone_prior(values: np.ndarray, scale: str) -> np.ndarray:
     if v.ndim < 2 or not candidate.any():
         return candidate
     peak = v.max(axis=(-2, -1), keepdims=True)
-    seed = v >= np.where(peak >= high, high, 0.5 * (low + peak))
+    seed = v >= np.where(peak >= high, high, low)
     labels, n = ndimage.label(candidate, _in_slice(v.ndim))
     keep = np.zeros(n + 1, bool)
     keep[labels[seed & candidate]] = True
@@ -70,9 +69,8 @@ def bone_prior(values: np.ndarray, scale: str) -> np.ndarray:
 
 #: The CT's "no data" level in HU: the padding a scanner or a reslicing writes where it has no
 #: measurement (-1024 HU and below), and the fill outside a resampled CT's field of view
-#: (exactly -1000 HU). An 8-bit slice has none: its zeros are the air around the head, and
-#: giving them to the MRI cost the development pairs Qabf .612 -> .602 and SF 36.2 -> 34.0
-#: (the MRI's background noise and scalp margin where the CT is black).
+#: (exactly -1000 HU). An 8-bit slice has none: its zeros are the air around the head (giving
+#: them to the MRI shows the MRI's background noise and scalp margin where the CT is black).
 NO_DATA_HU = -1000.0
 
 
