@@ -41,6 +41,7 @@ from brainfuse.fusion.anatomy import (
     rule_that_runs,
     slice_maps,
 )
+from brainfuse.fusion.baselines import fuse_stack
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
 from brainfuse.fusion.decision import blend_inputs, hard_map
@@ -331,7 +332,7 @@ class Fuser:
                     )
                 fused = compose(soft, a, b)
             else:
-                fused, dm, soft = self._fuse_baseline(y, b)
+                fused, dm, soft = fuse_stack(METHODS[self.method].baseline, y, b)
                 fused = fused if cb is None or cr is None else ycbcr_to_rgb(fused, cb, cr)
                 act = None
             for i, k in enumerate(idx):
@@ -488,18 +489,3 @@ class Fuser:
         if not act:
             return dm, soft, None
         return dm, soft, (np.stack([x[0] for x in act]), np.stack([x[1] for x in act]))
-
-    def _fuse_baseline(self, a, b):
-        from brainfuse.fusion import baselines
-
-        func = getattr(baselines, METHODS[self.method].baseline)
-        fused = np.empty(a.shape, np.float32)
-        dm = np.zeros(a.shape, np.uint8)
-        soft = np.full(a.shape, 0.5, np.float32)
-        for k in range(a.shape[0]):
-            f, m = func(a[k], b[k])
-            fused[k] = np.clip(f, 0.0, 1.0)
-            if m is not None:
-                dm[k] = (np.asarray(m) > 0.5).astype(np.uint8)
-                soft[k] = np.asarray(m, dtype=np.float32)
-        return fused, dm, soft
