@@ -63,9 +63,10 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--reference",
-        default="mri",
-        choices=("mri", "ct"),
-        help="whose grid the result is on (default mri; the other one is resampled)",
+        default="auto",
+        choices=("auto", "mri", "ct"),
+        help="whose grid the result is on: auto (default) the finer in-plane (the CT's on a "
+        "tie), grown to keep both fields of view; mri or ct that image's grid as it is",
     )
     p.add_argument("--format", choices=("png", "dicom", "nifti"), default=None)
     p.add_argument("--overlay", action="store_true", help="burn the decision map into the output")

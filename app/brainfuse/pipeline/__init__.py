@@ -67,14 +67,18 @@ class PreparedPair:
     windows : ``{"ct": Window, "mri": Window}``
     transform, reference, registration, warnings : as in :class:`PairResult`
     bone : bool array or BoneVolume (Z, Y, X), or None
-        The CT's bone from its own values (HU >= 300, or >= 200 on 8-bit slices), found
-        slice by slice when ``lazy``; None when image 1 is not a CT.
+        The CT's bone prior from its own values (:func:`brainfuse.model.bone.bone_prior`),
+        found slice by slice when ``lazy``; None when image 1 is not a CT.
     decide : (ct, mri) UnitVolume (or float32 arrays) in [0, 1], or None
         The fixed representations the decision map is computed from (each source through
         its default window), so that a display window never changes which pixels come
         from which source; None when they are ``ct01``/``mri01`` themselves.
     identity : PatientCheck or None
         The patient check of the pair (:func:`check_identity`), carried into the result.
+    nodata : bool array or NoDataVolume (Z, Y, X), or None
+        Where the CT has no data (:func:`brainfuse.model.bone.no_data`: outside its field
+        of view, a straight cut filled with padding): the MRI is taken there. None when
+        image 1 is not a CT.
     """
 
     ct: ImageVolume
@@ -89,6 +93,7 @@ class PreparedPair:
     bone: BoneStack | None = None
     decide: tuple[UnitVolume | np.ndarray, UnitVolume | np.ndarray] | None = None
     identity: PatientCheck | None = None
+    nodata: BoneStack | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ def align(
     mri: ImageVolume,
     *,
     register: str = "auto",
-    reference: str = "mri",
+    reference: str = "auto",
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     allow_different_patients: bool = False,
@@ -122,7 +127,7 @@ def align(
     is refused before any work unless ``allow_different_patients``. With ``transform`` (a
     saved rigid one, MRI grid points -> CT points) the CT is resampled onto the MRI's grid
     through it instead (:func:`brainfuse.pipeline.transform.align_by_transform`); ``register``
-    is then not used and ``reference`` must be ``"mri"``.
+    is then not used and the result is on the MRI's grid (``reference="ct"`` is refused).
 
     Raises
     ------
@@ -135,7 +140,7 @@ def align(
         from brainfuse.errors import UnsupportedInputError
         from brainfuse.pipeline.transform import align_by_transform
 
-        if reference != "mri":
+        if reference == "ct":
             raise UnsupportedInputError(
                 "a saved transform puts the CT on the MRI's grid: use reference mri"
             )
@@ -197,6 +202,7 @@ def prepare(
         bone=volume_bone_mask(aligned.ct, lazy=lazy),
         decide=decide,
         identity=identity,
+        nodata=volume_bone_mask(aligned.ct, lazy=lazy, what="nodata"),
     )
 
 
@@ -318,6 +324,7 @@ class PairFusion:
                 cancel=cancel,
                 timings=self.timings,
                 neighbours=self.neighbours,
+                nodata=p.nodata,
             )
             for s in slices:
                 k = s.index
@@ -395,7 +402,7 @@ def fuse_pair(
     ct_window: WindowSpec = None,
     mr_window: WindowSpec = None,
     register: str = "auto",
-    reference: str = "mri",
+    reference: str = "auto",
     first: int | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -420,8 +427,8 @@ def fuse_pair(
         Windows mapping each source to [0, 1] (defaults: CT brain 40/80 HU, MR robust
         percentiles, 8-bit images as they are).
     register : {"auto", "none", "geometry", "rigid"}
-    reference : {"mri", "ct"}
-        Whose grid the result is on.
+    reference : {"auto", "mri", "ct"}
+        Whose grid the result is on (:func:`brainfuse.grid.align_pair`).
     first : int, optional
         Slice fused first (alone); default the middle one.
     progress : callable(fraction) or None

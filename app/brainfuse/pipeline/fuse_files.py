@@ -51,7 +51,7 @@ class FuseJob:
     method, rule, device, threads : the fuser's (:class:`~brainfuse.fusion.Fuser`)
     ct_window, mr_window : str or None, ``CENTER/WIDTH`` or a preset
     slice : int or None, the slice of a volume written as one PNG (default the middle)
-    register : {"auto", "none", "geometry", "rigid"}; reference : {"mri", "ct"}
+    register : {"auto", "none", "geometry", "rigid"}; reference : {"auto", "mri", "ct"}
     save_transform : str or None, write the registration transform (ITK ``.tfm``) there
     transform : str or None, align by this saved transform (``.tfm``) instead of registering
     edits : str or None, decision-map edits saved by the window, applied before export
@@ -75,7 +75,7 @@ class FuseJob:
     mr_window: str | None = None
     slice: int | None = None
     register: str = "auto"
-    reference: str = "mri"
+    reference: str = "auto"
     save_transform: str | None = None
     transform: str | None = None
     edits: str | None = None
