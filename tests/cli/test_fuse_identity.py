@@ -54,7 +54,7 @@ def _first(folder):
 def test_same_patient_fused_under_the_cts_patient_and_study(head, ct_dir, tmp_path, capsys):
     mr_dir = _mr(head, tmp_path, {**CT_PATIENT, "PatientSex": "O"})  # sex: only one carries it
     out = tmp_path / "fused"
-    assert _fuse(ct_dir, mr_dir, "-o", out) == 0
+    assert _fuse(ct_dir, mr_dir, "-o", out, "--reference", "mri") == 0  # on the MRI's grid
     captured = capsys.readouterr()
     ct, mr, ds = _first(ct_dir), _first(mr_dir), _first(out)
     assert ds.PatientID == "INV-0051" and ds.PatientName == "ANONYMOUS^CRANIUM"

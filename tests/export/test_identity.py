@@ -29,7 +29,11 @@ CT_STUDY, MR_STUDY = "1.2.826.0.1.3680043.8.498.1", "1.2.826.0.1.3680043.8.498.2
 
 def test_both_dicom_the_ct_gives_patient_and_study_on_the_mri_grid(tmp_path):
     result = fuse_pair(
-        _vol("CT", P, CT_STUDY), _vol("MR", P, MR_STUDY), method="average", register="none"
+        _vol("CT", P, CT_STUDY),
+        _vol("MR", P, MR_STUDY),
+        method="average",
+        register="none",
+        reference="mri",
     )
     assert result.reference == "mri"
     ident = export_identity(result)

@@ -27,7 +27,9 @@ def test_readouts_equal_the_full_metric_set(slices):
     fused, ct01, mri01, hu = slices
     full = fusion_metrics(to_255(fused), to_255(ct01), to_255(mri01), ct_scale="hu", ct_hu=hu)
     shown = slice_metrics(fused, ct01, mri01, extra=True, ct_scale="hu", ct_hu=hu)
-    assert set(shown) == {"ssim", "psnr", "bone_kept", "brain_kept", "qabf", "mi"}
+    assert set(shown) == {
+        *("ssim", "psnr", "bone_kept", "brain_kept", "skull_kept", "brain_clean", "qabf", "mi")
+    }
     np.testing.assert_equal(shown, {key: full[key] for key in shown})  # NaN equals NaN here
     quick = slice_metrics(fused, ct01, mri01)  # not a CT: no anatomy, no Qabf/MI
     assert set(quick) == {"ssim", "psnr"} and quick["ssim"] == full["ssim"]
