@@ -34,7 +34,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("ct", nargs="?", help="image 1: CT (or PET/SPECT) file or DICOM folder")
     p.add_argument("mri", nargs="?", help="image 2: MRI file or DICOM folder")
-    p.add_argument("-o", "--output", required=True, help="output .png, .nii[.gz] or .dcm")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="where to write: a .nii or .nii.gz file (the whole volume); a .png or .dcm file "
+        "(one slice: a 2-D result, or --slice of a volume); or a folder, for a DICOM series "
+        "(--format dicom: one .dcm per slice plus the decision map's Segmentation) or "
+        "numbered PNG slices (--format png)",
+    )
     p.add_argument("--demo", action="store_true", help="fuse the built-in demo pair")
     p.add_argument("--decision-map", metavar="DM_OUT", help="also write the decision map")
     p.add_argument("--method", default="cnn", choices=available_methods())
@@ -50,7 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_threads_option(p)
     p.add_argument("--ct-window", help="CENTER/WIDTH in HU or a preset: brain, subdural, bone")
     p.add_argument("--mr-window", help="CENTER/WIDTH (default robust percentiles)")
-    p.add_argument("--slice", type=int, default=None, help="slice for a PNG of a volume")
+    p.add_argument(
+        "--slice",
+        type=int,
+        default=None,
+        metavar="K",
+        help="write only slice K of a volume, counting from 0 in the result's slice order "
+        "(the window shows it as K+1); a volume written to one .png takes the middle slice "
+        "(number of slices // 2) unless given; the slice written is printed",
+    )
     p.add_argument(
         "--register",
         default="auto",
@@ -104,6 +121,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "recorded in the provenance of every output",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="name every file written (default: one line per output, e.g. a DICOM folder)",
+    )
     p.set_defaults(func=run)
 
 
@@ -235,7 +258,7 @@ def _job(args: argparse.Namespace, job):
             slice_index=slice_index,
             seg=args.seg,
         )
-    return result, written, notes, aligned_line
+    return result, written, notes, aligned_line, slice_index
 
 
 def run(args: argparse.Namespace) -> int:
@@ -244,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
 
     job = JobProgress(JOB_STAGES)
     try:
-        result, written, notes, aligned_line = _job(args, job)
+        result, written, notes, aligned_line, slice_index = _job(args, job)
         job.finish()
     finally:
         job.close()
@@ -278,6 +301,16 @@ def run(args: argparse.Namespace) -> int:
             from brainfuse.grid import save_transform
 
             written = [*written, save_transform(args.save_transform, result.transform)]
-    for path in written:
-        print(f"wrote {path}")
+    if slice_index is not None:
+        n = result.fused.n_slices
+        k = slice_index % n
+        print(f"slice: {k} (counting from 0; {k + 1} of {n} in the window)")
+    if args.verbose:
+        lines = [f"wrote {path}" for path in written]
+    else:
+        from brainfuse.export.summary import summarize_written
+
+        lines = summarize_written(written, [args.output, args.decision_map, args.save_transform])
+    for line in lines:
+        print(line)
     return 0
