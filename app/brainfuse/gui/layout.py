@@ -26,7 +26,7 @@ __all__ = [
 #: middle and the full paths are in the box's tooltip.
 NAME_CHARS = 34
 
-_DEMO_NOTE = "Demo: <b>templates</b> of different people, not one patient. Not for diagnosis."
+_DEMO_NOTE = "Demo: <b>templates</b>, not one patient. Not for diagnosis."
 
 
 def format_position(mm: np.ndarray) -> str:
@@ -63,8 +63,11 @@ def sources_text(ws: Workspace) -> str:
             continue
         z, y, x = volume.shape
         sx, sy, sz = volume.spacing
-        name = html.escape(elide(volume.name))
-        lines.append(f"<b>{role}</b>: {name}<br>{x}×{y}×{z}, {sx:.2g}×{sy:.2g}×{sz:.2g} mm")
+        name = html.escape(elide(volume.name, NAME_CHARS - 10))
+        same = f"{sx:.2g}" == f"{sy:.2g}" == f"{sz:.2g}"
+        mm = f"{sx:.2g} mm" if same else f"{sx:.2g}×{sy:.2g}×{sz:.2g} mm"
+        size = f"{x}×{y}×{z}, {mm}"
+        lines.append(f"<b>{role}</b>: {name} · <span style='color:#a0a0a0'>{size}</span>")
     if ws.has_grid and ws.alignment is not None:
         report = html.escape(report_text(alignment_report(ws.alignment)))
         wait = "" if ws.alignment_accepted else " — check it, then Accept"
@@ -105,7 +108,8 @@ class SidePanel(QtWidgets.QScrollArea):
         QtWidgets.QVBoxLayout(sources).addWidget(sources_label)
         side = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(side)
-        column.setContentsMargins(6, 6, 6, 6)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.setSpacing(4)
         for widget in (sources, *widgets):
             column.addWidget(widget)
         column.addStretch(1)
@@ -114,7 +118,7 @@ class SidePanel(QtWidgets.QScrollArea):
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setMinimumWidth(300)
-        self.setMaximumWidth(340)
+        self.setMaximumWidth(380)
 
 
 def side_by_side(viewers: QtWidgets.QWidget, side: QtWidgets.QWidget) -> QtWidgets.QSplitter:
@@ -124,4 +128,5 @@ def side_by_side(viewers: QtWidgets.QWidget, side: QtWidgets.QWidget) -> QtWidge
     central.addWidget(side)
     central.setStretchFactor(0, 1)
     central.setCollapsible(0, False)
+    central.setSizes([10_000, side.maximumWidth()])  # the panel as wide as it may be
     return central
