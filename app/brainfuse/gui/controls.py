@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtWidgets
 from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
+from brainfuse.gui.settings import preset_of
 from brainfuse.model.overlay import COLORMAPS
 from brainfuse.model.planes import PLANES
 from brainfuse.reading.workspace import CT_PRESETS, Workspace
@@ -116,7 +117,8 @@ class WindowControl(QtWidgets.QGroupBox):
         """Show the workspace's CT preset and window (no signal back)."""
         ws = self.workspace
         with signals_blocked(self.preset):
-            index = self.preset.findData(ws.ct_preset) if ws.ct_preset else -1
+            name = ws.ct_preset or preset_of(ws.ct_window)  # a preset's values read as it
+            index = self.preset.findData(name) if name else -1
             self.preset.setCurrentIndex(index if index >= 0 else self.preset.count() - 1)
         self.preset.setEnabled(ws.ct_in_hu or ws.ct is None)  # HU presets: CT in HU only
         unit = f" {ws.ct_window.units}" if ws.ct_window.units else ""
