@@ -71,12 +71,12 @@ def migrate(old: QtCore.QSettings, new: QtCore.QSettings) -> bool:
 
 
 def _old_qsettings() -> QtCore.QSettings:
-    """Where versions before the one configuration folder kept the window's settings."""
+    """Open where older versions kept the window's settings (organisation BrainFuse)."""
     return QtCore.QSettings("BrainFuse", "BrainFuse")
 
 
 def user_qsettings() -> QtCore.QSettings:
-    """The user's preferences in the configuration folder, older ones moved in first."""
+    """Open the user's preferences in the configuration folder, older ones moved in first."""
     folder = config_dir()
     folder.mkdir(parents=True, exist_ok=True)
     new = QtCore.QSettings(str(folder / SETTINGS_FILE), QtCore.QSettings.Format.IniFormat)
