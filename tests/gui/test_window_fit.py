@@ -62,3 +62,11 @@ def test_the_tools_dock_comes_with_a_tool_and_the_tool_is_checked(fused_window, 
     assert table.horizontalHeader().length() <= table.viewport().width()
     window.tools.set_tool("navigate")
     assert window.reader_dock.isVisible()  # measurements are there to read
+
+
+def test_the_status_bar_says_one_line_per_export(window, tmp_path):
+    series = tmp_path / "series"
+    paths = [series / f"{k:04d}.dcm" for k in range(1, 189)] + [series / "decision_map_seg.dcm"]
+    window.controller.exported.emit(paths)
+    message = window.statusBar().currentMessage()
+    assert message == f"Exported: 189 DICOM files to {series}"

@@ -308,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
     if args.verbose:
         lines = [f"wrote {path}" for path in written]
     else:
-        from brainfuse.export.summary import summarize_written
+        from brainfuse.model.written import summarize_written
 
         lines = summarize_written(written, [args.output, args.decision_map, args.save_transform])
     for line in lines:

@@ -259,7 +259,7 @@ class MainWindow(QtWidgets.QMainWindow):
         export_from_window(self, options)
 
     def _exported(self, paths: list) -> None:
-        from brainfuse.export.summary import summarize_written
+        from brainfuse.model.written import summarize_written
 
         lines = summarize_written(paths)  # one line per output, not one per DICOM file
         self._say("Exported: " + "; ".join(line.removeprefix("wrote ") for line in lines), 15000)
