@@ -70,3 +70,18 @@ def test_the_status_bar_says_one_line_per_export(window, tmp_path):
     window.controller.exported.emit(paths)
     message = window.statusBar().currentMessage()
     assert message == f"Exported: 189 DICOM files to {series}"
+
+
+def test_empty_viewers_show_no_crosshair_and_no_scale_bar(window, qtbot, small_pair):
+    from PySide6 import QtWidgets
+
+    QtWidgets.QApplication.processEvents()
+    for name, panel in window.viewers.panels.items():
+        assert not panel.vline.isVisible() and not panel.hline.isVisible(), name
+        assert window.tools.panels[name].scale_bar_mm() is None, name
+    with qtbot.waitSignal(window.fusion_finished, timeout=120000):
+        window.set_pair(*small_pair)
+    QtWidgets.QApplication.processEvents()
+    for name, panel in window.viewers.panels.items():
+        assert panel.vline.isVisible(), name
+        assert window.tools.panels[name].scale_bar_mm() is not None, name

@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtWidgets
 from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
+from brainfuse.gui.layout import along_normal
 from brainfuse.gui.settings import preset_of
 from brainfuse.model.overlay import COLORMAPS
 from brainfuse.model.planes import PLANES
@@ -36,8 +37,9 @@ class SliceControl(QtWidgets.QGroupBox):
         self.label = QtWidgets.QLabel("–")
         self.label.setObjectName("slice_position")
         self.label.setToolTip(
-            "Slice number / slices in this plane · position along the plane's normal "
-            "(patient LPS coordinate, mm: S for axial, P for coronal, L for sagittal)"
+            "Slice number / slices in this plane · where the slice lies, in mm from the "
+            "scanner's origin, lettered as the crosshair's position is (R/L for sagittal, "
+            "A/P for coronal, S/I for axial)"
         )
         self.plane = QtWidgets.QComboBox()
         for plane in PLANES:
@@ -69,7 +71,8 @@ class SliceControl(QtWidgets.QGroupBox):
             self.three.setChecked(ws.layout == "three")
         if n:
             k = ws.plane_index()
-            self.label.setText(f"{k + 1} / {n} · {ws.plane_position_mm():.1f} mm")
+            where = along_normal(ws.plane, ws.plane_position_mm())
+            self.label.setText(f"{k + 1} / {n} · {where}")
         else:
             self.label.setText("–")
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SidePanel",
+    "along_normal",
     "elide",
     "format_position",
     "side_by_side",
@@ -38,11 +39,23 @@ def format_position(mm: np.ndarray) -> str:
     )
 
 
+def along_normal(plane: str, mm: float) -> str:
+    """Write a slice's LPS position along its plane's normal, lettered as the crosshair's.
+
+    >>> along_normal("sagittal", -41.6)
+    'R 41.6 mm'
+    >>> along_normal("axial", 19.5)
+    'S 19.5 mm'
+    """
+    letters = {"sagittal": ("L", "R"), "coronal": ("P", "A"), "axial": ("S", "I")}[plane]
+    return f"{letters[0] if mm >= 0 else letters[1]} {abs(mm):.1f} mm"
+
+
 def elide(text: str, limit: int = NAME_CHARS) -> str:
     """``text`` cut in the middle with an ellipsis when longer than ``limit`` characters.
 
     >>> elide("a_very_long_file_name_of_a_template.nii.gz", 20)
-    'a_very_lon…e.nii.gz'
+    'a_very_lon…te.nii.gz'
     """
     if len(text) <= limit:
         return text

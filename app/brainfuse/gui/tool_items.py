@@ -7,6 +7,8 @@ fixed on the screen (a child of the box, like the orientation letters).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -41,8 +43,9 @@ def _pen(colour, width: float = 1.5, style=QtCore.Qt.PenStyle.SolidLine) -> QtGu
 class PanelTools:
     """The tool items of one panel (a :class:`~brainfuse.gui.viewer_grid.SliceViewBox`)."""
 
-    def __init__(self, box: pg.ViewBox) -> None:
+    def __init__(self, box: pg.ViewBox, has_images: Callable[[], bool] = lambda: True) -> None:
         self.box = box
+        self.has_images = has_images  # False while no pair is open: no scale bar
         self.circle = QtWidgets.QGraphicsEllipseItem()
         self.circle.setZValue(40)
         self.circle.setVisible(False)
@@ -120,7 +123,7 @@ class PanelTools:
         """Place a round length (1, 2 or 5 × 10^n mm), at most a quarter of the view, bottom right."""
         r = self.box.boundingRect()
         mm_per_px = abs(self.box.viewPixelSize()[0])
-        if not (mm_per_px > 0 and r.width() > 20):
+        if not (mm_per_px > 0 and r.width() > 20 and self._shows_an_image()):
             self.bar.setVisible(False)
             self.bar_text.setVisible(False)
             return
@@ -133,6 +136,10 @@ class PanelTools:
         self.bar_text.setPos(x1 - px / 2 - w / 2, y + 2)
         self.bar.setVisible(True)
         self.bar_text.setVisible(True)
+
+    def _shows_an_image(self) -> bool:
+        """Tell whether the panel has images to show (an empty viewer gets no scale bar)."""
+        return self.has_images()
 
     def scale_bar_mm(self) -> float | None:
         """Return the length the scale bar shows, mm (``None`` while hidden)."""

@@ -50,7 +50,10 @@ class ToolController(QtCore.QObject):
         self.window = window
         self.ws = ws = window.workspace
         self.viewers = window.viewers
-        self.panels = {name: PanelTools(p.box) for name, p in self.viewers.panels.items()}
+        self.panels = {
+            name: PanelTools(p.box, lambda: self.ws.has_grid)
+            for name, p in self.viewers.panels.items()
+        }
         self.tool = "navigate"
         self._press: tuple[str, float, float] | None = None  # panel, scene x, y (mm)
         self._last: tuple[float, float] | None = None
