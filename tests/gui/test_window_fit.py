@@ -60,6 +60,13 @@ def test_the_tools_dock_comes_with_a_tool_and_the_tool_is_checked(fused_window, 
     assert table.rowCount() == 2  # the CT's HU and the MRI's values
     assert "HU" in table.item(0, 2).text() and "mean" in table.item(0, 2).text()
     assert table.horizontalHeader().length() <= table.viewport().width()
+    # a ruler ending near the top-right corner: its label opens inwards, inside the viewer
+    window.tools.set_tool("ruler")
+    corner = ws.index_to_mm((x * 0.97, y * 0.03, k))
+    _press_release(qtbot, window, ws.index_to_mm((x / 2, y / 2, k)), panel="ct", moves=[corner])
+    box = window.viewers.panels["ct"].box
+    label = window.tools.panels["ct"].drawn[-1]
+    assert box.sceneBoundingRect().contains(label.sceneBoundingRect())
     window.tools.set_tool("navigate")
     assert window.reader_dock.isVisible()  # measurements are there to read
 

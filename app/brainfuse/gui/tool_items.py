@@ -100,12 +100,23 @@ class PanelTools:
     ) -> None:
         """Draw a measurement whose end points / corners are ``points`` (scene mm)."""
         item = _shape_item(m, points, _pen(_MEASURE_COLOUR, 2.0))
-        label = pg.TextItem(text, color=(120, 255, 120), anchor=(0, 1))
+        label = pg.TextItem(text, color=(120, 255, 120), anchor=self._anchor(points[-1]))
         label.setPos(*points[-1])
         for it in (item, label):
             it.setZValue(45)
             self.box.addItem(it, ignoreBounds=True)
             self.drawn.append(it)
+
+    def _anchor(self, point: tuple[float, float]) -> tuple[float, float]:
+        """Anchor a label so it opens towards the middle of the view (never cut at an edge).
+
+        Right of the middle the text ends at the point, left of it starts there; in the top
+        fifth of the view (y grows downwards) it hangs below the point, else sits above it.
+        """
+        (x0, x1), (y0, y1) = self.box.viewRange()
+        ax = 1.0 if point[0] > (x0 + x1) / 2 else 0.0
+        ay = 0.0 if point[1] < y0 + (y1 - y0) / 5 else 1.0
+        return ax, ay
 
     def show_draft(self, m: Ruler | Region | None, points: list[tuple[float, float]]) -> None:
         """Draw the ruler or region being dragged (``None`` removes it)."""
