@@ -106,6 +106,11 @@ class PanelTools:
             it.setZValue(45)
             self.box.addItem(it, ignoreBounds=True)
             self.drawn.append(it)
+        view, box = self.box.sceneBoundingRect(), label.sceneBoundingRect()
+        if box.left() < view.left():  # cut at the left edge: open to the right instead
+            label.setAnchor((0.0, label.anchor.y()))
+        elif box.right() > view.right():
+            label.setAnchor((1.0, label.anchor.y()))
 
     def _anchor(self, point: tuple[float, float]) -> tuple[float, float]:
         """Anchor a label so it opens towards the middle of the view (never cut at an edge).
