@@ -73,8 +73,8 @@ def main(state: str, size: str) -> None:
     elif state == "roi":
         w.tools.set_tool("ruler")
         sx = ws.mri_grid.spacing[0]
-        a = ws.index_to_mm((x * 0.25, y * 0.7, k))
-        b = ws.index_to_mm((x * 0.25 + 40 / sx, y * 0.7, k))
+        a = ws.index_to_mm((x * 0.3, y * 0.84, k))
+        b = ws.index_to_mm((x * 0.3 + 40 / sx, y * 0.84, k))
         _drag(v, "ct", [a, (a + b) / 2, b])
         w.tools.set_tool("ellipse")
         a = ws.index_to_mm((x * 0.55, y * 0.55, k))
