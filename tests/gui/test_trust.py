@@ -44,6 +44,8 @@ def test_cancel_of_a_refusion_leaves_a_clear_recoverable_state(window, demo, qtb
     fusion_gate.release(1)  # the first fusion, replaced, may end
     qtbot.waitUntil(lambda: fusion_gate.reached(2), timeout=60000)
     assert ws.fusion is not first
+    # the bar starts again for the new window, and says so (not progress silently lost)
+    assert window.progress.format().startswith("New window, fusing again")
     qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
     fusion_gate.release(2)
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=30000)

@@ -109,9 +109,10 @@ def guide_html(window: QtWidgets.QMainWindow) -> str:
         f"{say('Layout: one panel in three planes')} shows the fused image in three planes "
         "with the decision map in the fourth quadrant.",
         f"<b>Windows.</b> CT presets: {presets}; right-drag on an image sets width (↔) and "
-        "level (↕). A new window only recomposes the fused image from the same decision "
-        "map (after a short pause); SSIM and PSNR are computed on the windowed images, so "
-        "they change with the window.",
+        "level (↕). After a finished fusion a new window only recomposes the fused image from "
+        "the same decision map (after a short pause); during a fusion, the fusion starts "
+        "again with the new window and the progress bar says so. SSIM and PSNR are computed "
+        "on the windowed images, so they change with the window.",
         f"<b>Brush.</b> {say('Decision-map brush')} paints the decision map: Force CT, Force "
         f"MRI or Back to automatic, radius in mm, a disk or a ball through slices. "
         f"{say('Undo edit')} and {say('Redo edit')}; {say('Save edits')} writes them for "
