@@ -42,11 +42,11 @@ from brainfuse.fusion.anatomy import slice_maps
 from brainfuse.fusion.decision import guided_filter, hard_map
 from brainfuse.fusion.fuser import METHODS
 from brainfuse.fusion.settings import AnatomyRule
-from brainfuse.model.intensity import bone_mask
+from brainfuse.model.bone import bone_prior
 
 PAIRS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pairs" / "ct-mri"
 NAMES = ("ssim", "psnr", "sf", "mi", "qabf")
-ANATOMY = ("bone_kept", "brain_kept")
+ANATOMY = ("bone_kept", "brain_kept", "skull_kept", "brain_clean")
 TUNE_CASES = ("2", "21", "28", "32")  # settings chosen on these; checked on 34, 37, 41
 SESF = {"ssim": 0.730, "psnr": 12.82, "sf": 37.5, "mi": 3.26, "qabf": 0.631}
 
@@ -186,6 +186,8 @@ def score(fused01, a, b) -> dict:
         "qabf": metrics.qabf(f, a255, b255),
         "bone_kept": metrics.bone_kept(f, a255),
         "brain_kept": metrics.brain_kept(f, a255, b255),
+        "skull_kept": metrics.skull_kept(f, a255),
+        "brain_clean": metrics.brain_clean(f, a255, b255),
     }
 
 
@@ -197,7 +199,13 @@ def energies(fusers: dict[str, Fuser], a: np.ndarray, b: np.ndarray, source: str
     return fusers[source].activity(a[None], b[None])
 
 
-def run(weights: str | None, configs: dict[str, Variant], pairs: list, base: FusionSettings):
+def run(
+    weights: str | None,
+    configs: dict[str, Variant],
+    pairs: list,
+    base: FusionSettings,
+):
+    """Score every variant on every pair (8-bit CTs have no no-data pixels)."""
     rows: dict[str, list[dict]] = {name: [] for name in configs}
     energy = {
         "deep": Fuser(weights=weights, threads=2, settings=base.with_(window=1)),
@@ -206,7 +214,7 @@ def run(weights: str | None, configs: dict[str, Variant], pairs: list, base: Fus
         ),
     }
     for _, a, b in pairs:
-        bone = bone_mask(np.round(255 * a), "8-bit")
+        bone = bone_prior(np.round(255 * a), "8-bit")
         cache = {}
         for name, variant in configs.items():
             settings = base.with_(**variant.changes)
@@ -235,26 +243,35 @@ def baselines(pairs) -> dict[str, dict]:
 
 
 def means(rows: dict[str, list[dict]], keep: list[bool]) -> dict[str, dict]:
-    """Mean of each score over the pairs where ``keep`` is True (NaN skipped)."""
-    return {
-        n: {m: float(np.nanmean([r[m] for r, k in zip(rs, keep, strict=True) if k])) for m in rs[0]}
-        for n, rs in rows.items()
-    }
+    """Mean of each score over the pairs where ``keep`` is True (NaN skipped), with the
+    worst slice of brain_clean and how many slices fall below .90 and .95.
+    """
+    out = {}
+    for n, rs in rows.items():
+        kept = [r for r, k in zip(rs, keep, strict=True) if k]
+        out[n] = {m: float(np.nanmean([r[m] for r in kept])) for m in rs[0]}
+        clean = np.array([r["brain_clean"] for r in kept], float)
+        clean = clean[np.isfinite(clean)]
+        out[n]["clean_worst"] = float(clean.min()) if clean.size else float("nan")
+        out[n]["clean_90"] = int((clean < 0.90).sum())
+        out[n]["clean_95"] = int((clean < 0.95).sum())
+    return out
 
 
 def table(results: dict[str, dict]) -> str:
     lines = [
         "| setting | SSIM | PSNR dB | SF | MI bits | Qabf | bone kept | brain kept "
-        "| >= SESF on all |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| skull kept | brain clean (worst, < .90, < .95) | >= SESF on all |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    lines.append("| SESF-Fuse release (method.md) | .730 | 12.82 | 37.5 | 3.26 | .631 | | | |")
+    lines.append("| SESF-Fuse release (method.md) | .730 | 12.82 | 37.5 | 3.26 | .631 | | | | | |")
     for name, r in results.items():
         ok = all(r[m] >= SESF[m] for m in NAMES)
         lines.append(
             f"| {name} | {r['ssim']:.3f} | {r['psnr']:.2f} | {r['sf']:.1f} | {r['mi']:.2f} "
             f"| {r['qabf']:.3f} | {r['bone_kept']:.3f} | {r['brain_kept']:.3f} "
-            f"| {'yes' if ok else 'no'} |"
+            f"| {r['skull_kept']:.3f} | {r['brain_clean']:.3f} ({r['clean_worst']:.2f}, "
+            f"{r['clean_90']}, {r['clean_95']}) | {'yes' if ok else 'no'} |"
         )
     return "\n".join(lines)
 

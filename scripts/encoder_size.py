@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablation import NAMES, TUNE_CASES, load_pairs, score
 
 from brainfuse.fusion import Fuser, FusionSettings
-from brainfuse.model.intensity import bone_mask
+from brainfuse.model.bone import bone_prior
 
 KEYS = (*NAMES, "bone_kept", "brain_kept")
 
@@ -47,7 +47,7 @@ def main() -> None:
     for pair_id, a, b in load_pairs(args.limit):
         half = "tune" if pair_id[:-3] in TUNE_CASES else "check"
         a2, b2 = (np.clip(ndimage.zoom(x, 2, order=1), 0, 1).astype(np.float32) for x in (a, b))
-        bone = bone_mask(np.round(a2 * 255), "8-bit")
+        bone = bone_prior(np.round(a2 * 255), "8-bit")
         maps = []
         for name, fuser in fusers.items():
             t = time.perf_counter()
@@ -71,7 +71,9 @@ def main() -> None:
                 for k, m in zip(KEYS, means, strict=True)
             )
             print(f"| {name} | {half} ({len(rs)}) | {cells} | {seconds[name] / n:.3f} |")
-    print(f"hard maps agree on {100 * np.mean(agree):.2f} % of pixels (min {100 * min(agree):.2f} %)")
+    print(
+        f"hard maps agree on {100 * np.mean(agree):.2f} % of pixels (min {100 * min(agree):.2f} %)"
+    )
 
 
 if __name__ == "__main__":

@@ -139,3 +139,33 @@ def test_bench_command_rejects_bad_options(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--threads", "0"])
     assert "magic" in capsys.readouterr().err
+
+
+def test_volume_pair_with_an_int16_mri_is_the_same_head_in_12_bit_values(tmp_path):
+    import nibabel as nib
+
+    from brainfuse.bench.endtoend import volume_pair
+
+    _, mri8 = volume_pair((12, 48, 48), tmp_path / "u8")
+    ct16, mri16 = volume_pair((12, 48, 48), tmp_path / "i16", mri_dtype="int16")
+    a8, a16 = (nib.load(p) for p in (mri8, mri16))
+    assert a8.get_data_dtype() == np.uint8 and a16.get_data_dtype() == np.int16
+    v8, v16 = (np.asarray(a.dataobj, np.float64) for a in (a8, a16))
+    assert 2000 < v16.max() <= 4080 and np.abs(v16 - 16 * v8).max() <= 8  # rounding only
+    assert nib.load(ct16).get_data_dtype() == np.int16
+    with pytest.raises(ValueError, match="mri_dtype"):
+        volume_pair((12, 48, 48), tmp_path / "x", mri_dtype="float64")
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--first-slice", "10x10"], "--first-slice expects ZxYxX"),
+        (["--first-slice", "8x512x512"], "--first-slice: every side must be ≥ 16"),
+        (["--volume", "300x512"], "--volume expects ZxYxX"),
+    ],
+)
+def test_bad_bench_shapes_are_one_line_and_exit_2(argv, said, capsys):
+    assert main(["bench", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert said in err and len(err.splitlines()) == 1

@@ -42,6 +42,11 @@ def _fuse(*args):
 
 def _first(folder):
     files = sorted(folder.iterdir())
+    seg = folder / "decision_map_seg.dcm"  # a derived series' decision map goes with it
+    if seg in files:
+        files.remove(seg)
+        s, first = pydicom.dcmread(seg, stop_before_pixels=True), pydicom.dcmread(files[0])
+        assert (s.PatientID, s.StudyInstanceUID) == (first.PatientID, first.StudyInstanceUID)
     assert len(files) == 10
     return pydicom.dcmread(files[0])
 

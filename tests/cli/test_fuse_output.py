@@ -57,7 +57,7 @@ def _help(option: str) -> str:
             "--slice",
             "write only slice K of a volume, counting from 0 in the result's slice order "
             "(the window shows it as K+1); a volume written to one .png takes the middle slice "
-            "(number of slices // 2) unless given; the slice written is printed",
+            "(number of slices // 2) unless given; fuse prints the slice it wrote",
         ),
     ],
 )

@@ -89,7 +89,7 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
     # 1 mm / 1° of the same-image test (tests/grid/test_register.py).
     loaded_ct, loaded_mri = load(ct_dir), load(mri_path)
     assert loaded_ct.modality == "CT" and loaded_ct.units == "HU"
-    pair = align_pair(loaded_ct, loaded_mri, register="rigid")
+    pair = align_pair(loaded_ct, loaded_mri, register="rigid", reference="mri")
     z, y, x = mri.shape
     centre = (mri.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0]))[:3]
     angle, shift = rigid_difference(pair.transform, move.GetInverse(), centre)
@@ -99,7 +99,7 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
     status = main(
         [
             *("fuse", str(ct_dir), str(mri_path), "-o", str(out), "--register", "rigid"),
-            *("--save-transform", str(tfm)),
+            *("--reference", "mri", "--save-transform", str(tfm)),
         ]
     )
     captured = capsys.readouterr()

@@ -35,9 +35,9 @@ def test_both_dicom_the_ct_gives_patient_and_study_on_the_mri_grid(tmp_path):
     ident = export_identity(result)
     assert ident.role == "ct" and ident.study_instance_uid == CT_STUDY
     assert not ident.without_patient and "INV-0051" in ident.describe()
-    (path,) = export_result(result, tmp_path / "f.dcm")
-    ds = pydicom.dcmread(path)
-    assert ds.StudyInstanceUID == CT_STUDY and ds.PatientID == "INV-0051"
+    path, seg = export_result(result, tmp_path / "f.dcm")  # the slice and its map's SEG
+    for ds in (pydicom.dcmread(path), pydicom.dcmread(seg)):
+        assert ds.StudyInstanceUID == CT_STUDY and ds.PatientID == "INV-0051"
 
 
 def test_default_is_not_anonymised_and_anonymised_says_so():

@@ -54,7 +54,10 @@ def test_fused_export_from_a_messy_source_passes_dciodvfy(tmp_path, capsys):
 
     out = tmp_path / "fused"
     status = main(
-        ["fuse", str(tmp_path / "ct"), str(tmp_path / "mr"), "-o", str(out), "--format", "dicom"]
+        [
+            *("fuse", str(tmp_path / "ct"), str(tmp_path / "mr"), "-o", str(out)),
+            *("--format", "dicom", "--reference", "mri"),  # the messy MR is the reference
+        ]
     )
     assert status == 0, capsys.readouterr().err
     files = sorted(out.iterdir())

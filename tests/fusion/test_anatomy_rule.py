@@ -248,3 +248,54 @@ def test_dominant_edges_at_the_encoder_size_agree_with_full_resolution():
     for f, h in zip(full, half, strict=True):
         assert f.sum() > 5000
         assert (f == h).mean() > 0.95
+
+
+def test_bright_parenchyma_below_the_bone_level_keeps_the_mri_brain(fuser):
+    """An 8-bit CT stored with a narrow window: bone saturated at 255, grey and white matter
+    at 205-245 (above the plain ``>= 200`` threshold). The prior grown from saturated bone
+    leaves that brain to the MRI; the plain threshold would have pasted it from the CT."""
+    from brainfuse.metrics import brain_clean, skull_kept
+    from brainfuse.model.bone import bone_prior
+
+    ct_hu, mr, ring = _head_hu()
+    y, x = np.mgrid[0:N, 0:N]
+    brain = np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5) < 44
+    ct = np.zeros((N, N))
+    ct[ring] = 255.0
+    ct[ct_hu == 40.0] = 90.0  # scalp
+    # parenchyma 205-245, apart from the ring by a 2-pixel CSF gap
+    inner = brain & (np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5) < 42)
+    ct[inner] = 225.0 + 20.0 * np.sin(x[inner] / 5.0) * np.cos(y[inner] / 7.0)
+    ct[brain & ~inner] = 150.0
+    ct = np.round(ct)
+    bone = bone_prior(ct, "8-bit")
+    assert np.array_equal(bone, ring)
+    assert bone_mask(ct, "8-bit")[inner].all()  # the plain threshold calls the brain bone
+    res = fuser.fuse(ct / 255.0, mr, bone=bone)
+    f255, m255 = np.round(255 * res.fused), np.round(255 * mr)
+    assert skull_kept(f255, ct) == 1.0
+    assert brain_clean(f255, ct, m255) >= 0.99
+    assert not res.decision_map[inner & ~ndimage.binary_dilation(ring, iterations=3)].any()
+    old = fuser.fuse(ct / 255.0, mr, bone=bone_mask(ct, "8-bit"))
+    assert brain_clean(np.round(255 * old.fused), ct, m255) < 0.5
+
+
+def test_a_ct_no_data_wedge_takes_the_mri(fuser):
+    """A wedge of the slice where the CT was cut when resliced (padding, -1024 HU) over the
+    MRI's head: the MRI there, not the CT's black nor its straight edge."""
+    from brainfuse.model.bone import no_data
+
+    ct_hu, mr, _ = _head_hu()
+    y, x = np.mgrid[0:N, 0:N]
+    wedge = y < 0.6 * x - 20  # a straight cut from the top-right corner
+    ct_hu = ct_hu.copy()
+    ct_hu[wedge] = -1024.0
+    empty = no_data(ct_hu, "hu")
+    head = np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5) < 54
+    assert empty[wedge].all() and not empty[head & ~wedge].any()  # the air around: no data too
+    ct01 = _window(ct_hu, 40, 80)
+    res = fuser.fuse(ct01, mr, bone=bone_mask(ct_hu, "hu"), nodata=empty)
+    assert not res.decision_map[wedge].any() and not res.soft_map[wedge].any()
+    assert np.array_equal(res.fused[wedge], mr[wedge])
+    without = fuser.fuse(ct01, mr, bone=bone_mask(ct_hu, "hu"))
+    assert np.abs(without.fused[wedge] - mr[wedge]).max() > 0.2

@@ -11,13 +11,13 @@ from scipy import ndimage
 from torch.nn import functional
 
 from brainfuse.errors import CancelledError
-from brainfuse.fusion import Fuser, FusionSettings
+from brainfuse.fusion import Fuser, FusionSettings, compose
 from brainfuse.fusion.decision import NeighbourMeans, blend_inputs, detail_blend
 from brainfuse.fusion.volume import ZWindows
 from brainfuse.grid import align_pair
 from brainfuse.io import demo_pair
 from brainfuse.model.planes import banding
-from brainfuse.pipeline import PairFusion, fuse_pair, prepare
+from brainfuse.pipeline import SOFT_DTYPE, PairFusion, fuse_pair, prepare
 
 from .conftest import textured
 
@@ -103,8 +103,11 @@ def test_a_2d_pair_keeps_its_numbers_bit_for_bit(fuser, demo):
     list(fusion.steps())
     flat = fuser.fuse(i1, i2, bone=prepared.bone[0], spacing=(1.5, 1.5, 1.5))
     assert np.array_equal(fusion.decision_map[0], flat.decision_map)
-    assert np.array_equal(fusion.soft_map[0], flat.soft_map)
-    assert np.array_equal(fusion.fused[0], flat.fused)
+    # ... up to the pipeline's 16-bit storage of the weight, which it composes from
+    stored = flat.soft_map.astype(SOFT_DTYPE)
+    assert np.array_equal(fusion.soft_map[0], stored)
+    assert np.array_equal(fusion.fused[0], compose(stored, i1, i2))
+    assert np.abs(fusion.fused[0] - flat.fused).max() <= 2.5e-4
     # a stack without spacing (pairs, as `evaluate` and scripts pass them): slice by slice
     a = np.stack([textured((48, 48), s) for s in range(3)])
     b = np.stack([textured((48, 48), s + 10) for s in range(3)])
@@ -159,10 +162,11 @@ def test_a_volume_holds_only_a_sliding_window_of_activities(demo):
         most_bytes = max(most_bytes, fusion.neighbours.nbytes)
     n = fusion.n_slices
     slice_bytes = 4 * prepared.mri01.shape[1] * prepared.mri01.shape[2]  # one float32 slice
-    # per front: 2 r + 1 activity differences, 2 R + 1 blend inputs (3 at a quarter), 3 maps;
-    # and a batch's look-ahead (an activity difference and blend inputs a slice)
-    per_front = 2 * r + 1 + (w.blend.size * 3 + 3) / 4
-    assert most_bytes <= (2 * per_front + 1.75 * fusion.fuser.batch) * slice_bytes
+    # per front: 2 r + 1 activity differences, 2 R + 1 blend inputs (3 at a quarter), 3 maps,
+    # 2 b + 1 slices' anatomy regions (4 bool masks: one float32 slice); and a batch's
+    # look-ahead (an activity difference, blend inputs and regions a slice)
+    per_front = 2 * r + 1 + (w.blend.size * 3 + 3) / 4 + 2 * w.bracket + 1
+    assert most_bytes <= (2 * per_front + 2.75 * fusion.fuser.batch) * slice_bytes
     assert most_bytes < 0.2 * 2 * n * slice_bytes  # the two activity volumes: 5 times more
     assert fusion.neighbours.nbytes == 0
     assert fusion.neighbours.encoded == n
@@ -231,3 +235,42 @@ def test_a_colour_volume_is_decided_in_3d_on_its_luminance(fuser):
     for k in range(4):  # any order, the same numbers
         assert np.array_equal(backwards[k].soft, whole.soft_map[k])
         assert np.array_equal(backwards[k].fused, whole.fused[k])
+
+
+def _open_base_volume(z: int = 10, n: int = 96):
+    """A head in HU whose skull ring is open over a third of its circumference in slices 4
+    and 5 (as at the skull base): a textured CT brain (which the deep map alone takes) and
+    a flat MRI brain."""
+    y, x = np.mgrid[0:n, 0:n]
+    r = np.hypot(y - n / 2 + 0.5, x - n / 2 + 0.5)
+    angle = np.arctan2(y - n / 2 + 0.5, x - n / 2 + 0.5)
+    ring, brain = (r >= 34) & (r < 39), r < 34
+    rng = np.random.default_rng(5)
+    ct = np.full((z, n, n), -1000.0)
+    mr = np.zeros((z, n, n), np.float32)
+    for k in range(z):
+        skull = ring & ~((k in (4, 5)) & (np.abs(angle) < np.pi / 3))
+        ct[k][skull] = 1200.0
+        ct[k][brain] = 30.0 + 25.0 * rng.standard_normal(brain.sum())
+        mr[k][brain] = 0.6
+        mr[k][ring] = 0.05
+    return ct, mr, brain
+
+
+def test_an_open_skull_base_gives_no_bands(fuser):
+    from brainfuse.model.bone import bone_prior
+
+    ct, mr, brain = _open_base_volume()
+    bone = bone_prior(ct, "hu")
+    ct01 = np.clip((ct + 40.0) / 160.0, 0, 1).astype(np.float32)
+    inner = brain & ~ndimage.binary_dilation(~brain, iterations=4)
+
+    def flips(dm):
+        return [float((dm[k + 1] != dm[k])[inner].mean()) for k in range(dm.shape[0] - 1)]
+
+    volume = fuser.fuse(ct01, mr, bone=bone, spacing=(1.0, 1.0, 1.5))
+    assert not volume.decision_map[4:6][:, inner].any()  # the open slices' brain: the MRI
+    assert max(flips(volume.decision_map)) <= 0.10
+    # slice by slice, the open slices' brain switches to the CT: a band in a reformat
+    alone = fuser.fuse(ct01, mr, bone=bone)
+    assert max(flips(alone.decision_map)) > 0.3

@@ -41,12 +41,13 @@ def write_dicom_series(folder: Path, volume: ImageVolume, *, scale: float = 10.0
     names and InstanceNumber do not follow the slice order, only ImagePositionPatient does.
     """
     n = volume.shape[0]
+    shuffled = np.random.default_rng(3).permutation(n)  # a bijection whatever n is
     return write_volume_series(
         folder,
         volume,
         np.clip(np.rint(np.asarray(volume.array) * scale), 0, 65535).astype(np.uint16),
-        name=lambda k: f"im{(3 * k) % n:04d}.dcm",
-        instance=lambda k: (5 * k) % n + 1,
+        name=lambda k: f"im{shuffled[k]:04d}.dcm",
+        instance=lambda k: int(shuffled[(k + 1) % n]) + 1,
         modality="MR",
         slope=f"{1 / scale:g}",
         intercept="0",

@@ -156,10 +156,14 @@ def test_a_moved_dicom_ct_series_is_registered_from_the_window(shared_data, tmp_
 
     v = Viewer(show=False)
     try:
+        # the CT's 0.96 mm grid is the finer: the MRI's grid asked for (Fusion > Result grid),
+        # so the transform runs from the MRI's grid to the moved CT
+        v.window.controller.set_reference("mri")
         v.open_pair(ct_dir, mri_path)
         v.wait(300)
         assert v.workspace.registration == "geometry"
         report = v.align("rigid")
+        assert v.workspace.alignment.reference == "mri"
         ws = v.workspace
         assert report["mode"] == "rigid" and ws.alignment_accepted and ws.is_fused()
         angle, shift = rigid_difference(ws.alignment.transform, expected, grid_centre(ws.mri_grid))

@@ -33,19 +33,22 @@ def viewer(qapp):
     v.close()
 
 
-def _cli_slice(ct: Path | str, mri: Path | str, k: int, tmp: Path) -> tuple[np.ndarray, ...]:
+def _cli_slice(
+    ct: Path | str, mri: Path | str, k: int, tmp: Path, reference: str = "auto"
+) -> tuple[np.ndarray, ...]:
     """``brainfuse fuse CT MRI -o f.png --slice k --decision-map dm.png``, read back /255."""
     out, dm = tmp / f"cli_{k}.png", tmp / f"cli_dm_{k}.png"
     argv = ["fuse", str(ct), str(mri), "-o", str(out), "--decision-map", str(dm)]
+    argv += ["--reference", reference]
     assert cli([*argv, "--slice", str(k), "--overwrite"]) == 0
     fused = np.asarray(Image.open(out), np.float64) / 255.0
     return fused, np.asarray(Image.open(dm), np.float64) / 255.0
 
 
-def _assert_parity(v: Viewer, ct, mri, k: int, tmp: Path) -> None:
+def _assert_parity(v: Viewer, ct, mri, k: int, tmp: Path, reference: str = "auto") -> None:
     v.slice_index = k
     assert v.slice_index == k
-    fused, dm = _cli_slice(ct, mri, k, tmp)
+    fused, dm = _cli_slice(ct, mri, k, tmp, reference)
     shown = v.fused_slice()
     assert shown.dtype == np.float32 and shown.shape == fused.shape
     assert shown.min() >= 0.0 and shown.max() <= 1.0
@@ -75,13 +78,14 @@ def test_dicom_ct_series_with_a_nifti_mri(viewer, shared_data, tmp_path):
     nii = tmp_path / "mri.nii.gz"
     nib.save(nib.Nifti1Image(_mr_like(hu).transpose(2, 1, 0), ras), nii)
 
+    viewer.window.controller.set_reference("mri")  # Fusion > Result grid: the MRI's
     viewer.open_pair(series, nii)
     viewer.wait(timeout=300)
     ws = viewer.workspace
     assert ws.shape == (n, 128, 128) and ws.registration == "geometry"
     assert ws.fusion.prepared.windows["ct"].kind == "preset:brain"
     for k in (n // 2, 2):  # the slice fused first, and one fused later in a batch
-        _assert_parity(viewer, series, nii, k, tmp_path)
+        _assert_parity(viewer, series, nii, k, tmp_path, "mri")
 
 
 @pytest.mark.shared

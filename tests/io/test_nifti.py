@@ -88,6 +88,8 @@ def test_nifti2_and_big_endian(tmp_path):
     be = load(path)
     assert be.array.dtype == np.int16 and be.array.dtype.byteorder in ("=", "|")
     np.testing.assert_array_equal(be.array, n2.array)
+    # a little-endian file ("<i2" in nibabel's hands) is native here: used as read
+    assert n2.array.dtype == np.int16 and n2.array.dtype.isnative
 
 
 def test_nifti_pair_and_analyze(tmp_path):

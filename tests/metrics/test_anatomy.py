@@ -12,9 +12,12 @@ from brainfuse.metrics import (
     METRIC_NAMES,
     bone_kept,
     bone_mask,
+    brain_clean,
     brain_kept,
     fusion_metrics,
     intracranial_mask,
+    skull_kept,
+    skull_mask,
 )
 
 N = 96
@@ -118,3 +121,39 @@ def test_fusion_metrics_reports_both_only_for_a_ct(head):
     not_ct = fusion_metrics(fused, ct, mri)
     assert math.isnan(not_ct["bone_kept"]) and math.isnan(not_ct["brain_kept"])
     assert not_ct["ssim"] == scores["ssim"]
+
+
+def test_skull_mask_grows_from_saturated_bone_only(head):
+    """A bright parenchyma spot (220, below saturation, not touching the ring) is bone for
+    ``CT >= 200`` but not for the skull mask; the ring and a 210 band touching it are."""
+    ct = head["ct"].copy()
+    r = _radius()
+    spot = r < 6
+    ct[spot] = 220
+    band = (r >= 34) & (r < 36)  # inner table, below saturation, touching the ring
+    ct[band] = 210
+    s = skull_mask(ct)
+    assert np.array_equal(s, head["ring"] | band)
+    assert bone_mask(ct)[spot].all() and not s[spot].any()
+    k = intracranial_mask(s)
+    assert k[spot].all()
+    # the MRI's brain everywhere inside: clean; the CT's spot pasted in: not clean
+    fused = np.where(head["ring"] | band, ct, head["mri"])
+    assert skull_kept(fused, ct) == 1.0 and brain_clean(fused, ct, head["mri"]) == 1.0
+    speckled = np.where(spot, ct, fused)
+    expected = 1.0 - spot.sum() / k.sum()
+    assert brain_clean(speckled, ct, head["mri"]) == pytest.approx(expected)
+    # brain_kept cannot see the speckle: the spot is "bone" there, outside its mask
+    assert brain_kept(speckled, ct, head["mri"]) == brain_kept(fused, ct, head["mri"])
+
+
+def test_skull_mask_in_hounsfield_units(head):
+    hu = np.where(head["ring"], 1200.0, 30.0)
+    hu[_radius() < 5] = 400.0  # a calcification below cortical density, apart from the ring
+    windowed = np.clip((hu + 40) / 160 * 255, 0, 255)
+    s = skull_mask(windowed, ct_scale="hu", ct_hu=hu)
+    assert np.array_equal(s, head["ring"])
+    with pytest.raises(UnsupportedInputError):
+        skull_mask(windowed, ct_scale="hu")
+    scores = fusion_metrics(windowed, windowed, head["mri"], ct_scale="hu", ct_hu=hu)
+    assert scores["skull_kept"] == 1.0 and scores["brain_clean"] < 0.5

@@ -162,3 +162,25 @@ def test_lazy_bone_prior_finds_the_same_bone_slice_by_slice():
     prepared = prepare(align(ct, mri, register="none"), lazy=True)
     assert isinstance(prepared.bone, BoneVolume)
     np.testing.assert_array_equal(prepared.bone[1], eager[1])
+
+
+def test_soft_map_is_stored_in_16_bits_and_the_fused_slices_are_its_composition(fuser):
+    """Half the memory, and an edit or a window change still recomposes bit for bit."""
+    from brainfuse.fusion.compose import compose
+    from brainfuse.pipeline import SOFT_DTYPE, PairFusion
+
+    ct, mri = _pair((3, 40, 48))
+    prepared = prepare(align(ct, mri, register="none"))
+    fusion = PairFusion(prepared, fuser)
+    list(fusion.steps())
+    assert fusion.soft_map.dtype == SOFT_DTYPE == np.float16
+    assert 0 < fusion.soft_map.mean() < 1  # a real map
+    ct01, mri01 = np.asarray(prepared.ct01), np.asarray(prepared.mri01)
+    # the fused image is exactly the composition of the stored weight ...
+    np.testing.assert_array_equal(fusion.fused, compose(fusion.soft_map, ct01, mri01))
+    # ... and within the weight's 16-bit rounding of the engine's own float32 composition
+    bone = None if prepared.bone is None else np.asarray(prepared.bone)
+    own = fuser.fuse(ct01, mri01, bone=bone, spacing=mri.spacing)  # one volume, as PairFusion
+    assert np.abs(own.soft_map - fusion.soft_map).max() <= 2.5e-4
+    assert np.abs(own.fused - fusion.fused).max() <= 2.5e-4
+    assert np.array_equal(own.decision_map, fusion.decision_map)

@@ -44,7 +44,7 @@ def _mri_taken_centre(result, k: int) -> tuple[int, int]:
 
     sx, _sy, _ = result.fused.spacing
     w = ndimage.uniform_filter(
-        result.soft_map[k], size=int(2 * RADIUS / sx), mode="constant", cval=1.0
+        result.soft_map[k].astype(np.float32), size=int(2 * RADIUS / sx), mode="constant", cval=1.0
     )
     head = ndimage.binary_erosion(result.ct.array[k] > -300, iterations=int(RADIUS / sx) + 2)
     w = np.where(head, w, 2.0)

@@ -1,7 +1,8 @@
 """End-to-end volume timing for ``brainfuse bench --volume`` (no Qt).
 
 A clinical-size pair (the demo pair resampled to ``(z, n, n)``, CT in HU as int16, MRI as
-shipped, written once as NIfTI under the temporary folder and reused) is fused by
+shipped (uint8) or as a 12-bit int16 MRI, written once as NIfTI under the temporary folder and
+reused) is fused by
 ``brainfuse fuse CT MRI -o OUT.nii.gz`` in a child process, so that the wall time covers
 loading, fusion and writing, and the peak resident memory (``wait4``'s ``ru_maxrss``) is the
 child's own rather than the benchmark's.
@@ -19,22 +20,32 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["time_fuse_command", "volume_pair"]
+__all__ = ["MRI_DTYPES", "time_fuse_command", "volume_pair"]
+
+#: How the benchmark's MRI is stored: as shipped (uint8), or int16 with the 8-bit values
+#: times 16 (0-4080, the range of a 12-bit scanner's MRI: twice the bytes per voxel).
+MRI_DTYPES = ("uint8", "int16")
 
 
-def volume_pair(shape: tuple[int, int, int], folder: str | Path | None = None) -> tuple[Path, Path]:
+def volume_pair(
+    shape: tuple[int, int, int], folder: str | Path | None = None, *, mri_dtype: str = "uint8"
+) -> tuple[Path, Path]:
     """CT and MRI NIfTI files of the demo pair resampled to ``shape`` (z, y, x), made once.
 
     The voxel spacing is scaled so the head keeps its size in millimetres. Files are kept in
-    ``folder`` (default ``<tmp>/brainfuse-bench-ZxYxX``) and reused by later runs.
+    ``folder`` (default ``<tmp>/brainfuse-bench-ZxYxX``, ``-int16`` added for an int16 MRI)
+    and reused by later runs. ``mri_dtype`` is one of :data:`MRI_DTYPES`.
     """
+    if mri_dtype not in MRI_DTYPES:
+        raise ValueError(f"mri_dtype must be one of {', '.join(MRI_DTYPES)}, not {mri_dtype!r}")
     from scipy import ndimage
 
     from brainfuse.export.nifti import write_nifti
     from brainfuse.io import demo_pair
 
     z, y, x = shape
-    folder = Path(folder or Path(tempfile.gettempdir()) / f"brainfuse-bench-{z}x{y}x{x}")
+    tag = "" if mri_dtype == "uint8" else f"-{mri_dtype}"
+    folder = Path(folder or Path(tempfile.gettempdir()) / f"brainfuse-bench-{z}x{y}x{x}{tag}")
     paths = (folder / "ct.nii.gz", folder / "mri.nii.gz")
     if all(p.is_file() for p in paths):
         return paths
@@ -44,7 +55,11 @@ def volume_pair(shape: tuple[int, int, int], folder: str | Path | None = None) -
         arr = ndimage.zoom(vol.array.astype(np.float32), factors, order=1)
         sx, sy, sz = vol.spacing
         spacing = (sx / factors[2], sy / factors[1], sz / factors[0])
-        resized = vol.with_array(np.round(arr).astype(vol.array.dtype), spacing=spacing)
+        dtype = vol.array.dtype
+        if vol.modality == "MR" and mri_dtype == "int16":
+            arr *= 16.0
+            dtype = np.dtype(np.int16)
+        resized = vol.with_array(np.round(arr).astype(dtype), spacing=spacing)
         del arr
         write_nifti(resized, path, overwrite=True)
     return paths

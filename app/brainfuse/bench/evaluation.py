@@ -28,11 +28,13 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from brainfuse.bench.evaluation_report import write_grid, write_summary
+from brainfuse.bench.evaluation_report import write_grid
+from brainfuse.bench.summary import write_summary
 from brainfuse.errors import BrainFuseError, CancelledError, ExportError, UnreadableInputError
 from brainfuse.fusion import METHODS
 from brainfuse.metrics import ANATOMY_NAMES, METRIC_NAMES, fusion_metrics, head_mask
-from brainfuse.model.intensity import bone_mask, from_uint8, to_uint8
+from brainfuse.model.bone import bone_prior
+from brainfuse.model.intensity import from_uint8, to_uint8
 from brainfuse.model.results import FusionResult
 
 __all__ = [
@@ -362,7 +364,7 @@ def _evaluate_pair(
     im1, im2 = load_pair(pair)
     one, two = from_uint8(im1), from_uint8(im2)
     is_ct = pair.modality1 == "ct"
-    bone = bone_mask(im1, "8-bit") if is_ct else None
+    bone = bone_prior(im1, "8-bit") if is_ct else None
     head = head_mask(im1, im2)
     panel = GridPanel(pair, im1, im2)
     rows: list[Row] = []

@@ -247,6 +247,7 @@ def run_benchmark(
     contention: int = 0,
     contention_threads: int = 1,
     end_to_end: tuple[int, int, int] | None = None,
+    volume_mri: str = "uint8",
     make_fuser: Callable[..., Any] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -278,6 +279,8 @@ def run_benchmark(
     end_to_end : (z, y, x) or None
         Also time ``brainfuse fuse`` of the demo pair resampled to this shape, in a child
         process (:mod:`brainfuse.bench.endtoend`): wall seconds and the child's peak RSS.
+    volume_mri : {"uint8", "int16"}
+        How that pair's MRI is stored (:data:`brainfuse.bench.endtoend.MRI_DTYPES`).
     make_fuser : callable(method, device=..., threads=...), optional
         Fuser factory (default :class:`brainfuse.fusion.Fuser`).
     log : callable(str), optional
@@ -356,8 +359,8 @@ def run_benchmark(
         from brainfuse.bench.endtoend import time_fuse_command, volume_pair
 
         say(f"end to end: preparing the {'x'.join(map(str, end_to_end))} pair")
-        ct_path, mri_path = volume_pair(end_to_end)
-        e2e = {"shape": list(end_to_end), "method": "cnn", "threads": threads}
+        ct_path, mri_path = volume_pair(end_to_end, mri_dtype=volume_mri)
+        e2e = {"shape": list(end_to_end), "method": "cnn", "threads": threads, "mri": volume_mri}
         e2e |= time_fuse_command(ct_path, mri_path, threads=threads, device=device)
         say(f"end to end: {e2e['seconds']:.1f} s, peak RSS {e2e['peak_rss_mib'] or 0:.0f} MiB")
     return {
@@ -453,7 +456,8 @@ def format_table(report: dict[str, Any]) -> str:
         cpu = "" if e2e.get("cpu_seconds") is None else f", {e2e['cpu_seconds']:.1f} s of CPU"
         state = "" if e2e["returncode"] == 0 else f" (FAILED, exit {e2e['returncode']})"
         lines += [
-            f"end to end, brainfuse fuse of a {z}x{y}x{x} pair to NIfTI (load, fuse, write; "
+            f"end to end, brainfuse fuse of a {z}x{y}x{x} pair ({e2e.get('mri', 'uint8')} MRI) "
+            f"to NIfTI (load, fuse, write; "
             f"{e2e['threads']} threads): {e2e['seconds']:.1f} s{cpu}, {z / e2e['seconds']:.1f} "
             f"slices/s, peak resident memory {rss}{state}",
         ]

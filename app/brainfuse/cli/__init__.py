@@ -31,12 +31,18 @@ from brainfuse.io.budget import budget_override
 __all__ = ["build_parser", "main"]
 
 # Subcommand modules, in the order they appear in --help.
-_SUBCOMMANDS = ("info", "fuse", "evaluate", "bench", "train", "pacs", "view")
+_SUBCOMMANDS = ("info", "fuse", "batch", "evaluate", "bench", "train", "pacs", "view")
 
 EXIT_USAGE = 2  # bad input, or the system refused (disk full, no permission)
 EXIT_BUG = 1  # an internal error: a bug of BrainFuse, with its log
 # Verb of the error line when a command fails outside any file's own boundary.
-_DOING = {"info": "read", "fuse": "fuse", "evaluate": "evaluate", "bench": "benchmark"}
+_DOING = {
+    "info": "read",
+    "fuse": "fuse",
+    "batch": "run the batch",
+    "evaluate": "evaluate",
+    "bench": "benchmark",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,7 +40,7 @@ brain window of a HU CT), never on the display window: changing the CT's window 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -61,6 +61,7 @@ __all__ = [
     "AnatomyRegions",
     "anatomy_maps",
     "anatomy_regions",
+    "bracketed",
     "dominant_edges",
     "intracranial",
     "rule_maps",
@@ -84,6 +85,7 @@ def slice_maps(
     around: NeighbourMeans | None = None,
     *,
     regions: AnatomyRegions | None = None,
+    nodata: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice under the rule that runs (:func:`rule_that_runs`).
 
@@ -99,6 +101,9 @@ def slice_maps(
     regions : AnatomyRegions or None
         The ``anatomy`` rule's regions (:func:`anatomy_regions`) when already found (they
         need no activity, so the fuser finds them while the encoder runs).
+    nodata : (H, W) bool or None
+        Where image 1 has no data (:func:`brainfuse.model.bone.no_data`: outside its field
+        of view, a straight cut filled with padding): image 2 there, under either rule.
 
     Returns
     -------
@@ -106,7 +111,7 @@ def slice_maps(
     sources below ``settings.background``) is 0 in both.
     """
     dm = hard_map(a1, a2, settings)
-    return rule_maps(dm, i1, i2, bone, settings, around, regions=regions)
+    return rule_maps(dm, i1, i2, bone, settings, around, regions=regions, nodata=nodata)
 
 
 def rule_maps(
@@ -118,6 +123,7 @@ def rule_maps(
     around: NeighbourMeans | None = None,
     *,
     regions: AnatomyRegions | None = None,
+    nodata: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard and soft map of one slice from its verified deep-feature hard map ``dm``.
 
@@ -125,14 +131,25 @@ def rule_maps(
     slices come here with a map verified in 3-D, :mod:`brainfuse.fusion.volume`); ``dm``
     (uint8) may be written to.
     """
+    empty = None if nodata is None or not nodata.any() else nodata
+    if empty is not None:
+        dm[empty] = 0  # the blend's means then see image 2 there too
     if bone is not None and rule_that_runs(settings, True) == "anatomy":
         if regions is None:
             regions = anatomy_regions(bone, i1, i2, settings)
-        return anatomy_maps(dm, regions, i1, i2, settings, around)
-    soft = soft_map(dm, i1, i2, settings, around)
-    back = np.maximum(i1, i2) < settings.background / 255.0
-    dm[back] = 0
-    soft[back] = 0.0
+        if empty is not None:
+            regions = replace(
+                regions, from_ct=regions.from_ct & ~empty, brain=regions.brain | empty
+            )
+        dm, soft = anatomy_maps(dm, regions, i1, i2, settings, around)
+    else:
+        soft = soft_map(dm, i1, i2, settings, around)
+        back = np.maximum(i1, i2) < settings.background / 255.0
+        dm[back] = 0
+        soft[back] = 0.0
+    if empty is not None:
+        dm[empty] = 0
+        soft[empty] = 0.0
     return dm, soft
 
 
@@ -301,12 +318,47 @@ def anatomy_regions(
         ring_coverage=rule.ring_coverage,
         level=settings.background / 255.0,
     )
+    inside |= _enclosed(bone)  # pockets the bone itself encloses (air cells, small fossae)
     rim = inside & _dilate(bone, round(rule.inner_table))  # pixels: not scaled
     edges1 = edges2 = None
     if rule.edge_ratio > 0:
         factor = encoder_factor(bone.shape, settings.encoder_size)
         edges1, edges2 = dominant_edges(ct, mri, rule.edge_ratio, rule.edge_radius, factor)
     return AnatomyRegions(from_ct=bone | rim, brain=inside & ~rim, edges1=edges1, edges2=edges2)
+
+
+def bracketed(
+    own: AnatomyRegions, brains: list[np.ndarray], at: int, bone: np.ndarray, inner_table: float
+) -> AnatomyRegions:
+    """Return a slice's regions with its intracranial area bracketed by its neighbours'.
+
+    A pixel is intracranial in the slice also when it is intracranial in some slice below
+    and in some slice above within ``brains`` (the skull's inside is one cavity in 3-D: a
+    ring open in one or two slices, at the skull base or in the posterior fossa, does not
+    open it), unless it is the slice's own bone or its inner table's rim (``inner_table``
+    pixels of the bone).
+
+    Parameters
+    ----------
+    own : the slice's :class:`AnatomyRegions`
+    brains : the ``brain`` masks of consecutive slices around it, in index order
+    at : int, the slice's position in ``brains``
+    bone : (H, W) bool, the slice's bone prior
+    inner_table : float, the rim's width (pixels)
+
+    Returns
+    -------
+    AnatomyRegions (``own`` itself when nothing is added)
+    """
+    if at == 0 or at == len(brains) - 1:
+        return own
+    below = np.logical_or.reduce(brains[:at])
+    above = np.logical_or.reduce(brains[at + 1 :])
+    extra = below & above & ~own.brain & ~own.from_ct
+    if not extra.any():
+        return own
+    extra &= ~_dilate(np.asarray(bone, bool), round(inner_table))
+    return replace(own, brain=own.brain | extra)
 
 
 def _edge_strength(x: np.ndarray, r: int) -> np.ndarray:

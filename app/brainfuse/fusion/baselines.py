@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 
 from brainfuse.errors import GeometryMismatchError, UnsupportedInputError
 
-__all__ = ["average", "laplacian_pyramid", "pixel_sf"]
+__all__ = ["average", "fuse_stack", "laplacian_pyramid", "pixel_sf"]
 
 # Burt & Adelson's 5-tap generating kernel (a = 0.375), separable.
 _BURT = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
@@ -185,3 +185,27 @@ def pixel_sf(
     dm = np.repeat(np.repeat(tiles, block, axis=0), block, axis=1)[: a.shape[0], : a.shape[1]]
     fused = dm * a + (1.0 - dm) * b
     return fused.astype(np.float32), dm
+
+
+def fuse_stack(
+    name: str | None, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fuse two ``(N, H, W)`` stacks slice by slice with the baseline function ``name``.
+
+    Returns
+    -------
+    fused : float32 (N, H, W), clipped to [0, 1]
+    decision : uint8 (N, H, W), the baseline's map above 0.5 (zeros without a map)
+    soft : float32 (N, H, W), the baseline's map (0.5 without one)
+    """
+    func = globals()[str(name)]
+    fused = np.empty(a.shape, np.float32)
+    dm = np.zeros(a.shape, np.uint8)
+    soft = np.full(a.shape, 0.5, np.float32)
+    for k in range(a.shape[0]):
+        f, m = func(a[k], b[k])
+        fused[k] = np.clip(f, 0.0, 1.0)
+        if m is not None:
+            dm[k] = (np.asarray(m) > 0.5).astype(np.uint8)
+            soft[k] = np.asarray(m, dtype=np.float32)
+    return fused, dm, soft

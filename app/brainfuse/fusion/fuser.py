@@ -22,27 +22,35 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from brainfuse.errors import BrainFuseError, CancelledError, GeometryMismatchError
+from brainfuse.errors import BrainFuseError, CancelledError
 from brainfuse.fusion.activity import (
     box_sum,
     deep_gradient_energy,
     from_encoder_grid,
     to_encoder_grid,
 )
-from brainfuse.fusion.anatomy import anatomy_regions, rule_maps, rule_that_runs, slice_maps
+from brainfuse.fusion.anatomy import (
+    anatomy_regions,
+    bracketed,
+    rule_maps,
+    rule_that_runs,
+    slice_maps,
+)
+from brainfuse.fusion.baselines import fuse_stack
 from brainfuse.fusion.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from brainfuse.fusion.compose import compose, is_rgb_pair
 from brainfuse.fusion.decision import blend_inputs, hard_map
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder, bfloat16_supported
+from brainfuse.fusion.methods import METHODS, Method, available_methods, check_methods
 from brainfuse.fusion.parallel import submit_images
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
+from brainfuse.fusion.stacks import Picker, SliceFusion, check_finite, check_shapes, take
 from brainfuse.fusion.volume import Neighbourhood, ZWindows
 from brainfuse.fusion.weights import load_autoencoder
 from brainfuse.model.intensity import BoneStack, UnitStack
@@ -57,127 +65,6 @@ __all__ = [
     "available_methods",
     "check_methods",
 ]
-
-
-@dataclass(frozen=True)
-class Method:
-    """One fusion method of the registry.
-
-    Attributes
-    ----------
-    name : str, as the user types it
-    baseline : str or None, the function of :mod:`brainfuse.fusion.baselines` (None: ours)
-    has_map : bool, whether it decides per pixel (a decision map worth showing)
-    """
-
-    name: str
-    baseline: str | None
-    has_map: bool
-
-
-#: The methods a user can choose, ours first: the one registry (CLI choices, evaluation,
-#: benchmark, window).
-METHODS: dict[str, Method] = {
-    m.name: m
-    for m in (
-        Method("cnn", None, True),
-        Method("average", "average", False),
-        Method("laplacian", "laplacian_pyramid", False),
-        Method("pixel-sf", "pixel_sf", True),
-    )
-}
-
-
-def available_methods() -> list[str]:
-    """Fusion methods a user can choose: ``cnn`` (ours) first, then the baselines."""
-    return list(METHODS)
-
-
-def check_methods(methods: list[str]) -> list[str]:
-    """Return ``methods`` unchanged, or raise a BrainFuseError naming the unknown ones."""
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise BrainFuseError(
-            f"unknown fusion method {', '.join(repr(m) for m in unknown)}: choose one of "
-            f"{', '.join(METHODS)}"
-        )
-    return methods
-
-
-@dataclass
-class SliceFusion:
-    """One fused slice, as :meth:`Fuser.slices` yields it.
-
-    Attributes
-    ----------
-    index : int, the slice's index in the stacks
-    fused : float32 (H, W) or (H, W, 3) in [0, 1]
-    decision : uint8 (H, W), 1 where image 1 is taken
-    soft : float32 (H, W) in [0, 1], the weight of image 1 used
-    activity : (activity1, activity2) float32 (H, W) arrays, or None unless kept (in a
-        volume, what is compared: ``activity1 - activity2`` summed over the slice's z
-        window, and zeros)
-    """
-
-    index: int
-    fused: np.ndarray
-    decision: np.ndarray
-    soft: np.ndarray
-    activity: tuple[np.ndarray, np.ndarray] | None = None
-
-
-def _check_shapes(image1: UnitStack, image2: UnitStack) -> bool:
-    """Validate the shapes; return True when image 1 is RGB."""
-    rgb = is_rgb_pair(image1, image2)
-    spatial1 = image1.shape[:-1] if rgb else image1.shape
-    if image2.ndim not in (2, 3) or spatial1 != image2.shape:
-        raise GeometryMismatchError(
-            f"the two images must have the same size to be fused: image 1 is "
-            f"{'x'.join(map(str, image1.shape))}, image 2 is "
-            f"{'x'.join(map(str, image2.shape))} (put them on one grid first)"
-        )
-    return rgb
-
-
-def _take(stack: UnitStack, idx: list[int]) -> np.ndarray:
-    """Slices ``idx`` of a stack: a view when they are consecutive (no copy), else a copy."""
-    if idx == list(range(idx[0], idx[0] + len(idx))):
-        return stack[idx[0] : idx[0] + len(idx)]
-    return stack[idx]
-
-
-class _Picker:
-    """The decision images (image 1's luminance or ``decide``) of any slices of a volume.
-
-    The batch's own slices (``idx``, already read as ``d1``/``d2``) are not read again.
-    """
-
-    def __init__(self, image1, image2, decide, rgb, idx, d1, d2):
-        self.stacks = (image1, image2) if decide is None else decide
-        self.rgb = rgb and decide is None
-        self.where = {k: i for i, k in enumerate(idx)}
-        self.d1 = np.asarray(d1, np.float32)
-        self.d2 = np.asarray(d2, np.float32)
-
-    def __call__(self, js: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Contiguous float32 (len(js), H, W) decision images of slices ``js``."""
-        if all(j in self.where for j in js):
-            pos = [self.where[j] for j in js]
-            return np.ascontiguousarray(self.d1[pos]), np.ascontiguousarray(self.d2[pos])
-        one, two = _take(self.stacks[0], js), _take(self.stacks[1], js)
-        _check_finite(one, two)
-        if self.rgb:
-            one = rgb_to_ycbcr(one)[0]
-        return (
-            np.ascontiguousarray(one, dtype=np.float32),
-            np.ascontiguousarray(two, dtype=np.float32),
-        )
-
-
-def _check_finite(image1: np.ndarray, image2: np.ndarray) -> None:
-    for name, im in (("image 1", image1), ("image 2", image2)):
-        if not np.all(np.isfinite(im)):
-            raise BrainFuseError(f"{name} contains NaN or infinite values; cannot fuse it")
 
 
 #: Working memory allowed to one batch of slices (bytes); large slices go in smaller batches.
@@ -269,6 +156,7 @@ class Fuser:
         progress: Callable[[float], None] | None = None,
         cancel: threading.Event | None = None,
         spacing: Sequence[float] | None = None,
+        nodata: np.ndarray | None = None,
     ) -> FusionResult:
         """Fuse ``image1`` (CT / functional, grey or RGB) with ``image2`` (MRI).
 
@@ -291,6 +179,9 @@ class Fuser:
             The stacks are one volume's slices: the ``cnn`` method decides in 3-D windows
             (:mod:`brainfuse.fusion.volume`). None: each slice is an image of its own (a
             stack of 2-D pairs); a 2-D pair ignores it.
+        nodata : bool array shaped like ``image2``, or None
+            Where image 1 has no data (:func:`brainfuse.model.bone.no_data`): the ``cnn``
+            method takes image 2 there.
 
         Raises
         ------
@@ -302,7 +193,7 @@ class Fuser:
         t0 = time.perf_counter()
         image1 = np.asarray(image1, dtype=np.float32)
         image2 = np.asarray(image2, dtype=np.float32)
-        _check_shapes(image1, image2)
+        check_shapes(image1, image2)
         two_d = image2.ndim == 2
         a = image1[None] if two_d else image1
         b = image2[None] if two_d else image2
@@ -310,6 +201,8 @@ class Fuser:
             bone = np.asarray(bone)[None]
         if two_d and decide is not None:
             decide = (np.asarray(decide[0])[None], np.asarray(decide[1])[None])
+        if two_d and nodata is not None:
+            nodata = np.asarray(nodata)[None]
         z = b.shape[0]
         fused = np.empty(a.shape, np.float32)
         dm = np.empty(b.shape, np.uint8)
@@ -318,7 +211,14 @@ class Fuser:
         timings: dict[str, float] = {}
         hood = None if two_d or spacing is None else self.neighbourhood(b.shape, spacing)
         slices = self.slices(
-            a, b, bone=bone, decide=decide, cancel=cancel, timings=timings, neighbours=hood
+            a,
+            b,
+            bone=bone,
+            decide=decide,
+            cancel=cancel,
+            timings=timings,
+            neighbours=hood,
+            nodata=nodata,
         )
         for done, s in enumerate(slices, 1):
             fused[s.index], dm[s.index], soft[s.index] = s.fused, s.decision, s.soft
@@ -378,6 +278,7 @@ class Fuser:
         cancel: threading.Event | None = None,
         timings: dict[str, float] | None = None,
         neighbours: Neighbourhood | None = None,
+        nodata: BoneStack | None = None,
     ) -> Iterator[SliceFusion]:
         """Fuse the slices of two stacks one by one, in ``order``.
 
@@ -387,7 +288,8 @@ class Fuser:
         image2 : float32 (Z, H, W) in [0, 1]
         order : slice indices, default all in order; encoded in batches of ``batch``
             consecutive entries of ``order``
-        bone, decide : (Z, H, W) arrays or None, as in :meth:`fuse`
+        bone, decide, nodata : (Z, H, W) arrays (or slice-wise stacks) or None, as in
+            :meth:`fuse`
         cancel : threading.Event or None, checked before each batch
         timings : dict or None, milliseconds per stage are added to it
         neighbours : Neighbourhood or None
@@ -405,7 +307,7 @@ class Fuser:
         CancelledError
             ``cancel`` was set.
         """
-        rgb = _check_shapes(image1, image2)
+        rgb = check_shapes(image1, image2)
         order = list(range(image2.shape[0]) if order is None else order)
         timings = {} if timings is None else timings
         step = self.batch_for(*image2.shape[-2:])
@@ -413,20 +315,24 @@ class Fuser:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("fusion cancelled")
             idx = order[s0 : s0 + step]
-            a, b = _take(image1, idx), _take(image2, idx)
-            _check_finite(a, b)
+            a, b = take(image1, idx), take(image2, idx)
+            check_finite(a, b)
             y, cb, cr = rgb_to_ycbcr(a) if rgb else (a, None, None)
             if self.method == "cnn":
                 d1, d2 = (y, b) if decide is None else (decide[0][idx], decide[1][idx])
                 prior = None if bone is None or rgb else np.asarray(bone[idx], bool)
+                empty = None if nodata is None else np.asarray(nodata[idx], bool)
                 if neighbours is None:
-                    dm, soft, act = self._decide(d1, d2, prior, timings)
+                    dm, soft, act = self._decide(d1, d2, prior, timings, empty)
                 else:
-                    pick = _Picker(image1, image2, decide, rgb, idx, d1, d2)
-                    dm, soft, act = self._decide_in_volume(idx, pick, prior, neighbours, timings)
+                    pick = Picker(image1, image2, decide, rgb, idx, d1, d2)
+                    stack = None if prior is None else bone
+                    dm, soft, act = self._decide_in_volume(
+                        idx, pick, stack, neighbours, timings, empty
+                    )
                 fused = compose(soft, a, b)
             else:
-                fused, dm, soft = self._fuse_baseline(y, b)
+                fused, dm, soft = fuse_stack(METHODS[self.method].baseline, y, b)
                 fused = fused if cb is None or cr is None else ycbcr_to_rgb(fused, cb, cr)
                 act = None
             for i, k in enumerate(idx):
@@ -486,7 +392,7 @@ class Fuser:
         return result
 
     # ------------------------------------------------------------------ internals
-    def _decide(self, a, b, bone, timings):
+    def _decide(self, a, b, bone, timings, nodata=None):
         t = time.perf_counter()
         gather = self.submit_activity(np.ascontiguousarray(a), np.ascontiguousarray(b))
         # while the workers encode: the anatomy rule's regions, which need no activity
@@ -510,22 +416,35 @@ class Fuser:
                 None if bone is None else bone[i],
                 self.settings,
                 regions=regions[i],
+                nodata=None if nodata is None else nodata[i],
             )
             t_dec += time.perf_counter() - t
         for key, sec in (("activity", t_enc), ("decision", t_dec)):
             timings[key] = timings.get(key, 0.0) + sec * 1e3
         return dm, soft, ((a1, a2) if self.keep_activity else None)
 
-    def _decide_in_volume(self, idx, pick, bone, hood, timings):
-        """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D)."""
+    def _decide_in_volume(self, idx, pick, bones, hood, timings, nodata=None):
+        """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D).
+
+        ``bones`` is the whole volume's bone prior (or None): the ``anatomy`` rule's
+        intracranial area is bracketed by the neighbouring slices' (:func:`bracketed`).
+        """
         t = time.perf_counter()
         n = len(idx)
-        regions = [None] * n
-        wanted = bone is not None and rule_that_runs(self.settings, True) == "anatomy"
+        wanted = bones is not None and rule_that_runs(self.settings, True) == "anatomy"
+        bone = None if bones is None else np.asarray(bones[idx], bool)
+        here = {k: i for i, k in enumerate(idx)}
+
+        def regions_of(j: int):
+            if j in here:
+                i = here[j]
+                return anatomy_regions(bone[i], pick.d1[i], pick.d2[i], self.settings)
+            d1, d2 = pick([j])
+            return anatomy_regions(np.asarray(bones[j], bool), d1[0], d2[0], self.settings)
 
         def find_regions() -> None:  # needs no activity: done while the workers encode
-            for i in range(n):
-                regions[i] = anatomy_regions(bone[i], pick.d1[i], pick.d2[i], self.settings)
+            for k in idx:
+                hood.regions(k, regions_of)
 
         missing = hood.missing_activity(idx)
         step = self.batch_for(*pick.d2.shape[-2:])
@@ -549,8 +468,19 @@ class Fuser:
             verified = hood.hard(k, lambda diff: hard_map(diff, zero, self.settings))
             around = hood.around(k, lambda j: blend_inputs(*(x[0] for x in pick([j]))))
             prior = None if bone is None else bone[i]
+            regions = None
+            if wanted:
+                own, brains, at = hood.regions(k, regions_of)
+                regions = bracketed(own, brains, at, bone[i], self.settings.anatomy.inner_table)
             dm[i], soft[i] = rule_maps(
-                verified, pick.d1[i], pick.d2[i], prior, self.settings, around, regions=regions[i]
+                verified,
+                pick.d1[i],
+                pick.d2[i],
+                prior,
+                self.settings,
+                around,
+                regions=regions,
+                nodata=None if nodata is None else nodata[i],
             )
             if self.keep_activity:
                 act.append((hood.activity(k), np.zeros(dm.shape[1:], np.float32)))
@@ -559,18 +489,3 @@ class Fuser:
         if not act:
             return dm, soft, None
         return dm, soft, (np.stack([x[0] for x in act]), np.stack([x[1] for x in act]))
-
-    def _fuse_baseline(self, a, b):
-        from brainfuse.fusion import baselines
-
-        func = getattr(baselines, METHODS[self.method].baseline)
-        fused = np.empty(a.shape, np.float32)
-        dm = np.zeros(a.shape, np.uint8)
-        soft = np.full(a.shape, 0.5, np.float32)
-        for k in range(a.shape[0]):
-            f, m = func(a[k], b[k])
-            fused[k] = np.clip(f, 0.0, 1.0)
-            if m is not None:
-                dm[k] = (np.asarray(m) > 0.5).astype(np.uint8)
-                soft[k] = np.asarray(m, dtype=np.float32)
-        return fused, dm, soft

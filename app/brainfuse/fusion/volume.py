@@ -21,7 +21,11 @@ local windows in 3-D, each made about isotropic in millimetres from its in-plane
   that exist are renormalised.
 
 ``pixel`` is the mean in-plane spacing and ``spacing`` the distance between slices (mm).
-The ``anatomy`` rule's regions (bone, intracranial area) stay per slice. A single slice
+The ``anatomy`` rule's bone stays per slice; its intracranial area is bracketed along z
+(:func:`~brainfuse.fusion.anatomy.bracketed`): where a slice's skull ring is open (the
+posterior fossa, the skull base) but the slices within ``BRACKET_MM`` above and below both
+find the inside of the skull, that inside holds in the slice too, so the brain does not
+switch to the CT for one or two slices (bands in sagittal and coronal reformats). A single slice
 (2-D pair) has no neighbours: its numbers are exactly those of a 2-D fusion.
 
 :class:`Neighbourhood` holds each slice's activity difference (and block-averaged blend inputs) only
@@ -33,18 +37,21 @@ its neighbours' inputs only, never on the order in which slices are fused.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from brainfuse.fusion.decision import NeighbourMeans, scaled_radius
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
 
-__all__ = ["MAX_RADIUS", "Neighbourhood", "ZWindows"]
+__all__ = ["BRACKET_MM", "MAX_RADIUS", "Neighbourhood", "ZWindows"]
 
 #: Most neighbours on each side (slices), bounding the cache and the first slice's wait for
 #: very thin slices.
 MAX_RADIUS = 16
+#: Reach (mm) of the ``anatomy`` rule's intracranial bracket on each side of a slice.
+BRACKET_MM = 4.5
 
 Inputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -62,11 +69,15 @@ class ZWindows:
     blend : float32 (2 R + 1,)
         Gaussian weights of the blend's local means along z, slice ``k + i - R`` at ``i``
         (not normalised; ``R = 0``: in the slice alone).
+    bracket : int
+        Slices on each side whose intracranial areas bracket slice ``k``'s
+        (:func:`~brainfuse.fusion.anatomy.bracketed`, ``BRACKET_MM`` of z; 0: the slice's own).
     """
 
     activity: int
     majority: int
     blend: np.ndarray
+    bracket: int = 0
 
     @classmethod
     def for_grid(
@@ -96,7 +107,46 @@ class ZWindows:
             if big_r > 0:
                 i = np.arange(-big_r, big_r + 1, dtype=np.float64)
                 weights = np.exp(-0.5 * (i / sigma) ** 2).astype(np.float32)
-        return cls(max(r, 0), vote, weights)
+        bracket = min(round(BRACKET_MM / sz), MAX_RADIUS) if sz > 0 else 0
+        return cls(max(r, 0), vote, weights, max(bracket, 0))
+
+
+class _Packed:
+    """The bool masks of one slice's AnatomyRegions (or its brain mask alone), bit-packed."""
+
+    def __init__(self, regions: Any):
+        names = ("from_ct", "brain", "edges1", "edges2")
+        self.shape = regions.brain.shape
+        self.masks = {
+            n: np.packbits(getattr(regions, n)) for n in names if getattr(regions, n) is not None
+        }
+        self.regions = replace(regions, **dict.fromkeys(self.masks))  # the masks held packed
+
+    def _mask(self, name: str) -> np.ndarray | None:
+        bits = self.masks.get(name)
+        if bits is None:
+            return None
+        return np.unpackbits(bits, count=int(np.prod(self.shape))).reshape(self.shape).view(bool)
+
+    def unpack(self) -> Any:
+        """Return the AnatomyRegions."""
+        return replace(self.regions, **{n: self._mask(n) for n in self.masks})
+
+    def brain(self) -> np.ndarray:
+        """Return the brain mask."""
+        mask = self._mask("brain")
+        assert mask is not None
+        return mask
+
+    def brain_only(self) -> _Packed:
+        """Return a copy that holds the brain mask alone."""
+        out = _Packed.__new__(_Packed)
+        out.regions, out.shape, out.masks = None, self.shape, {"brain": self.masks["brain"]}
+        return out
+
+    def arrays(self) -> list[np.ndarray]:
+        """Return the packed arrays held."""
+        return list(self.masks.values())
 
 
 class Neighbourhood:
@@ -120,6 +170,8 @@ class Neighbourhood:
         self._activity: dict[int, np.ndarray] = {}
         self._hard: dict[int, np.ndarray] = {}
         self._inputs: dict[int, Inputs] = {}
+        self._regions: dict[int, _Packed] = {}  # AnatomyRegions of slices not yet fused
+        self._brains: dict[int, _Packed] = {}  # the brain masks of fused slices
 
     @property
     def n_slices(self) -> int:
@@ -135,6 +187,8 @@ class Neighbourhood:
     def nbytes(self) -> int:
         """Bytes of the arrays held now (activities, hard maps, blend inputs)."""
         arrays = [*self._activity.values(), *self._hard.values()]
+        arrays += [m for r in self._regions.values() for m in r.arrays()]
+        arrays += [m for r in self._brains.values() for m in r.arrays()]
         arrays += [x for inputs in self._inputs.values() for x in inputs]
         return sum(x.nbytes for x in arrays)
 
@@ -218,13 +272,45 @@ class Neighbourhood:
         e1, e2, level = sums
         return NeighbourMeans(float(w[k - span[0]]), e1, e2, level)
 
+    def regions(self, k: int, find: Callable[[int], Any]) -> tuple[Any, list[np.ndarray], int]:
+        """Return slice ``k``'s anatomy regions and the intracranial areas around it.
+
+        Parameters
+        ----------
+        k : int
+        find : callable(j) -> :func:`~brainfuse.fusion.anatomy.anatomy_regions` of slice j,
+            called once per slice
+
+        Returns
+        -------
+        regions : slice ``k``'s AnatomyRegions
+        brains : the ``brain`` masks of slices ``k - b .. k + b`` (``b`` = ``bracket``) that
+            exist, in index order
+        at : the position of slice ``k`` in ``brains``
+
+        The masks are held bit-packed (an eighth of a bool array); a fused slice keeps only
+        its ``brain`` mask, while a neighbour within ``b`` still needs it.
+        """
+        span = self._span(k, self.windows.bracket)
+        for j in span:
+            if j not in self._regions and j not in self._brains:
+                self._regions[j] = _Packed(find(j))
+        own = self._regions[k].unpack() if k in self._regions else find(k)
+        brains = [
+            self._brains[j].brain() if j in self._brains else self._regions[j].brain() for j in span
+        ]
+        return own, brains, k - span.start
+
     def finish(self, k: int) -> None:
         """Slice ``k`` is fused: let go of what no slice left to fuse needs."""
         self.done[k] = True
+        if k in self._regions:
+            self._brains[k] = self._regions.pop(k).brain_only()
         for held, r in (
             (self._activity, self.windows.activity + self.windows.majority),
             (self._hard, self.windows.majority),
             (self._inputs, self.windows.blend.size // 2),
+            (self._brains, self.windows.bracket),
         ):
             for j in [j for j in held if self.done[self._span(j, r).start : j + r + 1].all()]:
                 del held[j]

@@ -4,7 +4,7 @@ Public surface::
 
     resample_to(moving, reference, *, transform=None, interpolation="linear", fill=None)
     register_rigid(fixed, moving, *, progress=None, cancel=None) -> RegistrationResult
-    align_pair(ct, mri, *, register="auto", reference="mri", ...) -> AlignedPair
+    align_pair(ct, mri, *, register="auto", reference="auto", ...) -> AlignedPair
     save_transform(path, transform), load_transform(path)
     to_sitk(volume), from_sitk(image, like)
 """

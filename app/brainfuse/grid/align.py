@@ -19,6 +19,7 @@ import SimpleITK
 from brainfuse.errors import GeometryMismatchError
 from brainfuse.grid._names import label
 from brainfuse.grid.agreement import Agreement, check_agreement
+from brainfuse.grid.reference import REFERENCES, choose_reference, covering_grid
 from brainfuse.grid.register import register_rigid
 from brainfuse.grid.resample import coverage, resample_to
 from brainfuse.model.image import ImageVolume
@@ -26,7 +27,6 @@ from brainfuse.model.image import ImageVolume
 __all__ = ["REFERENCES", "REGISTER_MODES", "AlignedPair", "align_pair", "check_geometry"]
 
 REGISTER_MODES = ("auto", "none", "geometry", "rigid")
-REFERENCES = ("mri", "ct")
 
 MIN_COVERAGE = 0.02
 """Below this fraction of the reference grid inside the moving field of view, refuse."""
@@ -146,7 +146,7 @@ def align_pair(
     mri: ImageVolume,
     *,
     register: str = "auto",  # one of REGISTER_MODES, checked: it comes from the user
-    reference: str = "mri",  # one of REFERENCES
+    reference: str = "auto",  # one of REFERENCES
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
     check: bool = True,
@@ -162,8 +162,10 @@ def align_pair(
         ``geometry``: resample by the files' patient geometry; ``rigid``: Mattes-MI rigid
         registration, then resample; ``auto``: ``geometry`` when both carry geometry,
         ``none`` for two plain images.
-    reference : {"mri", "ct"}
-        Whose grid the result is on (default the MRI, usually finer in-plane).
+    reference : {"auto", "mri", "ct"}
+        Whose grid the result is on: ``auto`` (default) the finer in-plane, the CT's on a
+        tie, extended to keep both fields of view (:mod:`brainfuse.grid.reference`); ``mri``
+        / ``ct`` that image's grid as it is.
     progress : callable, optional
         Fraction done (0–1).
     cancel : threading.Event, optional
@@ -191,6 +193,8 @@ def align_pair(
         if volume.has_geometry or register in ("geometry", "rigid"):
             check_geometry(volume)
     mode = _resolve_mode(ct, mri, register)
+    extend = reference == "auto" and mode != "none"
+    reference = choose_reference(ct, mri, reference)
     ref, mov = (mri, ct) if reference == "mri" else (ct, mri)
     warnings: list[str] = []
 
@@ -247,6 +251,9 @@ def align_pair(
         agreement = check_agreement(ref, mov, cancel=cancel)
         if agreement is not None and agreement.disagrees:
             warnings.append(agreement.warning(kind["ct" if reference == "mri" else "mri"]))
+    grid = covering_grid(ref, mov, transform) if extend else None
+    if grid is not None:  # both fields of view kept: the reference image resampled too
+        ref = resample_to(ref, grid)
     moved = resample_to(mov, ref, transform=transform)
     if transform is None:
         transform = SimpleITK.Transform(3, SimpleITK.sitkIdentity)

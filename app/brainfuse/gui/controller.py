@@ -103,6 +103,12 @@ class Controller(QtCore.QObject):
         self.settings.set_rule(rule)
         self.workspace.set_engine(rule=rule)
 
+    def set_reference(self, reference: str) -> None:
+        """Choose the result grid (``auto``, ``ct``, ``mri``); re-aligns a loaded pair."""
+        self.settings.set_reference(reference)
+        if self.workspace.has_pair:
+            self.align()
+
     def set_device(self, device: str) -> None:
         """Choose the fusion device (``auto``, ``cpu``, ``cuda``); applies to the next fusion."""
         self.settings.set_device(device)
@@ -212,6 +218,7 @@ class Controller(QtCore.QObject):
             ws.ct,
             ws.mri,
             ws.register_mode,
+            self.settings.reference(),
             label="Aligning",
             on_return=self._aligned_done,
             subject=self._pair_name(),

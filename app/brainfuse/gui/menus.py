@@ -163,6 +163,16 @@ class Menus:
         self.register_actions = self._choices(
             fusion.addMenu("&Alignment"), modes, ws.register_mode, controller.set_register_mode
         )
+        grids = {
+            "auto": "Auto (the finer in-plane, both fields of view)",
+            "ct": "The CT's",
+            "mri": "The MRI's",
+        }
+        self.grid_actions = self._choices(
+            fusion.addMenu("Result &grid"), grids, w.settings.reference(), controller.set_reference
+        )
+        for ref, act in self.grid_actions.items():
+            act.setObjectName(f"grid_{ref}")
         ws.engine_changed.connect(self._follow_engine)
         ws.register_mode_changed.connect(lambda mode: self.register_actions[mode].setChecked(True))
 

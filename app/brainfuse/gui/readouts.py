@@ -24,6 +24,8 @@ class ReadoutPanel(QtWidgets.QGroupBox):
         ("psnr", "PSNR"),
         ("bone_kept", "Bone kept"),
         ("brain_kept", "Brain kept"),
+        ("skull_kept", "Skull kept"),
+        ("brain_clean", "Brain clean"),
         ("qabf", "Qabf"),
         ("mi", "MI"),
         ("rule", "Rule"),
@@ -60,6 +62,8 @@ class ReadoutPanel(QtWidgets.QGroupBox):
             "psnr": "{:.2f} dB",
             "bone_kept": "{:.3f}",
             "brain_kept": "{:.3f}",
+            "skull_kept": "{:.3f}",
+            "brain_clean": "{:.3f}",
             "qabf": "{:.4f}",
             "mi": "{:.3f} bits",
         }

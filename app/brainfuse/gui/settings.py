@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from brainfuse._runtime.userdirs import config_dir
-from brainfuse.reading.workspace import CT_PRESETS, DEVICES, RULES, Window, Workspace
+from brainfuse.reading.workspace import CT_PRESETS, DEVICES, REFERENCES, RULES, Window, Workspace
 
 __all__ = [
     "DEVICES",
@@ -148,6 +148,15 @@ class Settings:
     def set_rule(self, rule: str) -> None:
         """Remember the fusion rule (one of ``RULES``)."""
         self.q.setValue("fusion/rule", rule)
+
+    def reference(self) -> str:
+        """Return the result grid chosen in Fusion > Result grid (``auto``, ``ct``, ``mri``)."""
+        value = str(self.q.value("fusion/reference", REFERENCES[0]))
+        return value if value in REFERENCES else REFERENCES[0]
+
+    def set_reference(self, reference: str) -> None:
+        """Remember the result grid (one of ``brainfuse.grid.REFERENCES``)."""
+        self.q.setValue("fusion/reference", reference)
 
     def restore(self, workspace: Workspace) -> None:
         """Apply the stored CT window, overlay opacity/colormap/visibility to a workspace."""

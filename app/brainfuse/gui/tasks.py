@@ -65,10 +65,15 @@ class Aligned:
 
 
 def align_task(
-    ct: ImageVolume, mri: ImageVolume, register: str, *, cancel: threading.Event
+    ct: ImageVolume,
+    mri: ImageVolume,
+    register: str,
+    reference: str = "auto",
+    *,
+    cancel: threading.Event,
 ) -> Aligned:
-    """Put the pair on one grid as ``brainfuse fuse --register REGISTER`` does."""
-    pair = align(ct, mri, register=register, cancel=cancel)
+    """Put the pair on one grid as ``brainfuse fuse --register R --reference G`` does."""
+    pair = align(ct, mri, register=register, reference=reference, cancel=cancel)
     return Aligned(pair, default_window(pair.mri))
 
 

@@ -31,7 +31,15 @@ METRIC_TIPS = {
     "Higher is better: the skull comes from the CT.",
     "brain_kept": "Brain kept: fraction of the intracranial area (inside the skull, 2 px clear "
     "of bone) within 25 grey levels of the MRI in the fused slice. Higher is better: the "
-    "brain comes from the MRI.",
+    "brain comes from the MRI. A dash: the CT's bone does not enclose 50 pixels on this slice "
+    "(an open ring at the skull base or the vertex, a skull outside the slice), or image 1 "
+    "is not a CT.",
+    "skull_kept": "Skull kept: fraction of the CT's skull (bone-level pixels connected to "
+    "saturated or cortical bone: >= 200 reaching 250 on 8-bit slices, >= 300 HU reaching "
+    "700 HU) within 25 grey levels of the CT in the fused slice.",
+    "brain_clean": "Brain clean: fraction of that skull's cavity (2 px clear of it) within 25 "
+    "grey levels of the MRI: no CT speckle in the brain. A dash: too little skull or cavity "
+    "on this slice (fewer than 50 pixels) to measure.",
     "rule": "The fusion rule that actually ran (anatomy needs a CT; other pairs run sesf).",
     "time": "Wall time of the last fused slice.",
     "device": "Where the fusion ran (CPU or GPU).",

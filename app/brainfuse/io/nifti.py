@@ -243,7 +243,7 @@ def load_nifti(
     is_rgb = data.dtype.names is not None
     if is_rgb:
         data = _rgb_channels(data, path, warnings)
-    if data.dtype.byteorder not in ("=", "|"):
+    if not data.dtype.isnative:  # e.g. ">i2"; "<i2" is native here and needs no copy
         data = data.astype(data.dtype.newbyteorder("="))
     if data.dtype == np.float64:
         data = data.astype(np.float32)
@@ -262,7 +262,7 @@ def load_nifti(
     if np.isfinite([cal_min, cal_max]).all() and cal_max > cal_min:
         window = ((cal_min + cal_max) / 2.0, cal_max - cal_min)
     stored = ImageVolume(
-        array=np.ascontiguousarray(np.transpose(data, (2, 1, 0) + ((3,) if is_rgb else ()))),
+        array=np.transpose(data, (2, 1, 0) + ((3,) if is_rgb else ())),  # a view: copied once below
         spacing=spacing,
         origin=origin,
         direction=direction,
@@ -277,4 +277,7 @@ def load_nifti(
         is_rgb=is_rgb,
         has_geometry=has_geometry,
     )
-    return to_canonical_lps(stored) if has_geometry else stored
+    loaded = to_canonical_lps(stored) if has_geometry else stored
+    if not loaded.array.flags.c_contiguous:  # one copy of the voxels, in their final order
+        loaded.array = np.ascontiguousarray(loaded.array)
+    return loaded

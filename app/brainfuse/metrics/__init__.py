@@ -7,7 +7,7 @@ One implementation, used by ``brainfuse evaluate``, ``brainfuse bench`` and the 
 
 Each function takes the fused image and the sources (or one image) as 2-D arrays on the
 0–255 scale, uint8 or float; colour ``(H, W, 3)`` images are scored on their BT.601
-luminance. ``bone_kept``/``brain_kept`` (anatomy retention, defined in
+luminance. ``bone_kept``/``brain_kept`` and ``skull_kept``/``brain_clean`` (anatomy retention, defined in
 ``../shared/reference/anatomy.md``) score on their own bone and intracranial masks; every
 other function accepts ``mask=`` (boolean, same shape) to score only part of the image;
 :func:`head_mask` gives the head of a pair, background air excluded.
@@ -20,8 +20,11 @@ from brainfuse.metrics._anatomy import (
     CtScale,
     bone_kept,
     bone_mask,
+    brain_clean,
     brain_kept,
     intracranial_mask,
+    skull_kept,
+    skull_mask,
 )
 from brainfuse.metrics._information import entropy, mutual_information, mutual_information_source
 from brainfuse.metrics._inputs import as_grey
@@ -49,6 +52,7 @@ __all__ = [
     "average_gradient",
     "bone_kept",
     "bone_mask",
+    "brain_clean",
     "brain_kept",
     "entropy",
     "fusion_metrics",
@@ -60,6 +64,8 @@ __all__ = [
     "psnr_source",
     "qabf",
     "scd",
+    "skull_kept",
+    "skull_mask",
     "spatial_frequency",
     "ssim",
     "ssim_source",

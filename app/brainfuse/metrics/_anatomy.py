@@ -11,12 +11,23 @@ fused (the CT after its window, or as-is for 8-bit slices), with ``scipy.ndimage
 * ``bone_kept`` = fraction of ``B`` where ``|F − CT| <= 25``;
 * ``brain_kept`` = fraction of ``C`` where ``|F − MRI| <= 25``;
 * each is NaN when its mask has fewer than 50 pixels (a mean over pairs skips NaN).
+
+The sharper pair of the same document (``CT >= 200`` is not bone on a CT stored with a narrow
+window, whose parenchyma reaches 200-249 while bone is saturated):
+
+* skull mask ``S``: ``skimage.filters.apply_hysteresis_threshold(CT, 199.5, 249.5)`` on 8-bit
+  slices (pixels >= 200 connected to a pixel >= 250), ``apply_hysteresis_threshold(HU, 299.5,
+  699.5)`` in Hounsfield units;
+* cavity ``K = binary_fill_holes(S) & ~binary_dilation(S, iterations=2)``;
+* ``skull_kept`` = fraction of ``S`` where ``|F − CT| <= 25``;
+* ``brain_clean`` = fraction of ``K`` where ``|F − MRI| <= 25``; NaN as above.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.filters import apply_hysteresis_threshold
 
 from brainfuse.errors import UnsupportedInputError
 from brainfuse.metrics._inputs import as_grey, check_same_shape
@@ -31,8 +42,11 @@ __all__ = [
     "CtScale",
     "bone_kept",
     "bone_mask",
+    "brain_clean",
     "brain_kept",
     "intracranial_mask",
+    "skull_kept",
+    "skull_mask",
 ]
 
 #: A pixel is kept when the fused grey level is within this many levels of the source's.
@@ -80,6 +94,30 @@ def bone_mask(
     raise UnsupportedInputError(f"ct_scale must be '8-bit' or 'hu', not {ct_scale!r}.")
 
 
+#: Hysteresis thresholds of the skull mask (low, high): 8-bit levels and Hounsfield units.
+SKULL_HYSTERESIS_8BIT = (199.5, 249.5)
+SKULL_HYSTERESIS_HU = (299.5, 699.5)
+
+
+def skull_mask(
+    ct: np.ndarray, *, ct_scale: CtScale = "8-bit", ct_hu: np.ndarray | None = None
+) -> np.ndarray:
+    """Skull mask ``S`` of a CT slice: bone-level pixels connected to saturated bone.
+
+    ``apply_hysteresis_threshold(CT, 199.5, 249.5)`` on an 8-bit slice,
+    ``apply_hysteresis_threshold(HU, 299.5, 699.5)`` in Hounsfield units (arguments as in
+    :func:`bone_mask`).
+    """
+    c = as_grey(ct, "CT")
+    bone_mask(c, ct_scale=ct_scale, ct_hu=ct_hu)  # the same checks of the arguments
+    if ct_scale == "hu":
+        values = np.asarray(ct_hu, dtype=np.float64)
+        low, high = SKULL_HYSTERESIS_HU
+    else:
+        values, (low, high) = c, SKULL_HYSTERESIS_8BIT
+    return apply_hysteresis_threshold(values, low, high)
+
+
 def intracranial_mask(bone: np.ndarray) -> np.ndarray:
     """Find the intracranial area: inside the skull, two pixels clear of bone.
 
@@ -94,6 +132,17 @@ def _fraction_within(f: np.ndarray, s: np.ndarray, m: np.ndarray) -> float:
     if int(m.sum()) < MIN_MASK_PIXELS:
         return float("nan")
     return float(np.mean(np.abs(f[m] - s[m]) <= KEPT_TOLERANCE))
+
+
+def _kept(fused, ct, mri, mask_of, inside: bool, ct_scale, ct_hu) -> float:
+    """Fraction of ``mask_of(CT)`` (or of its cavity, ``inside``) kept from the CT (the MRI)."""
+    f, c = as_grey(fused, "fused"), as_grey(ct, "CT")
+    m = None if mri is None else as_grey(mri, "MRI")
+    check_same_shape(fused=f, ct=c, **({} if m is None else {"mri": m}))
+    mask = mask_of(c, ct_scale=ct_scale, ct_hu=ct_hu)
+    if m is not None and inside:
+        return _fraction_within(f, m, intracranial_mask(mask))
+    return _fraction_within(f, c, mask)
 
 
 def bone_kept(
@@ -117,9 +166,7 @@ def bone_kept(
     float
         In [0, 1]; NaN when the bone mask has fewer than 50 pixels.
     """
-    f, c = as_grey(fused, "fused"), as_grey(ct, "CT")
-    check_same_shape(fused=f, ct=c)
-    return _fraction_within(f, c, bone_mask(c, ct_scale=ct_scale, ct_hu=ct_hu))
+    return _kept(fused, ct, None, bone_mask, False, ct_scale, ct_hu)
 
 
 def brain_kept(
@@ -147,7 +194,34 @@ def brain_kept(
     float
         In [0, 1]; NaN when the intracranial mask has fewer than 50 pixels.
     """
-    f, c, m = as_grey(fused, "fused"), as_grey(ct, "CT"), as_grey(mri, "MRI")
-    check_same_shape(fused=f, ct=c, mri=m)
-    inside = intracranial_mask(bone_mask(c, ct_scale=ct_scale, ct_hu=ct_hu))
-    return _fraction_within(f, m, inside)
+    return _kept(fused, ct, mri, bone_mask, True, ct_scale, ct_hu)
+
+
+def skull_kept(
+    fused: np.ndarray,
+    ct: np.ndarray,
+    *,
+    ct_scale: CtScale = "8-bit",
+    ct_hu: np.ndarray | None = None,
+) -> float:
+    """Fraction of the CT's skull (:func:`skull_mask`) where ``|F − CT| <= 25``.
+
+    Arguments as in :func:`bone_kept`; NaN when the skull mask has fewer than 50 pixels.
+    """
+    return _kept(fused, ct, None, skull_mask, False, ct_scale, ct_hu)
+
+
+def brain_clean(
+    fused: np.ndarray,
+    ct: np.ndarray,
+    mri: np.ndarray,
+    *,
+    ct_scale: CtScale = "8-bit",
+    ct_hu: np.ndarray | None = None,
+) -> float:
+    """Fraction of the skull's cavity where ``|F − MRI| <= 25``: no CT speckle in the brain.
+
+    The cavity is :func:`intracranial_mask` of :func:`skull_mask`. Arguments as in
+    :func:`brain_kept`; NaN when the cavity has fewer than 50 pixels.
+    """
+    return _kept(fused, ct, mri, skull_mask, True, ct_scale, ct_hu)

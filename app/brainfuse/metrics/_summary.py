@@ -8,7 +8,13 @@ from typing import Literal
 
 import numpy as np
 
-from brainfuse.metrics._anatomy import CtScale, bone_kept, brain_kept
+from brainfuse.metrics._anatomy import (
+    CtScale,
+    bone_kept,
+    brain_clean,
+    brain_kept,
+    skull_kept,
+)
 from brainfuse.metrics._information import entropy, mutual_information
 from brainfuse.metrics._inputs import as_grey, check_same_shape
 from brainfuse.metrics._mask import head_mask
@@ -21,7 +27,7 @@ from brainfuse.metrics._vif import vif_source
 __all__ = ["ANATOMY_NAMES", "HIGHER_IS_BETTER", "METRIC_NAMES", "fusion_metrics"]
 
 #: Anatomy retention (``../shared/reference/anatomy.md``): scored on their own masks.
-ANATOMY_NAMES = ("bone_kept", "brain_kept")
+ANATOMY_NAMES = ("bone_kept", "brain_kept", "skull_kept", "brain_clean")
 
 #: Keys of :func:`fusion_metrics`, in display order.
 METRIC_NAMES = (
@@ -84,8 +90,9 @@ def fusion_metrics(
         ``ssim`` (mean of ``ssim_a``, ``ssim_b``), ``psnr`` (dB, from the mean MSE) with
         ``psnr_a``/``psnr_b``, ``en`` (bits), ``sd``, ``sf``, ``ag``, ``mi`` (bits),
         ``qabf``, ``vif`` (VIF(A→F) + VIF(B→F), pixel-domain multi-scale), ``scd``,
-        ``bone_kept`` and ``brain_kept`` (fractions, NaN when undefined), in the order of
-        :data:`METRIC_NAMES` (only ``names``, in that order, when given).
+        ``bone_kept``, ``brain_kept``, ``skull_kept`` and ``brain_clean`` (fractions, NaN
+        when undefined), in the order of :data:`METRIC_NAMES` (only ``names``, in that order,
+        when given).
 
     Raises
     ------
@@ -129,5 +136,7 @@ def fusion_metrics(
         "scd": lambda: scd(f, sa, sb, mask=mask),
         "bone_kept": lambda: anatomy(bone_kept, f, sa),
         "brain_kept": lambda: anatomy(brain_kept, f, sa, sb),
+        "skull_kept": lambda: anatomy(skull_kept, f, sa),
+        "brain_clean": lambda: anatomy(brain_clean, f, sa, sb),
     }
     return {name: compute[name]() for name in wanted}

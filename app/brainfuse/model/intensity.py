@@ -14,10 +14,10 @@ agree:
 
 The window used travels with the data (:class:`Window`) so exports can record it.
 
-The CT's bone, for the ``anatomy`` fusion rule and the anatomy metrics, is found in the CT's
-own values, never through a display window: ``HU >= 300`` on CT in Hounsfield units,
-``>= 200`` on 8-bit CT slices (stored already windowed, bone saturated)
-(:func:`bone_mask`, :func:`volume_bone_mask`; ``../shared/reference/anatomy.md``).
+The CT's bone is found in the CT's own values, never through a display window: the anatomy
+metrics' threshold ``HU >= 300`` on CT in Hounsfield units, ``>= 200`` on 8-bit CT slices
+(:func:`bone_mask`; ``../shared/reference/anatomy.md``), and the ``anatomy`` fusion rule's
+prior grown from cortical density (:func:`volume_bone_mask`, :mod:`brainfuse.model.bone`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import numpy as np
 
 from brainfuse._runtime.resources import resource_path
 from brainfuse.errors import BrainFuseError
+from brainfuse.model.bone import bone_prior, no_data
+from brainfuse.model.counting import above_minimum_percentiles, countable
 from brainfuse.model.image import ImageVolume
 
 __all__ = [
@@ -303,28 +305,30 @@ class _SliceWise:
 
 
 class BoneVolume(_SliceWise):
-    """The bone prior of a CT volume, found slice by slice when read (no whole mask kept).
+    """The bone prior (or the no-data mask) of a CT volume, found slice by slice when read.
 
     Indexing (``bone[k]``, ``bone[a:b]``, ``bone[[i, j]]``) returns the boolean
-    :func:`bone_mask` of those slices; ``np.asarray(bone)`` makes the whole mask. Finding
-    the prior is a threshold comparison, cheap to repeat per slice read, while a whole
-    mask costs one byte per voxel (75 MiB for a 512 x 512 x 300 CT) for as long as the
-    fusion lives (``docs/decisions.md``, "The bone prior slice by slice").
+    :func:`~brainfuse.model.bone.bone_prior` (``what="bone"``) or
+    :func:`~brainfuse.model.bone.no_data` (``what="nodata"``) of those slices;
+    ``np.asarray(bone)`` makes the whole mask. On a 512 x 512 x 300 CT this saves a 75 MiB
+    array for a labelling that costs a few ms per slice.
 
     Parameters
     ----------
     array : the CT's voxels, ``(Z, Y, X)``
     scale : BoneScale, from :func:`bone_scale`
+    what : {"bone", "nodata"}
     """
 
     dtype = np.dtype(bool)
 
-    def __init__(self, array: np.ndarray, scale: BoneScale):
+    def __init__(self, array: np.ndarray, scale: BoneScale, what: str = "bone"):
         super().__init__(array)
         self.scale = scale
+        self.what = what
 
     def _compute(self, values: np.ndarray) -> np.ndarray:
-        return bone_mask(values, self.scale)
+        return (no_data if self.what == "nodata" else bone_prior)(values, self.scale)
 
 
 #: The bone prior as the engine reads it: a bool array or a :class:`BoneVolume`.
@@ -332,21 +336,33 @@ BoneStack = np.ndarray | BoneVolume
 
 
 @overload
-def volume_bone_mask(volume: ImageVolume, *, lazy: Literal[False] = False) -> np.ndarray | None: ...
+def volume_bone_mask(
+    volume: ImageVolume, *, lazy: Literal[False] = False, what: str = "bone"
+) -> np.ndarray | None: ...
 @overload
-def volume_bone_mask(volume: ImageVolume, *, lazy: Literal[True]) -> BoneVolume | None: ...
+def volume_bone_mask(
+    volume: ImageVolume, *, lazy: Literal[True], what: str = "bone"
+) -> BoneVolume | None: ...
 @overload
-def volume_bone_mask(volume: ImageVolume, *, lazy: bool) -> BoneStack | None: ...
-def volume_bone_mask(volume: ImageVolume, *, lazy: bool = False) -> BoneStack | None:
+def volume_bone_mask(
+    volume: ImageVolume, *, lazy: bool, what: str = "bone"
+) -> BoneStack | None: ...
+def volume_bone_mask(
+    volume: ImageVolume, *, lazy: bool = False, what: str = "bone"
+) -> BoneStack | None:
     """Return the bone prior of image 1, or None when it is not a CT.
 
-    :func:`bone_mask` in its :func:`bone_scale`; never depends on a display window.
-    ``lazy=True`` returns a :class:`BoneVolume` that finds the bone slice by slice when read.
+    :func:`brainfuse.model.bone.bone_prior` (bone grown from cortical density) in its
+    :func:`bone_scale`; never depends on a display window.
+    ``lazy=True`` returns a :class:`BoneVolume` that finds the bone slice by slice when read;
+    ``what="nodata"``: where the CT has no data instead
+    (:func:`~brainfuse.model.bone.no_data`).
     """
     scale = bone_scale(volume)
     if scale is None:
         return None
-    return BoneVolume(volume.array, scale) if lazy else bone_mask(volume.array, scale)
+    volume_mask = BoneVolume(volume.array, scale, what)
+    return volume_mask if lazy else np.asarray(volume_mask)
 
 
 def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
@@ -364,8 +380,11 @@ def mr_auto_window(array: np.ndarray, units: str = "") -> Window:
     """
     a = np.asarray(array)
     lo_all, hi_all = float(a.min()), float(a.max())
-    fg = a[a > lo_all]
-    lo, hi = np.percentile(fg if fg.size else a, MR_PERCENTILES)
+    if countable(a):  # same numbers, without sorting a copy of the foreground
+        lo, hi = above_minimum_percentiles(a, MR_PERCENTILES)
+    else:
+        fg = a[a > lo_all]
+        lo, hi = np.percentile(fg if fg.size else a, MR_PERCENTILES)
     if hi <= lo:
         lo, hi = lo_all, (hi_all if hi_all > lo_all else lo_all + 1.0)
     return Window((lo + hi) / 2.0, float(hi - lo), "percentile", units)

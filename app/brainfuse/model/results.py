@@ -42,7 +42,8 @@ class FusionResult:
     fused : float32 array in [0, 1], shaped like image 1 ((H, W), (Z, H, W), or (..., 3))
     decision_map : uint8 array (H, W) or (Z, H, W); 1 where image 1 is taken (hard map)
     soft_map : float32 array like ``decision_map``, in [0, 1]; the weight of image 1
-        actually used (equal to ``decision_map`` when refinement is off)
+        actually used (equal to ``decision_map`` when refinement is off); float16 in the
+        fusion of a pair of scans (:class:`PairResult`)
     activity : (activity1, activity2) float32 arrays, or None unless asked for
     method : str
     device : str, e.g. ``"CPU (2 threads)"`` or ``"CUDA: NVIDIA H100"``
@@ -90,7 +91,8 @@ class PairResult:
         geometry; its ``source`` is empty (the sources' identities stay in ``ct``/``mri``).
     decision_map : ImageVolume
         uint8 hard map (1 = taken from the CT), same geometry.
-    soft_map : float32 array (Z, Y, X), the weight of the CT actually used
+    soft_map : float16 array (Z, Y, X), the weight of the CT actually used (16 bits:
+        within 2.4e-4 of the weight the fused image was composed with)
     fusion : FusionResult
         Method, device, timings, the model's SHA-256 (``fusion.model_sha256``).
     windows : dict ``{"ct": Window, "mri": Window}``, the windows used

@@ -20,7 +20,7 @@ from brainfuse.reading.workspace import Workspace
 __all__ = ["EXTRA_NAMES", "READOUT_NAMES", "ReadoutInputs", "readout_inputs", "slice_metrics"]
 
 #: Shown for every fused slice (fast).
-READOUT_NAMES = ("ssim", "psnr", "bone_kept", "brain_kept")
+READOUT_NAMES = ("ssim", "psnr", "bone_kept", "brain_kept", "skull_kept", "brain_clean")
 #: Shown on demand (Qabf's gradients and MI's histograms take longer).
 EXTRA_NAMES = ("qabf", "mi")
 
@@ -49,14 +49,14 @@ def slice_metrics(
     Returns
     -------
     dict
-        ``ssim``, ``psnr`` (dB), ``bone_kept`` and ``brain_kept`` (fractions; with a CT and
-        a grey fused slice) and, with ``extra``, ``qabf``, ``mi`` (bits).
+        ``ssim``, ``psnr`` (dB), ``bone_kept``, ``brain_kept``, ``skull_kept`` and
+        ``brain_clean`` (fractions; with a CT and a grey fused slice) and, with ``extra``, ``qabf``, ``mi`` (bits).
     """
     f, a, b = to_255(fused01), to_255(ct01), to_255(mri01)
     names = ["ssim", "psnr"]
     anatomy = ct_scale is not None and f.ndim == 2
     if anatomy:
-        names += ["bone_kept", "brain_kept"]
+        names += ["bone_kept", "brain_kept", "skull_kept", "brain_clean"]
     if extra:
         names += list(EXTRA_NAMES)
     return fusion_metrics(

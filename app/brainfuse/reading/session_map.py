@@ -38,7 +38,7 @@ def session_of(ws: Workspace) -> Session:
         registration={
             "mode": ws.register_mode,  # what was asked (auto, geometry, rigid, none)
             "applied": None if ws.alignment is None else ws.alignment.mode,  # what ran
-            "reference": "mri",
+            "reference": "mri" if ws.alignment is None else ws.alignment.reference,
         },
         windows={
             "ct": {"center": ct_w.center, "width": ct_w.width, "preset": ws.ct_preset},

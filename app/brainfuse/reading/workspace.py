@@ -34,6 +34,7 @@ __all__ = [
     "DEVICES",
     "LAYERS",
     "LAYOUTS",
+    "REFERENCES",
     "REGISTER_MODES",
     "RULES",
     "Window",
@@ -42,6 +43,8 @@ __all__ = [
 
 #: Devices the fusion can run on (``brainfuse.fusion.Fuser(device=...)``).
 DEVICES = ("auto", "cpu", "cuda")
+#: Result grids (as brainfuse fuse --reference): the finer in-plane, the CT's, the MRI's.
+REFERENCES = ("auto", "ct", "mri")
 #: Fusion rules of the CNN method (``brainfuse.fusion.FusionSettings(rule=...)``), default first.
 RULES = ("anatomy", "sesf")
 
