@@ -76,7 +76,7 @@ def sources_text(ws: Workspace) -> str:
             continue
         z, y, x = volume.shape
         sx, sy, sz = volume.spacing
-        name = html.escape(elide(volume.name, NAME_CHARS - 10))
+        name = html.escape(elide(volume.name, NAME_CHARS - 14))  # one line with the size
         same = f"{sx:.2g}" == f"{sy:.2g}" == f"{sz:.2g}"
         mm = f"{sx:.2g} mm" if same else f"{sx:.2g}×{sy:.2g}×{sz:.2g} mm"
         size = f"{x}×{y}×{z}, {mm}"
@@ -125,6 +125,9 @@ class SidePanel(QtWidgets.QScrollArea):
         column.setSpacing(4)
         for widget in (sources, *widgets):
             column.addWidget(widget)
+            form = widget.layout()
+            if isinstance(form, QtWidgets.QFormLayout):  # rows of label: value, kept tight
+                form.setVerticalSpacing(2)
         column.addStretch(1)
         self.setWidget(side)
         self.setWidgetResizable(True)
