@@ -93,3 +93,15 @@ def test_the_timer_redraws_while_a_step_reports_nothing(monkeypatch):
         assert "0:07 elapsed" in out.getvalue()
         assert job.fraction == 0.0  # the timer redraws; it does not make progress up
     assert not stage.thread.is_alive()  # the timer ended with its stage
+
+
+def test_a_job_on_a_terminal_starts_at_zero_with_loading():
+    """The bar's first line is the loading stage at 0 %, not a later stage part-way through."""
+    from brainfuse._runtime.progress import JobProgress
+
+    clock, out = _Clock(), _Tty()
+    job = JobProgress({"loading CT": 1.0, "fusing": 3.0}, out, clock=clock)
+    with job.stage("loading CT"):
+        pass
+    first = out.getvalue().split("\r")[1]
+    assert "  0%" in first and "loading CT" in first

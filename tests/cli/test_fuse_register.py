@@ -17,7 +17,7 @@ import SimpleITK
 from brainfuse.cli import main
 from brainfuse.grid import align_pair, load_transform, resample_to, rigid_difference
 from brainfuse.io import demo_pair, load
-from brainfuse.model.alignment import rigid_parameters
+from brainfuse.model.alignment import rigid_parameters, rotation_words, shift_words
 from brainfuse.model.image import ImageVolume
 from tests.dicom_factory import write_volume_series
 
@@ -108,9 +108,10 @@ def test_fuse_dicom_ct_series_with_nifti_mri_rigid(tmp_path, capsys):
     (line,) = [x for x in captured.out.splitlines() if x.startswith("aligned: ")]
     shift_mm, angles = rigid_parameters(pair.transform, centre)
     assert line.startswith(
-        f"aligned: rigid, shift L {shift_mm[0]:.1f} P {shift_mm[1]:.1f} S {shift_mm[2]:.1f} mm, "
-        f"rotation {angles[0]:.1f}° {angles[1]:.1f}° {angles[2]:.1f}° about x/y/z, MI "
+        f"aligned: rigid, shift {shift_words(shift_mm)}; rotation {rotation_words(angles)}; "
+        "similarity "
     )
+    assert "(mutual information, higher is better)" in line
     assert "field of view shared" in line
     # The saved transform reproduces the session's alignment (registration is seeded).
     angle, shift = rigid_difference(load_transform(tfm), pair.transform, centre)

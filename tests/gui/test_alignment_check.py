@@ -9,10 +9,11 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse.grid import load_transform, resample_to, rigid_difference
 from brainfuse.gui.check_view import unit
-from brainfuse.model.alignment import blend, checkerboard, grid_centre
+from brainfuse.model.alignment import blend, checkerboard, grid_centre, shift_words
 
 from ..cli.test_fuse_register import write_ct_series, write_nifti
 from .test_viewer import _mr_like
@@ -32,7 +33,7 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
     assert view is not None and view.isVisible()
     assert ws.registration == "rigid" and not ws.alignment_accepted and ws.fusion is None
     assert "check it, then Accept" in window.sources_label.text()
-    assert "rigid, shift L" in view.report.text() and "waiting for Accept" in view.report.text()
+    assert "rigid, shift " in view.report.text() and "waiting for Accept" in view.report.text()
     assert not window.runner.is_running("fuse")
     note = window.viewers.panels["fused"].message.text()
     assert "Accept the alignment" in note and "Fusing" not in note
@@ -50,13 +51,26 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
     view.mode.setCurrentText("Blend")
     view.blend.setValue(30)
     np.testing.assert_allclose(view.image.image, blend(ct, mri, 0.3), atol=1e-6)
-    view.flicker.setChecked(True)
+    view.mode.setCurrentText("Flicker")  # the one flicker control
     assert view.timer.isActive()
     first = view.image.image.copy()
     view._flip()  # the timer's tick
     second = view.image.image.copy()
     assert {first.tobytes(), second.tobytes()} == {ct.tobytes(), mri.tobytes()}
-    view.flicker.setChecked(False)
+    view.mode.setCurrentText("Checkerboard")
+    assert not view.timer.isActive()
+
+    # the wheel moves through slices as in a viewer; Ctrl+wheel zooms and keeps the slice
+    k = ws.plane_index()
+    _wheel(view, -120)
+    assert ws.plane_index() == k - 1 and f"{k} / " in view.slice_label.text()
+    shown = view.image.image.copy()
+    assert not np.array_equal(shown, expected)  # the picture follows the slice
+    before = view.box.viewRange()
+    _wheel(view, 120, QtCore.Qt.KeyboardModifier.ControlModifier)
+    assert ws.plane_index() == k - 1 and view.box.viewRange() != before
+    _wheel(view, 120)
+    assert ws.plane_index() == k
 
     tfm = tmp_path / "ct_to_mri.tfm"
     view.save_transform(str(tfm))
@@ -66,6 +80,7 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
 
     with qtbot.waitSignal(window.fusion_finished, timeout=120000):
         view.buttons["Accept"].click()
+        assert not view.isVisible()  # Accept closes the check; the viewers show the fusion
     assert ws.alignment_accepted and ws.is_fused()
     out = tmp_path / "fused_dcm"
     with qtbot.waitSignal(window.controller.exported, timeout=60000):
@@ -86,6 +101,23 @@ def test_check_view_holds_the_fusion_until_accept_and_saves_the_transform(
     with qtbot.waitSignal(window.fusion_finished, timeout=120000):
         view.accept_alignment()
     assert ws.is_fused()
+
+
+def _wheel(view, delta: int, modifiers=QtCore.Qt.KeyboardModifier.NoModifier) -> None:
+    """Turn the mouse wheel over the middle of the check view's picture."""
+    viewport = view.plot.viewport()
+    pos = QtCore.QPointF(viewport.rect().center())
+    event = QtGui.QWheelEvent(
+        pos,
+        QtCore.QPointF(viewport.mapToGlobal(pos.toPoint())),
+        QtCore.QPoint(0, 0),
+        QtCore.QPoint(0, delta),
+        QtCore.Qt.MouseButton.NoButton,
+        modifiers,
+        QtCore.Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QtWidgets.QApplication.sendEvent(viewport, event)
 
 
 @pytest.mark.shared
@@ -148,7 +180,7 @@ def test_a_moved_dicom_ct_series_is_registered_from_the_window(shared_data, tmp_
         assert report["metric"] < 0 and report["overlap"] > 0.9
         text = v.window.sources_label.text()
         t = report["translation_mm"]
-        assert f"shift L {t[0]:.1f} P {t[1]:.1f} S {t[2]:.1f} mm" in text
+        assert f"shift {shift_words(t)}" in text
         v.workspace.set_plane("coronal")
         assert v.fused_slice().shape == (ws.shape[0], ws.shape[2])
     finally:

@@ -44,6 +44,8 @@ def test_cancel_of_a_refusion_leaves_a_clear_recoverable_state(window, demo, qtb
     fusion_gate.release(1)  # the first fusion, replaced, may end
     qtbot.waitUntil(lambda: fusion_gate.reached(2), timeout=60000)
     assert ws.fusion is not first
+    # the bar starts again for the new window, and says so (not progress silently lost)
+    assert window.progress.format().startswith("New window, fusing again")
     qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
     fusion_gate.release(2)
     qtbot.waitUntil(lambda: not window.runner.is_running(), timeout=30000)
@@ -194,9 +196,10 @@ def test_layout_never_clips_at_1280x800_with_a_120_character_name(window, small_
     assert side.height() > viewport.height() and scroll.verticalScrollBar().maximum() > 0
     text = window.slice_control.label.text()
     ws = window.workspace
-    assert re.fullmatch(r"\d+ / \d+ · -?\d+\.\d mm", text), text
+    assert re.fullmatch(r"\d+ / \d+ · [SI] \d+\.\d mm", text), text
     assert text.startswith(f"{ws.slice_index + 1} / {ws.n_slices} · ")
-    assert text.endswith(f"{ws.index_to_mm((0, 0, ws.slice_index))[2]:.1f} mm")
+    z = ws.index_to_mm((0, 0, ws.slice_index))[2]  # lettered as the crosshair's position
+    assert text.endswith(f"{'S' if z >= 0 else 'I'} {abs(z):.1f} mm")
 
 
 def _double_click(qtbot, viewers, box) -> None:
@@ -278,8 +281,11 @@ def test_a_voxel_at_a_known_lps_position_is_under_the_crosshair_in_three_planes(
     ws.set_cursor_mm(lps)
     for layer in ("ct", "mri"):
         ws.set_layout("three", layer)
-        shown = window.viewers.shown()
+        everything = window.viewers.shown()
+        shown = [p for p in everything if p.layer == layer]
         assert sorted(p.plane for p in shown) == ["axial", "coronal", "sagittal"]
+        (fourth,) = [p for p in everything if p.layer != layer]  # no empty quadrant
+        assert fourth.layer == "map" and window.viewers.drawn_image(fourth.name) is not None
         for panel in shown:
             image = window.viewers.drawn_image(panel.name)
             rs, cs = planes.slice_at(ws.mri_grid, panel.plane, 0).pixel_spacing

@@ -52,7 +52,9 @@ def test_report_of_an_aligned_pair():
     assert report["translation_mm"] == pytest.approx([0.0, 5.0, 0.0])
     assert report["overlap"] == pytest.approx(0.93)
     text = report_text(report)
-    assert "P 5.0" in text and "MI -0.610" in text and "field of view shared 93 %" in text
+    assert "shift 0.0 mm left, 5.0 mm posterior, 0.0 mm superior; rotation 0.0° about" in text
+    assert "similarity 0.610 (mutual information, higher is better)" in text
+    assert "field of view shared 93 %" in text
     assert "overlap" not in text and report["fov_shared"] == report["overlap"]
 
 

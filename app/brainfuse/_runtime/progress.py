@@ -145,7 +145,9 @@ class JobProgress:
     stages : mapping of stage name -> share
         Shares are normalised to sum to 1; the order is the order of the job.
     stream, delay, clock
-        As for :class:`TextProgress`.
+        As for :class:`TextProgress`, except that the default delay is 0 on a terminal: the
+        bar starts at 0 % with the first stage, drawn in place (a log still gets nothing for
+        a job shorter than :data:`DELAY_S`).
     """
 
     def __init__(
@@ -164,6 +166,10 @@ class JobProgress:
             self._start[name], self._share[name] = at, share / total
             at += share / total
         self._bar = TextProgress(100, "%", stream, delay=delay, clock=clock)
+        if delay is None and self._bar.tty:
+            # a terminal line is redrawn in place: start it at 0 % with the first stage
+            # (loading), so the bar never appears part-way through the job
+            self._bar.delay = 0.0
         self._stage = next(iter(stages), "")
         self._within = 0.0
         self._note = ""

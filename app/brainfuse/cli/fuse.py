@@ -25,7 +25,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("ct", nargs="?", help="image 1: CT (or PET/SPECT) file or DICOM folder")
     p.add_argument("mri", nargs="?", help="image 2: MRI file or DICOM folder")
-    p.add_argument("-o", "--output", required=True, help="output .png, .nii[.gz] or .dcm")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="where to write: a .nii or .nii.gz file (the whole volume); a .png or .dcm file "
+        "(one slice: a 2-D result, or --slice of a volume); or a folder, for a DICOM series "
+        "(--format dicom: one .dcm per slice plus the decision map's Segmentation) or "
+        "numbered PNG slices (--format png)",
+    )
     p.add_argument("--demo", action="store_true", help="fuse the built-in demo pair")
     p.add_argument("--decision-map", metavar="DM_OUT", help="also write the decision map")
     add_fusion_options(p)
@@ -47,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "1 force CT, 2 force MRI), applied before export",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="name every file written (default: one line per output, e.g. a DICOM folder)",
+    )
     p.set_defaults(func=run)
 
 
@@ -87,6 +102,16 @@ def run(args: argparse.Namespace) -> int:
     print("timings: " + ", ".join(f"{k} {v:.1f} ms" for k, v in t.items()))
     for w in outcome.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    for path in written:
-        print(f"wrote {path}")
+    if outcome.slice_index is not None:
+        n = result.fused.n_slices
+        k = outcome.slice_index % n
+        print(f"slice: {k} (counting from 0; {k + 1} of {n} in the window)")
+    if args.verbose:
+        lines = [f"wrote {path}" for path in written]
+    else:
+        from brainfuse.model.written import summarize_written
+
+        lines = summarize_written(written, [args.output, args.decision_map, args.save_transform])
+    for line in lines:
+        print(line)
     return 0

@@ -52,7 +52,15 @@ def add_fusion_options(p: argparse.ArgumentParser) -> None:
     add_threads_option(p)
     p.add_argument("--ct-window", help="CENTER/WIDTH in HU or a preset: brain, subdural, bone")
     p.add_argument("--mr-window", help="CENTER/WIDTH (default robust percentiles)")
-    p.add_argument("--slice", type=int, default=None, help="slice for a PNG of a volume")
+    p.add_argument(
+        "--slice",
+        type=int,
+        default=None,
+        metavar="K",
+        help="write only slice K of a volume, counting from 0 in the result's slice order "
+        "(the window shows it as K+1); a volume written to one .png takes the middle slice "
+        "(number of slices // 2) unless given; fuse prints the slice it wrote",
+    )
     p.add_argument(
         "--register",
         default="auto",

@@ -1,6 +1,7 @@
 """The Help dialogs: About, keyboard shortcuts and the short user guide, all rich text.
 
-About gives the version, the model card summary and the weight checksum.
+About gives the version, what the tool does and does not claim, the device in use, the
+library versions, the weight checksum and the model card's summary.
 """
 
 from __future__ import annotations
@@ -48,48 +49,90 @@ def markdown_inline(text: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
 
 
-def about_text() -> str:
-    """HTML shown in the About box."""
+def _versions() -> str:
+    """Name the versions of Qt, PySide6, PyTorch and NumPy in use."""
+    import PySide6
+
+    parts = [f"Qt {QtCore.qVersion()}", f"PySide6 {PySide6.__version__}"]
+    try:
+        import torch
+
+        parts.append(f"PyTorch {torch.__version__}")
+    except ImportError:
+        parts.append("PyTorch not installed")
+    import numpy
+
+    parts.append(f"NumPy {numpy.__version__}")
+    return ", ".join(parts)
+
+
+def about_text(device: str = "") -> str:
+    """HTML shown in the About box, written for the person reading the images.
+
+    ``device`` is where the window's fusion runs (``"CPU (2 threads)"``, ``"CUDA (...)"``);
+    empty before the first fusion.
+    """
+    where = html.escape(device) if device else "chosen at the first fusion (GPU if any)"
     return (
         f"<h3>BrainFuse {html.escape(__version__)}</h3>"
-        "<p>Fusion of brain CT and MRI: unsupervised CNN encoder features, a deep-feature "
-        "spatial-frequency decision map with consistency verification, "
-        "F = DM·CT + (1 − DM)·MRI.</p>"
+        "<p>BrainFuse overlays a brain CT and an MRI of the same patient into one image: for "
+        "each point it keeps the source with the clearer detail (the CT's bone, the MRI's "
+        "brain), chosen by a neural network trained without labels. The decision map shows "
+        "which source each point comes from.</p>"
+        "<p><b>For research and education. Not a medical device. Not for diagnosis.</b> "
+        "Read the sources themselves before any clinical decision.</p>"
+        f"<p><b>Fusion runs on:</b> {where}<br>"
+        f"<b>Libraries:</b> {html.escape(_versions())}</p>"
+        f"<p><b>Network weights (SHA-256).</b> <code>{html.escape(_weights_checksum())}</code>"
+        "<br>This checksum identifies the model that made every result (it is also recorded "
+        "in each export).</p>"
         f"<p><b>Model card.</b> {markdown_inline(_model_card_summary())}</p>"
-        f"<p><b>Weights (SHA-256).</b> <code>{html.escape(_weights_checksum())}</code></p>"
-        "<p>For research and education; not a medical device. Not for diagnosis.</p>"
     )
 
 
-def _rich_box(parent: QtWidgets.QWidget | None, title: str, text: str) -> QtWidgets.QMessageBox:
-    box = QtWidgets.QMessageBox(parent)
-    box.setWindowTitle(title)
-    box.setTextFormat(QtCore.Qt.TextFormat.RichText)
-    box.setText(text)
-    box.setStandardButtons(QtWidgets.QMessageBox.StandardButton.Ok)
-    return box
+class _HelpDialog(QtWidgets.QDialog):
+    """A scrolling rich-text page with an OK button (fits a 1280x800 screen)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None, title: str, text: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.browser = QtWidgets.QTextBrowser()
+        self.browser.setOpenExternalLinks(False)
+        self.browser.setHtml(text)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok)
+        buttons.accepted.connect(self.accept)
+        column = QtWidgets.QVBoxLayout(self)
+        column.addWidget(self.browser)
+        column.addWidget(buttons)
+        self.resize(620, 640)
+
+    def text(self) -> str:
+        """Return the page as plain text (what a test or a screen reader reads)."""
+        return self.browser.toPlainText()
 
 
-def show_about(parent: QtWidgets.QWidget | None = None) -> QtWidgets.QMessageBox:
-    """Open the About box (rich text; returned so a test can read it)."""
-    box = _rich_box(parent, "About BrainFuse", about_text())
-    box.open()
-    return box
+def _open(parent: QtWidgets.QWidget | None, title: str, text: str) -> _HelpDialog:
+    dialog = _HelpDialog(parent, title, text)
+    dialog.open()
+    return dialog
 
 
-def show_shortcuts(parent: QtWidgets.QWidget | None = None) -> QtWidgets.QMessageBox:
-    """Open Help › Keyboard shortcuts."""
-    from brainfuse.gui.words import shortcuts_html
-
-    box = _rich_box(parent, "Keyboard shortcuts", shortcuts_html())
-    box.open()
-    return box
+def show_about(parent: QtWidgets.QWidget | None = None) -> QtWidgets.QDialog:
+    """Open the About box (returned so a test can read it)."""
+    ws = getattr(parent, "workspace", None)
+    device = str(getattr(ws, "device", "") or "")
+    return _open(parent, "About BrainFuse", about_text(device))
 
 
-def show_guide(parent: QtWidgets.QWidget | None = None) -> QtWidgets.QMessageBox:
-    """Open Help › User guide."""
-    from brainfuse.gui.words import guide_html
+def show_shortcuts(window: QtWidgets.QMainWindow) -> QtWidgets.QDialog:
+    """Open Help › Keyboard shortcuts: the keys of every action of ``window``."""
+    from brainfuse.gui.help_index import shortcuts_html
 
-    box = _rich_box(parent, "BrainFuse user guide", guide_html())
-    box.open()
-    return box
+    return _open(window, "Keyboard shortcuts", shortcuts_html(window))
+
+
+def show_guide(window: QtWidgets.QMainWindow) -> QtWidgets.QDialog:
+    """Open Help › User guide (menu names and keys taken from ``window``'s actions)."""
+    from brainfuse.gui.help_index import guide_html
+
+    return _open(window, "BrainFuse user guide", guide_html(window))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse._runtime.heap import one_malloc_arena
 
@@ -63,6 +63,11 @@ def application() -> QtWidgets.QApplication:
     if running is not None:
         raise RuntimeError("a non-GUI QCoreApplication is running; the window needs QApplication")
     one_malloc_arena()
+    # high-DPI screens: Qt 6 scales by the screen's factor; keep fractional factors (150 %)
+    # as they are instead of rounding them to 1 or 2, so text and viewers keep their size
+    QtGui.QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        QtCore.Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
     app = QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("BrainFuse")
     app.setOrganizationName("BrainFuse")

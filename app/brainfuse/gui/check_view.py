@@ -2,7 +2,8 @@
 
 As in 3D Slicer's and ITK-SNAP's registration checks: the two sources through their display
 windows, cut in squares of an adjustable size (an edge that runs on across a square border
-is aligned), blended with a slider, or flickered. Accept fuses on this alignment; Redo aligns
+is aligned), blended with a slider, or flickered (one mode among the three). The wheel and
+Page Up/Down move through slices and Ctrl+wheel zooms, as in the viewers. Accept fuses on this alignment; Redo aligns
 again with the chosen method; the rigid transform can be saved to and loaded from an ITK
 ``.tfm`` file (as ``brainfuse fuse --save-transform``).
 """
@@ -13,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from brainfuse.gui.viewer_grid import SliceViewBox
 from brainfuse.model.alignment import alignment_report, blend, checkerboard, report_text
 
 if TYPE_CHECKING:
@@ -50,7 +52,12 @@ class CheckView(QtWidgets.QDialog):
         self.workspace = ws = window.workspace
         self.plot = pg.GraphicsLayoutWidget()
         self.plot.setBackground("k")
-        self.box = self.plot.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        # a viewer's mouse: wheel = slice, Ctrl+wheel = zoom, middle-drag pans
+        self.box = SliceViewBox(lockAspect=True, invertY=True)
+        self.plot.addItem(self.box)
+        self.box.slice_step.connect(lambda k: ws.step(k))
+        self.slice_label = QtWidgets.QLabel()
+        self.slice_label.setObjectName("check_slice")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.box.addItem(self.image)
         self.mode = QtWidgets.QComboBox()
@@ -64,7 +71,6 @@ class CheckView(QtWidgets.QDialog):
         self.blend.setRange(0, 100)
         self.blend.setValue(50)
         self.blend.setToolTip("Blend: 0 = MRI only, 100 = CT only")
-        self.flicker = QtWidgets.QCheckBox("Flicker CT / MRI")
         self.report = QtWidgets.QLabel()
         self.report.setWordWrap(True)
         self.redo_mode = QtWidgets.QComboBox()
@@ -79,7 +85,11 @@ class CheckView(QtWidgets.QDialog):
         controls.addRow("Show", self.mode)
         controls.addRow("Squares", self.square)
         controls.addRow("MRI ↔ CT", self.blend)
-        controls.addRow(self.flicker)
+        controls.addRow("Slice", self.slice_label)
+        hint = QtWidgets.QLabel("Wheel or Page Up/Down: slice · Ctrl+wheel: zoom")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        controls.addRow(hint)
         controls.addRow(self.report)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(buttons["Accept"])
@@ -101,10 +111,12 @@ class CheckView(QtWidgets.QDialog):
         self.timer.setInterval(500)
         self.timer.timeout.connect(self._flip)
         self._showing_ct = True
-        for signal in (self.mode.currentIndexChanged, self.square.valueChanged):
-            signal.connect(self.refresh)
+        self.square.valueChanged.connect(self.refresh)
         self.blend.valueChanged.connect(self.refresh)
-        self.flicker.toggled.connect(self._flicker)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        for key, n in (("PgUp", 1), ("PgDown", -1), ("Up", 1), ("Down", -1)):
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.activated.connect(lambda n=n: ws.step(n))
         buttons["Accept"].clicked.connect(self.accept_alignment)
         buttons["Redo"].clicked.connect(self.redo)
         buttons["Save transform…"].clicked.connect(lambda: self.save_transform())
@@ -137,7 +149,7 @@ class CheckView(QtWidgets.QDialog):
             return None
         ct, mri = pair
         mode = self.mode.currentText()
-        if self.flicker.isChecked() or mode == "Flicker":
+        if mode == "Flicker":
             return ct if self._showing_ct else mri
         if mode == "Blend":
             return blend(ct, mri, self.blend.value() / 100.0)
@@ -155,6 +167,10 @@ class CheckView(QtWidgets.QDialog):
             self.report.setText(ws.problem or "No aligned pair.")
             return
         self.image.setImage(picture, levels=(0.0, 1.0))
+        n = ws.plane_count()
+        self.slice_label.setText(
+            f"{ws.plane} {ws.plane_index() + 1} / {n} · {ws.plane_position_mm():.1f} mm"
+        )
         self.image.setRect(QtCore.QRectF(*ws.scene_rect()))
         state = "accepted" if ws.alignment_accepted else "waiting for Accept"
         text = report_text(alignment_report(ws.alignment)) if ws.alignment else ws.registration
@@ -171,11 +187,15 @@ class CheckView(QtWidgets.QDialog):
         if self.workspace.has_grid:
             self.box.autoRange(padding=0.02)
 
-    def _flicker(self, on: bool) -> None:
-        if on:
+    def _mode_changed(self) -> None:
+        """Flicker runs its timer only while chosen; the other modes are still pictures."""
+        flicker = self.mode.currentText() == "Flicker"
+        if flicker:
             self.timer.start()
         else:
             self.timer.stop()
+        self.square.setEnabled(self.mode.currentText() == "Checkerboard")
+        self.blend.setEnabled(self.mode.currentText() == "Blend")
         self.refresh()
 
     def _flip(self) -> None:
@@ -184,9 +204,10 @@ class CheckView(QtWidgets.QDialog):
 
     # ------------------------------------------------------------------ decisions
     def accept_alignment(self) -> None:
-        """Fuse on the alignment shown."""
+        """Fuse on the alignment shown and close the check (the viewers show the fusion)."""
         self.main.controller.accept_alignment()
         self.refresh()
+        self.hide()
 
     def redo(self) -> None:
         """Align again with the method chosen next to Redo."""
@@ -232,7 +253,7 @@ class CheckView(QtWidgets.QDialog):
         self.main.controller.apply_transform(transform)
 
     def hideEvent(self, event) -> None:  # noqa: N802
-        """Stop the flicker when the check view is hidden."""
+        """Stop the flicker when the check view is hidden (it shows the checkerboard again)."""
         self.timer.stop()
-        self.flicker.setChecked(False)
+        self.mode.setCurrentText("Checkerboard")
         super().hideEvent(event)

@@ -267,10 +267,12 @@ class Controller(QtCore.QObject):
             self.workspace.accept_alignment()
             self.start_fusion()
 
-    def start_fusion(self) -> None:
+    def start_fusion(self, label: str = "Fusing") -> None:
         """Fuse the slice on screen first, then every other slice, in one worker.
 
-        After a Cancel with the same windows, only the slices left are fused.
+        After a Cancel with the same windows, only the slices left are fused. ``label`` is
+        the progress bar's text (a fusion started again for a new window says so, so that
+        the bar going back to 0 % reads as a new run, not as lost progress).
         """
         ws = self.workspace
         if not ws.has_grid or ws.alignment is None or not ws.alignment_accepted:
@@ -295,7 +297,7 @@ class Controller(QtCore.QObject):
             fusion_task,
             request,
             self.get_fuser,
-            label="Fusing",
+            label=label,
             subject=self._pair_name(),
             on_yield=self._fusion_step,
             on_return=self._fusion_done,
@@ -342,7 +344,7 @@ class Controller(QtCore.QObject):
                 on_return=recomposed,
             )
             return
-        self.start_fusion()
+        self.start_fusion("New window, fusing again")
 
     # ------------------------------------------------------------------ export
     def pair_result(self) -> PairResult:

@@ -11,6 +11,8 @@ from PySide6 import QtCore, QtWidgets
 from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
+from brainfuse.gui.layout import along_normal
+from brainfuse.gui.settings import preset_of
 from brainfuse.model.overlay import COLORMAPS
 from brainfuse.model.planes import PLANES
 from brainfuse.reading.workspace import CT_PRESETS, Workspace
@@ -35,8 +37,9 @@ class SliceControl(QtWidgets.QGroupBox):
         self.label = QtWidgets.QLabel("–")
         self.label.setObjectName("slice_position")
         self.label.setToolTip(
-            "Slice number / slices in this plane · position along the plane's normal "
-            "(patient LPS coordinate, mm: S for axial, P for coronal, L for sagittal)"
+            "Slice number / slices in this plane · where the slice lies, in mm from the "
+            "scanner's origin, lettered as the crosshair's position is (R/L for sagittal, "
+            "A/P for coronal, S/I for axial)"
         )
         self.plane = QtWidgets.QComboBox()
         for plane in PLANES:
@@ -44,11 +47,12 @@ class SliceControl(QtWidgets.QGroupBox):
         self.plane.setToolTip("Plane of the four panels (keys 1, 2, 3)")
         self.three = QtWidgets.QCheckBox("Fused in three planes (T)")
         self.three.setToolTip("One panel in axial, coronal and sagittal views, linked in mm")
-        layout = QtWidgets.QGridLayout(self)
-        layout.addWidget(self.slider, 0, 0, 1, 2)
-        layout.addWidget(self.label, 1, 0, 1, 2)
-        layout.addWidget(self.plane, 2, 0)
-        layout.addWidget(self.three, 2, 1)
+        layout = QtWidgets.QGridLayout(self)  # two rows: the panel fits a 1280x800 screen
+        layout.addWidget(self.slider, 0, 0)
+        layout.addWidget(self.label, 0, 1)
+        layout.addWidget(self.plane, 1, 0)
+        layout.addWidget(self.three, 1, 1)
+        layout.setColumnStretch(0, 1)
         self.slider.valueChanged.connect(workspace.set_plane_index)
         self.plane.activated.connect(lambda i: workspace.set_plane(self.plane.itemData(i)))
         self.three.toggled.connect(lambda on: workspace.set_layout("three" if on else "four"))
@@ -67,7 +71,8 @@ class SliceControl(QtWidgets.QGroupBox):
             self.three.setChecked(ws.layout == "three")
         if n:
             k = ws.plane_index()
-            self.label.setText(f"{k + 1} / {n} · {ws.plane_position_mm():.1f} mm")
+            where = along_normal(ws.plane, ws.plane_position_mm())
+            self.label.setText(f"{k + 1} / {n} · {where}")
         else:
             self.label.setText("–")
 
@@ -89,17 +94,19 @@ class WindowControl(QtWidgets.QGroupBox):
         self.mr_auto.setToolTip("Automatic MR window (0.5–99.5 percentiles)")
         self.reset = QtWidgets.QPushButton("Reset")
         self.reset.setToolTip("Brain window for CT, automatic window for MR")
-        form = QtWidgets.QGridLayout(self)
+        self.setToolTip(
+            "Right-drag on an image: left–right changes the width, up–down the level. "
+            "CT presets: keys F5 brain, F6 subdural, F7 bone."
+        )
+        form = QtWidgets.QGridLayout(self)  # three rows: the panel fits a 1280x800 screen
         form.addWidget(QtWidgets.QLabel("CT"), 0, 0)
         form.addWidget(self.preset, 0, 1, 1, 2)
-        form.addWidget(self.ct_label, 1, 1, 1, 2)
+        form.addWidget(self.ct_label, 1, 1)
+        form.addWidget(self.reset, 1, 2)
         form.addWidget(QtWidgets.QLabel("MR"), 2, 0)
         form.addWidget(self.mr_label, 2, 1)
         form.addWidget(self.mr_auto, 2, 2)
-        form.addWidget(self.reset, 3, 1, 1, 2)
-        hint = QtWidgets.QLabel("Right-drag on an image: ↔ width, ↕ level")
-        hint.setObjectName("hint")
-        form.addWidget(hint, 4, 0, 1, 3)
+        form.setColumnStretch(1, 1)
         self.preset.activated.connect(self._preset_chosen)
         self.mr_auto.clicked.connect(lambda: workspace.set_mr_window(None))
         self.reset.clicked.connect(workspace.reset_windows)
@@ -113,7 +120,8 @@ class WindowControl(QtWidgets.QGroupBox):
         """Show the workspace's CT preset and window (no signal back)."""
         ws = self.workspace
         with signals_blocked(self.preset):
-            index = self.preset.findData(ws.ct_preset) if ws.ct_preset else -1
+            name = ws.ct_preset or preset_of(ws.ct_window)  # a preset's values read as it
+            index = self.preset.findData(name) if name else -1
             self.preset.setCurrentIndex(index if index >= 0 else self.preset.count() - 1)
         self.preset.setEnabled(ws.ct_in_hu or ws.ct is None)  # HU presets: CT in HU only
         unit = f" {ws.ct_window.units}" if ws.ct_window.units else ""
@@ -145,11 +153,14 @@ class OverlayControl(QtWidgets.QGroupBox):
             "Display only: which decision map is drawn (map panel and overlay). "
             "The fusion itself does not change."
         )
-        form = QtWidgets.QFormLayout(self)
+        self.colormap.setToolTip("Colours of the decision map (display only)")
+        form = QtWidgets.QFormLayout(self)  # three rows: the panel fits a 1280x800 screen
         form.addRow(self.visible)
         form.addRow("Opacity", self.opacity)
-        form.addRow("Colours", self.colormap)
-        form.addRow("Show (display)", self.kind)
+        looks = QtWidgets.QHBoxLayout()
+        looks.addWidget(self.colormap)
+        looks.addWidget(self.kind)
+        form.addRow("Show", looks)
         self.visible.toggled.connect(lambda on: workspace.set_overlay(visible=on))
         self.opacity.valueChanged.connect(lambda v: workspace.set_overlay(opacity=v / 100.0))
         self.colormap.currentTextChanged.connect(lambda c: workspace.set_overlay(colormap=c))

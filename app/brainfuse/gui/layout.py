@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SidePanel",
+    "along_normal",
     "elide",
     "format_position",
     "side_by_side",
@@ -26,7 +27,7 @@ __all__ = [
 #: middle and the full paths are in the box's tooltip.
 NAME_CHARS = 34
 
-_DEMO_NOTE = "Demo: <b>templates</b> of different people, not one patient. Not for diagnosis."
+_DEMO_NOTE = "Demo: <b>templates</b>, not one patient. Not for diagnosis."
 
 
 def format_position(mm: np.ndarray) -> str:
@@ -38,11 +39,23 @@ def format_position(mm: np.ndarray) -> str:
     )
 
 
+def along_normal(plane: str, mm: float) -> str:
+    """Write a slice's LPS position along its plane's normal, lettered as the crosshair's.
+
+    >>> along_normal("sagittal", -41.6)
+    'R 41.6 mm'
+    >>> along_normal("axial", 19.5)
+    'S 19.5 mm'
+    """
+    letters = {"sagittal": ("L", "R"), "coronal": ("P", "A"), "axial": ("S", "I")}[plane]
+    return f"{letters[0] if mm >= 0 else letters[1]} {abs(mm):.1f} mm"
+
+
 def elide(text: str, limit: int = NAME_CHARS) -> str:
     """``text`` cut in the middle with an ellipsis when longer than ``limit`` characters.
 
     >>> elide("a_very_long_file_name_of_a_template.nii.gz", 20)
-    'a_very_lon…e.nii.gz'
+    'a_very_lon…te.nii.gz'
     """
     if len(text) <= limit:
         return text
@@ -63,8 +76,11 @@ def sources_text(ws: Workspace) -> str:
             continue
         z, y, x = volume.shape
         sx, sy, sz = volume.spacing
-        name = html.escape(elide(volume.name))
-        lines.append(f"<b>{role}</b>: {name}<br>{x}×{y}×{z}, {sx:.2g}×{sy:.2g}×{sz:.2g} mm")
+        name = html.escape(elide(volume.name, NAME_CHARS - 14))  # one line with the size
+        same = f"{sx:.2g}" == f"{sy:.2g}" == f"{sz:.2g}"
+        mm = f"{sx:.2g} mm" if same else f"{sx:.2g}×{sy:.2g}×{sz:.2g} mm"
+        size = f"{x}×{y}×{z}, {mm}"
+        lines.append(f"<b>{role}</b>: {name} · <span style='color:#a0a0a0'>{size}</span>")
     if ws.has_grid and ws.alignment is not None:
         report = html.escape(report_text(alignment_report(ws.alignment)))
         wait = "" if ws.alignment_accepted else " — check it, then Accept"
@@ -105,16 +121,20 @@ class SidePanel(QtWidgets.QScrollArea):
         QtWidgets.QVBoxLayout(sources).addWidget(sources_label)
         side = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(side)
-        column.setContentsMargins(6, 6, 6, 6)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.setSpacing(4)
         for widget in (sources, *widgets):
             column.addWidget(widget)
+            form = widget.layout()
+            if isinstance(form, QtWidgets.QFormLayout):  # rows of label: value, kept tight
+                form.setVerticalSpacing(2)
         column.addStretch(1)
         self.setWidget(side)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setMinimumWidth(300)
-        self.setMaximumWidth(340)
+        self.setMaximumWidth(380)
 
 
 def side_by_side(viewers: QtWidgets.QWidget, side: QtWidgets.QWidget) -> QtWidgets.QSplitter:
@@ -124,4 +144,5 @@ def side_by_side(viewers: QtWidgets.QWidget, side: QtWidgets.QWidget) -> QtWidge
     central.addWidget(side)
     central.setStretchFactor(0, 1)
     central.setCollapsible(0, False)
+    central.setSizes([10_000, side.maximumWidth()])  # the panel as wide as it may be
     return central

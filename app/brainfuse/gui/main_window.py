@@ -259,9 +259,10 @@ class MainWindow(QtWidgets.QMainWindow):
         export_from_window(self, options)
 
     def _exported(self, paths: list) -> None:
-        text = ", ".join(str(p) for p in paths)
-        fmt = "DICOM" if any(str(p).endswith(".dcm") for p in paths) else "files"
-        self._say(f"Exported {fmt}: {text}", 15000)
+        from brainfuse.model.written import summarize_written
+
+        lines = summarize_written(paths)  # one line per output, not one per DICOM file
+        self._say("Exported: " + "; ".join(line.removeprefix("wrote ") for line in lines), 15000)
 
     # ------------------------------------------------------------------ user actions
     def step_slice(self, n: int) -> None:

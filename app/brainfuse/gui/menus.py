@@ -8,6 +8,7 @@ Reader tools dock are a :class:`~brainfuse.gui.reader_panel.ReaderMenus`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -20,12 +21,15 @@ from brainfuse.gui.session_actions import SessionActions
 from brainfuse.gui.settings import cuda_problem
 from brainfuse.gui.view_image import add_view_image_action
 from brainfuse.model.planes import PLANES
-from brainfuse.reading.workspace import DEVICES, REGISTER_MODES, RULES, Workspace
+from brainfuse.reading.workspace import CT_PRESETS, DEVICES, REGISTER_MODES, RULES, Workspace
 
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
 
 __all__ = ["Menus", "offer_devices"]
+
+#: Keys of the CT window presets, in the presets' order (as F-keys on a reading console).
+PRESET_KEYS = ("F5", "F6", "F7", "F8")
 
 _RULE_TITLES = {
     "anatomy": "Anatomy (CT bone, MRI brain, stronger edges or the network elsewhere)",
@@ -68,7 +72,9 @@ class Menus:
         self._view_menu(self.view_menu)
         self._fusion_menu(bar.addMenu("F&usion"))
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction("&Keyboard shortcuts", lambda: show_shortcuts(window))
+        help_menu.addAction("&Keyboard shortcuts", lambda: show_shortcuts(window)).setShortcut(
+            QtGui.QKeySequence("F1")
+        )
         help_menu.addAction("&User guide", lambda: show_guide(window))
         help_menu.addAction("&About BrainFuse", lambda: show_about(window))
         self.reader = ReaderMenus(window, before=self.view_menu.menuAction())
@@ -92,7 +98,7 @@ class Menus:
         menu.addSeparator()
         self.sessions = SessionActions(w, menu)
         menu.addSeparator()
-        menu.addAction("&Quit", w.close).setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        menu.addAction("&Quit", w.close).setShortcut(QtGui.QKeySequence("Ctrl+Q"))
 
     def _view_menu(self, view: QtWidgets.QMenu) -> None:
         w, ws = self.window, self.workspace
@@ -101,6 +107,16 @@ class Menus:
         self.action_overlay.setShortcut(QtGui.QKeySequence("O"))
         self.action_overlay.toggled.connect(lambda on: ws.set_overlay(visible=on))
         view.addAction("&Reset windows", ws.reset_windows).setShortcut(QtGui.QKeySequence("R"))
+        presets = view.addMenu("CT &window")
+        self.preset_actions: dict[str, QtGui.QAction] = {}
+        for n, (name, window) in enumerate(CT_PRESETS.items()):
+            act = presets.addAction(
+                f"{name.capitalize()} {window.center:g}/{window.width:g} HU",
+                functools.partial(_preset_chooser, w, name),
+            )
+            if n < len(PRESET_KEYS):
+                act.setShortcut(QtGui.QKeySequence(PRESET_KEYS[n]))
+            self.preset_actions[name] = act
         view.addAction("&Fit images", w.viewers.refresh_geometry).setShortcut(
             QtGui.QKeySequence("F")
         )
@@ -193,3 +209,11 @@ def offer_devices(actions: dict[str, QtGui.QAction]) -> None:
     act.setEnabled(problem is None)
     act.setToolTip(problem or "NVIDIA GPU through CUDA")
     act.setText("CUDA" if problem is None else f"CUDA (unavailable: {problem})")
+
+
+def _preset_chooser(window: MainWindow, name: str) -> None:
+    """Apply CT preset ``name``; on a CT without HU say why in the status bar."""
+    try:
+        window.workspace.set_ct_window(name)
+    except ValueError as exc:
+        window.statusBar().showMessage(str(exc).capitalize() + ".", 8000)

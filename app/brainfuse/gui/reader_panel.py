@@ -31,6 +31,13 @@ _TOOL_TEXT = {
     "ellipse": "Region: &ellipse",
     "rectangle": "Region: rec&tangle",
 }
+_TOOL_TIPS = {
+    "navigate": "Click to move the crosshair, drag to pan, wheel for slices (Esc)",
+    "brush": "Paint the decision map: force CT, force MRI or back to automatic (B)",
+    "ruler": "Drag to measure a distance in mm (M)",
+    "ellipse": "Drag an ellipse: mean, SD, min, max (HU on the CT) and area",
+    "rectangle": "Drag a rectangle: mean, SD, min, max (HU on the CT) and area",
+}
 _MODE_TEXT = {"ct": "Force &CT", "mri": "Force &MRI", "auto": "Back to &automatic"}
 
 
@@ -82,18 +89,6 @@ class ReaderDock(QtWidgets.QDockWidget):
         self.ws = ws = window.workspace
         body = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(body)
-        row = QtWidgets.QHBoxLayout()
-        self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
-        for name in _TOOL_TEXT:
-            button = QtWidgets.QToolButton()
-            button.setText(name.capitalize())
-            button.setCheckable(True)
-            button.setAutoExclusive(True)
-            button.clicked.connect(lambda _=False, n=name: tools.set_tool(n))
-            row.addWidget(button)
-            self.tool_buttons[name] = button
-        self.tool_buttons["navigate"].setChecked(True)
-        column.addLayout(row)
         brush = QtWidgets.QHBoxLayout()
         self.mode = QtWidgets.QComboBox()
         for mode, text in _MODE_TEXT.items():
@@ -114,6 +109,9 @@ class ReaderDock(QtWidgets.QDockWidget):
         self.table = QtWidgets.QTableWidget(0, 0)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(True)
+        self.table.setHorizontalScrollBarPolicy(QtGui.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         column.addWidget(self.table, 1)
         buttons = QtWidgets.QHBoxLayout()
         copy = QtWidgets.QPushButton("Copy table")
@@ -124,7 +122,6 @@ class ReaderDock(QtWidgets.QDockWidget):
         buttons.addWidget(clear)
         column.addLayout(buttons)
         self.setWidget(body)
-        tools.tool_changed.connect(lambda n: self.tool_buttons[n].setChecked(True))
         ws.brush_changed.connect(self.update_from_workspace)
         ws.measurements_changed.connect(self.fill_table)
 
@@ -146,22 +143,45 @@ class ReaderDock(QtWidgets.QDockWidget):
         return table(self.ws.measurements, sources)
 
     def fill_table(self) -> None:
-        """One row per ruler, one per source of each region."""
+        """One row per ruler, one per source of each region, in three columns that fit the dock.
+
+        The dock shows "what" and "value" (wrapped, no horizontal scrolling); Copy table gives
+        every column of :func:`brainfuse.reading.measure.table` for a report or spreadsheet.
+        """
         lines = [line.split("\t") for line in self.table_text().splitlines()]
         self.table.clear()
         self.table.setRowCount(max(len(lines) - 1, 0))
-        self.table.setColumnCount(len(lines[0]) if lines else 0)
-        if not lines:
-            return
-        self.table.setHorizontalHeaderLabels(lines[0])
+        self.table.setColumnCount(3)
+        self.table.setHorizontalHeaderLabels(["#", "Where", "Value"])
         for r, cells in enumerate(lines[1:]):
-            for c, text in enumerate(cells):
+            row = dict(zip(lines[0], cells, strict=False))
+            for c, text in enumerate((row["#"], _where(row), _value(row))):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
+        self.table.resizeColumnToContents(0)
+        self.table.resizeColumnToContents(1)
+        self.table.resizeRowsToContents()
 
     def copy(self) -> None:
         """Put the table on the clipboard (paste into a report or a spreadsheet)."""
         QtWidgets.QApplication.clipboard().setText(self.table_text())
+
+
+def _where(row: dict[str, str]) -> str:
+    """``ellipse, axial 62`` and the source (``CT``) of one measurement row."""
+    source = f"\n{row['source'].upper()}" if row.get("source") else ""
+    return f"{row['tool']}, {row['plane']} {row['slice']}{source}"
+
+
+def _value(row: dict[str, str]) -> str:
+    """Write the ruler's length, or a region's mean ± SD, range and area, in their units."""
+    if row.get("length (mm)"):
+        return f"{row['length (mm)']} mm"
+    units = row.get("units", "")
+    return (
+        f"mean {row['mean']} ± {row['SD']} {units}\n"
+        f"min {row['min']}, max {row['max']} {units}\n"
+        f"area {row['area (mm²)']} mm² ({row['pixels']} px)"
+    )
 
 
 class ReaderMenus:
@@ -188,6 +208,9 @@ class ReaderMenus:
         self.tools = tools = ToolController(window)
         self.dock = ReaderDock(window, tools)
         window.addDockWidget(QtGui.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.hide()  # shown when a tool is picked or a measurement exists
+        tools.tool_changed.connect(lambda _name: self.fit_dock())
+        ws.measurements_changed.connect(self.fit_dock)
         bar = window.menuBar()
         edit = QtWidgets.QMenu("&Edit", window)
         bar.insertMenu(before, edit)
@@ -218,6 +241,15 @@ class ReaderMenus:
         self.sync()
         self.tool_actions = self._tools_menu(window, before)
 
+    def fit_dock(self) -> None:
+        """Show the Reader tools dock while a reading tool is picked or measurements exist.
+
+        Navigating with nothing measured gives its width back to the viewers (a 1280-pixel
+        screen holds four viewers and the side panel, not an empty dock besides).
+        """
+        wanted = self.tools.tool != "navigate" or bool(self.ws.measurements)
+        self.dock.setVisible(wanted)
+
     def sync(self) -> None:
         """Enable Undo/Redo and check the brush entries as the workspace says."""
         ws = self.ws
@@ -245,6 +277,16 @@ class ReaderMenus:
             group.addAction(act)
             actions[name] = act
         tools.tool_changed.connect(lambda n: actions[n].setChecked(True))
+        # the same actions one click away, the active one checked; in the menu bar's corner,
+        # so that the viewers and the side panel keep their height
+        bar = QtWidgets.QToolBar("Tools", window)
+        bar.setObjectName("reader-toolbar")
+        window.menuBar().setCornerWidget(bar, QtGui.Qt.Corner.TopRightCorner)
+        for name, act in actions.items():
+            act.setToolTip(_TOOL_TIPS[name])
+            bar.addAction(act)
+        self.toolbar = bar
+        menu.addAction(self.dock.toggleViewAction())
         menu.addSeparator()
         copy = menu.addAction("&Copy measurements", self.dock.copy)
         copy.setShortcut(QtGui.QKeySequence("Ctrl+Shift+C"))

@@ -3,18 +3,37 @@
 The rule and device kept here are the user's preference for new windows; the window's own
 choice is workspace state (:meth:`brainfuse.reading.workspace.Workspace.set_engine`).
 
-Values are stored under the organisation ``BrainFuse`` / application ``BrainFuse`` in the
-platform's usual place (registry, plist, ``~/.config``). Tests point QSettings at a
-temporary folder.
+Values are stored in ``window.ini`` in the one BrainFuse configuration folder
+(:func:`brainfuse._runtime.userdirs.config_dir`, ``~/.config/brainfuse`` on Linux), beside the
+PACS nodes and recent sessions. Settings an older version kept under the organisation
+``BrainFuse`` (``~/.config/BrainFuse/BrainFuse.conf``, the registry or a plist) are moved
+there once (:func:`migrate`). Tests point QSettings at a temporary folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 from PySide6 import QtCore
 
+from brainfuse._runtime.userdirs import config_dir
 from brainfuse.reading.workspace import CT_PRESETS, DEVICES, REFERENCES, RULES, Window, Workspace
 
-__all__ = ["DEVICES", "MAX_RECENT", "RULES", "Settings", "cuda_problem"]
+__all__ = [
+    "DEVICES",
+    "MAX_RECENT",
+    "RULES",
+    "SETTINGS_FILE",
+    "Settings",
+    "cuda_problem",
+    "migrate",
+    "preset_of",
+    "user_qsettings",
+]
+
+#: The window's preferences file, inside :func:`~brainfuse._runtime.userdirs.config_dir`.
+SETTINGS_FILE = "window.ini"
 
 MAX_RECENT = 8
 
@@ -32,11 +51,58 @@ def cuda_problem() -> str | None:
     return None
 
 
+def migrate(old: QtCore.QSettings, new: QtCore.QSettings) -> bool:
+    """Copy every value of ``old`` into an empty ``new``, then empty ``old``.
+
+    Returns whether anything was moved (nothing when ``new`` already holds values: the
+    newer file wins, and ``old`` is left alone).
+    """
+    keys = old.allKeys()
+    if not keys or new.allKeys():
+        return False
+    for key in keys:
+        new.setValue(key, old.value(key))
+    new.sync()
+    if new.status() != QtCore.QSettings.Status.NoError:
+        return False  # keep the old values where they are rather than lose them
+    old.clear()
+    old.sync()
+    return True
+
+
+def _old_qsettings() -> QtCore.QSettings:
+    """Open where older versions kept the window's settings (organisation BrainFuse)."""
+    return QtCore.QSettings("BrainFuse", "BrainFuse")
+
+
+def user_qsettings() -> QtCore.QSettings:
+    """Open the user's preferences in the configuration folder, older ones moved in first."""
+    folder = config_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    new = QtCore.QSettings(str(folder / SETTINGS_FILE), QtCore.QSettings.Format.IniFormat)
+    old = _old_qsettings()
+    if migrate(old, new):
+        old_file = Path(old.fileName())
+        if old_file.is_file() and old_file.stat().st_size == 0:
+            old_file.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                old_file.parent.rmdir()  # only when empty
+    return new
+
+
+def preset_of(window: Window) -> str | None:
+    """Name of the CT preset with exactly ``window``'s centre and width (``None`` if none)."""
+    for name, preset in CT_PRESETS.items():
+        if (preset.center, preset.width) == (window.center, window.width):
+            return name
+    return None
+
+
 class Settings:
     """Typed access to the few values BrainFuse remembers between sessions."""
 
     def __init__(self, qsettings: QtCore.QSettings | None = None) -> None:
-        self.q = qsettings or QtCore.QSettings("BrainFuse", "BrainFuse")
+        self.q = qsettings or user_qsettings()
 
     # ------------------------------------------------------------------ folders and recents
     def last_folder(self, role: str) -> str:
@@ -100,7 +166,9 @@ class Settings:
         else:
             center = self._number("window/ct_center", 40.0)
             width = self._number("window/ct_width", 80.0)
-            workspace.set_ct_window(Window(center, max(width, 1.0)))
+            window = Window(center, max(width, 1.0))
+            # a window dragged back onto a preset's values is that preset, not "Custom"
+            workspace.set_ct_window(preset_of(window) or window)
         workspace.set_overlay(
             visible=str(self.q.value("overlay/visible", "true")).lower() == "true",
             opacity=self._number("overlay/opacity", 0.4),

@@ -7,6 +7,8 @@ fixed on the screen (a child of the box, like the orientation letters).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -41,8 +43,9 @@ def _pen(colour, width: float = 1.5, style=QtCore.Qt.PenStyle.SolidLine) -> QtGu
 class PanelTools:
     """The tool items of one panel (a :class:`~brainfuse.gui.viewer_grid.SliceViewBox`)."""
 
-    def __init__(self, box: pg.ViewBox) -> None:
+    def __init__(self, box: pg.ViewBox, has_images: Callable[[], bool] = lambda: True) -> None:
         self.box = box
+        self.has_images = has_images  # False while no pair is open: no scale bar
         self.circle = QtWidgets.QGraphicsEllipseItem()
         self.circle.setZValue(40)
         self.circle.setVisible(False)
@@ -97,12 +100,28 @@ class PanelTools:
     ) -> None:
         """Draw a measurement whose end points / corners are ``points`` (scene mm)."""
         item = _shape_item(m, points, _pen(_MEASURE_COLOUR, 2.0))
-        label = pg.TextItem(text, color=(120, 255, 120), anchor=(0, 1))
+        label = pg.TextItem(text, color=(120, 255, 120), anchor=self._anchor(points[-1]))
         label.setPos(*points[-1])
         for it in (item, label):
             it.setZValue(45)
             self.box.addItem(it, ignoreBounds=True)
             self.drawn.append(it)
+        view, box = self.box.sceneBoundingRect(), label.sceneBoundingRect()
+        if box.left() < view.left():  # cut at the left edge: open to the right instead
+            label.setAnchor((0.0, label.anchor.y()))
+        elif box.right() > view.right():
+            label.setAnchor((1.0, label.anchor.y()))
+
+    def _anchor(self, point: tuple[float, float]) -> tuple[float, float]:
+        """Anchor a label so it opens towards the middle of the view (never cut at an edge).
+
+        Right of the middle the text ends at the point, left of it starts there; in the top
+        fifth of the view (y grows downwards) it hangs below the point, else sits above it.
+        """
+        (x0, x1), (y0, y1) = self.box.viewRange()
+        ax = 1.0 if point[0] > (x0 + x1) / 2 else 0.0
+        ay = 0.0 if point[1] < y0 + (y1 - y0) / 5 else 1.0
+        return ax, ay
 
     def show_draft(self, m: Ruler | Region | None, points: list[tuple[float, float]]) -> None:
         """Draw the ruler or region being dragged (``None`` removes it)."""
@@ -120,7 +139,7 @@ class PanelTools:
         """Place a round length (1, 2 or 5 × 10^n mm), at most a quarter of the view, bottom right."""
         r = self.box.boundingRect()
         mm_per_px = abs(self.box.viewPixelSize()[0])
-        if not (mm_per_px > 0 and r.width() > 20):
+        if not (mm_per_px > 0 and r.width() > 20 and self._shows_an_image()):
             self.bar.setVisible(False)
             self.bar_text.setVisible(False)
             return
@@ -133,6 +152,10 @@ class PanelTools:
         self.bar_text.setPos(x1 - px / 2 - w / 2, y + 2)
         self.bar.setVisible(True)
         self.bar_text.setVisible(True)
+
+    def _shows_an_image(self) -> bool:
+        """Tell whether the panel has images to show (an empty viewer gets no scale bar)."""
+        return self.has_images()
 
     def scale_bar_mm(self) -> float | None:
         """Return the length the scale bar shows, mm (``None`` while hidden)."""

@@ -50,7 +50,10 @@ class ToolController(QtCore.QObject):
         self.window = window
         self.ws = ws = window.workspace
         self.viewers = window.viewers
-        self.panels = {name: PanelTools(p.box) for name, p in self.viewers.panels.items()}
+        self.panels = {
+            name: PanelTools(p.box, lambda: self.ws.has_grid)
+            for name, p in self.viewers.panels.items()
+        }
         self.tool = "navigate"
         self._press: tuple[str, float, float] | None = None  # panel, scene x, y (mm)
         self._last: tuple[float, float] | None = None
@@ -264,4 +267,8 @@ def label_text(n: int, m: Ruler | Region, sources: dict) -> str:
         return f"{n}: {m.length_mm(grid):.1f} mm"
     stats = m.stats(sources)
     first = stats[0]
-    return f"{n}: {first.area_mm2:.0f} mm², {first.source.upper()} {first.mean:.1f} ± {first.sd:.1f} {first.units}"
+    # two short lines, so that the label fits beside the region in a quarter of the screen
+    return (
+        f"{n}: {first.area_mm2:.0f} mm²\n"
+        f"{first.source.upper()} {first.mean:.1f} ± {first.sd:.1f} {first.units}"
+    )

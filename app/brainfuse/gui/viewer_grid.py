@@ -239,6 +239,9 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
         if ws.layout == "three":
             cells = list(zip(LAYERS[:3], ("axial", "coronal", "sagittal"), strict=True))
             content = {name: (ws.three_layer, plane) for name, plane in cells}
+            # the fourth quadrant: the decision map beside the fused image's three planes
+            # (or the fused image beside another layer's), axial
+            content[LAYERS[3]] = ("map" if ws.three_layer != "map" else "fused", "axial")
         else:
             content = {name: (name, ws.plane) for name in LAYERS}
         if self.maximized not in content:
@@ -326,6 +329,8 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
             for panel in self.panels.values():
                 panel.image.clear()
                 panel.set_message(note)
+                panel.vline.setVisible(False)  # no crosshair on an empty viewer
+                panel.hline.setVisible(False)
             return
         for panel in self.shown():
             if layers is None or panel.layer in layers:
@@ -374,6 +379,8 @@ class ViewerGrid(pg.GraphicsLayoutWidget):
             x, y = ws.mm_to_scene(ws.cursor_mm, panel.plane)
             panel.vline.setPos(x)
             panel.hline.setPos(y)
+            panel.vline.setVisible(True)
+            panel.hline.setVisible(True)
 
     def set_readouts(self, texts: dict[str, str]) -> None:
         """Bottom-left text of each panel (value of its layer under the mouse)."""

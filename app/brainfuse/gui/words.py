@@ -1,4 +1,4 @@
-"""Words the window shows: metric tooltips, the shortcut list, the user guide, errors.
+"""Words the window shows: metric tooltips, the mouse's gestures, the guide's end, errors.
 
 Errors are rephrased for a window user (menu names instead of command-line options).
 
@@ -8,25 +8,26 @@ One place for the window's help texts; the core's messages stay written for the 
 
 from __future__ import annotations
 
-import html
 import re
 
-__all__ = ["METRIC_TIPS", "SHORTCUTS", "for_window", "guide_html", "shortcuts_html"]
+__all__ = ["GUIDE_END", "METRIC_TIPS", "MOUSE", "for_window"]
 
 #: Tooltips of the readouts: what is compared with what, and which way is better.
 METRIC_TIPS = {
-    "ssim": "Structural similarity of the fused slice with the windowed CT and with the "
-    "windowed MRI (mean of the two; at most 1), on the 0–255 display scale. Higher is "
-    "better: the fused image keeps more of each source's structure.",
-    "psnr": "Peak signal-to-noise ratio of the fused slice against the windowed CT and MRI "
-    "(from the mean of the two squared errors), in dB. Higher is better (closer to the "
-    "sources). Neither SSIM nor PSNR ranks decision maps well; see Qabf.",
+    "ssim": "Structural similarity of the fused slice with the CT and with the MRI (mean of "
+    "the two; at most 1). Computed on the images as displayed: each source in its display "
+    "window, mapped to 0–255, so the value changes when a window changes. Higher is better: "
+    "the fused image keeps more of each source's structure.",
+    "psnr": "Peak signal-to-noise ratio of the fused slice against the CT and the MRI (from "
+    "the mean of the two squared errors), in dB, on the images as displayed (0–255 in their "
+    "windows), so it changes with the windows. Higher is better (closer to the sources). "
+    "Neither SSIM nor PSNR ranks decision maps well; see Qabf.",
     "qabf": "Edge transfer (Xydeas & Petrović Qabf): how much of the CT's and the MRI's edge "
     "strength and direction reaches the fused slice, 0–1. Higher is better.",
     "mi": "Mutual information of the fused slice with the CT plus that with the MRI, in bits. "
     "Higher is better: the fused image carries more of both sources.",
     "bone_kept": "Bone kept: fraction of the CT's bone (HU >= 300, or >= 200 on 8-bit slices) "
-    "within 25 grey levels of the CT in the fused slice (../shared/reference/anatomy.md). "
+    "within 25 grey levels of the CT in the fused slice. "
     "Higher is better: the skull comes from the CT.",
     "brain_kept": "Brain kept: fraction of the intracranial area (inside the skull, 2 px clear "
     "of bone) within 25 grey levels of the MRI in the fused slice. Higher is better: the "
@@ -44,23 +45,20 @@ METRIC_TIPS = {
     "device": "Where the fusion ran (CPU or GPU).",
 }
 
-#: (keys, what they do) as listed by Help › Keyboard shortcuts.
-SHORTCUTS = (
-    ("Page Up / Up", "Next view (slice) in the plane"),
-    ("Page Down / Down", "Previous view (slice)"),
+#: The mouse's gestures, listed after the keys of the window's actions (Help › Keyboard
+#: shortcuts; the keys themselves come from the actions, :mod:`brainfuse.gui.help_index`).
+MOUSE = (
     ("Mouse wheel", "Step through views; Ctrl + wheel zooms"),
     ("Left click / drag", "Move the crosshair (all panels follow, in mm)"),
     ("Double-click", "Maximise a viewer, double-click again to go back"),
     ("Middle drag", "Pan"),
     ("Right drag", "Window (↔ width) and level (↕ centre)"),
-    ("1 / 2 / 3", "Axial / coronal / sagittal views"),
-    ("T", "Layout: four panels in one plane, or one panel in three planes"),
-    ("O", "Decision-map overlay on the fused image"),
-    ("R", "Reset windows"),
-    ("F", "Fit images"),
-    ("Ctrl+O / Ctrl+Shift+O", "Open CT / open MRI"),
-    ("Ctrl+E", "Export"),
-    ("Ctrl+K", "Check the alignment (checkerboard, blend, flicker)"),
+)
+
+#: Last line of the user guide.
+GUIDE_END = (
+    "For research and education; not a medical device. Not for diagnosis. The README and "
+    "<code>brainfuse --help</code> cover the command line."
 )
 
 _CLI_TO_MENU = (
@@ -82,34 +80,3 @@ def for_window(text: str) -> str:
     for pattern, words in _CLI_TO_MENU:
         text = re.sub(pattern, words, text)
     return text
-
-
-def shortcuts_html() -> str:
-    """Write the shortcut list as an HTML table."""
-    rows = "".join(
-        f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in SHORTCUTS
-    )
-    return f"<table cellspacing='6'>{rows}</table>"
-
-
-def guide_html() -> str:
-    """Write the one-page user guide (Help › User guide)."""
-    steps = (
-        "<b>Open</b> a CT (File › Open CT, a file or a DICOM folder) and an MRI, or drop "
-        "them on the CT and MRI viewers. File › Open demo pair shows two templates.",
-        "<b>Alignment.</b> Both files carry patient geometry: they are put on the MRI's grid "
-        "by it. Scans from different sessions need Fusion › Alignment › Rigid registration; "
-        "check it with Fusion › Check alignment (checkerboard, blend, flicker), then Accept, "
-        "or Redo. Save or load the transform (.tfm) there.",
-        "<b>Fusion</b> starts by itself, the slice on screen first. Cancel stops it; "
-        "Fusion › Fuse again finishes the slices left.",
-        "<b>Read</b>: the four panels show MRI, CT, the decision map (1 = CT chosen) and the "
-        "fused image. View › Axial/Coronal/Sagittal changes the plane; View › Layout shows "
-        "one layer in three planes. The crosshair is one point in mm in every view.",
-        "<b>Windows</b>: CT presets and right-drag change the display; the fusion is redone "
-        "with the new window after a short pause.",
-        "<b>Export</b> (File › Export): PNG of the slice, DICOM or NIfTI of the volume, with "
-        "the alignment and windows recorded.",
-        "For research and education; not a medical device. Not for diagnosis.",
-    )
-    return "<h3>BrainFuse in brief</h3><ol>" + "".join(f"<li>{s}</li>" for s in steps) + "</ol>"

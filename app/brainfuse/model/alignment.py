@@ -108,22 +108,46 @@ def alignment_report(pair: Any, relation: str | None = None) -> dict[str, Any]:
     }
 
 
+def shift_words(t: Any) -> str:
+    """Say a shift in LPS millimetres in words (``4.4 mm left, 37.0 mm posterior, …``).
+
+    >>> shift_words([-1.0, 2.04, 0.0])
+    '1.0 mm right, 2.0 mm posterior, 0.0 mm superior'
+    """
+    words = (("left", "right"), ("posterior", "anterior"), ("superior", "inferior"))
+    return ", ".join(
+        f"{abs(float(v)):.1f} mm {pos if float(v) >= 0 else neg}"
+        for v, (pos, neg) in zip(t, words, strict=True)
+    )
+
+
+def rotation_words(r: Any) -> str:
+    """Say rotations in degrees about the patient's axes (``4.2° about left–right, …``).
+
+    >>> rotation_words([4.2, -0.5, 3.71])
+    '4.2° about left–right, -0.5° about front–back, 3.7° about head–foot'
+    """
+    axes = ("left–right", "front–back", "head–foot")
+    return ", ".join(f"{float(v):.1f}° about {axis}" for v, axis in zip(r, axes, strict=True))
+
+
 def report_text(report: dict[str, Any]) -> str:
     """Write the report as one line for people and for provenance.
 
-    E.g. ``rigid, shift L 1.0 P -2.0 S 0.5 mm, rotation 0.1° 2.0° -6.0° about x/y/z, MI
-    -0.530, field of view shared 98 %`` or ``geometry, field of view shared 90 %, heads
-    agree within 1.2 mm and 0.4°, same patient, different frames of reference``.
+    E.g. ``rigid, shift 4.4 mm left, 37.0 mm posterior, 0.2 mm superior; rotation 4.2° about
+    left–right, 4.2° about front–back, 3.7° about head–foot; similarity 0.491 (mutual
+    information, higher is better), field of view shared 98 %`` or ``geometry, field of view
+    shared 90 %, heads agree within 1.2 mm and 0.4°, same patient, different frames of
+    reference``. The similarity is the registration's Mattes mutual information with its sign
+    turned (the optimiser minimises its negative), so that higher reads better.
     """
     text = str(report["mode"])
     if report["mode"] == "rigid":
         t, r = report["translation_mm"], report["rotation_deg"]
-        text += (
-            f", shift L {t[0]:.1f} P {t[1]:.1f} S {t[2]:.1f} mm, "
-            f"rotation {r[0]:.1f}° {r[1]:.1f}° {r[2]:.1f}° about x/y/z"
-        )
+        text += f", shift {shift_words(t)}; rotation {rotation_words(r)}"
         if report["metric"] is not None:
-            text += f", MI {report['metric']:.3f}"
+            similarity = -float(report["metric"])
+            text += f"; similarity {similarity:.3f} (mutual information, higher is better)"
     shared = report.get("fov_shared", report.get("overlap", 1.0))
     text += f", field of view shared {100 * shared:.0f} %"
     agreement = report.get("agreement")

@@ -111,9 +111,18 @@ class Window:
         return Window(self.center + d_center, max(1.0, self.width + d_width), "manual", self.units)
 
     def describe(self) -> str:
-        """E.g. ``preset:brain C40/W80 HU``."""
+        """E.g. ``preset:brain C40/W80 HU``, ``percentile C406/W804`` (rounded to read).
+
+        Values of 100 or more are shown whole, smaller ones with three significant digits:
+        a display window finer than that changes nothing a reader can see.
+        """
         u = f" {self.units}" if self.units else ""
-        return f"{self.kind} C{self.center:g}/W{self.width:g}{u}"
+        return f"{self.kind} C{_readable(self.center)}/W{_readable(self.width)}{u}"
+
+
+def _readable(value: float) -> str:
+    """``405.586`` -> ``406``, ``0.12345`` -> ``0.123``, ``40.0`` -> ``40``."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def load_ct_presets(path: Path | None = None) -> dict[str, Window]:

@@ -104,6 +104,7 @@ class FuseOutcome:
     notes : list of (input name, its loading warnings)
     warnings : list of str, about the job itself (e.g. no transform to save)
     aligned : str, how the pair was put on one grid (the ``aligned:`` line)
+    slice_index : int or None, the one slice of a volume written (counted from 0), if any
     """
 
     result: PairResult
@@ -111,6 +112,7 @@ class FuseOutcome:
     notes: list[tuple[str, list[str]]]
     warnings: list[str]
     aligned: str = ""
+    slice_index: int | None = None
 
 
 class _Quiet:
@@ -279,4 +281,4 @@ def fuse_files(job: FuseJob, progress=None, *, fuser: Fuser | None = None) -> Fu
             from brainfuse.pipeline.transform import save_transform
 
             written = [*written, save_transform(job.save_transform, result.transform)]
-    return FuseOutcome(result, written, notes, said, aligned_line)
+    return FuseOutcome(result, written, notes, said, aligned_line, slice_index)
