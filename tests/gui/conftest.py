@@ -56,6 +56,22 @@ def window(qtbot, settings):
     yield win
     win.runner.cancel_all()
     qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=30000)
+    _thaw()
+
+
+def _thaw() -> None:
+    """Undo the window's once-per-process ``gc.freeze`` (made when its model has loaded).
+
+    A window process freezes the long-lived objects once; in a test session the next tests'
+    objects would otherwise form cycles through frozen ones that no collection examines, and
+    a test that counts what a finished task leaves behind would see them held.
+    """
+    import gc
+
+    from brainfuse._runtime import heap
+
+    gc.unfreeze()
+    heap._frozen = False
 
 
 def qtbot_app():

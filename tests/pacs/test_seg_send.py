@@ -32,5 +32,5 @@ def test_sent_seg_lands_in_the_fused_series_study(way, secure_pacs, tmp_path, mo
 
     (study,) = connect(node).find(Query(study_uid=fused.StudyInstanceUID))
     found = {s.series_uid: (s.modality, s.n_instances) for s in study.series}
-    assert found[fused.SeriesInstanceUID] == ("MR", 6)
+    assert found[fused.SeriesInstanceUID] == (fused.Modality, 6)
     assert found[seg.SeriesInstanceUID] == ("SEG", 1)
