@@ -35,6 +35,7 @@ from brainfuse.errors import BrainFuseError
 from brainfuse.model.bone import bone_prior, no_data
 from brainfuse.model.counting import above_minimum_percentiles, countable
 from brainfuse.model.image import ImageVolume
+from brainfuse.model.scale255 import from_uint8, to_255, to_uint8
 
 __all__ = [
     "BONE_HU",
@@ -173,35 +174,6 @@ def parse_window(spec: WindowSpec) -> tuple[float, float] | str | None:
             f"or one of the presets {', '.join(CT_PRESETS)}"
         )
     return float(m.group(1)), float(m.group(2))
-
-
-#: A value of ``255 * x`` this close to a half step is a tie (float32 error of an exact half).
-_TIE = 1e-4
-
-
-def to_255(image01: np.ndarray) -> np.ndarray:
-    """``[0, 1]`` -> float64 whole numbers 0-255: ``np.round(255 * x)``, clipped.
-
-    Values within float32 rounding (:data:`_TIE`) of a half step are exact halves and round
-    half to even like ``np.round`` on integers, so the average of two 8-bit images comes
-    back as ``np.round((a + b) / 2)`` however the float path rounded ``a / 255``.
-    """
-    y = 255.0 * np.clip(np.asarray(image01, dtype=np.float64), 0.0, 1.0)
-    out = np.round(y)
-    low = np.floor(y)
-    tie = np.abs(y - low - 0.5) < _TIE
-    out[tie] = np.round(low[tie] + 0.5)
-    return out
-
-
-def to_uint8(image01: np.ndarray) -> np.ndarray:
-    """``[0, 1]`` -> ``uint8`` by :func:`to_255`: the project's one rule."""
-    return to_255(image01).astype(np.uint8)
-
-
-def from_uint8(image: np.ndarray) -> np.ndarray:
-    """0-255 values -> float32 ``x / 255`` (exact inverse of :func:`to_uint8` on uint8)."""
-    return np.asarray(image).astype(np.float32) / np.float32(255.0)
 
 
 def apply_window(array: np.ndarray, low: float, high: float) -> np.ndarray:
