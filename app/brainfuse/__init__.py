@@ -8,17 +8,12 @@ with ``cli`` and ``gui`` as thin shells over that core. Nothing outside
 ``brainfuse.gui`` imports Qt (checked by import-linter, see ``pyproject.toml``).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from brainfuse._runtime.threads import prefer_passive_wait
+from brainfuse._version import __version__
 
 # Before anything imports torch: OpenMP threads sleep at barriers instead of spinning,
 # which keeps the fusion fast beside other jobs (see brainfuse._runtime.threads).
 prefer_passive_wait()
 
-try:
-    __version__ = version("brainfuse")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+src"
 
 __all__ = ["__version__"]
