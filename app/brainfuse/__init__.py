@@ -12,11 +12,6 @@ collector): the entry points that need such settings apply them themselves
 (:func:`brainfuse.cli.main`, :func:`brainfuse.gui.app.application`).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("brainfuse")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+src"
+from brainfuse._version import __version__
 
 __all__ = ["__version__"]

@@ -2,7 +2,9 @@
 
 In a source checkout or editable install they sit in the repository's top-level
 ``resources/`` and ``models/`` folders; in an installed wheel they sit in
-``<prefix>/share/brainfuse/``.
+``<prefix>/share/brainfuse/``; in the frozen desktop bundle (``packaging/brainfuse.spec``)
+they sit in ``share/brainfuse/`` of the bundle's library folder (``sys._MEIPASS``), and only
+there: a bundle never picks up a checkout or a Python installation it happens to sit beside.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ _REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _candidates(name: str) -> list[Path]:
+    bundle = getattr(sys, "_MEIPASS", None)  # set by PyInstaller's bootloader
+    if getattr(sys, "frozen", False) and bundle:
+        return [Path(bundle) / "share" / "brainfuse" / name]
     roots = [_REPO_ROOT, Path(sys.prefix) / "share" / "brainfuse"]
     data = sysconfig.get_path("data")
     if data:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from brainfuse._runtime.heap import one_malloc_arena
+from brainfuse._runtime.startup import startup_mark
 
 __all__ = ["application", "apply_dark_theme", "run_app"]
 
@@ -113,6 +114,8 @@ def run_app(
 
     window = MainWindow()
     window.show()
+    QtCore.QTimer.singleShot(0, startup_mark("window-shown"))  # once the loop has shown it
+    window.fusion_finished.connect(startup_mark("first-fusion"))
     if demo:
         window.open_demo()
     else:
