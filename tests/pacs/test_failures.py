@@ -97,9 +97,14 @@ def test_wrong_called_aet_names_the_rejection(orthanc, capsys):
     add_node(dimse_node(orthanc, called_aet="NOTORTHANC"))
     assert main(["pacs", "echo"]) == 2
     line = _error_line(capsys)
-    assert "rejected the association" in line
-    assert "Called AE title not recognised" in line and "NOTORTHANC" in line
-    assert "--called-aet" in line
+    assert "NOTORTHANC" in line
+    # Orthanc rejects the association, or (under load, seen in CI) closes the connection first:
+    # either way the one line names the called AE title to check.
+    if "closed the connection" in line:
+        assert "check the called AE title" in line
+    else:
+        assert "rejected the association" in line and "Called AE title not recognised" in line
+        assert "--called-aet" in line
 
 
 def test_c_move_to_an_unknown_destination_says_what_to_configure(
