@@ -54,6 +54,7 @@ def window(qtbot, settings):
     win.show()
     qtbot.waitExposed(win)
     yield win
+    win.workspace.mark_saved()  # closing asks about unsaved edits; the test has ended
     win.runner.cancel_all()
     qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=30000)
 

@@ -22,7 +22,12 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import qdebounced
 
-from brainfuse.errors import AmbiguousInputError, BrainFuseError, InternalError
+from brainfuse.errors import (
+    AmbiguousInputError,
+    BrainFuseError,
+    DifferentPatientsError,
+    InternalError,
+)
 from brainfuse.gui.check_view import CheckView
 from brainfuse.gui.controller import Controller
 from brainfuse.gui.controls import OverlayControl, SliceControl, WindowControl
@@ -32,11 +37,13 @@ from brainfuse.gui.layout import SidePanel, side_by_side, sources_text, window_t
 from brainfuse.gui.menus import Menus
 from brainfuse.gui.pointer import PointerReadout
 from brainfuse.gui.readouts import ReadoutPanel
+from brainfuse.gui.safety import NoticeBar, ask_unsaved, confirm_different_patients
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.viewer_grid import ViewerGrid
 from brainfuse.gui.words import for_window
 from brainfuse.gui.workers import TaskRunner, show_internal_error
 from brainfuse.model.image import ImageVolume
+from brainfuse.model.patient import PatientCheck
 from brainfuse.reading.readouts import readout_inputs
 from brainfuse.reading.workspace import Workspace
 
@@ -53,6 +60,17 @@ _FAILURES = {
     "save-transform": "The transform could not be saved",
     "load-transform": "The transform could not be loaded",
 }
+
+
+def _stacked(top: QtWidgets.QWidget, below: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    """``top`` above ``below`` (which takes the height), without margins."""
+    box = QtWidgets.QWidget()
+    column = QtWidgets.QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(0)
+    column.addWidget(top)
+    column.addWidget(below, 1)
+    return box
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -103,7 +121,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.overlay_control,
             self.readouts,
         )
-        self.setCentralWidget(side_by_side(self.viewers, self.side_panel))
+        self.notices = NoticeBar()
+        self.setCentralWidget(side_by_side(_stacked(self.notices, self.viewers), self.side_panel))
         self.position_label = QtWidgets.QLabel("")
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
@@ -153,6 +172,8 @@ class MainWindow(QtWidgets.QMainWindow):
         s.exported.connect(self._exported)
         s.fusion_finished.connect(self._fusion_done)
         s.check_requested.connect(self.show_check_view)
+        s.identity_checked.connect(lambda check: self.notices.put("identity", check.notice()))
+        s.different_patients.connect(self._different_patients)
         self.viewers.files_dropped.connect(self._files_dropped)
         for name, panel in self.viewers.panels.items():
             panel.box.clicked.connect(lambda x, y, n=name: self._clicked(n, x, y))
@@ -174,6 +195,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._open("mri", path, folder)
 
     def _open(self, role: str, path: str | None, folder: bool, series: int | None = None) -> None:
+        if not self.may_drop_work(f"opening another {'CT' if role == 'ct' else 'MRI'}"):
+            return
         if path is None:
             path = self._ask_path(role, folder)
             if not path:
@@ -198,7 +221,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_demo(self) -> None:
         """Load the built-in demo pair (CT and MRI templates on one grid)."""
-        self.controller.open_demo()
+        if self.may_drop_work("opening the demo"):
+            self.controller.open_demo()
 
     def set_pair(self, ct: ImageVolume, mri: ImageVolume, *, demo: bool = False) -> None:
         """Show a CT–MRI pair already in memory: align, then fuse."""
@@ -229,8 +253,32 @@ class MainWindow(QtWidgets.QMainWindow):
         ws = self.workspace
         self.sources_label.setText(sources_text(ws))
         self._say(f"Aligned by {ws.registration}.", 6000)
-        for warning in warnings:
-            self._say(for_window(warning), 8000)
+        self.notices.put("alignment", "\n".join(for_window(w) for w in warnings))
+
+    def _different_patients(self, check: PatientCheck) -> None:
+        """Refuse a pair of two patients, unless the user confirms naming both."""
+        self.notices.put("identity", check.notice())
+        if not self.interactive:
+            self.errors.append(("align", DifferentPatientsError(check.refusal(), check)))
+            return
+        if confirm_different_patients(self, check):
+            self.controller.allow_different_patients()
+
+    # ------------------------------------------------------------------ unsaved work
+    def may_drop_work(self, before: str) -> bool:
+        """Tell whether the reader's edits and measurements may go (saved, discarded, none).
+
+        With unsaved ones a person is asked Save / Discard / Cancel (``before``: what they
+        asked for, e.g. ``"quitting"``); a script (not interactive) is never asked.
+        """
+        if not self.workspace.unsaved or not self.interactive:
+            return True
+        answer = ask_unsaved(self, before)
+        if answer == "save":
+            from brainfuse.gui.session_actions import ask_save
+
+            return ask_save(self)
+        return answer == "discard"
 
     def _fusion_done(self) -> None:
         ws = self.workspace
@@ -299,6 +347,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sources_label.setText(sources_text(ws))
         self.sources_label.setToolTip("\n".join(v.path for v in (ws.ct, ws.mri) if v and v.path))
         self.setWindowTitle(window_title(ws))
+        self.notices.put("identity", None)  # checked again when the pair is complete
+        self.notices.put("alignment", None)
         self.readouts.clear()
         self._refresh_all()
 
@@ -402,7 +452,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self._open(role, path, False, series=exc.choices.index(choice))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
-        """Store the preferences and cancel running work before the window closes."""
+        """Ask about unsaved work, store the preferences and cancel running work, then close."""
+        if not self.may_drop_work("quitting"):
+            event.ignore()
+            return
         self.settings.store(self.workspace)
         self.runner.cancel_all()
         super().closeEvent(event)

@@ -108,7 +108,23 @@ class Viewer:
                 raise TimeoutError(f"still running after {timeout:g} s: {running}")
             time.sleep(0.01)
 
+    def allow_different_patients(self) -> None:
+        """Fuse the pair although its images are of two patients (the window's confirmation).
+
+        Recorded as an override in every export; returns at once (:meth:`wait`).
+        """
+        self.window.controller.allow_different_patients()
+
     # ------------------------------------------------------------------ what is shown
+    @property
+    def unsaved(self) -> bool:
+        """True while brush edits or measurements are not saved in a session."""
+        return bool(self.workspace.unsaved)
+
+    def notices(self) -> list[str]:
+        """Return the warnings that stay above the viewers (patient data, alignment)."""
+        return self.window.notices.notices()
+
     @property
     def slice_index(self) -> int:
         """The slice on screen (set it to move there, as the slider does)."""
