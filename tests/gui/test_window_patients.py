@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from brainfuse.errors import DifferentPatientsError
-from brainfuse.model.image import SourceIdentity
 from tests.gui.conftest import settle
 from tests.gui.dialogs import DialogAnswers
-
-CT_PATIENT = {"PatientID": "INV-0051", "PatientName": "ANONYMOUS^CRANIUM"}
-OTHER = {"PatientID": "INV-0077", "PatientName": "OTHER^PERSON"}
-
-
-def of_patient(volume, patient):
-    """``volume`` as a DICOM source of ``patient`` would carry it."""
-    return dataclasses.replace(volume, source=SourceIdentity(patient=dict(patient)))
+from tests.gui.patients import CT_PATIENT, OTHER, of_patient
 
 
 def test_two_patients_are_refused_with_one_dialog_naming_both(qtbot, window, small_pair):

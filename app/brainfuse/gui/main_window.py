@@ -152,7 +152,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @property
     def last_dicom_export(self) -> str | None:
-        """Folder of the window's last DICOM export (what Send to PACS offers); None before."""
+        """Folder of the window's last DICOM export; None before."""
         return self.menus.pacs.last_dicom_export
 
     # ------------------------------------------------------------------ construction

@@ -15,7 +15,32 @@ from PySide6 import QtWidgets
 
 from brainfuse.model.patient import PatientCheck, patient_label
 
-__all__ = ["NoticeBar", "ask_unsaved", "confirm_different_patients"]
+__all__ = ["NoticeBar", "ask_unsaved", "confirm", "confirm_different_patients", "warning_box"]
+
+
+def warning_box(
+    parent: QtWidgets.QWidget | None, title: str, text: str, info: str
+) -> QtWidgets.QMessageBox:
+    """Make a warning message box (bold ``text``, plain ``info``); the caller adds buttons."""
+    box = QtWidgets.QMessageBox(parent)
+    box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(f"<b>{text}</b>")
+    box.setInformativeText(info)
+    return box
+
+
+def confirm(
+    parent: QtWidgets.QWidget | None, title: str, text: str, info: str, action: str
+) -> bool:
+    """Ask a warning question; True only when the button ``action`` is clicked (Cancel is default)."""
+    box = warning_box(parent, title, text, info)
+    yes = box.addButton(action, QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    box.exec()
+    return box.clickedButton() is yes
 
 
 class NoticeBar(QtWidgets.QLabel):
@@ -58,11 +83,12 @@ def confirm_different_patients(parent: QtWidgets.QWidget | None, check: PatientC
     recorded in every export; only its own button returns True.
     """
     ct, mri = patient_label(check.ct), patient_label(check.mri)
-    box = QtWidgets.QMessageBox(parent)
-    box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
-    box.setWindowTitle("Different patients")
-    box.setText("<b>Not fused: the CT and the MRI are of two different patients.</b>")
-    box.setInformativeText(f"CT: patient {ct}\nMRI: patient {mri}")
+    box = warning_box(
+        parent,
+        "Different patients",
+        "Not fused: the CT and the MRI are of two different patients.",
+        f"CT: patient {ct}\nMRI: patient {mri}",
+    )
     keep = box.addButton("Do not fuse", QtWidgets.QMessageBox.ButtonRole.RejectRole)
     anyway = box.addButton("Fuse anyway…", QtWidgets.QMessageBox.ButtonRole.ActionRole)
     box.setDefaultButton(keep)
@@ -70,20 +96,14 @@ def confirm_different_patients(parent: QtWidgets.QWidget | None, check: PatientC
     box.exec()
     if box.clickedButton() is not anyway:
         return False
-    sure = QtWidgets.QMessageBox(parent)
-    sure.setIcon(QtWidgets.QMessageBox.Icon.Warning)
-    sure.setWindowTitle("Fuse two patients?")
-    sure.setText(f"<b>Fuse the CT of patient {ct} with the MRI of patient {mri}?</b>")
-    sure.setInformativeText(
+    return confirm(
+        parent,
+        "Fuse two patients?",
+        f"Fuse the CT of patient {ct} with the MRI of patient {mri}?",
         "The picture will mix two people. The window keeps a warning on screen, and every "
-        "export and PACS send records “DIFFERENT PATIENTS fused on request”."
+        "export and PACS send records “DIFFERENT PATIENTS fused on request”.",
+        f"Fuse {ct} with {mri}",
     )
-    fuse = sure.addButton(f"Fuse {ct} with {mri}", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
-    cancel = sure.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-    sure.setDefaultButton(cancel)
-    sure.setEscapeButton(cancel)
-    sure.exec()
-    return sure.clickedButton() is fuse
 
 
 def ask_unsaved(parent: QtWidgets.QWidget | None, before: str) -> str:

@@ -221,6 +221,29 @@ class Viewer:
 
         open_session_in(self.window, path)
 
+    def send_current(self, node: object, *, anonymize: bool = False) -> dict:
+        """Send the fusion on screen (edits applied) to a PACS node, as File › Send to PACS.
+
+        ``node`` is a configured node's name or a :class:`brainfuse.pacs.Node`. The result is
+        exported afresh to a temporary folder and sent; ``anonymize`` (the script's explicit
+        choice) sends it without a patient.
+
+        Returns
+        -------
+        dict
+            ``study`` and ``series`` (Instance UIDs), ``instances`` (stored), ``failed``.
+        """
+        from brainfuse.pacs import Node, connect, get_node
+        from brainfuse.pipeline.send import send_result
+
+        resolved = node if isinstance(node, Node) else get_node(str(node))
+        return send_result(
+            self.window.controller.pair_result(),
+            connect(resolved),
+            anonymize=anonymize,
+            confirmed_without_patient=anonymize,
+        )
+
     def save_view(self, path: str | Path, panel: str | None = None) -> Path:
         """Save the view (all panels, or one) with its caption as PNG; returns the file."""
         from brainfuse.gui.view_image import save_view_image
