@@ -50,11 +50,11 @@ def window(qtbot, settings):
 
     apply_dark_theme(qtbot_app())
     win = MainWindow(settings=settings)
-    qtbot.addWidget(win)
+    # closing asks about unsaved edits; when the test has ended, there is no one to answer
+    qtbot.addWidget(win, before_close_func=lambda w: w.workspace.mark_saved())
     win.show()
     qtbot.waitExposed(win)
     yield win
-    win.workspace.mark_saved()  # closing asks about unsaved edits; the test has ended
     win.runner.cancel_all()
     qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=30000)
 

@@ -108,6 +108,8 @@ def run_app(
 
     window = MainWindow()
     window.show()
+    if window.recovery.offer() is not None:  # a crashed BrainFuse left unsaved work
+        return int(app.exec())
     if demo:
         window.open_demo()
     else:

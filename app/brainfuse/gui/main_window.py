@@ -37,6 +37,7 @@ from brainfuse.gui.layout import SidePanel, side_by_side, sources_text, window_t
 from brainfuse.gui.menus import Menus
 from brainfuse.gui.pointer import PointerReadout
 from brainfuse.gui.readouts import ReadoutPanel
+from brainfuse.gui.recovery import RecoveryKeeper
 from brainfuse.gui.safety import NoticeBar, ask_unsaved, confirm_different_patients
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.viewer_grid import ViewerGrid
@@ -137,6 +138,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.errored.connect(self._task_failed)
         self.controller = Controller(ws, self.settings, self.runner)
         self.controller.confirm_rigid = interactive  # a person checks a registration first
+        self.recovery = RecoveryKeeper(self)  # autosave of unsaved edits and measurements
         self.cancel_note = CancelNote(self.controller, self.runner, self.viewers, status)
         self.fuse_again_button = self.cancel_note.button
         self.check_view: CheckView | None = None
@@ -456,6 +458,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.may_drop_work("quitting"):
             event.ignore()
             return
+        self.recovery.discard()  # saved or discarded on purpose: nothing to recover
         self.settings.store(self.workspace)
         self.runner.cancel_all()
         super().closeEvent(event)

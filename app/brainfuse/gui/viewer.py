@@ -121,6 +121,22 @@ class Viewer:
         """True while brush edits or measurements are not saved in a session."""
         return bool(self.workspace.unsaved)
 
+    def paint(self, mask: np.ndarray, source: str) -> None:
+        """Paint a boolean mask on the axial slice on screen as one brush stroke.
+
+        ``source`` is ``"ct"`` or ``"mri"`` (the source the fused image takes there) or
+        ``"auto"`` (back to the decision map). The fused slice is recomposed at once.
+
+        Raises
+        ------
+        ValueError
+            ``mask`` is not the shape of the slice, or the view is not axial.
+        """
+        if self.plane != "axial":
+            raise ValueError("paint() draws on the axial slice: set plane = 'axial' first")
+        self.workspace.paint_slice_mask(mask, source, self.slice_index)
+        self.app.processEvents()
+
     def notices(self) -> list[str]:
         """Return the warnings that stay above the viewers (patient data, alignment)."""
         return self.window.notices.notices()
