@@ -45,6 +45,7 @@ from brainfuse.gui.words import for_window
 from brainfuse.gui.workers import TaskRunner, show_internal_error
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.patient import PatientCheck
+from brainfuse.reading.readout_board import Readouts
 from brainfuse.reading.readouts import readout_inputs
 from brainfuse.reading.workspace import Workspace
 
@@ -112,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.window_control = WindowControl(ws)
         self.overlay_control = OverlayControl(ws)
         self.readouts = ReadoutPanel()
+        self.board = Readouts()  # which readouts describe the picture on screen
         self.sources_label = QtWidgets.QLabel("No images loaded.")
         self.sources_label.setWordWrap(True)
         self.sources_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -168,6 +170,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ws.windows_changed.connect(self._windows_changed)
         ws.fusion_changed.connect(self._fusion_changed)
         ws.overlay_changed.connect(self._overlay_changed)
+        ws.edits_changed.connect(self._edits_changed)
         s = self.controller
         s.loaded.connect(lambda role, path: self._say(f"Loaded {role.upper()}: {path}", 5000))
         s.aligned.connect(self._aligned)
@@ -284,6 +287,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fusion_done(self) -> None:
         ws = self.workspace
+        if ws.fusion is not None:  # a recompose's timings leave the fusion's time as it was
+            self.board.fusion_time(ws.fusion.timings, ws.n_slices)
+            self._show_run()
         self._say(f"Fused {ws.n_slices} slices on {ws.device}.", 6000)
 
     def cancel(self) -> None:
@@ -379,6 +385,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _windows_changed(self) -> None:
         self.window_control.update_from_workspace()
         self.viewers.refresh_images()
+        self.update_readouts()  # scored against the windowed sources: not current any more
         if self.workspace.windows_changed_since_fusion():
             self._refuse_later()
 
@@ -386,6 +393,10 @@ class MainWindow(QtWidgets.QMainWindow):
         ws = self.workspace
         if k is None or k == ws.slice_index or ws.layout == "three" or ws.plane != "axial":
             self.viewers.refresh_images(("map", "fused"))  # the sources' panels stay as they are
+            self.update_readouts()
+
+    def _edits_changed(self, box: object) -> None:
+        if box is not None:  # voxels changed (not only undo availability): a new picture
             self.update_readouts()
 
     def _overlay_changed(self) -> None:
@@ -396,20 +407,36 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewers.refresh_images()
 
     def update_readouts(self, extra: bool = False) -> None:
-        """SSIM/PSNR (and Qabf/MI when ``extra``) of the slice on screen, in a worker."""
+        """SSIM/PSNR (and Qabf/MI when ``extra``) of the slice on screen, in a worker.
+
+        Until they arrive the readouts show as pending ("…"); a result computed for a
+        picture that has changed since is dropped (:class:`~brainfuse.reading.readout_board.Readouts`).
+        """
         ws = self.workspace
+        picture = self.board.invalidate()
         inputs = readout_inputs(ws)
         if inputs is None:
             self.readouts.clear()
             return
-        rule = ws.fusion.rule if ws.fusion is not None else None
-        self.readouts.show_run(ws.slice_ms, ws.device, rule)
+        self.readouts.show_pending(self.board.pending)
+        self._show_run()
+
+        def done(values: dict[str, float]) -> None:
+            board = {k: v for k, v in values.items() if k in self.board.names}
+            if self.board.put(picture, board):
+                self._show_metrics(values)
+
         self.runner.start(
             "metrics",
             lambda *, cancel: inputs.metrics(extra),
             quiet=True,
-            on_return=self._show_metrics,
+            on_return=done,
         )
+
+    def _show_run(self) -> None:
+        ws = self.workspace
+        rule = ws.fusion.rule if ws.fusion is not None else None
+        self.readouts.show_run(self.board.shown()["fusion_ms"], ws.device, rule)
 
     def _show_metrics(self, values: dict[str, float]) -> None:
         self.readouts.show_metrics(values)

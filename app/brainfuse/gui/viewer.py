@@ -137,6 +137,14 @@ class Viewer:
         self.workspace.paint_slice_mask(mask, source, self.slice_index)
         self.app.processEvents()
 
+    def readouts(self) -> dict:
+        """Return the numbers beside the fused image as shown.
+
+        Keys ``ssim``, ``psnr``, ``bone_kept``, ``brain_kept``, ``fusion_ms`` (ms per slice,
+        the fusion's own), each None while ``pending`` lists it (:meth:`wait` for them).
+        """
+        return self.window.board.shown()
+
     def notices(self) -> list[str]:
         """Return the warnings that stay above the viewers (patient data, alignment)."""
         return self.window.notices.notices()
