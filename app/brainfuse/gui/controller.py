@@ -66,6 +66,9 @@ class Controller(QtCore.QObject):
     confirm_rigid : bool
         Hold the fusion after a rigid registration until :meth:`accept_alignment` (a person
         checks it first); otherwise it is accepted at once.
+    keep_register_mode : bool
+        Keep the alignment mode for the next pair (the user asked for "always"); otherwise a
+        new source replacing a pair goes back to ``auto``.
     patients_allowed : bool
         The user confirmed fusing the two patients of the pair on screen (every align,
         prepare and recompose of that pair passes it; a new source clears it).
@@ -88,6 +91,7 @@ class Controller(QtCore.QObject):
         self._fuser_key: tuple[str, str] | None = None  # (device, rule) it was made for
         self.confirm_rigid = False
         self.patients_allowed = False
+        self.keep_register_mode = False  # Fusion › Alignment › "Use for every pair"
         workspace.set_engine(rule=settings.rule(), device=settings.device())
         self._rule = workspace.fusion_rule
         workspace.sources_changed.connect(self._drop_old_work)
@@ -167,6 +171,9 @@ class Controller(QtCore.QObject):
 
     def _loaded(self, role: str, path: str, volume: ImageVolume) -> None:
         self.settings.add_recent(role, path)
+        ws = self.workspace
+        if ws.has_pair and not self.keep_register_mode and ws.register_mode != "auto":
+            ws.set_register_mode("auto")  # a mode chosen for one pair is not the next one's
         if role == "ct":
             self.workspace.set_sources(ct=volume)
         else:
@@ -292,6 +299,14 @@ class Controller(QtCore.QObject):
             self.check_requested.emit()
         else:
             self.start_fusion()
+
+    def fuse_again(self) -> None:
+        """Fuse the pair again; after a failed alignment, align it again first (no dead end)."""
+        ws = self.workspace
+        if ws.has_grid:
+            self.start_fusion()
+        elif ws.has_pair:
+            self.align()
 
     def accept_alignment(self) -> None:
         """Accept the alignment on screen and fuse on it."""

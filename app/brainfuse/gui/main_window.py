@@ -172,7 +172,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ws.overlay_changed.connect(self._overlay_changed)
         ws.edits_changed.connect(self._edits_changed)
         s = self.controller
-        s.loaded.connect(lambda role, path: self._say(f"Loaded {role.upper()}: {path}", 5000))
+        s.loaded.connect(self._loaded)
         s.aligned.connect(self._aligned)
         s.exported.connect(self._exported)
         s.fusion_finished.connect(self._fusion_done)
@@ -253,6 +253,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.open_mri(paths[1])
         else:
             self._say("Drop a CT on the CT viewer and an MRI on the MRI viewer.", 6000)
+
+    def _loaded(self, role: str, path: str) -> None:
+        ws = self.workspace
+        other = "MRI" if role == "ct" else "CT"
+        missing = (ws.mri if role == "ct" else ws.ct) is None
+        wait = f" — now open the {other} to fuse with it" if missing else ""
+        self._say(f"Loaded {role.upper()}: {path}{wait}", 0 if missing else 5000)
 
     def _aligned(self, warnings: list) -> None:
         ws = self.workspace
@@ -347,7 +354,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.menus.action_overlay.blockSignals(True)
         self.menus.action_overlay.setChecked(self.workspace.overlay_visible)
         self.menus.action_overlay.blockSignals(False)
-        self.menus.action_fuse_again.setEnabled(self.workspace.has_grid)
+        self.menus.action_fuse_again.setEnabled(self.workspace.has_pair)  # re-aligns if needed
         self.viewers.refresh_images()
 
     def _sources_changed(self) -> None:
