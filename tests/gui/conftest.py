@@ -50,7 +50,8 @@ def window(qtbot, settings):
 
     apply_dark_theme(qtbot_app())
     win = MainWindow(settings=settings)
-    qtbot.addWidget(win)
+    # closing asks about unsaved edits; when the test has ended, there is no one to answer
+    qtbot.addWidget(win, before_close_func=lambda w: w.workspace.mark_saved())
     win.show()
     qtbot.waitExposed(win)
     yield win

@@ -48,7 +48,7 @@ def test_export_dialog_options_follow_the_format(qtbot, tmp_path):
     dialog.format.setCurrentIndex(dialog.format.findData("nifti"))
     options = dialog.options()
     assert options.format == "nifti" and options.path == tmp_path / "brainfuse_fused.nii.gz"
-    assert options.overlay and options.anonymize and not options.overwrite
+    assert options.overlay and not options.anonymize and not options.overwrite  # as the CLI
 
 
 def test_position_reads_like_a_clinical_viewer():

@@ -140,7 +140,7 @@ def test_a_2d_3d_mismatch_leaves_one_consistent_cleared_state(
         assert panel.image.image is None
         assert panel.message.text() == ws.problem
     assert "--" not in shown[0] and "--" not in ws.problem  # menu names, no CLI flags
-    assert not window.menus.action_fuse_again.isEnabled()
+    assert window.menus.action_fuse_again.isEnabled()  # aligns again: no dead end
 
 
 def test_fuse_again_is_disabled_with_nothing_loaded(window, small_pair, qtbot):

@@ -8,6 +8,8 @@ from brainfuse.gui.export_dialog import ExportOptions
 from brainfuse.gui.file_actions import last_dicom_export
 from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog
 from brainfuse.gui.pacs_nodes import PacsNodesDialog
+from brainfuse.gui.send_dialog import SendResultDialog
+from tests.gui.dialogs import DialogAnswers
 
 
 def _file_action(window, text: str):
@@ -24,11 +26,10 @@ def test_file_menu_opens_the_pacs_dialogs(window, qtbot, tmp_path, monkeypatch):
     opened = window.findChildren(OpenFromPacsDialog)[0]
     assert opened.isVisible() and opened.parent() is window
     opened.close()
-    _file_action(window, "Send to PACS…").trigger()
-    qtbot.waitUntil(lambda: bool(window.findChildren(SendToPacsDialog)), timeout=5000)
-    send = window.findChildren(SendToPacsDialog)[0]
-    assert send.isVisible() and send.path.text() == ""  # no DICOM export yet
-    send.close()
+    answers = DialogAnswers("OK")
+    _file_action(window, "Send to PACS…").trigger()  # nothing fused: said, nothing sent
+    answers.stop()
+    assert "Nothing is fused yet" in answers.seen[0]
     monkeypatch.setenv("BRAINFUSE_CACHE_DIR", str(tmp_path / "cache"))
     _file_action(window, "PACS nodes…").trigger()
     qtbot.waitUntil(lambda: bool(window.findChildren(PacsNodesDialog)), timeout=5000)
@@ -37,7 +38,7 @@ def test_file_menu_opens_the_pacs_dialogs(window, qtbot, tmp_path, monkeypatch):
     nodes.close()
 
 
-def test_send_to_pacs_offers_the_last_dicom_export(fused_window, qtbot, tmp_path, monkeypatch):
+def test_send_to_pacs_offers_no_earlier_export(fused_window, qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("BRAINFUSE_CONFIG_DIR", str(tmp_path / "config"))
     folder = tmp_path / "dicom"
     fused_window.export(ExportOptions(folder, "dicom", overlay=False, anonymize=True))
@@ -48,9 +49,9 @@ def test_send_to_pacs_offers_the_last_dicom_export(fused_window, qtbot, tmp_path
     fused_window.export(ExportOptions(nii, "nifti", overlay=False, anonymize=False))
     qtbot.waitUntil(lambda: nii.is_file(), timeout=20000)
     assert fused_window.last_dicom_export == str(folder)  # a NIfTI export does not replace it
-    _file_action(fused_window, "Send to PACS…").trigger()
-    qtbot.waitUntil(lambda: bool(fused_window.findChildren(SendToPacsDialog)), timeout=5000)
-    assert fused_window.findChildren(SendToPacsDialog)[0].path.text() == str(folder)
+    _file_action(fused_window, "Send to PACS…").trigger()  # sends what is on screen, no folder
+    qtbot.waitUntil(lambda: bool(fused_window.findChildren(SendResultDialog)), timeout=5000)
+    assert not fused_window.findChildren(SendToPacsDialog)
 
 
 def test_last_dicom_export_is_the_folder_of_the_dicom_files(tmp_path):

@@ -116,6 +116,8 @@ def run_app(
     window.show()
     QtCore.QTimer.singleShot(0, startup_mark("window-shown"))  # once the loop has shown it
     window.fusion_finished.connect(startup_mark("first-fusion"))
+    if window.recovery.offer() is not None:  # a crashed BrainFuse left unsaved work
+        return int(app.exec())
     if demo:
         window.open_demo()
     else:

@@ -13,6 +13,7 @@ import threading
 from PySide6 import QtCore
 
 from brainfuse._runtime.heap import freeze_long_lived, return_free_memory
+from brainfuse.errors import DifferentPatientsError
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.tasks import (
     Aligned,
@@ -32,7 +33,7 @@ from brainfuse.gui.workers import TaskRunner
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.overlay import overlay_lut
 from brainfuse.model.results import PairResult
-from brainfuse.pipeline import PairFusion
+from brainfuse.pipeline import PairFusion, check_identity
 from brainfuse.pipeline.fusers import Fuser, fuser_for
 from brainfuse.reading.workspace import Workspace
 
@@ -55,12 +56,22 @@ class Controller(QtCore.QObject):
     aligned(warnings) : the pair is on one grid; ``warnings`` a list of str.
     exported(paths) : an export wrote these files (list of Path).
     check_requested() : a rigid registration waits to be checked (Accept or Redo).
+    identity_checked(check) : the pair's patients were compared
+        (:class:`~brainfuse.model.patient.PatientCheck`, fusable).
+    different_patients(check) : the pair is of two patients and was not aligned; the user
+        may confirm with :meth:`allow_different_patients`.
 
     Attributes
     ----------
     confirm_rigid : bool
         Hold the fusion after a rigid registration until :meth:`accept_alignment` (a person
         checks it first); otherwise it is accepted at once.
+    keep_register_mode : bool
+        Keep the alignment mode for the next pair (the user asked for "always"); otherwise a
+        new source replacing a pair goes back to ``auto``.
+    patients_allowed : bool
+        The user confirmed fusing the two patients of the pair on screen (every align,
+        prepare and recompose of that pair passes it; a new source clears it).
     """
 
     fusion_finished = QtCore.Signal()
@@ -68,6 +79,8 @@ class Controller(QtCore.QObject):
     loaded = QtCore.Signal(str, str)
     aligned = QtCore.Signal(list)
     exported = QtCore.Signal(list)
+    identity_checked = QtCore.Signal(object)
+    different_patients = QtCore.Signal(object)
 
     def __init__(self, workspace: Workspace, settings: Settings, runner: TaskRunner):
         super().__init__()
@@ -77,6 +90,8 @@ class Controller(QtCore.QObject):
         self.fuser: Fuser | None = None
         self._fuser_key: tuple[str, str] | None = None  # (device, rule) it was made for
         self.confirm_rigid = False
+        self.patients_allowed = False
+        self.keep_register_mode = False  # Fusion › Alignment › "Use for every pair"
         workspace.set_engine(rule=settings.rule(), device=settings.device())
         self._rule = workspace.fusion_rule
         workspace.sources_changed.connect(self._drop_old_work)
@@ -162,6 +177,9 @@ class Controller(QtCore.QObject):
 
     def _loaded(self, role: str, path: str, volume: ImageVolume) -> None:
         self.settings.add_recent(role, path)
+        ws = self.workspace
+        if ws.has_pair and not self.keep_register_mode and ws.register_mode != "auto":
+            ws.set_register_mode("auto")  # a mode chosen for one pair is not the next one's
         if role == "ct":
             self.workspace.set_sources(ct=volume)
         else:
@@ -205,13 +223,39 @@ class Controller(QtCore.QObject):
         return " and ".join(v.name for v in (ws.ct, ws.mri) if v is not None) or "the pair"
 
     def _drop_old_work(self) -> None:
+        self.patients_allowed = False  # a confirmation holds for the pair it named only
         for kind in ("align", "fuse", "metrics", "export"):
             self.runner.cancel(kind)  # their results belong to the previous pair
+
+    # ------------------------------------------------------------------ patients
+    def _patients_fusable(self) -> bool:
+        """Compare the pair's patients; refuse (signal, problem shown) when they differ."""
+        ws = self.workspace
+        assert ws.ct is not None and ws.mri is not None
+        try:
+            check = check_identity(ws.ct, ws.mri, allow_different_patients=self.patients_allowed)
+        except DifferentPatientsError as err:
+            ws.set_problem(str(err))
+            self.different_patients.emit(err.check)
+            return False
+        self.identity_checked.emit(check)
+        return True
+
+    def allow_different_patients(self) -> None:
+        """Fuse the pair on screen although its images are of two patients (user confirmed).
+
+        Recorded as an override in the provenance of every export of this pair.
+        """
+        if self.workspace.has_pair:
+            self.patients_allowed = True
+            self.align()
 
     # ------------------------------------------------------------------ align and fuse
     def align(self) -> None:
         """Put the pair on one grid (worker), then fuse."""
         ws = self.workspace
+        if not self._patients_fusable():
+            return
         self.runner.start(
             "align",
             align_task,
@@ -219,6 +263,7 @@ class Controller(QtCore.QObject):
             ws.mri,
             ws.register_mode,
             self.settings.reference(),
+            self.patients_allowed,
             label="Aligning",
             on_return=self._aligned_done,
             subject=self._pair_name(),
@@ -237,7 +282,7 @@ class Controller(QtCore.QObject):
         starts without asking for Accept again.
         """
         ws = self.workspace
-        if not ws.has_pair:
+        if not ws.has_pair or not self._patients_fusable():
             return
         self.runner.start(
             "align",
@@ -245,6 +290,7 @@ class Controller(QtCore.QObject):
             ws.ct,
             ws.mri,
             transform,
+            self.patients_allowed,
             label="Aligning",
             on_return=lambda result: self._aligned_done(result, accepted=accepted),
         )
@@ -260,6 +306,14 @@ class Controller(QtCore.QObject):
             self.check_requested.emit()
         else:
             self.start_fusion()
+
+    def fuse_again(self) -> None:
+        """Fuse the pair again; after a failed alignment, align it again first (no dead end)."""
+        ws = self.workspace
+        if ws.has_grid:
+            self.start_fusion()
+        elif ws.has_pair:
+            self.align()
 
     def accept_alignment(self) -> None:
         """Accept the alignment on screen and fuse on it."""
@@ -291,7 +345,9 @@ class Controller(QtCore.QObject):
             return
         ct_window, mr_window = ws.fusion_windows()
         ws.invalidate_fusion()
-        request = FusionRequest(ws.alignment, ct_window, mr_window, ws.slice_index)
+        request = FusionRequest(
+            ws.alignment, ct_window, mr_window, ws.slice_index, self.patients_allowed
+        )
         self.runner.start(
             "fuse",
             fusion_task,
@@ -339,6 +395,7 @@ class Controller(QtCore.QObject):
                 ws.alignment,
                 ct_window,
                 mr_window,
+                self.patients_allowed,
                 label="Recomposing",
                 subject=self._pair_name(),
                 on_return=recomposed,

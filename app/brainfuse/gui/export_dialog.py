@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
 
+from brainfuse.pipeline.send import ANONYMIZE_DEFAULT
+
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
 
@@ -51,7 +53,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.overlay = QtWidgets.QCheckBox("Burn the decision-map overlay into the image")
         self.overlay.setChecked(overlay)
         self.anonymize = QtWidgets.QCheckBox("Anonymise (remove patient and study identity)")
-        self.anonymize.setChecked(True)
+        self.anonymize.setChecked(ANONYMIZE_DEFAULT)  # as on the command line: not anonymised
         self.overwrite = QtWidgets.QCheckBox("Replace an existing file")
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.path, 1)

@@ -2,7 +2,8 @@
 
 Put into the File menu by :class:`brainfuse.gui.menus.Menus`. The dialogs themselves
 live in :mod:`brainfuse.gui.pacs_dialog`; this module only hooks them to the window and
-remembers the folder of the last DICOM export (what "Send to PACS" offers first).
+remembers the folder of the last DICOM export. "Send to PACS" sends the fusion on screen
+(:class:`brainfuse.gui.send_dialog.SendResultDialog`), never a folder of an earlier export.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ class PacsActions:
     ----------
     action_open_pacs, action_send_pacs, action_pacs_nodes : QAction
     last_dicom_export : str or None
-        Folder of the latest DICOM export of the window (what Send offers first); None
-        before one.
+        Folder of the latest DICOM export of the window; None before one.
     """
 
     def __init__(self, window: MainWindow, menu: QtWidgets.QMenu) -> None:
-        from brainfuse.gui.pacs_dialog import OpenFromPacsDialog, SendToPacsDialog
+        from brainfuse.gui.pacs_dialog import OpenFromPacsDialog
+        from brainfuse.gui.send_dialog import SendResultDialog
 
         self.last_dicom_export: str | None = None
         window.controller.exported.connect(self._exported)
@@ -44,7 +45,7 @@ class PacsActions:
             "Open from &PACS…", lambda: OpenFromPacsDialog.open_for(window)
         )
         self.action_send_pacs = menu.addAction(
-            "Send to PAC&S…", lambda: SendToPacsDialog.open_for(window, self.last_dicom_export)
+            "Send to PAC&S…", lambda: SendResultDialog.open_for(window)
         )
         from brainfuse.gui.pacs_nodes import PacsNodesDialog
 

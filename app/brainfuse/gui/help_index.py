@@ -126,6 +126,13 @@ def guide_html(window: QtWidgets.QMainWindow) -> str:
         f"<b>Export and PACS.</b> {say('Export')}: PNG of the slice, DICOM or NIfTI of the "
         "volume, with the alignment and windows recorded (DICOM also carries the decision "
         f"map as a Segmentation). {say('Send to PACS')} sends the fusion on screen to a node.",
+        "<b>Safety.</b> The patients of the CT and MRI are compared before fusing: two "
+        "patients are refused (a confirmation naming both overrides it, and every export "
+        "says so); a source without patient data, or an alignment the check doubts by more "
+        "than 5 mm or 5°, stays in a red band above the viewers. Send to PACS sends the "
+        "fusion on screen, after saying patient, study and instance count. Quitting or "
+        "opening another pair with unsaved edits asks first; they are autosaved to the "
+        "recovery folder of your user data folder (offered back after a crash).",
         GUIDE_END,
     )
     return "<h3>BrainFuse in brief</h3><ol>" + "".join(f"<li>{s}</li>" for s in steps) + "</ol>"

@@ -22,7 +22,12 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt.utils import qdebounced
 
-from brainfuse.errors import AmbiguousInputError, BrainFuseError, InternalError
+from brainfuse.errors import (
+    AmbiguousInputError,
+    BrainFuseError,
+    DifferentPatientsError,
+    InternalError,
+)
 from brainfuse.gui.check_view import CheckView
 from brainfuse.gui.controller import Controller
 from brainfuse.gui.controls import OverlayControl, SliceControl, WindowControl
@@ -32,11 +37,15 @@ from brainfuse.gui.layout import SidePanel, side_by_side, sources_text, window_t
 from brainfuse.gui.menus import Menus
 from brainfuse.gui.pointer import PointerReadout
 from brainfuse.gui.readouts import ReadoutPanel
+from brainfuse.gui.recovery import RecoveryKeeper
+from brainfuse.gui.safety import NoticeBar, ask_unsaved, confirm_different_patients
 from brainfuse.gui.settings import Settings
 from brainfuse.gui.viewer_grid import ViewerGrid
 from brainfuse.gui.words import for_window
 from brainfuse.gui.workers import TaskRunner, show_internal_error
 from brainfuse.model.image import ImageVolume
+from brainfuse.model.patient import PatientCheck
+from brainfuse.reading.readout_board import Readouts
 from brainfuse.reading.readouts import readout_inputs
 from brainfuse.reading.workspace import Workspace
 
@@ -53,6 +62,17 @@ _FAILURES = {
     "save-transform": "The transform could not be saved",
     "load-transform": "The transform could not be loaded",
 }
+
+
+def _stacked(top: QtWidgets.QWidget, below: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    """``top`` above ``below`` (which takes the height), without margins."""
+    box = QtWidgets.QWidget()
+    column = QtWidgets.QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(0)
+    column.addWidget(top)
+    column.addWidget(below, 1)
+    return box
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -93,6 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.window_control = WindowControl(ws)
         self.overlay_control = OverlayControl(ws)
         self.readouts = ReadoutPanel()
+        self.board = Readouts()  # which readouts describe the picture on screen
         self.sources_label = QtWidgets.QLabel("No images loaded.")
         self.sources_label.setWordWrap(True)
         self.sources_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -103,7 +124,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.overlay_control,
             self.readouts,
         )
-        self.setCentralWidget(side_by_side(self.viewers, self.side_panel))
+        self.notices = NoticeBar()
+        self.setCentralWidget(side_by_side(_stacked(self.notices, self.viewers), self.side_panel))
         self.position_label = QtWidgets.QLabel("")
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)
@@ -118,6 +140,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.errored.connect(self._task_failed)
         self.controller = Controller(ws, self.settings, self.runner)
         self.controller.confirm_rigid = interactive  # a person checks a registration first
+        self.recovery = RecoveryKeeper(self)  # autosave of unsaved edits and measurements
         self.cancel_note = CancelNote(self.controller, self.runner, self.viewers, status)
         self.fuse_again_button = self.cancel_note.button
         self.check_view: CheckView | None = None
@@ -133,7 +156,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @property
     def last_dicom_export(self) -> str | None:
-        """Folder of the window's last DICOM export (what Send to PACS offers); None before."""
+        """Folder of the window's last DICOM export; None before."""
         return self.menus.pacs.last_dicom_export
 
     # ------------------------------------------------------------------ construction
@@ -147,12 +170,15 @@ class MainWindow(QtWidgets.QMainWindow):
         ws.windows_changed.connect(self._windows_changed)
         ws.fusion_changed.connect(self._fusion_changed)
         ws.overlay_changed.connect(self._overlay_changed)
+        ws.edits_changed.connect(self._edits_changed)
         s = self.controller
-        s.loaded.connect(lambda role, path: self._say(f"Loaded {role.upper()}: {path}", 5000))
+        s.loaded.connect(self._loaded)
         s.aligned.connect(self._aligned)
         s.exported.connect(self._exported)
         s.fusion_finished.connect(self._fusion_done)
         s.check_requested.connect(self.show_check_view)
+        s.identity_checked.connect(lambda check: self.notices.put("identity", check.notice()))
+        s.different_patients.connect(self._different_patients)
         self.viewers.files_dropped.connect(self._files_dropped)
         for name, panel in self.viewers.panels.items():
             panel.box.clicked.connect(lambda x, y, n=name: self._clicked(n, x, y))
@@ -174,6 +200,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._open("mri", path, folder)
 
     def _open(self, role: str, path: str | None, folder: bool, series: int | None = None) -> None:
+        if not self.may_drop_work(f"opening another {'CT' if role == 'ct' else 'MRI'}"):
+            return
         if path is None:
             path = self._ask_path(role, folder)
             if not path:
@@ -198,7 +226,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_demo(self) -> None:
         """Load the built-in demo pair (CT and MRI templates on one grid)."""
-        self.controller.open_demo()
+        if self.may_drop_work("opening the demo"):
+            self.controller.open_demo()
 
     def set_pair(self, ct: ImageVolume, mri: ImageVolume, *, demo: bool = False) -> None:
         """Show a CT–MRI pair already in memory: align, then fuse."""
@@ -225,15 +254,49 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self._say("Drop a CT on the CT viewer and an MRI on the MRI viewer.", 6000)
 
+    def _loaded(self, role: str, path: str) -> None:
+        ws = self.workspace
+        other = "MRI" if role == "ct" else "CT"
+        missing = (ws.mri if role == "ct" else ws.ct) is None
+        wait = f" — now open the {other} to fuse with it" if missing else ""
+        self._say(f"Loaded {role.upper()}: {path}{wait}", 0 if missing else 5000)
+
     def _aligned(self, warnings: list) -> None:
         ws = self.workspace
         self.sources_label.setText(sources_text(ws))
         self._say(f"Aligned by {ws.registration}.", 6000)
-        for warning in warnings:
-            self._say(for_window(warning), 8000)
+        self.notices.put("alignment", "\n".join(for_window(w) for w in warnings))
+
+    def _different_patients(self, check: PatientCheck) -> None:
+        """Refuse a pair of two patients, unless the user confirms naming both."""
+        self.notices.put("identity", check.notice())
+        if not self.interactive:
+            self.errors.append(("align", DifferentPatientsError(check.refusal(), check)))
+            return
+        if confirm_different_patients(self, check):
+            self.controller.allow_different_patients()
+
+    # ------------------------------------------------------------------ unsaved work
+    def may_drop_work(self, before: str) -> bool:
+        """Tell whether the reader's edits and measurements may go (saved, discarded, none).
+
+        With unsaved ones a person is asked Save / Discard / Cancel (``before``: what they
+        asked for, e.g. ``"quitting"``); a script (not interactive) is never asked.
+        """
+        if not self.workspace.unsaved or not self.interactive:
+            return True
+        answer = ask_unsaved(self, before)
+        if answer == "save":
+            from brainfuse.gui.session_actions import ask_save
+
+            return ask_save(self)
+        return answer == "discard"
 
     def _fusion_done(self) -> None:
         ws = self.workspace
+        if ws.fusion is not None:  # a recompose's timings leave the fusion's time as it was
+            self.board.fusion_time(ws.fusion.timings, ws.n_slices)
+            self._show_run()
         self._say(f"Fused {ws.n_slices} slices on {ws.device}.", 6000)
 
     def cancel(self) -> None:
@@ -292,7 +355,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.menus.action_overlay.blockSignals(True)
         self.menus.action_overlay.setChecked(self.workspace.overlay_visible)
         self.menus.action_overlay.blockSignals(False)
-        self.menus.action_fuse_again.setEnabled(self.workspace.has_grid)
+        self.menus.action_fuse_again.setEnabled(self.workspace.has_pair)  # re-aligns if needed
         self.viewers.refresh_images()
 
     def _sources_changed(self) -> None:
@@ -300,6 +363,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sources_label.setText(sources_text(ws))
         self.sources_label.setToolTip("\n".join(v.path for v in (ws.ct, ws.mri) if v and v.path))
         self.setWindowTitle(window_title(ws))
+        self.notices.put("identity", None)  # checked again when the pair is complete
+        self.notices.put("alignment", None)
         self.readouts.clear()
         self._refresh_all()
 
@@ -328,6 +393,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _windows_changed(self) -> None:
         self.window_control.update_from_workspace()
         self.viewers.refresh_images()
+        self.update_readouts()  # scored against the windowed sources: not current any more
         if self.workspace.windows_changed_since_fusion():
             self._refuse_later()
 
@@ -335,6 +401,10 @@ class MainWindow(QtWidgets.QMainWindow):
         ws = self.workspace
         if k is None or k == ws.slice_index or ws.layout == "three" or ws.plane != "axial":
             self.viewers.refresh_images(("map", "fused"))  # the sources' panels stay as they are
+            self.update_readouts()
+
+    def _edits_changed(self, box: object) -> None:
+        if box is not None:  # voxels changed (not only undo availability): a new picture
             self.update_readouts()
 
     def _overlay_changed(self) -> None:
@@ -345,20 +415,36 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewers.refresh_images()
 
     def update_readouts(self, extra: bool = False) -> None:
-        """SSIM/PSNR (and Qabf/MI when ``extra``) of the slice on screen, in a worker."""
+        """SSIM/PSNR (and Qabf/MI when ``extra``) of the slice on screen, in a worker.
+
+        Until they arrive the readouts show as pending ("…"); a result computed for a
+        picture that has changed since is dropped (:class:`~brainfuse.reading.readout_board.Readouts`).
+        """
         ws = self.workspace
+        picture = self.board.invalidate()
         inputs = readout_inputs(ws)
         if inputs is None:
             self.readouts.clear()
             return
-        rule = ws.fusion.rule if ws.fusion is not None else None
-        self.readouts.show_run(ws.slice_ms, ws.device, rule)
+        self.readouts.show_pending(self.board.pending)
+        self._show_run()
+
+        def done(values: dict[str, float]) -> None:
+            board = {k: v for k, v in values.items() if k in self.board.names}
+            if self.board.put(picture, board):
+                self._show_metrics(values)
+
         self.runner.start(
             "metrics",
             lambda *, cancel: inputs.metrics(extra),
             quiet=True,
-            on_return=self._show_metrics,
+            on_return=done,
         )
+
+    def _show_run(self) -> None:
+        ws = self.workspace
+        rule = ws.fusion.rule if ws.fusion is not None else None
+        self.readouts.show_run(self.board.shown()["fusion_ms"], ws.device, rule)
 
     def _show_metrics(self, values: dict[str, float]) -> None:
         self.readouts.show_metrics(values)
@@ -403,7 +489,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self._open(role, path, False, series=exc.choices.index(choice))
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
-        """Store the preferences and cancel running work before the window closes."""
+        """Ask about unsaved work, store the preferences and cancel running work, then close."""
+        if not self.may_drop_work("quitting"):
+            event.ignore()
+            return
+        self.recovery.discard()  # saved or discarded on purpose: nothing to recover
         self.settings.store(self.workspace)
         self.runner.cancel_all()
         super().closeEvent(event)

@@ -55,6 +55,7 @@ class Menus:
     action_open_ct, action_open_mri, action_export, action_save_view : QAction
     action_overlay, action_three : QAction (View, checkable)
     action_fuse_again : QAction
+    action_keep_register : QAction (Fusion › Alignment › Use for every pair, checkable)
     plane_actions, device_actions, rule_actions, register_actions : dict of str to QAction
     recent_menu, device_menu, view_menu : QMenu
     pacs : PacsActions
@@ -142,7 +143,7 @@ class Menus:
     def _fusion_menu(self, fusion: QtWidgets.QMenu) -> None:
         w, ws = self.window, self.workspace
         controller = w.controller
-        self.action_fuse_again = fusion.addAction("Fuse again", controller.start_fusion)
+        self.action_fuse_again = fusion.addAction("Fuse again", controller.fuse_again)
         self.action_fuse_again.setToolTip("Fuse the pair again (after Cancel: the slices left)")
         check = fusion.addAction("&Check alignment…", w.show_check_view)
         check.setShortcut(QtGui.QKeySequence("Ctrl+K"))
@@ -160,8 +161,16 @@ class Menus:
         for rule, act in self.rule_actions.items():
             act.setObjectName(f"rule_{rule}")
         modes = {m: _REGISTER_TITLES[m] for m in REGISTER_MODES}
+        alignment = fusion.addMenu("&Alignment")
         self.register_actions = self._choices(
-            fusion.addMenu("&Alignment"), modes, ws.register_mode, controller.set_register_mode
+            alignment, modes, ws.register_mode, controller.set_register_mode
+        )
+        alignment.addSeparator()
+        self.action_keep_register = alignment.addAction("Use for every pair")
+        self.action_keep_register.setCheckable(True)
+        self.action_keep_register.setToolTip("Otherwise a new pair is aligned with Auto")
+        self.action_keep_register.toggled.connect(
+            lambda on: setattr(controller, "keep_register_mode", on)
         )
         grids = {
             "auto": "Auto (the finer in-plane, both fields of view)",

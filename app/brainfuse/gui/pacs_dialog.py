@@ -93,6 +93,14 @@ class _PacsDialogBase(QtWidgets.QDialog):
             return None
 
     # -- status -----------------------------------------------------------------------
+    def action_row(self, button: QtWidgets.QPushButton) -> QtWidgets.QHBoxLayout:
+        """Return the bottom row: progress bar (stretching), Cancel, then ``button``."""
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.cancel_button)
+        bottom.addWidget(button)
+        return bottom
+
     def show_error(self, text: str) -> None:
         self.status.setStyleSheet("color: #c0392b;")
         self.status.setText(text)
@@ -384,13 +392,9 @@ class SendToPacsDialog(_PacsDialogBase):
         form = QtWidgets.QFormLayout()
         form.addRow("PACS", self.node)
         form.addRow("DICOM folder", row)
-        bottom = QtWidgets.QHBoxLayout()
-        bottom.addWidget(self.progress, 1)
-        bottom.addWidget(self.cancel_button)
-        bottom.addWidget(self.send_button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(bottom)
+        layout.addLayout(self.action_row(self.send_button))
         layout.addWidget(self.status)
         layout.addWidget(self.refused, 1)
         self.resize(640, 240)

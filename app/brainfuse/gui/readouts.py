@@ -72,8 +72,14 @@ class ReadoutPanel(QtWidgets.QGroupBox):
             ok = v is not None and not np.isnan(v)
             self.labels[key].setText(pattern.format(v) if ok else "–")
 
+    def show_pending(self, names) -> None:
+        """Write "…" for readouts being recomputed for the picture on screen (never an old value)."""
+        for key in names:
+            if key in self.labels:
+                self.labels[key].setText("…")
+
     def show_run(self, milliseconds: float | None, device: str, rule: str | None = None) -> None:
-        """Fusion time of the last slice (ms), the device and the rule that ran it."""
+        """Fusion time (ms per slice, the fusion's own), the device and the rule that ran it."""
         self.labels["rule"].setText(rule or "–")
         self.labels["time"].setText("–" if milliseconds is None else f"{milliseconds:.0f} ms/slice")
         self.labels["device"].setText(device or "–")

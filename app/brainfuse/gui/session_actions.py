@@ -31,7 +31,7 @@ from brainfuse.reading.session_map import apply_view, session_of
 if TYPE_CHECKING:
     from brainfuse.gui.main_window import MainWindow
 
-__all__ = ["SessionActions", "open_session_in", "save_session_from"]
+__all__ = ["SessionActions", "ask_save", "open_session_in", "save_session_from"]
 
 
 def _opener(window: MainWindow, path: str) -> Callable[[], None]:
@@ -44,6 +44,7 @@ def save_session_from(window: MainWindow, path: str | Path) -> Path:
     if path.suffix != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
     written = save_session(path, session_of(window.workspace), grid=window.workspace.mri_grid)
+    window.workspace.mark_saved()  # nothing left to ask about, nothing to recover
     add_recent_session(written[0])
     return written[0]
 
@@ -99,16 +100,20 @@ def _restore(window: MainWindow, opened: OpenedSession) -> None:
     window.statusBar().showMessage(f"Opened session {opened.path}", 8000)
 
 
-def _ask_save(window: MainWindow) -> None:
+def ask_save(window: MainWindow) -> bool:
+    """Ask where to save the session and save it; True when it was written."""
     start = window.settings.last_folder("session")
     path, _ = QtWidgets.QFileDialog.getSaveFileName(
         window, "Save session", start, f"BrainFuse session (*{SUFFIX})"
     )
     if path:
-        _guarded(window, lambda: save_session_from(window, path), f"Saved session {path}")
+        return _guarded(window, lambda: save_session_from(window, path), f"Saved session {path}")
+    return False
 
 
 def _ask_open(window: MainWindow, path: str | None = None) -> None:
+    if not window.may_drop_work("opening another session"):
+        return
     if path is None:
         start = window.settings.last_folder("session")
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
@@ -118,24 +123,25 @@ def _ask_open(window: MainWindow, path: str | None = None) -> None:
         _guarded(window, lambda: open_session_in(window, path), "")
 
 
-def _guarded(window: MainWindow, action, done: str) -> None:
+def _guarded(window: MainWindow, action, done: str) -> bool:
     try:
         action()
     except SessionSourceError as exc:
         QtWidgets.QMessageBox.warning(window, "BrainFuse", str(exc))
-        return
+        return False
     except BrainFuseError as exc:
         QtWidgets.QMessageBox.critical(window, "BrainFuse", str(exc))
-        return
+        return False
     if done:
         window.statusBar().showMessage(done, 8000)
+    return True
 
 
 class SessionActions:
     """``Save session…``, ``Open session…`` and ``Recent sessions`` in a menu."""
 
     def __init__(self, window: MainWindow, menu: QtWidgets.QMenu) -> None:
-        self.action_save_session = menu.addAction("Save &session…", lambda: _ask_save(window))
+        self.action_save_session = menu.addAction("Save &session…", lambda: ask_save(window))
         self.action_open_session = menu.addAction("Open sess&ion…", lambda: _ask_open(window))
         self.recent_sessions_menu = menu.addMenu("Recent sessio&ns")
         self.recent_sessions_menu.aboutToShow.connect(lambda: self._fill(window))

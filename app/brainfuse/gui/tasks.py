@@ -69,22 +69,37 @@ def align_task(
     mri: ImageVolume,
     register: str,
     reference: str = "auto",
+    allow_different_patients: bool = False,
     *,
     cancel: threading.Event,
 ) -> Aligned:
-    """Put the pair on one grid as ``brainfuse fuse --register R --reference G`` does."""
-    pair = align(ct, mri, register=register, reference=reference, cancel=cancel)
+    """Put the pair on one grid as ``brainfuse fuse --register R --reference G`` does.
+
+    ``allow_different_patients``: the user confirmed fusing two patients (else refused).
+    """
+    pair = align(
+        ct,
+        mri,
+        register=register,
+        reference=reference,
+        cancel=cancel,
+        allow_different_patients=allow_different_patients,
+    )
     return Aligned(pair, default_window(pair.mri))
 
 
 @dataclass(frozen=True)
 class FusionRequest:
-    """What to fuse: the aligned pair, the windows (None: the source's default), slice first."""
+    """What to fuse: the aligned pair, the windows (None: the source's default), slice first.
+
+    ``allow_different_patients``: the user confirmed fusing two patients' images.
+    """
 
     pair: AlignedPair
     ct_window: WindowSpec
     mr_window: WindowSpec
     first: int
+    allow_different_patients: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +115,13 @@ def fusion_task(
     request: FusionRequest, get_fuser: Callable[[], Fuser], *, cancel: threading.Event
 ) -> Generator[tuple[float, SliceDone], None, PairFusion]:
     """Window the pair and fuse it, shown slice first: one yield per slice."""
-    fusion = PairFusion(prepare(request.pair, request.ct_window, request.mr_window), get_fuser())
+    prepared = prepare(
+        request.pair,
+        request.ct_window,
+        request.mr_window,
+        allow_different_patients=request.allow_different_patients,
+    )
+    fusion = PairFusion(prepared, get_fuser())
     yield 0.0, SliceDone(fusion)
     start = time.perf_counter()
     for step in fusion.steps(request.first, cancel=cancel):
@@ -141,10 +162,21 @@ def export_task(request: ExportRequest, *, cancel: threading.Event) -> list[Path
 
 
 def transform_task(
-    ct: ImageVolume, mri: ImageVolume, transform: SimpleITK.Transform, *, cancel: threading.Event
+    ct: ImageVolume,
+    mri: ImageVolume,
+    transform: SimpleITK.Transform,
+    allow_different_patients: bool = False,
+    *,
+    cancel: threading.Event,
 ) -> Aligned:
     """Put the CT on the MRI's grid through a given rigid transform (a loaded ``.tfm``)."""
-    pair = align(ct, mri, transform=transform, cancel=cancel)
+    pair = align(
+        ct,
+        mri,
+        transform=transform,
+        cancel=cancel,
+        allow_different_patients=allow_different_patients,
+    )
     return Aligned(pair, default_window(pair.mri))
 
 
@@ -165,8 +197,12 @@ def recompose_task(
     pair: AlignedPair,
     ct_window: WindowSpec,
     mr_window: WindowSpec,
+    allow_different_patients: bool = False,
     *,
     cancel: threading.Event,
 ) -> PairFusion:
     """Recompose a finished CNN fusion under other windows (no encoder run)."""
-    return fusion.recomposed(prepare(pair, ct_window, mr_window))
+    prepared = prepare(
+        pair, ct_window, mr_window, allow_different_patients=allow_different_patients
+    )
+    return fusion.recomposed(prepared)

@@ -108,7 +108,47 @@ class Viewer:
                 raise TimeoutError(f"still running after {timeout:g} s: {running}")
             time.sleep(0.01)
 
+    def allow_different_patients(self) -> None:
+        """Fuse the pair although its images are of two patients (the window's confirmation).
+
+        Recorded as an override in every export; returns at once (:meth:`wait`).
+        """
+        self.window.controller.allow_different_patients()
+
     # ------------------------------------------------------------------ what is shown
+    @property
+    def unsaved(self) -> bool:
+        """True while brush edits or measurements are not saved in a session."""
+        return bool(self.workspace.unsaved)
+
+    def paint(self, mask: np.ndarray, source: str) -> None:
+        """Paint a boolean mask on the axial slice on screen as one brush stroke.
+
+        ``source`` is ``"ct"`` or ``"mri"`` (the source the fused image takes there) or
+        ``"auto"`` (back to the decision map). The fused slice is recomposed at once.
+
+        Raises
+        ------
+        ValueError
+            ``mask`` is not the shape of the slice, or the view is not axial.
+        """
+        if self.plane != "axial":
+            raise ValueError("paint() draws on the axial slice: set plane = 'axial' first")
+        self.workspace.paint_slice_mask(mask, source, self.slice_index)
+        self.app.processEvents()
+
+    def readouts(self) -> dict:
+        """Return the numbers beside the fused image as shown.
+
+        Keys ``ssim``, ``psnr``, ``bone_kept``, ``brain_kept``, ``fusion_ms`` (ms per slice,
+        the fusion's own), each None while ``pending`` lists it (:meth:`wait` for them).
+        """
+        return self.window.board.shown()
+
+    def notices(self) -> list[str]:
+        """Return the warnings that stay above the viewers (patient data, alignment)."""
+        return self.window.notices.notices()
+
     @property
     def slice_index(self) -> int:
         """The slice on screen (set it to move there, as the slider does)."""
@@ -204,6 +244,29 @@ class Viewer:
         from brainfuse.gui.session_actions import open_session_in
 
         open_session_in(self.window, path)
+
+    def send_current(self, node: object, *, anonymize: bool = False) -> dict:
+        """Send the fusion on screen (edits applied) to a PACS node, as File › Send to PACS.
+
+        ``node`` is a configured node's name or a :class:`brainfuse.pacs.Node`. The result is
+        exported afresh to a temporary folder and sent; ``anonymize`` (the script's explicit
+        choice) sends it without a patient.
+
+        Returns
+        -------
+        dict
+            ``study`` and ``series`` (Instance UIDs), ``instances`` (stored), ``failed``.
+        """
+        from brainfuse.pacs import Node, connect, get_node
+        from brainfuse.pipeline.send import send_result
+
+        resolved = node if isinstance(node, Node) else get_node(str(node))
+        return send_result(
+            self.window.controller.pair_result(),
+            connect(resolved),
+            anonymize=anonymize,
+            confirmed_without_patient=anonymize,
+        )
 
     def save_view(self, path: str | Path, panel: str | None = None) -> Path:
         """Save the view (all panels, or one) with its caption as PNG; returns the file."""

@@ -130,6 +130,26 @@ class _ScreenText(QtWidgets.QGraphicsSimpleTextItem):
         self.setZValue(100)
 
 
+class _WrappedText(QtWidgets.QGraphicsTextItem):
+    """A centred note fixed on the screen that wraps inside the viewer (an error, "Fusing…")."""
+
+    def __init__(self, parent, color: QtGui.QColor, size: int = 11) -> None:
+        super().__init__(parent)
+        font = QtGui.QFont()
+        font.setPointSize(size)
+        self.setFont(font)
+        self.setDefaultTextColor(color)
+        option = self.document().defaultTextOption()
+        option.setAlignment(QtCore.Qt.AlignmentFlag.AlignHCenter)
+        option.setWrapMode(QtGui.QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.document().setDefaultTextOption(option)
+        self.setZValue(100)
+
+    def text(self) -> str:
+        """Return the note shown."""
+        return self.toPlainText()
+
+
 class Panel:
     """One viewer: a box, its image, its crosshair and its on-screen labels.
 
@@ -156,7 +176,7 @@ class Panel:
             for side in ("left", "right", "top", "bottom")
         }
         self.readout = _ScreenText(box, _TEXT_COLOR, 9)
-        self.message = _ScreenText(box, _TEXT_COLOR, 11)
+        self.message = _WrappedText(box, _TEXT_COLOR, 11)
         box.sigResized.connect(self.place_labels)
 
     def place_labels(self) -> None:
@@ -178,12 +198,13 @@ class Panel:
         self.orient["bottom"].setPos(r.width() / 2 - w / 2, r.height() - h - pad)
         w, h = size(self.readout)
         self.readout.setPos(pad, r.height() - h - pad)
+        self.message.setTextWidth(max(r.width() - 4 * pad, 40.0))  # wraps inside the viewer
         w, h = size(self.message)
         self.message.setPos(r.width() / 2 - w / 2, r.height() / 2 - h / 2)
 
     def set_message(self, text: str) -> None:
         """Centred note such as "Fusing…" (empty to hide)."""
-        self.message.setText(text)
+        self.message.setPlainText(text)
         self.place_labels()
 
 

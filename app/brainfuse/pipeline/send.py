@@ -24,7 +24,7 @@ from brainfuse.export import ANONYMIZE_DEFAULT, ExportIdentity, export_identity,
 from brainfuse.export.dicom_modules import default_series_description
 from brainfuse.model.results import PairResult
 
-__all__ = ["SendPlan", "plan_send", "send_result"]
+__all__ = ["ANONYMIZE_DEFAULT", "SendPlan", "plan_send", "send_result"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def send_result(
     anonymize: bool = ANONYMIZE_DEFAULT,
     overlay: bool = False,
     confirmed_without_patient: bool = False,
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Export ``result`` to a temporary folder and send it with ``client``.
@@ -99,6 +99,8 @@ def send_result(
         As for :func:`brainfuse.export.export_result`.
     confirmed_without_patient : bool
         The user confirmed that an export without a patient may be sent.
+    progress : callable, optional
+        ``progress(done, total)`` after each file sent (as the client's).
 
     Returns
     -------

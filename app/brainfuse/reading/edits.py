@@ -234,8 +234,17 @@ class EditVolume:
         if found is None:
             return None
         box, mask = found
+        return self.paint_box(box, mask, value)
+
+    def paint_box(self, box: Box, mask: np.ndarray, mode: str | int) -> Box | None:
+        """Set the voxels of ``mask`` (boolean, the shape of ``box``) to ``mode``.
+
+        One brush dab of any shape, e.g. a mask drawn on the slice on screen; it joins the
+        open stroke (one undo step). Returns ``box``, or ``None`` when nothing changed.
+        """
+        value = _mode_value(mode)
         before = self._labels[box].copy()
-        after = np.where(mask, np.uint8(value), before)
+        after = np.where(np.asarray(mask, bool), np.uint8(value), before)
         if np.array_equal(before, after):
             return None
         self._labels[box] = after

@@ -142,6 +142,25 @@ class ReaderTools:
             self._edits_touched(box)
         return box
 
+    def paint_slice_mask(self, mask: np.ndarray, mode: str, k: int) -> Box | None:
+        """Paint a boolean mask on axial slice ``k`` of the grid in ``mode``, as one stroke.
+
+        Raises
+        ------
+        ValueError
+            ``mask`` is not the shape of a slice of the grid.
+        """
+        if self.edits is None:
+            return None
+        shape = self.edits.grid.shape[1:]
+        if np.shape(mask) != shape:
+            raise ValueError(f"the mask is {np.shape(mask)}, the slice on screen {shape}")
+        box = (slice(k, k + 1), slice(None), slice(None))
+        with self.edits.stroke():
+            changed = self.edits.paint_box(box, np.asarray(mask, bool)[None], mode)
+        self.edits_changed.emit(None)  # undo availability
+        return self._edits_touched(changed)
+
     def undo(self) -> Box | None:
         """Undo the last stroke (Ctrl+Z); returns its box."""
         return self._edits_touched(None if self.edits is None else self.edits.undo())

@@ -119,7 +119,13 @@ class Workspace(ReaderTools, WorkspaceViews):
         *,
         demo: bool = False,
     ) -> None:
-        """Replace the CT and/or the MRI as loaded; the common grid is dropped until re-aligned."""
+        """Replace the CT and/or the MRI as loaded; the common grid is dropped until re-aligned.
+
+        One source loaded over the demo pair drops the demo's other template: a scan is never
+        fused with a template it was not opened with.
+        """
+        if self.is_demo and not demo and (ct is None) != (mri is None):
+            self.ct = self.mri = None  # the given one is set below; the other is asked for
         if ct is not None:
             self.ct = ct
             if ct.window and ct.modality == "CT" and self.ct_preset is None:
