@@ -143,3 +143,35 @@ def test_a_reopened_session_reapplies_its_accepted_transform(pair_files, tmp_pat
         np.testing.assert_array_equal(second.fused_slice(), fused)
     finally:
         second.close()
+
+
+def test_a_reopened_session_keeps_its_rule_whatever_the_preference(pair_files, tmp_path, config):
+    """Issue 23: the session records the rule and brush; reopened under the other rule
+    preference it gives the same map (the preference alone would not)."""
+    from brainfuse.gui.viewer import Viewer
+
+    first = _edited_viewer(pair_files)
+    try:
+        first.window.controller.set_rule("sesf")
+        first.wait(timeout=180)
+        assert first.workspace.fusion_rule == "sesf"
+        fused, decision = first.fused_slice(), first.decision_slice()
+        saved = first.save_session(tmp_path / "sesf")
+    finally:
+        first.close()
+
+    second = Viewer(show=False)  # its preference: the default rule, anatomy
+    try:
+        assert second.workspace.fusion_rule == "anatomy"
+        second.open_session(saved)
+        second.wait(timeout=180)
+        ws = second.workspace
+        assert ws.fusion_rule == "sesf" and ws.brush_mode == "ct" and ws.brush_ball
+        np.testing.assert_array_equal(second.decision_slice(), decision)
+        np.testing.assert_array_equal(second.fused_slice(), fused)
+        # the control: the same pair and edits under the preference's rule give another map
+        second.window.controller.set_rule("anatomy")
+        second.wait(timeout=180)
+        assert not np.array_equal(second.decision_slice(), decision)
+    finally:
+        second.close()

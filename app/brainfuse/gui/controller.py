@@ -91,6 +91,7 @@ class Controller(QtCore.QObject):
         self._fuser_key: tuple[str, str] | None = None  # (device, rule) it was made for
         self.confirm_rigid = False
         self.patients_allowed = False
+        self.pair_reference: str | None = None  # a reopened session's result grid
         self.keep_register_mode = False  # Fusion › Alignment › "Use for every pair"
         workspace.set_engine(rule=settings.rule(), device=settings.device())
         self._rule = workspace.fusion_rule
@@ -118,8 +119,18 @@ class Controller(QtCore.QObject):
         self.settings.set_rule(rule)
         self.workspace.set_engine(rule=rule)
 
+    def use_engine(self, *, rule: str, device: str) -> None:
+        """Fuse the next pair with ``rule`` on ``device`` (a reopened session's), not the preference.
+
+        Unlike :meth:`set_rule` it neither stores a preference nor fuses the pair on screen
+        again: the session's own pair is about to be fused with it.
+        """
+        self._rule = rule
+        self.workspace.set_engine(rule=rule, device=device)
+
     def set_reference(self, reference: str) -> None:
         """Choose the result grid (``auto``, ``ct``, ``mri``); re-aligns a loaded pair."""
+        self.pair_reference = None
         self.settings.set_reference(reference)
         if self.workspace.has_pair:
             self.align()
@@ -205,13 +216,16 @@ class Controller(QtCore.QObject):
         *,
         demo: bool = False,
         transform: object | None = None,
+        reference: str | None = None,
     ) -> None:
         """Show a CT–MRI pair already in memory: align, then fuse.
 
         With ``transform`` (an accepted one, e.g. a reopened session's) it is applied instead
-        of aligning again.
+        of aligning again; ``reference`` (a session's result grid, ``ct`` or ``mri``) holds for
+        this pair instead of the Fusion › Result grid preference.
         """
         self.workspace.set_sources(ct=ct, mri=mri, demo=demo)
+        self.pair_reference = reference
         if transform is None:
             self.align()
         else:
@@ -224,6 +238,7 @@ class Controller(QtCore.QObject):
 
     def _drop_old_work(self) -> None:
         self.patients_allowed = False  # a confirmation holds for the pair it named only
+        self.pair_reference = None  # so does a session's result grid
         for kind in ("align", "fuse", "metrics", "export"):
             self.runner.cancel(kind)  # their results belong to the previous pair
 
@@ -262,7 +277,7 @@ class Controller(QtCore.QObject):
             ws.ct,
             ws.mri,
             ws.register_mode,
-            self.settings.reference(),
+            self.pair_reference or self.settings.reference(),
             self.patients_allowed,
             label="Aligning",
             on_return=self._aligned_done,

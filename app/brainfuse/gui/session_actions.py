@@ -26,6 +26,7 @@ from brainfuse.reading.session import (
     recent_sessions,
     save_session,
 )
+from brainfuse.reading.session_fusion import FusionSettings, SessionFusion
 from brainfuse.reading.session_map import apply_view, session_of
 
 if TYPE_CHECKING:
@@ -79,6 +80,13 @@ def _start(window: MainWindow, opened: OpenedSession, sources: dict) -> None:
     ws = window.workspace
     s = opened.session
     ws.set_register_mode(s.registration.get("mode", "auto"))
+    # The session's rule, device, brush and grid, whatever the preference says (an older
+    # session without them: the preference, and a status line says so).
+    fusion = SessionFusion.from_session(s, preferred=FusionSettings(rule=ws.fusion_rule))
+    window.controller.use_engine(rule=fusion.settings.rule, device=fusion.device)
+    fusion.apply_brush(ws)
+    if fusion.note():
+        window.statusBar().showMessage(f"Session: {fusion.note()}", 15000)
 
     def restore() -> None:
         ws.grid_changed.disconnect(restore)
@@ -89,7 +97,9 @@ def _start(window: MainWindow, opened: OpenedSession, sources: dict) -> None:
     # land a little elsewhere); without one the saved alignment mode runs.
     applied = s.registration.get("applied")
     transform = opened.load_transform() if applied == "rigid" else None
-    window.controller.set_pair(sources["ct"], sources["mri"], transform=transform)
+    window.controller.set_pair(
+        sources["ct"], sources["mri"], transform=transform, reference=fusion.reference
+    )
 
 
 def _restore(window: MainWindow, opened: OpenedSession) -> None:

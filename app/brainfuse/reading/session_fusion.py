@@ -17,7 +17,7 @@ from typing import Any
 from brainfuse.errors import BrainFuseError, UnreadableInputError
 from brainfuse.fusion.settings import AnatomyRule, DetailBlend, FusionSettings
 
-__all__ = ["BRUSH_DEFAULT", "SessionFusion", "settings_from_record"]
+__all__ = ["BRUSH_DEFAULT", "FusionSettings", "SessionFusion", "settings_from_record"]
 
 #: The brush a session without one reopens with (:class:`brainfuse.reading.tools.ReaderTools`).
 BRUSH_DEFAULT: dict[str, Any] = {"mode": "ct", "radius_mm": 10.0, "ball": False}

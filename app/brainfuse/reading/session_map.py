@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from brainfuse.errors import BrainFuseError
+from brainfuse.fusion.settings import FusionSettings
 from brainfuse.model.intensity import Window
 from brainfuse.reading.session import Session
+from brainfuse.reading.session_fusion import SessionFusion
 from brainfuse.reading.session_sources import SourceRecord
 from brainfuse.reading.workspace import Workspace
 
@@ -44,7 +46,12 @@ def session_of(ws: Workspace) -> Session:
             "ct": {"center": ct_w.center, "width": ct_w.width, "preset": ws.ct_preset},
             "mri": None if mr_w is None else {"center": mr_w.center, "width": mr_w.width},
         },
-        fusion={"method": "cnn", "device": ws.fusion_device},
+        fusion=SessionFusion.of_workspace(
+            ws,
+            method="cnn",
+            settings=FusionSettings(rule=ws.fusion_rule),
+            device=ws.fusion_device,
+        ).record(),
         view={
             "plane": ws.view_plane,
             "slice": ws.slice_index,
