@@ -94,6 +94,13 @@ def _report(summary, out: Path) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``brainfuse batch``; return the exit status (0 all done, 2 any failed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:  # the desktop bundle leaves Dask out
+        raise BrainFuseError(
+            "brainfuse batch needs Dask distributed, which this installation does not have "
+            "(the desktop bundle leaves it out): run it from a Python install of BrainFuse"
+        )
     from brainfuse.batch.cluster import quiet_dask
 
     quiet_dask(bool(getattr(args, "debug", False)))
