@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from brainfuse.grid import align_pair, resample_to
 from brainfuse.grid.agreement import MAX_SHIFT_MM, check_agreement
 from brainfuse.model.alignment import alignment_report, report_text
+from brainfuse.model.image import ImageVolume
 
 from .conftest import isotropic_grid
 
@@ -48,3 +50,26 @@ def test_no_claim_for_single_slices(pair_3mm):
     ct, mri = pair_3mm
     one = ct.with_array(ct.array[10:11])
     assert check_agreement(one, mri) is None
+
+
+def test_block_average_keeps_the_geometry_and_no_whole_float_copy():
+    """The working copy of a large volume is averaged slab by slab: a cube's centre stays put in
+    mm, and the copy is the small one (float32 of the coarse grid), not a float copy of all."""
+    from brainfuse.grid.agreement import block_average
+
+    array = np.zeros((60, 128, 128), np.int16)
+    array[20:40, 30:70, 50:90] = 1000
+    volume = ImageVolume(
+        array, spacing=(0.5, 0.5, 1.0), origin=(-30.0, -40.0, 10.0), modality="CT", units="HU"
+    )
+    coarse = block_average(volume, 20**3)
+    assert coarse.array.dtype == np.float32 and coarse.array.size <= 2 * 20**3
+    assert coarse.array.size < array.size / 20
+
+    def centre_mm(v):
+        k, j, i = np.argwhere(v.array > 500).mean(axis=0)
+        return (v.affine @ np.array([i, j, k, 1.0]))[:3]
+
+    step = max(coarse.spacing)
+    np.testing.assert_allclose(centre_mm(coarse), centre_mm(volume), atol=step / 2)
+    assert block_average(coarse, 20**3) is coarse  # small enough already: unchanged

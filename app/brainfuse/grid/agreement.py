@@ -72,6 +72,31 @@ class Agreement:
         )
 
 
+def block_average(volume: ImageVolume, max_voxels: int) -> ImageVolume:
+    """Average blocks of voxels (an integer factor per axis) so ``volume`` holds ≲ ``max_voxels``.
+
+    Done slab by slab in float32 on the stored voxels, so a 512 x 512 x 300 volume never has a
+    whole float copy (a registration's working images are this small anyway). The geometry
+    follows: spacing times the factor, the origin at the first block's centre.
+    """
+    z, y, x = volume.shape
+    side = (float(np.prod(np.multiply(volume.shape, volume.spacing[::-1]))) / max_voxels) ** (1 / 3)
+    fx, fy, fz = (
+        max(1, min(round(side / s), n // 8 or 1))
+        for s, n in zip(volume.spacing, (x, y, z), strict=True)
+    )
+    if fx == fy == fz == 1:
+        return volume
+    nz, ny, nx = z // fz, y // fy, x // fx
+    out = np.empty((nz, ny, nx), np.float32)
+    for k in range(nz):
+        slab = np.asarray(volume.array[k * fz : (k + 1) * fz, : ny * fy, : nx * fx], np.float32)
+        out[k] = slab.reshape(fz, ny, fy, nx, fx).mean(axis=(0, 2, 4))
+    origin = volume.affine @ np.array([(fx - 1) / 2, (fy - 1) / 2, (fz - 1) / 2, 1.0])
+    spacing = (volume.spacing[0] * fx, volume.spacing[1] * fy, volume.spacing[2] * fz)
+    return volume.with_array(out, spacing=spacing, origin=tuple(float(v) for v in origin[:3]))
+
+
 def check_agreement(
     reference: ImageVolume,
     moving: ImageVolume,
@@ -96,12 +121,12 @@ def check_agreement(
         None when the estimate cannot be made (a single slice, uniform images): nothing is
         claimed either way.
     """
-    if reference.is_2d or moving.is_2d:
+    if reference.is_2d or moving.is_2d or reference.is_rgb or moving.is_rgb:
         return None
     try:
         estimate = register_rigid(
-            reference,
-            moving,
+            block_average(reference, max_voxels),
+            block_average(moving, max_voxels),
             cancel=cancel,
             shrink_factors=(2, 1),
             smoothing_sigmas=(1.0, 0.0),
