@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import brainfuse
-from brainfuse._version import __version__
+from brainfuse._runtime.version import __version__
 from brainfuse.cli import main
 from brainfuse.export.provenance import make_provenance
 
@@ -17,7 +17,7 @@ def test_pyproject_reads_the_version_from_the_one_module():
     assert "version" not in project["project"]
     assert "version" in project["project"]["dynamic"]
     attr = project["tool"]["setuptools"]["dynamic"]["version"]["attr"]
-    assert attr == "brainfuse._version.__version__"
+    assert attr == "brainfuse._runtime.version.__version__"
 
 
 def test_version_is_a_release_number_and_the_package_says_it():

@@ -12,6 +12,6 @@ collector): the entry points that need such settings apply them themselves
 (:func:`brainfuse.cli.main`, :func:`brainfuse.gui.app.application`).
 """
 
-from brainfuse._version import __version__
+from brainfuse._runtime.version import __version__
 
 __all__ = ["__version__"]
