@@ -184,3 +184,36 @@ def test_soft_map_is_stored_in_16_bits_and_the_fused_slices_are_its_composition(
     assert np.abs(own.soft_map - fusion.soft_map).max() <= 2.5e-4
     assert np.abs(own.fused - fusion.fused).max() <= 2.5e-4
     assert np.array_equal(own.decision_map, fusion.decision_map)
+
+
+def test_a_fusion_that_only_writes_composes_the_same_fused_volume_when_read(fuser, tmp_path):
+    """``store_fused=False`` keeps no fused array; every read gives the stored fusion's numbers."""
+    from brainfuse.export import write_nifti
+    from brainfuse.pipeline import PairFusion
+    from brainfuse.pipeline.composed import ComposedVolume
+
+    ct, mri = _pair((4, 40, 48))
+    prepared = prepare(align(ct, mri, register="none"))
+    stored, lazy = PairFusion(prepared, fuser), PairFusion(prepared, fuser, store_fused=False)
+    list(stored.steps())
+    list(lazy.steps())
+    assert isinstance(lazy.fused, ComposedVolume)
+    np.testing.assert_array_equal(lazy.soft_map, stored.soft_map)
+    np.testing.assert_array_equal(np.asarray(lazy.fused), stored.fused)
+    np.testing.assert_array_equal(lazy.fused[2], stored.fused[2])
+    np.testing.assert_array_equal(lazy.fused[1:3], stored.fused[1:3])
+    np.testing.assert_array_equal(lazy.fused[[3, 0]], stored.fused[[3, 0]])
+    np.testing.assert_array_equal(np.stack(list(lazy.fused)), stored.fused)
+    result = lazy.result()
+    assert result.fused.array is lazy.fused  # the result's volume is not made whole
+    assert result.fused.shape == (4, 40, 48) and result.fused.n_slices == 4
+    written = [write_nifti(r.fused, tmp_path / f"{n}.nii") for n, r in
+               (("lazy", result), ("stored", stored.result()))]  # fmt: skip
+    assert written[0].read_bytes() == written[1].read_bytes()
+
+
+def test_a_composed_volume_needs_one_grid():
+    from brainfuse.pipeline.composed import ComposedVolume
+
+    with pytest.raises(ValueError, match="one"):
+        ComposedVolume(np.zeros((2, 4, 4), np.float16), np.zeros((2, 4, 4)), np.zeros((3, 4, 4)))

@@ -320,13 +320,13 @@ class Fuser:
             y, cb, cr = rgb_to_ycbcr(a) if rgb else (a, None, None)
             if self.method == "cnn":
                 d1, d2 = (y, b) if decide is None else (decide[0][idx], decide[1][idx])
-                prior = None if bone is None or rgb else np.asarray(bone[idx], bool)
                 empty = None if nodata is None else np.asarray(nodata[idx], bool)
                 if neighbours is None:
+                    prior = None if bone is None or rgb else np.asarray(bone[idx], bool)
                     dm, soft, act = self._decide(d1, d2, prior, timings, empty)
-                else:
+                else:  # the batch's bone prior is read there, once
                     pick = Picker(image1, image2, decide, rgb, idx, d1, d2)
-                    stack = None if prior is None else bone
+                    stack = None if rgb else bone
                     dm, soft, act = self._decide_in_volume(
                         idx, pick, stack, neighbours, timings, empty
                     )

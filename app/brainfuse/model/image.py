@@ -157,8 +157,13 @@ class ImageVolume:
     stored_orientation: str = ""
 
     def __post_init__(self) -> None:
-        """Normalise the fields' types and check the array's rank."""
-        self.array = np.asarray(self.array)
+        """Normalise the fields' types and check the array's rank.
+
+        An array computed slice by slice when read (one whose ``computed_on_read`` is true,
+        such as the pipeline's composed fused volume) is kept as it is, not made whole.
+        """
+        if not getattr(self.array, "computed_on_read", False):
+            self.array = np.asarray(self.array)
         expected = 4 if self.is_rgb else 3
         if self.array.ndim != expected:
             raise ValueError(

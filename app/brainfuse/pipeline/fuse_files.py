@@ -187,7 +187,8 @@ def _fuse(job: FuseJob, volumes: list, progress, fuser: Fuser | None) -> tuple[P
         prepared = prepare(
             aligned, job.ct_window, job.mr_window, lazy=True, allow_different_patients=allow
         )
-        fusion = PairFusion(prepared, fuser)
+        # the fused volume composed from the stored weight when written (4 B a voxel less)
+        fusion = PairFusion(prepared, fuser, store_fused=False)
         identity = prepared.identity
         relation = identity.relation() if identity is not None else None
         line = report_text(alignment_report(aligned, relation))
