@@ -122,8 +122,8 @@ def test_regions_found_during_encoding_give_the_same_maps():
     ring = np.abs(np.hypot(yy - 48, xx - 48) - 36) < 4  # a skull ring
     ct[ring] = 1.0
     fuser = Fuser("cnn", threads=2)
-    a1, a2 = fuser.activity(ct[None], mr[None])
     s = fuser.settings
+    a1, a2 = fuser.activity(ct[None], mr[None], stages=s.encoder_stages("anatomy"))
     regions = anatomy_regions(ring, ct, mr, s)
     assert regions.brain[48, 48] and not regions.brain[ring].any()
     assert regions.from_ct[ring].all() and regions.edges1 is not None
