@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from brainfuse._runtime.threads import workers_now
 from brainfuse.errors import BrainFuseError, CancelledError
 from brainfuse.fusion.activity import (
     box_sum,
@@ -385,9 +386,11 @@ class Fuser:
 
         n = a.shape[0]
         stacked = np.concatenate([a, b])
-        # CPU: one image per task (fusion/parallel.py); a GPU or one thread: the whole batch
-        items = [im[None] for im in stacked] if self.workers > 1 else [stacked]
-        gather = submit_images(one_batch, items, self.workers)
+        # CPU: one image per task on the threads free now (fusion/parallel.py); a GPU or one
+        # thread: the whole batch, here
+        workers = workers_now(self.workers)
+        items = [im[None] for im in stacked] if workers > 1 else [stacked]
+        gather = submit_images(one_batch, items, workers)
 
         def result() -> tuple[np.ndarray, np.ndarray]:
             s = np.concatenate(gather())
