@@ -38,7 +38,7 @@ from scipy import ndimage
 from brainfuse import metrics
 from brainfuse.fusion import DetailBlend, Fuser, FusionSettings
 from brainfuse.fusion.activity import box_sum, gradient_energy
-from brainfuse.fusion.anatomy import slice_maps
+from brainfuse.fusion.anatomy import rule_that_runs, slice_maps
 from brainfuse.fusion.decision import guided_filter, hard_map
 from brainfuse.fusion.fuser import METHODS
 from brainfuse.fusion.settings import AnatomyRule
@@ -130,6 +130,13 @@ CONFIGS: dict[str, Variant] = {
     ),
     "anatomy: inner-table rim 3 px": Variant({"anatomy": AnatomyRule(inner_table=3.0)}),
     "anatomy: float32 encoder": Variant(source="deep-float32"),
+    "anatomy: encoder's first stage (16 maps)": Variant({"anatomy": AnatomyRule(encoder_stages=1)}),
+    "anatomy: encoder's first 3 stages (48 maps)": Variant(
+        {"anatomy": AnatomyRule(encoder_stages=3)}
+    ),
+    "anatomy: all 4 encoder stages (64 maps, as sesf)": Variant(
+        {"anatomy": AnatomyRule(encoder_stages=4)}
+    ),
     "anatomy: k 5": Variant({"window": 5}),
     "anatomy: k 7": Variant({"window": 7}),
     "rule sesf (k 6)": Variant({"rule": "sesf"}),
@@ -191,12 +198,14 @@ def score(fused01, a, b) -> dict:
     }
 
 
-def energies(fusers: dict[str, Fuser], a: np.ndarray, b: np.ndarray, source: str):
-    """Un-summed (k = 1) activity energies of one pair, deep or raw-pixel."""
+def energies(
+    fusers: dict[str, Fuser], a: np.ndarray, b: np.ndarray, source: str, stages: int | None
+):
+    """Un-summed (k = 1) activity energies of one pair, deep (first ``stages``) or raw-pixel."""
     if source == "pixels":
         e = gradient_energy(torch.from_numpy(np.stack([a, b])[:, None]))
         return e[:1].numpy(), e[1:].numpy()
-    return fusers[source].activity(a[None], b[None])
+    return fusers[source].activity(a[None], b[None], stages=stages)
 
 
 def run(
@@ -218,9 +227,11 @@ def run(
         cache = {}
         for name, variant in configs.items():
             settings = base.with_(**variant.changes)
-            if variant.source not in cache:
-                cache[variant.source] = energies(energy, a, b, variant.source)
-            e1, e2 = cache[variant.source]
+            stages = settings.encoder_stages(rule_that_runs(settings, True))
+            key = (variant.source, stages)
+            if key not in cache:
+                cache[key] = energies(energy, a, b, variant.source, stages)
+            e1, e2 = cache[key]
             a1 = box_sum(torch.from_numpy(e1), settings.window)[0].numpy()
             a2 = box_sum(torch.from_numpy(e2), settings.window)[0].numpy()
             if variant.refine is not None:  # research refinements of the sesf map

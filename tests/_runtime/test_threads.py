@@ -41,3 +41,26 @@ def test_the_command_sets_passive_wait_before_torch_and_shows_it_with_the_device
     assert _policy_in_child("ACTIVE", False) == "ACTIVE | CPU (2 threads, one image each)"
     # too late once torch is loaded: nothing is set
     assert _policy_in_child(None, True) == "None | CPU (2 threads, one image each)"
+
+
+def test_workers_for_a_batch_leave_the_cores_other_threads_hold(monkeypatch):
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    assert threads.workers_now(2, others=0) == 2  # quiet: both
+    assert threads.workers_now(2, others=1) == 1  # one core taken: the calling thread alone
+    assert threads.workers_now(2, others=5) == 1
+    assert threads.workers_now(1, others=0) == 1  # a GPU or --threads 1 stays as it is
+    monkeypatch.setattr(threads, "usable_cores", lambda: 8)
+    assert threads.workers_now(4, others=5) == 3
+    monkeypatch.setattr(threads, "runnable_elsewhere", lambda: None)  # not Linux: unknown
+    assert threads.workers_now(4) == 4
+
+
+def test_a_busy_process_counts_as_runnable_elsewhere():
+    if not sys.platform.startswith("linux"):
+        assert threads.runnable_elsewhere() is None
+        return
+    from brainfuse.bench.contention import busy_processes
+
+    with busy_processes(1) as busy:  # a spin loop: runnable every moment it lives
+        assert busy.pids
+        assert (threads.runnable_elsewhere() or 0) >= 1

@@ -71,6 +71,36 @@ def test_tiled_equals_untiled():
     assert np.array_equal(tiled.decision_map, whole.decision_map)
 
 
+def test_tiled_equals_untiled_with_fewer_stages():
+    a, b = textured((100, 90), 1), textured((100, 90), 2)
+    exact = FusionSettings(precision="float32")
+    whole = Fuser(device="cpu", threads=1, tile=None, settings=exact)
+    tiled = Fuser(device="cpu", threads=1, tile=40, settings=exact)
+    for x, y in zip(
+        whole.activity(a[None], b[None], stages=2),
+        tiled.activity(a[None], b[None], stages=2),
+        strict=True,
+    ):
+        np.testing.assert_allclose(y, x, rtol=1e-5, atol=1e-5 * float(x.max()))
+
+
+def test_each_rule_compares_the_encoder_stages_its_settings_name(sharp_left_right):
+    a, b = sharp_left_right
+    bone = a > 0.9
+    settings = FusionSettings(precision="float32")
+    fuser = Fuser(device="cpu", threads=1, keep_activity=True, settings=settings)
+    assert settings.encoder_stages("anatomy") == settings.anatomy.encoder_stages == 2
+    assert settings.encoder_stages("sesf") is None
+    anatomy = fuser.fuse(a, b, bone=bone)
+    sesf = fuser.fuse(a, b)  # no bone prior: the sesf rule, every stage
+    assert anatomy.rule == "anatomy" and sesf.rule == "sesf"
+    for got, want in zip(anatomy.activity, fuser.activity(a[None], b[None], stages=2), strict=True):
+        np.testing.assert_allclose(got, want[0], rtol=1e-6)
+    for got, want in zip(sesf.activity, fuser.activity(a[None], b[None]), strict=True):
+        np.testing.assert_allclose(got, want[0], rtol=1e-6)
+    assert not np.allclose(anatomy.activity[0], sesf.activity[0])
+
+
 def test_volume_batches_slices_with_progress_and_matches_slices(fuser):
     a = np.stack([textured((48, 48), s) for s in range(3)])
     b = np.stack([textured((48, 48), s + 10) for s in range(3)])
@@ -155,7 +185,10 @@ def test_settings_are_frozen_validated_and_change_the_fusion(sharp_left_right):
     with pytest.raises(FrozenInstanceError):
         s.window = 7  # type: ignore[misc]
     bads = ({"window": 0}, {"refine": "guided"}, {"min_area": 1.5}, {"cv_radius": -1})
-    for bad in (*bads, {"rule": "bones"}, {"background": 300.0}):
+    from brainfuse.fusion.settings import AnatomyRule
+
+    nostage = {"anatomy": AnatomyRule(encoder_stages=0)}
+    for bad in (*bads, {"rule": "bones"}, {"background": 300.0}, nostage):
         with pytest.raises(BrainFuseError):
             s.with_(**bad)
     assert s.with_(window=11).window == 11 and s.window == 6 and s.rule == "anatomy"

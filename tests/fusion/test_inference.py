@@ -44,6 +44,19 @@ def test_energy_with_given_gates_equals_module(encoder):
     assert torch.allclose(got, ref, rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
 
 
+@pytest.mark.parametrize("stages", [1, 2, 3])
+def test_energy_of_the_first_stages_is_that_of_their_feature_maps(encoder, stages):
+    # the deep features are the stages' 16 maps each, concatenated: the first stages' energy
+    # is the energy of the first 16 * stages maps, and no later convolution changes it
+    x = _images((2, 1, 50, 60))
+    with torch.inference_mode():
+        ref = gradient_energy(encoder(x)[:, : 16 * stages])
+        got = EnergyEncoder(encoder)(x, stages=stages)
+        every = EnergyEncoder(encoder)(x)
+    assert torch.allclose(got, ref, rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
+    assert float((every - got).min()) >= 0 and float((every - got).max()) > 0
+
+
 def test_energy_of_each_image_does_not_depend_on_its_batch(encoder, monkeypatch):
     x = _images((3, 1, 40, 40))
     energy = EnergyEncoder(encoder)

@@ -122,8 +122,8 @@ def test_regions_found_during_encoding_give_the_same_maps():
     ring = np.abs(np.hypot(yy - 48, xx - 48) - 36) < 4  # a skull ring
     ct[ring] = 1.0
     fuser = Fuser("cnn", threads=2)
-    a1, a2 = fuser.activity(ct[None], mr[None])
     s = fuser.settings
+    a1, a2 = fuser.activity(ct[None], mr[None], stages=s.encoder_stages("anatomy"))
     regions = anatomy_regions(ring, ct, mr, s)
     assert regions.brain[48, 48] and not regions.brain[ring].any()
     assert regions.from_ct[ring].all() and regions.edges1 is not None
@@ -133,3 +133,27 @@ def test_regions_found_during_encoding_give_the_same_maps():
         np.testing.assert_array_equal(x, y)
     fused = fuser.fuse(ct, mr, bone=ring)  # the fuser finds the regions while encoding
     np.testing.assert_array_equal(fused.decision_map, before[0])
+
+
+def test_a_batch_beside_busy_threads_is_encoded_by_the_calling_thread(monkeypatch):
+    from brainfuse._runtime import threads
+    from brainfuse.fusion import fuser as fuser_module
+
+    ct, mr = textured((64, 64), seed=3), textured((64, 64), seed=4)
+    fuser = Fuser("cnn", threads=2)
+    seen = []
+    real = fuser_module.submit_images
+
+    def spy(func, items, workers):
+        seen.append((len(items), workers))
+        return real(func, items, workers)
+
+    monkeypatch.setattr(fuser_module, "submit_images", spy)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "runnable_elsewhere", lambda: 0)
+    quiet = fuser.fuse(ct, mr)
+    monkeypatch.setattr(threads, "runnable_elsewhere", lambda: 1)
+    busy = fuser.fuse(ct, mr)
+    assert seen == [(2, 2), (1, 1)]  # one image per worker; then the whole batch here
+    np.testing.assert_array_equal(busy.decision_map, quiet.decision_map)
+    np.testing.assert_allclose(busy.fused, quiet.fused, atol=1e-6)

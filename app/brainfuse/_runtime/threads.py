@@ -16,7 +16,13 @@ image each, :mod:`brainfuse.fusion.parallel`), but training and any other torch 
   this process may run on (``sched_getaffinity``) minus those the 1-minute load average
   says are taken, plus one (a thread may share a core: under CFS more threads get a larger
   share, and with passive waits a descheduled thread costs its partners little), at least
-  1, at most 8.
+  1, at most 8. That is the most the fusion uses: before each batch of images
+  :func:`workers_now` takes fewer when other threads are runnable at that moment (the
+  kernel's count, not the 1-minute average, which lags a busy process by a minute). Beside
+  one busy process on two cores, two encoder threads and the calling thread shared the
+  cores with it and a 256 x 256 pair took 1.35x its quiet time; the calling thread alone,
+  on the core left free, took 1.02x its own (slower) quiet time and less than the two
+  threads did (``models/MODEL_CARD.md``).
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ __all__ = [
     "choose_threads",
     "describe_threads",
     "prefer_passive_wait",
+    "runnable_elsewhere",
     "usable_cores",
+    "workers_now",
 ]
 
 WAIT_ENV = "OMP_WAIT_POLICY"
@@ -94,6 +102,45 @@ def choose_threads(requested: int | None = None, *, load: float | None = None) -
     cores = usable_cores()
     busy = _load() if load is None else max(float(load), 0.0)
     return max(1, min(cores - int(busy) + 1, cores, MAX_THREADS))
+
+
+def runnable_elsewhere() -> int | None:
+    """Count the threads runnable on this machine right now besides the caller.
+
+    Linux: the kernel's count of runnable scheduling entities (``/proc/loadavg``, fourth
+    field, the number before the slash), which includes the calling thread; None where it
+    cannot be read (other systems).
+    """
+    try:
+        with open("/proc/loadavg") as fh:
+            running = int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(running - 1, 0)
+
+
+def workers_now(most: int, *, others: int | None = None) -> int:
+    """Choose the encoder threads for the next batch: ``most``, fewer while others run.
+
+    Parameters
+    ----------
+    most : int
+        The fuser's worker threads (:func:`choose_threads`).
+    others : int or None
+        Threads runnable elsewhere; default :func:`runnable_elsewhere` (None there: unknown,
+        ``most`` is used).
+
+    Returns
+    -------
+    int
+        ``usable_cores() - others`` clipped to ``[1, most]``; ``most`` when it is 1 or less.
+    """
+    if most <= 1:
+        return max(most, 1)
+    busy = runnable_elsewhere() if others is None else max(int(others), 0)
+    if busy is None:
+        return most
+    return max(1, min(most, usable_cores() - busy))
 
 
 def describe_threads(n: int, *, per_image: bool = True) -> str:

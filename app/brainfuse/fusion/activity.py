@@ -96,8 +96,9 @@ def deep_gradient_energy(
     *,
     tile: int | None = None,
     energy: EnergyEncoder | None = None,
+    stages: int | None = None,
 ) -> torch.Tensor:
-    """Channel-summed gradient energy of the encoder's 64 deep feature maps.
+    """Channel-summed gradient energy of the encoder's deep feature maps.
 
     Parameters
     ----------
@@ -108,6 +109,8 @@ def deep_gradient_energy(
         the slice is larger; ``None`` encodes it whole.
     energy : EnergyEncoder or None
         The encoder's inference form (same numbers, faster); built here when None.
+    stages : int or None
+        Sum the feature maps of the first ``stages`` stages only (16 each); None: all 64.
 
     Returns
     -------
@@ -117,12 +120,13 @@ def deep_gradient_energy(
         energy = EnergyEncoder(encoder).to(x.device)
     _, _, h, w = x.shape
     if tile is None or (h <= tile and w <= tile):
-        return energy(x)
+        return energy(x, stages=stages)
     rows = _tiles(h, tile, TILE_MARGIN)
     cols = _tiles(w, tile, TILE_MARGIN)
     # Global cSE pooling, stage by stage, summed over the tile cores.
     gates: list[torch.Tensor] = []
-    for stage in range(encoder.n_stages):
+    n_stages = encoder.n_stages if stages is None else max(1, min(stages, encoder.n_stages))
+    for stage in range(n_stages):
         total: torch.Tensor | None = None
         for r0, r1, rc0, rc1 in rows:
             for c0, c1, cc0, cc1 in cols:
@@ -134,7 +138,7 @@ def deep_gradient_energy(
     out = torch.empty((x.shape[0], h, w), dtype=x.dtype, device=x.device)
     for r0, r1, rc0, rc1 in rows:
         for c0, c1, cc0, cc1 in cols:
-            e = energy(x[:, :, r0:r1, c0:c1], se_scales=gates)
+            e = energy(x[:, :, r0:r1, c0:c1], se_scales=gates, stages=n_stages)
             out[:, rc0:rc1, cc0:cc1] = e[:, rc0 - r0 : rc1 - r0, cc0 - c0 : cc1 - c0]
     return out
 

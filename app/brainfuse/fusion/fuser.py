@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from brainfuse._runtime.threads import workers_now
 from brainfuse.errors import BrainFuseError, CancelledError
 from brainfuse.fusion.activity import (
     box_sum,
@@ -351,16 +352,19 @@ class Fuser:
         """
         return max(1, min(self.batch, BATCH_BYTES // max(height * width * BYTES_PER_PIXEL, 1)))
 
-    def activity(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def activity(
+        self, a: np.ndarray, b: np.ndarray, *, stages: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Box-summed deep spatial-frequency activity of two (N, H, W) stacks.
 
         Computed at the encoder's size (``settings.encoder_size``, :func:`encoder_factor`)
-        and brought back to the slices' own size.
+        and brought back to the slices' own size, from the first ``stages`` encoder stages
+        (None: all; a fusion uses :meth:`FusionSettings.encoder_stages` of its rule).
         """
-        return self.submit_activity(a, b)()
+        return self.submit_activity(a, b, stages=stages)()
 
     def submit_activity(
-        self, a: np.ndarray, b: np.ndarray
+        self, a: np.ndarray, b: np.ndarray, *, stages: int | None = None
     ) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
         """Start :meth:`activity` on the worker threads; return the function that waits for it.
 
@@ -376,14 +380,17 @@ class Fuser:
 
         def one_batch(images: np.ndarray) -> np.ndarray:
             x = to_encoder_grid(torch.from_numpy(images).to(device), factor)[:, None]
-            e = box_sum(deep_gradient_energy(encoder, x, tile=tile, energy=energy), k)
+            e = deep_gradient_energy(encoder, x, tile=tile, energy=energy, stages=stages)
+            e = box_sum(e, k)
             return from_encoder_grid(e, factor, images.shape[1:]).cpu().numpy()
 
         n = a.shape[0]
         stacked = np.concatenate([a, b])
-        # CPU: one image per task (fusion/parallel.py); a GPU or one thread: the whole batch
-        items = [im[None] for im in stacked] if self.workers > 1 else [stacked]
-        gather = submit_images(one_batch, items, self.workers)
+        # CPU: one image per task on the threads free now (fusion/parallel.py); a GPU or one
+        # thread: the whole batch, here
+        workers = workers_now(self.workers)
+        items = [im[None] for im in stacked] if workers > 1 else [stacked]
+        gather = submit_images(one_batch, items, workers)
 
         def result() -> tuple[np.ndarray, np.ndarray]:
             s = np.concatenate(gather())
@@ -394,10 +401,16 @@ class Fuser:
     # ------------------------------------------------------------------ internals
     def _decide(self, a, b, bone, timings, nodata=None):
         t = time.perf_counter()
-        gather = self.submit_activity(np.ascontiguousarray(a), np.ascontiguousarray(b))
+        rule = rule_that_runs(self.settings, bone is not None)
+        gather = self.submit_activity(
+            np.ascontiguousarray(a),
+            np.ascontiguousarray(b),
+            stages=self.settings.encoder_stages(rule),
+        )
         # while the workers encode: the anatomy rule's regions, which need no activity
         regions = [None] * a.shape[0]
-        if bone is not None and rule_that_runs(self.settings, True) == "anatomy":
+        if rule == "anatomy":
+            assert bone is not None  # the anatomy rule runs only with a bone prior
             regions = [
                 anatomy_regions(bone[i], a[i], b[i], self.settings) for i in range(a.shape[0])
             ]
@@ -431,7 +444,9 @@ class Fuser:
         """
         t = time.perf_counter()
         n = len(idx)
-        wanted = bones is not None and rule_that_runs(self.settings, True) == "anatomy"
+        rule = rule_that_runs(self.settings, bones is not None)
+        wanted = rule == "anatomy"
+        stages = self.settings.encoder_stages(rule)
         bone = None if bones is None else np.asarray(bones[idx], bool)
         here = {k: i for i, k in enumerate(idx)}
 
@@ -450,7 +465,7 @@ class Fuser:
         step = self.batch_for(*pick.d2.shape[-2:])
         for c0 in range(0, len(missing), step):
             js = missing[c0 : c0 + step]
-            gather = self.submit_activity(*pick(js))
+            gather = self.submit_activity(*pick(js), stages=stages)
             if wanted and c0 == 0:
                 find_regions()
             a1, a2 = gather()

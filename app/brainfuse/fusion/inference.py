@@ -132,13 +132,18 @@ class EnergyEncoder:
         return self
 
     def __call__(
-        self, x: torch.Tensor, se_scales: list[torch.Tensor] | None = None
+        self,
+        x: torch.Tensor,
+        se_scales: list[torch.Tensor] | None = None,
+        stages: int | None = None,
     ) -> torch.Tensor:
         """Energy ``(N, H, W)`` of images ``x`` ``(N, 1, H, W)`` in [0, 1].
 
         ``se_scales`` (one ``(N, C)`` gate tensor per stage) replaces the cSE's own global
-        pooling, as in :meth:`Encoder.forward`. Large batches are split so that one
-        stage's feature maps stay below :data:`_CHUNK_BYTES`.
+        pooling, as in :meth:`Encoder.forward`. ``stages`` sums the energy of the first
+        ``stages`` stages only (their 16 feature maps each) and runs no later convolution;
+        None: all. Large batches are split so that one stage's feature maps stay below
+        :data:`_CHUNK_BYTES`.
         """
         n, _, h, w = x.shape
         per_image = self.width * h * w * x.element_size()
@@ -149,6 +154,7 @@ class EnergyEncoder:
                     self(
                         x[i : i + step],
                         None if se_scales is None else [g[i : i + step] for g in se_scales],
+                        stages,
                     )
                     for i in range(0, n, step)
                 ]
@@ -156,16 +162,17 @@ class EnergyEncoder:
         energy = torch.zeros((n, h, w), dtype=x.dtype, device=x.device)
         x = x.reshape(n, 1, h, w)
         x = torch.cat([x, torch.zeros_like(x)], dim=1).contiguous(memory_format=_CL)
-        pre: list[torch.Tensor | None] = [None] * self.n_stages
+        n_stages = self.n_stages if stages is None else max(1, min(stages, self.n_stages))
+        pre: list[torch.Tensor | None] = [None] * n_stages
         wt, bias = self.weights[0][0]
         pre[0] = functional.conv2d(x, wt, bias, padding=1)
-        for s in range(self.n_stages):
+        for s in range(n_stages):
             stage_in = pre[s]
             assert stage_in is not None  # stage 0 from the image, stage s from stages < s
             y = self._finish(stage_in, s, None if se_scales is None else se_scales[s])
             _add_gradient_energy(energy, y)
-            y_in = y.to(torch.bfloat16) if self.bfloat16 and s + 1 < self.n_stages else y
-            for k in range(s + 1, self.n_stages):
+            y_in = y.to(torch.bfloat16) if self.bfloat16 and s + 1 < n_stages else y
+            for k in range(s + 1, n_stages):
                 wt, bias = self.weights[k][s]
                 if self.bfloat16:  # bfloat16 products, float32 sums and everything else
                     part = functional.conv2d(y_in, wt, None, padding=1).float()
