@@ -73,3 +73,19 @@ def test_block_average_keeps_the_geometry_and_no_whole_float_copy():
     step = max(coarse.spacing)
     np.testing.assert_allclose(centre_mm(coarse), centre_mm(volume), atol=step / 2)
     assert block_average(coarse, 20**3) is coarse  # small enough already: unchanged
+
+
+def test_block_average_is_the_mean_of_each_block():
+    """Each coarse voxel is the mean of its block (float32 rounding), whatever the factors."""
+    from brainfuse.grid.agreement import block_average
+
+    rng = np.random.default_rng(5)
+    arr = rng.integers(-1000, 2000, (30, 52, 45)).astype(np.int16)
+    vol = ImageVolume(arr, spacing=(0.5, 0.7, 1.5))
+    coarse = block_average(vol, 6**3)
+    fx, fy, fz = (round(c / s) for c, s in zip(coarse.spacing, vol.spacing, strict=True))
+    assert (fx, fy, fz) != (1, 1, 1)
+    nz, ny, nx = coarse.shape
+    blocks = arr[: nz * fz, : ny * fy, : nx * fx].astype(np.float64)
+    expected = blocks.reshape(nz, fz, ny, fy, nx, fx).mean(axis=(1, 3, 5))
+    np.testing.assert_allclose(coarse.array, expected, rtol=1e-6, atol=1e-3)

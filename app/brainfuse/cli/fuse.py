@@ -67,9 +67,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``brainfuse fuse``; return the exit status."""
+    from brainfuse._runtime.heap import one_malloc_arena
     from brainfuse._runtime.progress import JobProgress
     from brainfuse.pipeline.fuse_files import JOB_STAGES, FuseJob, fuse_files
 
+    one_malloc_arena()  # before the fuser's threads allocate: what they free can go back
     job = JobProgress(JOB_STAGES)
     try:
         outcome = fuse_files(FuseJob.from_args(args), job)

@@ -7,7 +7,7 @@ voxels follow slab by slab in NIfTI's on-disk order (``x`` fastest, then ``y``, 
 the bytes of a C-ordered ``(z, y, x)`` slab), so the file is the one nibabel writes, byte for
 byte, for uncompressed ``.nii``.
 
-For ``.nii.gz`` the slabs are deflated independently on worker threads (zlib and the
+For ``.nii.gz`` the slabs are deflated (:data:`GZIP_STRATEGY`) independently on worker threads (zlib and the
 composition release the GIL) and joined into one gzip member as pigz does: each slab's raw
 deflate stream ends in a sync flush, the last one finishes the stream, and the CRC-32 and size
 of the whole are written after it. The file decompresses to the same bytes as ``.nii``; its
@@ -33,6 +33,10 @@ __all__ = ["SLAB_BYTES", "can_stream", "stream_nifti"]
 
 #: Uncompressed bytes per slab at most (whole slices; at least one slice).
 SLAB_BYTES = 2 << 20
+#: Deflate strategy: run-length matches only. On a fused float32 volume (300 x 512 x 512) it
+#: deflates 2.5x faster than the default strategy at level 1 for a file 4 % larger (0.667 of
+#: the raw bytes against 0.641).
+GZIP_STRATEGY = zlib.Z_RLE
 #: Fixed gzip member header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00" + b"\x00\x00\x00\x00" + b"\x00\xff"
 
@@ -128,7 +132,7 @@ def stream_nifti(
         return
 
     def deflated(payload: Any, last: bool) -> tuple[tuple[bytes, bytes], int, int]:
-        comp = zlib.compressobj(gzip_level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        comp = zlib.compressobj(gzip_level, zlib.DEFLATED, -zlib.MAX_WBITS, 8, GZIP_STRATEGY)
         body = comp.compress(payload), comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
         return body, zlib.crc32(payload), memoryview(payload).nbytes
 
