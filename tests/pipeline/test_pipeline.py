@@ -217,3 +217,26 @@ def test_a_composed_volume_needs_one_grid():
 
     with pytest.raises(ValueError, match="one"):
         ComposedVolume(np.zeros((2, 4, 4), np.float16), np.zeros((2, 4, 4)), np.zeros((3, 4, 4)))
+
+
+@pytest.mark.parametrize("mr_window", [None, (300.0, 400.0)])
+def test_a_default_mr_window_computed_before_is_the_one_prepare_uses(mr_window, monkeypatch):
+    """The window passes the MRI's default it counted to show the MRI: same pair, no recount."""
+    from brainfuse.model import intensity
+
+    ct, mri = _pair((3, 40, 48))
+    aligned = align(ct, mri, register="none")
+    default = intensity.default_window(aligned.mri)
+    assert default.kind == "percentile"  # a 16-bit MRI: its window is counted
+    own = prepare(aligned, None, mr_window)
+
+    def no_recount(*_args, **_kwargs):
+        raise AssertionError("the MRI's default window was counted again")
+
+    monkeypatch.setattr(intensity, "mr_auto_window", no_recount)
+    given = prepare(aligned, None, mr_window, mr_default=default)
+    assert given.windows == own.windows
+    np.testing.assert_array_equal(np.asarray(given.mri01), np.asarray(own.mri01))
+    assert (given.decide is None) == (own.decide is None) == (mr_window is None)
+    if own.decide is not None and given.decide is not None:
+        np.testing.assert_array_equal(np.asarray(given.decide[1]), np.asarray(own.decide[1]))

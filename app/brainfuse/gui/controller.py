@@ -361,7 +361,12 @@ class Controller(QtCore.QObject):
         ct_window, mr_window = ws.fusion_windows()
         ws.invalidate_fusion()
         request = FusionRequest(
-            ws.alignment, ct_window, mr_window, ws.slice_index, self.patients_allowed
+            ws.alignment,
+            ct_window,
+            mr_window,
+            ws.slice_index,
+            self.patients_allowed,
+            mr_default=ws.mr_auto_window,
         )
         self.runner.start(
             "fuse",

@@ -92,7 +92,8 @@ def align_task(
 class FusionRequest:
     """What to fuse: the aligned pair, the windows (None: the source's default), slice first.
 
-    ``allow_different_patients``: the user confirmed fusing two patients' images.
+    ``allow_different_patients``: the user confirmed fusing two patients' images;
+    ``mr_default``: the MRI's default window, computed when the pair was aligned.
     """
 
     pair: AlignedPair
@@ -100,6 +101,7 @@ class FusionRequest:
     mr_window: WindowSpec
     first: int
     allow_different_patients: bool = False
+    mr_default: Window | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def fusion_task(
         request.ct_window,
         request.mr_window,
         allow_different_patients=request.allow_different_patients,
+        mr_default=request.mr_default,
     )
     fusion = PairFusion(prepared, get_fuser())
     yield 0.0, SliceDone(fusion)

@@ -160,6 +160,7 @@ def prepare(
     *,
     lazy: bool = True,
     allow_different_patients: bool = False,
+    mr_default: Window | None = None,
 ) -> PreparedPair:
     """Window an aligned pair to [0, 1], with its patient check (:func:`check_identity`).
 
@@ -174,6 +175,10 @@ def prepare(
         sources); False makes the whole arrays.
     allow_different_patients : bool
         The user's explicit override of a different-patients refusal.
+    mr_default : Window or None
+        The MRI's default window (:func:`~brainfuse.model.intensity.default_window` of
+        ``aligned.mri``) when the caller has it already (the window computes it to show the
+        MRI), so that its percentiles are not counted again; None computes it.
 
     Raises
     ------
@@ -184,12 +189,16 @@ def prepare(
         aligned.ct, aligned.mri, allow_different_patients=allow_different_patients
     )
     ct01, w_ct = to_unit(aligned.ct, ct_window, lazy=lazy)
-    mri01, w_mr = to_unit(aligned.mri, mr_window, lazy=lazy)
+    # the MRI through its default window: as the caller counted it, or counted here
+    if mr_default is not None:
+        mri_default = _through(aligned.mri, mr_default, lazy)
+    elif mr_window is None or not aligned.ct.is_rgb:
+        mri_default = to_unit(aligned.mri, lazy=lazy)
+    mri01, w_mr = mri_default if mr_window is None else to_unit(aligned.mri, mr_window, lazy=lazy)
     decide = None
     if not aligned.ct.is_rgb and (ct_window is not None or mr_window is not None):
         ct_fixed = ct01 if ct_window is None else to_unit(aligned.ct, lazy=lazy)[0]
-        mri_fixed = mri01 if mr_window is None else to_unit(aligned.mri, lazy=lazy)[0]
-        decide = (ct_fixed, mri_fixed)
+        decide = (ct_fixed, mri_default[0])
     return PreparedPair(
         ct=aligned.ct,
         mri=aligned.mri,
@@ -205,6 +214,14 @@ def prepare(
         identity=identity,
         nodata=volume_bone_mask(aligned.ct, lazy=lazy, what="nodata"),
     )
+
+
+def _through(
+    volume: ImageVolume, window: Window, lazy: bool
+) -> tuple[UnitVolume | np.ndarray, Window]:
+    """``to_unit(volume)`` when ``window`` is already known to be its default window."""
+    unit = UnitVolume(volume.array, window)
+    return (unit if lazy else np.asarray(unit)), window
 
 
 def slice_order(n: int, first: int | None = None) -> list[int]:

@@ -324,6 +324,11 @@ class Workspace(ReaderTools, WorkspaceViews):
 
     # ------------------------------------------------------------------ windows
     @property
+    def mr_auto_window(self) -> Window | None:
+        """The MRI's automatic window on the current grid (None before a pair is aligned)."""
+        return self._mr_auto
+
+    @property
     def mr_display_window(self) -> Window:
         """The MR window in use: the user's, or the automatic one."""
         return self.mr_window or self._mr_auto or Window(0.5, 1.0)
