@@ -463,16 +463,16 @@ class Fuser:
 
         missing = hood.missing_activity(idx)
         step = self.batch_for(*pick.d2.shape[-2:])
-        for c0 in range(0, len(missing), step):
-            js = missing[c0 : c0 + step]
-            gather = self.submit_activity(*pick(js), stages=stages)
-            if wanted and c0 == 0:
-                find_regions()
+        chunks = [missing[c0 : c0 + step] for c0 in range(0, len(missing), step)]
+        # every chunk queued on the workers before the regions are found here, so that the
+        # encoder never waits for them (the first slice of a volume needs 2 r + 1 slices)
+        gathers = [self.submit_activity(*pick(js), stages=stages) for js in chunks]
+        if wanted:
+            find_regions()
+        for js, gather in zip(chunks, gathers, strict=True):
             a1, a2 = gather()
             for i, j in enumerate(js):
                 hood.put_activity(j, a1[i], a2[i])
-        if wanted and not missing:
-            find_regions()
         t_enc = time.perf_counter() - t
         t = time.perf_counter()
         dm = np.empty((n, *pick.d2.shape[-2:]), np.uint8)
