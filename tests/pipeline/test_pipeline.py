@@ -240,3 +240,41 @@ def test_a_default_mr_window_computed_before_is_the_one_prepare_uses(mr_window, 
     assert (given.decide is None) == (own.decide is None) == (mr_window is None)
     if own.decide is not None and given.decide is not None:
         np.testing.assert_array_equal(np.asarray(given.decide[1]), np.asarray(own.decide[1]))
+
+
+def test_a_fusion_that_only_writes_holds_its_decision_map_as_bits(fuser, tmp_path):
+    """The hard map of ``store_fused=False`` reads as the stored fusion's, slice by slice."""
+    from brainfuse.export import write_nifti
+    from brainfuse.pipeline import PairFusion
+    from brainfuse.pipeline.composed import PackedMask
+
+    ct, mri = _pair((4, 40, 48))
+    prepared = prepare(align(ct, mri, register="none"))
+    stored, lazy = PairFusion(prepared, fuser), PairFusion(prepared, fuser, store_fused=False)
+    list(stored.steps())
+    list(lazy.steps())
+    assert isinstance(lazy.decision_map, PackedMask)
+    assert lazy.decision_map.bits.nbytes == 4 * 40 * 48 // 8
+    assert 0 < stored.decision_map.mean() < 1  # both sources chosen somewhere
+    np.testing.assert_array_equal(np.asarray(lazy.decision_map), stored.decision_map)
+    np.testing.assert_array_equal(lazy.decision_map[1], stored.decision_map[1])
+    result = lazy.result()
+    assert result.decision_map.array is lazy.decision_map
+    paths = [write_nifti(r.fused, tmp_path / f"{n}.nii.gz", array=r.decision_map.array)
+             for n, r in (("lazy", result), ("stored", stored.result()))]  # fmt: skip
+    import gzip
+
+    assert gzip.decompress(paths[0].read_bytes()) == gzip.decompress(paths[1].read_bytes())
+
+
+def test_a_packed_mask_takes_only_zeros_and_ones_on_its_plane():
+    from brainfuse.pipeline.composed import PackedMask
+
+    mask = PackedMask((2, 3, 5))
+    mask[1] = np.eye(3, 5, dtype=np.uint8)
+    np.testing.assert_array_equal(mask[1], np.eye(3, 5, dtype=np.uint8))
+    assert not mask[0].any() and mask[0].dtype == np.uint8
+    with pytest.raises(ValueError, match="0 and 1"):
+        mask[0] = np.full((3, 5), 2, np.uint8)
+    with pytest.raises(ValueError, match="plane"):
+        mask[0] = np.zeros((5, 3), np.uint8)

@@ -277,7 +277,7 @@ def export_result(
                 write_nifti(
                     fused,
                     decision_map_path,
-                    array=hard.astype(np.uint8),
+                    array=hard if hard.dtype == np.uint8 else np.asarray(hard, np.uint8),
                     provenance=provenance,
                     overwrite=overwrite,
                     sources=sources,
@@ -295,7 +295,7 @@ def export_result(
             )
         elif dm_fmt == "png-folder":
             written += write_png_slices(
-                hard.astype(np.float32),
+                np.asarray(hard, np.float32),
                 decision_map_path,
                 provenance=provenance,
                 prefix="decision_map_",

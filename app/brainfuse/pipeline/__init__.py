@@ -33,7 +33,7 @@ from brainfuse.model.intensity import (
 )
 from brainfuse.model.patient import PatientCheck
 from brainfuse.model.results import FusionResult, PairResult
-from brainfuse.pipeline.composed import ComposedVolume
+from brainfuse.pipeline.composed import ComposedVolume, PackedMask
 from brainfuse.pipeline.identity import check_identity
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
@@ -250,7 +250,9 @@ class PairFusion:
         :class:`~brainfuse.pipeline.composed.ComposedVolume` instead, which composes the
         same slices from ``soft_map`` when read: 4 bytes a voxel less for a caller that only
         writes the result (``brainfuse fuse``).
-    decision_map : uint8 (Z, Y, X)
+    decision_map : uint8 (Z, Y, X), 0/1
+        With ``store_fused=False`` a :class:`~brainfuse.pipeline.composed.PackedMask` (1 bit
+        a voxel) that reads as the same uint8 array.
     soft_map : float16 (Z, Y, X) in [0, 1]
         The weight of the CT, kept in 16 bits (half the memory of float32: 150 MiB of a
         512 x 512 x 300 volume; 0 and 1 exact, elsewhere within 2.4e-4 of the engine's
@@ -268,13 +270,15 @@ class PairFusion:
         self.prepared = prepared
         self.fuser = fuser
         shape = prepared.mri01.shape
-        self.decision_map = np.zeros(shape, np.uint8)
         self.soft_map = np.zeros(shape, SOFT_DTYPE)
         if store_fused or fuser.method != "cnn" or prepared.ct01.shape != shape:
             self.fused = np.zeros(prepared.ct01.shape, np.float32)
-        else:  # composed from the stored weight when read (the same numbers), read like one
+            self.decision_map = np.zeros(shape, np.uint8)
+        else:  # computed when read, the same numbers: read like arrays
             composed = ComposedVolume(self.soft_map, prepared.ct01, prepared.mri01)
             self.fused = cast(np.ndarray, composed)
+            z, y, x = shape
+            self.decision_map = cast(np.ndarray, PackedMask((z, y, x)))
         self.done = np.zeros(shape[0], bool)
         self.timings: dict[str, float] = {}
         # a volume is decided in 3-D windows: neighbours' activities held while needed

@@ -17,16 +17,71 @@ import numpy as np
 from brainfuse.fusion.compose import compose
 from brainfuse.model.intensity import UnitStack
 
-__all__ = ["ComposedVolume"]
+__all__ = ["ComposedVolume", "PackedMask", "SliceComputed"]
 
 
-class ComposedVolume:
+class SliceComputed:
+    """A read-only (Z, Y, X) volume whose slices are computed when indexed (no whole copy kept).
+
+    Indexing (``v[k]``, ``v[a:b]``, ``v[[i, j]]``) computes those slices one at a time;
+    ``np.asarray(v)`` makes the whole volume. :class:`~brainfuse.model.image.ImageVolume`
+    keeps such an array as it is (``computed_on_read``). Subclasses say how a slice is made
+    (:meth:`compose_slice`).
+    """
+
+    computed_on_read = True
+    dtype: np.dtype
+
+    def __init__(self, shape: tuple[int, int, int]):
+        self._shape = (int(shape[0]), int(shape[1]), int(shape[2]))
+
+    def compose_slice(self, k: int) -> np.ndarray:
+        """Compute slice ``k``, (Y, X)."""
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(Z, Y, X)``."""
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes (3)."""
+        return 3
+
+    @property
+    def size(self) -> int:
+        """Number of voxels."""
+        return int(np.prod(self._shape))
+
+    def __len__(self) -> int:
+        """Return the number of slices."""
+        return self._shape[0]
+
+    def __getitem__(self, key: int | np.integer | slice | list[int]) -> np.ndarray:
+        """Compute the selected slices (an int gives one 2-D slice)."""
+        if isinstance(key, (int, np.integer)):
+            return self.compose_slice(range(len(self))[key])
+        ks = range(len(self))[key] if isinstance(key, slice) else [int(k) for k in key]
+        out = np.empty((len(ks), *self._shape[1:]), self.dtype)
+        for i, k in enumerate(ks):
+            out[i] = self.compose_slice(k)
+        return out
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Compute the slices in order."""
+        return (self.compose_slice(k) for k in range(len(self)))
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        """Compute the whole volume (NumPy's array protocol)."""
+        out = self[:]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+class ComposedVolume(SliceComputed):
     """``F = W * CT + (1 - W) * MRI`` computed slice by slice when indexed.
 
-    Indexing (``fused[k]``, ``fused[a:b]``, ``fused[[i, j]]``) composes those slices (float32
-    in [0, 1], one slice at a time, exactly as :meth:`PairFusion.steps` composes them);
-    ``np.asarray(fused)`` makes the whole volume. :class:`~brainfuse.model.image.ImageVolume`
-    keeps it as it is (``computed_on_read``).
+    Slices are float32 in [0, 1], composed exactly as :meth:`PairFusion.steps` composes them.
 
     Parameters
     ----------
@@ -34,52 +89,49 @@ class ComposedVolume:
     ct01, mri01 : (Z, Y, X) UnitStack, the windowed sources
     """
 
-    computed_on_read = True
     dtype = np.dtype(np.float32)
 
     def __init__(self, soft: np.ndarray, ct01: UnitStack, mri01: UnitStack):
         if not soft.shape == ct01.shape == mri01.shape:
             raise ValueError("the weight and the two sources must have one (Z, Y, X) shape")
+        super().__init__(soft.shape)
         self.soft, self.ct01, self.mri01 = soft, ct01, mri01
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """``(Z, Y, X)``."""
-        return tuple(self.soft.shape)
-
-    @property
-    def ndim(self) -> int:
-        """Number of axes (3)."""
-        return self.soft.ndim
-
-    @property
-    def size(self) -> int:
-        """Number of voxels."""
-        return int(self.soft.size)
-
-    def __len__(self) -> int:
-        """Return the number of slices."""
-        return len(self.soft)
 
     def compose_slice(self, k: int) -> np.ndarray:
         """Compose slice ``k`` (float32 (Y, X))."""
         return compose(self.soft[k], self.ct01[k], self.mri01[k])
 
-    def __getitem__(self, key: int | np.integer | slice | list[int]) -> np.ndarray:
-        """Compose the selected slices (an int gives one 2-D slice)."""
-        if isinstance(key, (int, np.integer)):
-            return self.compose_slice(range(len(self))[key])
-        ks = range(len(self))[key] if isinstance(key, slice) else [int(k) for k in key]
-        out = np.empty((len(ks), *self.shape[1:]), np.float32)
-        for i, k in enumerate(ks):
-            out[i] = self.compose_slice(k)
-        return out
 
-    def __iter__(self) -> Iterator[np.ndarray]:
-        """Compose the slices in order."""
-        return (self.compose_slice(k) for k in range(len(self)))
+class PackedMask(SliceComputed):
+    """A 0/1 uint8 volume (a hard decision map) held as bits, 1 bit a voxel instead of 8.
 
-    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
-        """Compose the whole volume (NumPy's array protocol)."""
-        out = self[:]
-        return out if dtype is None else out.astype(dtype, copy=False)
+    Written one slice at a time (``mask[k] = values``, values 0 or 1), read as uint8 0/1.
+
+    Parameters
+    ----------
+    shape : (Z, Y, X)
+    """
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, shape: tuple[int, int, int]):
+        super().__init__(shape)
+        self.bits = np.zeros((self._shape[0], (self._shape[1] * self._shape[2] + 7) // 8), np.uint8)
+
+    def __setitem__(self, k: int | np.integer, values: np.ndarray) -> None:
+        """Store slice ``k`` (0/1 values of shape (Y, X)).
+
+        Raises
+        ------
+        ValueError
+            A value other than 0 or 1, or another shape.
+        """
+        v = np.asarray(values)
+        if v.shape != self._shape[1:] or (v.size and int(v.max(initial=0)) > 1) or v.min() < 0:
+            raise ValueError("a packed mask slice holds 0 and 1 only, on the volume's plane")
+        self.bits[k] = np.packbits(v.reshape(-1).astype(bool))
+
+    def compose_slice(self, k: int) -> np.ndarray:
+        """Unpack slice ``k`` (uint8 0/1 (Y, X))."""
+        n = self._shape[1] * self._shape[2]
+        return np.unpackbits(self.bits[k], count=n).reshape(self._shape[1:])
