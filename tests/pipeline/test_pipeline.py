@@ -186,17 +186,24 @@ def test_soft_map_is_stored_in_16_bits_and_the_fused_slices_are_its_composition(
     assert np.array_equal(own.decision_map, fusion.decision_map)
 
 
-def test_a_fusion_that_only_writes_composes_the_same_fused_volume_when_read(fuser, tmp_path):
-    """``store_fused=False`` keeps no fused array; every read gives the stored fusion's numbers."""
-    from brainfuse.export import write_nifti
+def _stored_and_lazy(fuser):
+    """The same 4-slice pair fused twice, to arrays and with ``store_fused=False``."""
     from brainfuse.pipeline import PairFusion
-    from brainfuse.pipeline.composed import ComposedVolume
 
     ct, mri = _pair((4, 40, 48))
     prepared = prepare(align(ct, mri, register="none"))
     stored, lazy = PairFusion(prepared, fuser), PairFusion(prepared, fuser, store_fused=False)
     list(stored.steps())
     list(lazy.steps())
+    return stored, lazy
+
+
+def test_a_fusion_that_only_writes_composes_the_same_fused_volume_when_read(fuser, tmp_path):
+    """``store_fused=False`` keeps no fused array; every read gives the stored fusion's numbers."""
+    from brainfuse.export import write_nifti
+    from brainfuse.pipeline.composed import ComposedVolume
+
+    stored, lazy = _stored_and_lazy(fuser)
     assert isinstance(lazy.fused, ComposedVolume)
     np.testing.assert_array_equal(lazy.soft_map, stored.soft_map)
     np.testing.assert_array_equal(np.asarray(lazy.fused), stored.fused)
@@ -245,14 +252,9 @@ def test_a_default_mr_window_computed_before_is_the_one_prepare_uses(mr_window, 
 def test_a_fusion_that_only_writes_holds_its_decision_map_as_bits(fuser, tmp_path):
     """The hard map of ``store_fused=False`` reads as the stored fusion's, slice by slice."""
     from brainfuse.export import write_nifti
-    from brainfuse.pipeline import PairFusion
     from brainfuse.pipeline.composed import PackedMask
 
-    ct, mri = _pair((4, 40, 48))
-    prepared = prepare(align(ct, mri, register="none"))
-    stored, lazy = PairFusion(prepared, fuser), PairFusion(prepared, fuser, store_fused=False)
-    list(stored.steps())
-    list(lazy.steps())
+    stored, lazy = _stored_and_lazy(fuser)
     assert isinstance(lazy.decision_map, PackedMask)
     assert lazy.decision_map.bits.nbytes == 4 * 40 * 48 // 8
     assert 0 < stored.decision_map.mean() < 1  # both sources chosen somewhere
