@@ -188,7 +188,7 @@ def main() -> None:
         reference=args.reference,
         allow_different_patients=args.allow_different_patients,
     )
-    prepared = prepare(aligned)
+    prepared = prepare(aligned, allow_different_patients=args.allow_different_patients)
     vol = prepared.mri
     print(
         f"aligned ({aligned.mode}) on the {aligned.reference}'s grid {vol.shape} "
