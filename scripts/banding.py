@@ -1,6 +1,9 @@
 """Banding of the decision map in reformats: the map's changes between slices against within them.
 
-Two measures on the hard map, inside the head (the MRI above 10 % of its maximum):
+Two measures on the hard map, inside the head: the patient's head as the CT shows it (above
+-500 HU, its largest piece in each slice with its holes filled) together with the MRI's
+(above 10 % of its maximum), and, for comparison with earlier figures, inside the MRI's mask
+alone (for the skull-stripped MNI T1 that is its brain, not a head):
 
 * the rate of map changes per mm along z (between neighbouring axial slices, as seen in a
   sagittal or coronal reformat) against the in-plane rate (per mm along rows and columns):
@@ -83,14 +86,40 @@ def rates(dm, head, spacing_xyz, z_range=None, same=None) -> dict[str, float]:
     }
 
 
-def report(name: str, dm, mri, spacing_xyz, bone=None, flips: bool = False) -> bool:
+def mri_mask(mri) -> np.ndarray:
+    """The MRI above 10 % of its maximum (its head, or its brain when skull-stripped)."""
+    m = np.asarray(mri, float)
+    return m > 0.1 * m.max()
+
+
+def ct_head(ct_hu) -> np.ndarray | None:
+    """The head in a CT in HU: above -500 HU, the largest piece of each slice, holes filled.
+
+    None for a CT without HU (8-bit pictures). The largest piece leaves out a head holder
+    or a table that does not touch the head.
+    """
+    from scipy import ndimage
+
+    a = np.asarray(ct_hu)
+    if a.min() > -500:  # no air in HU: not a CT in HU
+        return None
+    out = np.zeros(a.shape, bool)
+    for k in range(a.shape[0]):
+        labels, n = ndimage.label(a[k] > -500)
+        if n:
+            sizes = np.bincount(labels.ravel())
+            sizes[0] = 0
+            out[k] = ndimage.binary_fill_holes(labels == int(np.argmax(sizes)))
+    return out
+
+
+def report(name: str, dm, head, spacing_xyz, bone=None, flips: bool = False) -> bool:
     """Print the measures of one map, whole head and lower third; True when within bounds.
 
-    With ``bone`` (the CT's bone prior) each part is followed by the rule's own changes
-    (neighbours whose bone is the same) and the floor of the bone alone taken as the map.
+    ``head`` (bool, like ``dm``) is where the measures count. With ``bone`` (the CT's bone
+    prior) each part is followed by the rule's own changes (neighbours whose bone is the
+    same) and the floor of the bone alone taken as the map.
     """
-    m = np.asarray(mri, float)
-    head = m > 0.1 * m.max()
     zs = np.nonzero(head.any(axis=(1, 2)))[0]
     lower = slice(int(zs[0]), int(zs[0] + (zs[-1] - zs[0] + 1) // 3) + 1)
     ok = True
@@ -202,8 +231,15 @@ def main() -> None:
         for _ in fusion.steps():
             pass
         print(f"{rule}: fused in {time.perf_counter() - t:.0f} s")
-        report(rule, fusion.decision_map, vol.array, vol.spacing, bone, args.flips)
-        head = np.asarray(vol.array, float) > 0.1 * float(np.max(vol.array))
+        inside_mri = mri_mask(vol.array)
+        ct_outline = ct_head(prepared.ct.array)
+        heads = [("MRI mask", inside_mri)]
+        if ct_outline is not None:
+            heads.insert(0, ("CT+MRI head", ct_outline | inside_mri))
+        for label, head in heads:
+            print(f"-- inside the {label} ({int(head.sum())} voxels)")
+            report(rule, fusion.decision_map, head, vol.spacing, bone, args.flips)
+        head = heads[0][1]
         b = banding(fusion.decision_map, head)
         print(f"{rule:10s} mean-row ratio (planes.banding, per row) {b['ratio']:.2f}")
         if args.shots:
