@@ -210,3 +210,17 @@ def test_slices_yield_in_the_callers_order(fuser):
     for s in got:
         np.testing.assert_array_equal(s.fused, whole.fused[s.index])
         np.testing.assert_array_equal(s.decision, whole.decision_map[s.index])
+
+
+@pytest.mark.parametrize("shape", [(2, 64, 48), (1, 63, 50)])
+@pytest.mark.parametrize("factor", [2, 3])
+def test_encoder_grid_is_the_block_mean(shape, factor):
+    from torch.nn import functional
+
+    from brainfuse.fusion.activity import to_encoder_grid
+
+    x = torch.from_numpy(np.random.default_rng(1).random(shape, dtype=np.float32))
+    want = functional.avg_pool2d(x[:, None], factor, ceil_mode=True)[:, 0]  # partial blocks too
+    got = to_encoder_grid(x, factor)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)

@@ -241,20 +241,7 @@ def _open_base_volume(z: int = 10, n: int = 96):
     """A head in HU whose skull ring is open over a third of its circumference in slices 4
     and 5 (as at the skull base): a textured CT brain (which the deep map alone takes) and
     a flat MRI brain."""
-    y, x = np.mgrid[0:n, 0:n]
-    r = np.hypot(y - n / 2 + 0.5, x - n / 2 + 0.5)
-    angle = np.arctan2(y - n / 2 + 0.5, x - n / 2 + 0.5)
-    ring, brain = (r >= 34) & (r < 39), r < 34
-    rng = np.random.default_rng(5)
-    ct = np.full((z, n, n), -1000.0)
-    mr = np.zeros((z, n, n), np.float32)
-    for k in range(z):
-        skull = ring & ~((k in (4, 5)) & (np.abs(angle) < np.pi / 3))
-        ct[k][skull] = 1200.0
-        ct[k][brain] = 30.0 + 25.0 * rng.standard_normal(brain.sum())
-        mr[k][brain] = 0.6
-        mr[k][ring] = 0.05
-    return ct, mr, brain
+    return _skull_base(z, lambda k: [(0.0, np.pi / 3)] if k in (4, 5) else [], n)
 
 
 def test_an_open_skull_base_gives_no_bands(fuser):
@@ -274,3 +261,58 @@ def test_an_open_skull_base_gives_no_bands(fuser):
     # slice by slice, the open slices' brain switches to the CT: a band in a reformat
     alone = fuser.fuse(ct01, mr, bone=bone)
     assert max(flips(alone.decision_map)) > 0.3
+
+
+def _skull_base(z: int, gaps, n: int = 96, scalp: float = 0.05):
+    """A head in HU like :func:`_open_base_volume` whose ring has, in slice ``k``, the gaps
+    ``gaps(k)``: a list of (centre angle, half width) in radians; ``scalp`` 0: the MRI is
+    skull-stripped (as the MNI template), its head outline the brain."""
+    y, x = np.mgrid[0:n, 0:n]
+    r = np.hypot(y - n / 2 + 0.5, x - n / 2 + 0.5)
+    angle = np.arctan2(y - n / 2 + 0.5, x - n / 2 + 0.5)
+    ring, brain = (r >= 34) & (r < 39), r < 34
+    rng = np.random.default_rng(5)
+    ct = np.full((z, n, n), -1000.0)
+    mr = np.zeros((z, n, n), np.float32)
+    for k in range(z):
+        skull = ring.copy()
+        for centre, half in gaps(k):
+            skull &= np.abs(np.angle(np.exp(1j * (angle - centre)))) >= half
+        ct[k][skull] = 1200.0
+        ct[k][brain] = 30.0 + 25.0 * rng.standard_normal(brain.sum())
+        mr[k][brain] = 0.6
+        mr[k][ring] = scalp
+    return ct, mr, brain
+
+
+def _ct_share(fuser, ct, mr, brain, spacing):
+    """Per slice, the share of the brain (4 pixels in from the skull) taken from the CT."""
+    from brainfuse.model.bone import bone_prior
+
+    bone = bone_prior(ct, "hu")
+    ct01 = np.clip((ct + 40.0) / 160.0, 0, 1).astype(np.float32)
+    inner = brain & ~ndimage.binary_dilation(~brain, iterations=4)
+    dm = fuser.fuse(ct01, mr, bone=bone, spacing=spacing).decision_map
+    return np.array([float(d[inner].mean()) for d in dm])
+
+
+def test_a_skull_base_open_at_the_volumes_end_gives_no_bands(fuser):
+    """The ring open over a third of its circumference in the lowest 3 slices (4.5 mm, as at
+    the foramen magnum where the CT begins), closed above: no slice below brackets them, but
+    the bone sealed in 3-D closes them."""
+    ct, mr, brain = _skull_base(10, lambda k: [(0.0, np.pi / 3)] if k < 3 else [])
+    share = _ct_share(fuser, ct, mr, brain, (1.0, 1.0, 1.5))
+    assert share.max() <= 0.02  # the brain from the MRI in every slice: no band
+    # thick slices (no neighbour within 4.5 mm): each slice alone, the open ones band
+    alone = _ct_share(fuser, ct, mr, brain, (1.0, 1.0, 10.0))
+    assert alone[:3].min() > 0.3 and alone[3:].max() <= 0.02
+
+
+def test_foramina_open_in_every_slice_give_no_bands(fuser):
+    """A gap 8 pixels (mm) wide in every slice, at another place in each (foramina cut
+    obliquely), with a skull-stripped MRI (no head outline to fall back on): no slice's
+    ring is closed, so no slice brackets another, yet the bone above and below bridges each
+    gap, so the inside holds in all."""
+    ct, mr, brain = _skull_base(10, lambda k: [(0.9 * k, 4.0 / 36.5)], scalp=0.0)
+    assert _ct_share(fuser, ct, mr, brain, (1.0, 1.0, 1.5)).max() <= 0.02
+    assert _ct_share(fuser, ct, mr, brain, (1.0, 1.0, 10.0)).min() > 0.3

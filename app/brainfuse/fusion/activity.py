@@ -64,7 +64,17 @@ def to_encoder_grid(x: torch.Tensor, factor: int) -> torch.Tensor:
     """
     if factor <= 1:
         return x
-    return functional.avg_pool2d(x[:, None], factor, ceil_mode=True)[:, 0]
+    _, h, w = x.shape
+    if h % factor or w % factor:  # a partial last block: the mean of the pixels it has
+        return functional.avg_pool2d(x[:, None], factor, ceil_mode=True)[:, 0]
+    # whole blocks: strided sums, several times faster than avg_pool2d on one thread
+    rows = x[:, 0::factor]
+    for i in range(1, factor):
+        rows = rows + x[:, i::factor]
+    out = rows[:, :, 0::factor]
+    for j in range(1, factor):
+        out = out + rows[:, :, j::factor]
+    return out * (1.0 / (factor * factor))
 
 
 def from_encoder_grid(x: torch.Tensor, factor: int, shape: tuple[int, int]) -> torch.Tensor:

@@ -289,7 +289,11 @@ class AnatomyRegions:
 
 
 def anatomy_regions(
-    bone: np.ndarray, ct: np.ndarray, mri: np.ndarray, settings: FusionSettings
+    bone: np.ndarray,
+    ct: np.ndarray,
+    mri: np.ndarray,
+    settings: FusionSettings,
+    sealed: np.ndarray | None = None,
 ) -> AnatomyRegions:
     """Find the ``anatomy`` rule's regions of one slice.
 
@@ -304,6 +308,11 @@ def anatomy_regions(
     ct, mri : (H, W) float32 in [0, 1], the two sources in their fixed (decision)
         representation
     settings : FusionSettings (``anatomy``, ``background``, ``encoder_size``)
+    sealed : (H, W) bool or None
+        In a volume, the bone closed in 3-D
+        (:meth:`brainfuse.fusion.volume.Neighbourhood.sealed`): the intracranial area is
+        searched inside it instead of ``bone`` (gaps that neighbouring slices' bone bridges
+        do not open the ring); the bone and its rim stay the slice's own.
 
     Returns
     -------
@@ -312,7 +321,7 @@ def anatomy_regions(
     rule = settings.anatomy
     bone = np.asarray(bone, bool)
     inside = intracranial(
-        bone,
+        bone if sealed is None else sealed | bone,
         rule.close_radius,
         mri,
         ring_coverage=rule.ring_coverage,

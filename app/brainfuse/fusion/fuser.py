@@ -440,22 +440,26 @@ class Fuser:
         """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D).
 
         ``bones`` is the whole volume's bone prior (or None): the ``anatomy`` rule's
-        intracranial area is bracketed by the neighbouring slices' (:func:`bracketed`).
+        intracranial area is searched inside the bone closed in 3-D
+        (:meth:`Neighbourhood.sealed`) and bracketed by the neighbouring slices'
+        (:func:`bracketed`).
         """
         t = time.perf_counter()
         n = len(idx)
         rule = rule_that_runs(self.settings, bones is not None)
         wanted = rule == "anatomy"
         stages = self.settings.encoder_stages(rule)
-        bone = None if bones is None else np.asarray(bones[idx], bool)
-        here = {k: i for i, k in enumerate(idx)}
 
-        def regions_of(j: int):
-            if j in here:
-                i = here[j]
-                return anatomy_regions(bone[i], pick.d1[i], pick.d2[i], self.settings)
+        def bone_of(j: int) -> np.ndarray:  # each slice's bone prior found once
+            return hood.bone(j, lambda i: np.asarray(bones[i], bool))
+
+        bone = None
+        if bones is not None:
+            bone = np.stack([bone_of(k) for k in idx]) if wanted else np.asarray(bones[idx], bool)
+
+        def regions_of(j: int):  # inside the bone closed in 3-D
             d1, d2 = pick([j])
-            return anatomy_regions(np.asarray(bones[j], bool), d1[0], d2[0], self.settings)
+            return anatomy_regions(bone_of(j), d1[0], d2[0], self.settings, hood.sealed(j, bone_of))
 
         def find_regions() -> None:  # needs no activity: done while the workers encode
             for k in idx:

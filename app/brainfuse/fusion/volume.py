@@ -42,16 +42,20 @@ from typing import Any
 
 import numpy as np
 
-from brainfuse.fusion.decision import NeighbourMeans, scaled_radius
+from brainfuse.fusion.decision import NeighbourMeans, _dilate, _erode, scaled_radius
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
 
-__all__ = ["BRACKET_MM", "MAX_RADIUS", "Neighbourhood", "ZWindows"]
+__all__ = ["BRACKET_MM", "MAX_RADIUS", "SEAL_MM", "Neighbourhood", "ZWindows"]
 
 #: Most neighbours on each side (slices), bounding the cache and the first slice's wait for
 #: very thin slices.
 MAX_RADIUS = 16
-#: Reach (mm) of the ``anatomy`` rule's intracranial bracket on each side of a slice.
+#: Reach (mm) of the ``anatomy`` rule's intracranial bracket on each side of a slice; also
+#: the half height of the cylinder that seals the bone in 3-D.
 BRACKET_MM = 4.5
+#: In-plane radius (mm) of the cylinder that seals the bone in 3-D (gaps up to twice that
+#: wide, bridged by bone above and below, close).
+SEAL_MM = 4.0
 
 Inputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -71,13 +75,18 @@ class ZWindows:
         (not normalised; ``R = 0``: in the slice alone).
     bracket : int
         Slices on each side whose intracranial areas bracket slice ``k``'s
-        (:func:`~brainfuse.fusion.anatomy.bracketed`, ``BRACKET_MM`` of z; 0: the slice's own).
+        (:func:`~brainfuse.fusion.anatomy.bracketed`, ``BRACKET_MM`` of z; 0: the slice's own),
+        and the half height (slices) of the cylinder that seals the bone in 3-D.
+    seal : int
+        In-plane radius (pixels, ``SEAL_MM``) of that cylinder
+        (:meth:`Neighbourhood.sealed`); 0: the bone is not sealed in 3-D.
     """
 
     activity: int
     majority: int
     blend: np.ndarray
     bracket: int = 0
+    seal: int = 0
 
     @classmethod
     def for_grid(
@@ -107,8 +116,30 @@ class ZWindows:
             if big_r > 0:
                 i = np.arange(-big_r, big_r + 1, dtype=np.float64)
                 weights = np.exp(-0.5 * (i / sigma) ** 2).astype(np.float32)
-        bracket = min(round(BRACKET_MM / sz), MAX_RADIUS) if sz > 0 else 0
-        return cls(max(r, 0), vote, weights, max(bracket, 0))
+        bracket = max(min(round(BRACKET_MM / sz), MAX_RADIUS) if sz > 0 else 0, 0)
+        seal = round(SEAL_MM / pixel) if bracket > 0 and pixel > 0 else 0
+        return cls(max(r, 0), vote, weights, bracket, seal)
+
+
+def _disk_op(mask: np.ndarray, r: int, grow: bool) -> np.ndarray:
+    """Dilation (``grow``) or erosion by the disk of radius ``r``, outside the slice no bone.
+
+    Computed on the mask's bounding box (grown by ``r`` for a dilation): the same result
+    at the cost of the box (the skull spans about half a 512 x 512 slice).
+    """
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    out = np.zeros(mask.shape, bool)
+    if rows.size == 0:
+        return out
+    m = r if grow else 0
+    y0, y1 = max(rows[0] - m, 0), min(rows[-1] + m + 1, mask.shape[0])
+    x0, x1 = max(cols[0] - m, 0), min(cols[-1] + m + 1, mask.shape[1])
+    box = mask[y0:y1, x0:x1]
+    if grow:
+        out[y0:y1, x0:x1] = _dilate(box, r)
+    else:
+        out[y0:y1, x0:x1] = _erode(np.pad(box, r), r)[r:-r, r:-r] if r > 0 else box
+    return out
 
 
 class _Packed:
@@ -172,6 +203,9 @@ class Neighbourhood:
         self._inputs: dict[int, Inputs] = {}
         self._regions: dict[int, _Packed] = {}  # AnatomyRegions of slices not yet fused
         self._brains: dict[int, _Packed] = {}  # the brain masks of fused slices
+        self._bone: dict[int, np.ndarray] = {}  # bone priors (packed) the 3-D seal reads
+        self._grown: dict[int, np.ndarray] = {}  # the seal's dilation stage (packed)
+        self._plane: tuple[int, int] = (0, 0)
 
     @property
     def n_slices(self) -> int:
@@ -190,6 +224,7 @@ class Neighbourhood:
         arrays += [m for r in self._regions.values() for m in r.arrays()]
         arrays += [m for r in self._brains.values() for m in r.arrays()]
         arrays += [x for inputs in self._inputs.values() for x in inputs]
+        arrays += [*self._bone.values(), *self._grown.values()]
         return sum(x.nbytes for x in arrays)
 
     def _span(self, k: int, r: int) -> range:
@@ -301,6 +336,51 @@ class Neighbourhood:
         ]
         return own, brains, k - span.start
 
+    def _unpacked(self, bits: np.ndarray) -> np.ndarray:
+        n = self._plane[0] * self._plane[1]
+        return np.unpackbits(bits, count=n).reshape(self._plane).view(bool)
+
+    def bone(self, j: int, read: Callable[[int], np.ndarray]) -> np.ndarray:
+        """Return slice ``j``'s bone prior, read once (``read(j)``) and held bit-packed."""
+        if j not in self._bone:
+            mask = np.asarray(read(j), bool)
+            self._plane = mask.shape
+            self._bone[j] = np.packbits(mask)
+        return self._unpacked(self._bone[j])
+
+    def sealed(self, k: int, read: Callable[[int], np.ndarray]) -> np.ndarray | None:
+        """Return slice ``k``'s bone closed in 3-D by the windows' cylinder (None: not sealed).
+
+        The closing of the volume's bone by a cylinder (the disk of radius ``r`` = ``seal``
+        pixels in plane, ``b`` = ``bracket`` slices above and below) is separable, and the
+        disk's dilation commutes with a union, its erosion with an intersection: slice
+        ``j``'s dilation is the disk's dilation of the union of the bone of slices
+        ``j - b .. j + b``; slice ``k``'s closing is the disk's erosion of the intersection
+        of the dilations of slices ``k - b .. k + b`` (outside the slice counts as no bone;
+        at the volume's ends only the slices that exist). One dilation and one erosion per
+        slice; unions and intersections on the bit-packed masks. A ring open in one slice
+        (a foramen, a thin or oblique plate at the skull base, the rim of the foramen
+        magnum) is so closed where bone lies within ``r`` in plane, both above and below
+        within ``b`` slices.
+
+        Parameters
+        ----------
+        k : int
+        read : callable(j) -> slice ``j``'s bone prior ((H, W) bool), called once per slice
+            while a slice not yet fused may need it (held bit-packed)
+        """
+        b, r = self.windows.bracket, self.windows.seal
+        if b < 1 or r < 1:
+            return None
+        for j in self._span(k, b):
+            if j not in self._grown:
+                for i in self._span(j, b):
+                    self.bone(i, read)
+                around = np.bitwise_or.reduce([self._bone[i] for i in self._span(j, b)])
+                self._grown[j] = np.packbits(_disk_op(self._unpacked(around), r, grow=True))
+        inside = self._unpacked(np.bitwise_and.reduce([self._grown[j] for j in self._span(k, b)]))
+        return _disk_op(inside, r, grow=False)
+
     def finish(self, k: int) -> None:
         """Slice ``k`` is fused: let go of what no slice left to fuse needs."""
         self.done[k] = True
@@ -311,6 +391,8 @@ class Neighbourhood:
             (self._hard, self.windows.majority),
             (self._inputs, self.windows.blend.size // 2),
             (self._brains, self.windows.bracket),
+            (self._grown, 2 * self.windows.bracket),  # regions of k +- b need k +- 2 b
+            (self._bone, 3 * self.windows.bracket),
         ):
             for j in [j for j in held if self.done[self._span(j, r).start : j + r + 1].all()]:
                 del held[j]
