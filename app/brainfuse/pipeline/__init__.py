@@ -35,6 +35,7 @@ from brainfuse.model.patient import PatientCheck
 from brainfuse.model.results import FusionResult, PairResult
 from brainfuse.pipeline.composed import ComposedVolume, PackedMask
 from brainfuse.pipeline.identity import check_identity
+from brainfuse.pipeline.order import FusionStep, slice_order
 
 if TYPE_CHECKING:  # SimpleITK is only a type here
     import SimpleITK
@@ -95,20 +96,6 @@ class PreparedPair:
     decide: tuple[UnitVolume | np.ndarray, UnitVolume | np.ndarray] | None = None
     identity: PatientCheck | None = None
     nodata: BoneStack | None = None
-
-
-@dataclass(frozen=True)
-class FusionStep:
-    """One slice done: its index, how many are done of how many."""
-
-    index: int
-    done: int
-    total: int
-
-    @property
-    def fraction(self) -> float:
-        """Fraction of the slices fused so far."""
-        return self.done / self.total
 
 
 def align(
@@ -222,14 +209,6 @@ def _through(
     """``to_unit(volume)`` when ``window`` is already known to be its default window."""
     unit = UnitVolume(volume.array, window)
     return (unit if lazy else np.asarray(unit)), window
-
-
-def slice_order(n: int, first: int | None = None) -> list[int]:
-    """Slices ``0..n-1`` with ``first`` first, then by distance from it (the middle default)."""
-    if first is None:
-        first = n // 2
-    first = int(np.clip(first + n if first < 0 else first, 0, n - 1))
-    return sorted(range(n), key=lambda k: (abs(k - first), k))
 
 
 class PairFusion:
