@@ -54,7 +54,7 @@ from brainfuse.fusion.settings import FusionSettings, encoder_factor
 from brainfuse.fusion.stacks import Picker, SliceFusion, check_finite, check_shapes, take
 from brainfuse.fusion.volume import Neighbourhood, ZWindows
 from brainfuse.fusion.weights import load_autoencoder
-from brainfuse.model.intensity import BoneStack, UnitStack
+from brainfuse.model.intensity import BoneStack, NoDataStack, UnitStack
 from brainfuse.model.results import FusionResult
 
 __all__ = [
@@ -280,7 +280,7 @@ class Fuser:
         cancel: threading.Event | None = None,
         timings: dict[str, float] | None = None,
         neighbours: Neighbourhood | None = None,
-        nodata: BoneStack | None = None,
+        nodata: NoDataStack | BoneStack | None = None,
     ) -> Iterator[SliceFusion]:
         """Fuse the slices of two stacks one by one, in ``order``.
 
