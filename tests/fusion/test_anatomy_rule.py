@@ -299,3 +299,32 @@ def test_a_ct_no_data_wedge_takes_the_mri(fuser):
     assert np.array_equal(res.fused[wedge], mr[wedge])
     without = fuser.fuse(ct01, mr, bone=bone_mask(ct_hu, "hu"))
     assert np.abs(without.fused[wedge] - mr[wedge]).max() > 0.2
+
+
+def test_where_a_skull_stripped_mri_has_no_data_the_ct_is_taken(fuser):
+    """An MRI with nothing outside the brain (skull-stripped, zeros): the CT's scalp and
+    skull are taken whole, its fat too (black in the brain window, so without the rule
+    "background" and the MRI's); a dark pocket the MRI's brain encloses is still the MRI's."""
+    from brainfuse.model.bone import CT_NO_DATA, MRI_NO_DATA, source_no_data
+
+    ct_hu, mr, ring = _head_hu()
+    y, x = np.mgrid[0:N, 0:N]
+    r = np.hypot(y - N / 2 + 0.5, x - N / 2 + 0.5)
+    fat = (r >= 52) & (r < 54)
+    ct_hu[fat] = -100.0
+    stripped = np.where(r < 44, mr, 0.0).astype(np.float32)
+    pocket = np.hypot(y - N / 2 + 0.5, x - N / 2 + 20.5) < 3
+    stripped[pocket] = 0.0  # as dark as the floor, but inside the brain
+    codes = source_no_data(ct_hu, "hu", stripped, 0.0)
+    scalp = (r >= 50) & (r < 54)
+    assert (codes[scalp | ring] == MRI_NO_DATA).all()
+    assert (codes[r >= 56] == CT_NO_DATA).all()  # the air around: the CT's fill, no tissue
+    assert not codes[r < 44].any()  # the brain, its dark pocket included
+    assert not source_no_data(np.clip(ct_hu + 1000, 0, 255), "8-bit", stripped, 0.0).any()
+    ct01 = _window(ct_hu, 40, 80)
+    res = fuser.fuse(ct01, stripped, bone=bone_mask(ct_hu, "hu"), nodata=codes)
+    assert res.decision_map[scalp].all() and (res.soft_map[scalp] == 1.0).all()
+    np.testing.assert_array_equal(res.fused[scalp], ct01[scalp])
+    assert not res.decision_map[pocket].any()  # the MRI's own dark pixel, not the CT's brain
+    without = fuser.fuse(ct01, stripped, bone=bone_mask(ct_hu, "hu"))
+    assert not without.decision_map[fat].any()  # dark in both: background, the MRI's

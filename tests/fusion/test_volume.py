@@ -101,7 +101,9 @@ def test_a_2d_pair_keeps_its_numbers_bit_for_bit(fuser, demo):
     fusion = PairFusion(prepared, fuser)
     assert fusion.neighbours is None
     list(fusion.steps())
-    flat = fuser.fuse(i1, i2, bone=prepared.bone[0], spacing=(1.5, 1.5, 1.5))
+    flat = fuser.fuse(
+        i1, i2, bone=prepared.bone[0], spacing=(1.5, 1.5, 1.5), nodata=prepared.nodata[0]
+    )
     assert np.array_equal(fusion.decision_map[0], flat.decision_map)
     # ... up to the pipeline's 16-bit storage of the weight, which it composes from
     stored = flat.soft_map.astype(SOFT_DTYPE)

@@ -45,3 +45,22 @@ def test_hounsfield_cortical_seed_and_a_smoothed_skull():
     smooth[spot] = 320.0
     assert np.array_equal(bone_prior(smooth, "hu"), bone | spot)
     assert np.array_equal(bone_prior(np.stack([hu, smooth]), "hu"), np.stack([bone, bone | spot]))
+
+
+def test_which_source_has_no_data():
+    from brainfuse.model.bone import CT_NO_DATA, MRI_NO_DATA, source_no_data
+
+    ct = np.full((2, 32, 32), -1000.0)  # air, as the CT's fill writes it
+    ct[:, 4:28, 4:28] = 40.0  # tissue
+    mri = np.zeros((2, 32, 32))
+    mri[:, 8:24, 8:24] = 300.0  # the MRI shows only the middle (a slab, a stripped brain)
+    mri[:, 14:16, 14:16] = 0.0  # a pixel as dark as its floor, enclosed by what it shows
+    codes = source_no_data(ct, "hu", mri, 0.0)
+    assert codes.dtype == np.uint8
+    assert (codes[:, :4] == CT_NO_DATA).all()  # air around: the CT has none there
+    ring = np.zeros((32, 32), bool)
+    ring[4:28, 4:28] = True
+    ring[8:24, 8:24] = False
+    assert (codes[:, ring] == MRI_NO_DATA).all()  # tissue the MRI does not show
+    assert not codes[:, 8:24, 8:24].any()  # the enclosed dark pixel is the MRI's own
+    assert not source_no_data(np.full((32, 32), 120.0), "8-bit", mri[0], 0.0).any()

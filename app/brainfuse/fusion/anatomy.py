@@ -56,6 +56,7 @@ from brainfuse.fusion.decision import (
     soft_map,
 )
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
+from brainfuse.model.bone import CT_NO_DATA, MRI_NO_DATA
 
 __all__ = [
     "AnatomyRegions",
@@ -101,9 +102,11 @@ def slice_maps(
     regions : AnatomyRegions or None
         The ``anatomy`` rule's regions (:func:`anatomy_regions`) when already found (they
         need no activity, so the fuser finds them while the encoder runs).
-    nodata : (H, W) bool or None
-        Where image 1 has no data (:func:`brainfuse.model.bone.no_data`: outside its field
-        of view, a straight cut filled with padding): image 2 there, under either rule.
+    nodata : (H, W) uint8 (or bool) or None
+        Which source has no data (:func:`brainfuse.model.bone.source_no_data`; a bool
+        mask is the CT's): where the CT has none (outside its field of view, a straight
+        cut filled with padding) image 2, where the MRI has none (outside its field of
+        view, around a skull-stripped brain) image 1, under either rule.
 
     Returns
     -------
@@ -129,17 +132,26 @@ def rule_maps(
 
     :func:`slice_maps` after :func:`~brainfuse.fusion.decision.hard_map` (a volume's
     slices come here with a map verified in 3-D, :mod:`brainfuse.fusion.volume`); ``dm``
-    (uint8) may be written to.
+    (uint8) may be written to. ``nodata`` (uint8 codes of
+    :func:`brainfuse.model.bone.source_no_data`, or bool: the CT's) says where one source
+    has no data: the other is taken there, under either rule.
     """
-    empty = None if nodata is None or not nodata.any() else nodata
-    if empty is not None:
-        dm[empty] = 0  # the blend's means then see image 2 there too
+    codes = None if nodata is None else np.asarray(nodata)
+    ct_empty = _where(codes, CT_NO_DATA)
+    mri_empty = _where(codes, MRI_NO_DATA)
+    for empty, value in ((ct_empty, 0), (mri_empty, 1)):
+        if empty is not None:
+            dm[empty] = value  # the blend's means then see the source taken there
     if bone is not None and rule_that_runs(settings, True) == "anatomy":
         if regions is None:
             regions = anatomy_regions(bone, i1, i2, settings)
-        if empty is not None:
+        if ct_empty is not None:
             regions = replace(
-                regions, from_ct=regions.from_ct & ~empty, brain=regions.brain | empty
+                regions, from_ct=regions.from_ct & ~ct_empty, brain=regions.brain | ct_empty
+            )
+        if mri_empty is not None:
+            regions = replace(
+                regions, from_ct=regions.from_ct | mri_empty, brain=regions.brain & ~mri_empty
             )
         dm, soft = anatomy_maps(dm, regions, i1, i2, settings, around)
     else:
@@ -147,10 +159,22 @@ def rule_maps(
         back = np.maximum(i1, i2) < settings.background / 255.0
         dm[back] = 0
         soft[back] = 0.0
-    if empty is not None:
-        dm[empty] = 0
-        soft[empty] = 0.0
+    for empty, value in ((ct_empty, 0), (mri_empty, 1)):
+        if empty is not None:  # also where the other source is dark: it has data, this none
+            dm[empty] = value
+            soft[empty] = float(value)
     return dm, soft
+
+
+def _where(codes: np.ndarray | None, code: int) -> np.ndarray | None:
+    """``codes == code`` as bool (a bool ``codes`` is the CT's), or None where nowhere."""
+    if codes is None:
+        return None
+    if codes.dtype != bool:
+        hit = codes == code
+        return hit if hit.any() else None
+    hit = codes if code == CT_NO_DATA else None
+    return hit if hit is not None and hit.any() else None
 
 
 def _closing(mask: np.ndarray, r: int) -> np.ndarray:

@@ -54,7 +54,7 @@ from brainfuse.fusion.settings import FusionSettings, encoder_factor
 from brainfuse.fusion.stacks import Picker, SliceFusion, check_finite, check_shapes, take
 from brainfuse.fusion.volume import Neighbourhood, ZWindows
 from brainfuse.fusion.weights import load_autoencoder
-from brainfuse.model.intensity import BoneStack, UnitStack
+from brainfuse.model.intensity import BoneStack, NoDataStack, UnitStack
 from brainfuse.model.results import FusionResult
 
 __all__ = [
@@ -180,9 +180,10 @@ class Fuser:
             The stacks are one volume's slices: the ``cnn`` method decides in 3-D windows
             (:mod:`brainfuse.fusion.volume`). None: each slice is an image of its own (a
             stack of 2-D pairs); a 2-D pair ignores it.
-        nodata : bool array shaped like ``image2``, or None
-            Where image 1 has no data (:func:`brainfuse.model.bone.no_data`): the ``cnn``
-            method takes image 2 there.
+        nodata : uint8 (or bool) array shaped like ``image2``, or None
+            Which image has no data (:func:`brainfuse.model.bone.source_no_data`; True or
+            ``CT_NO_DATA``: image 1, ``MRI_NO_DATA``: image 2): the ``cnn`` method takes
+            the other image there.
 
         Raises
         ------
@@ -279,7 +280,7 @@ class Fuser:
         cancel: threading.Event | None = None,
         timings: dict[str, float] | None = None,
         neighbours: Neighbourhood | None = None,
-        nodata: BoneStack | None = None,
+        nodata: NoDataStack | BoneStack | None = None,
     ) -> Iterator[SliceFusion]:
         """Fuse the slices of two stacks one by one, in ``order``.
 
@@ -321,7 +322,7 @@ class Fuser:
             y, cb, cr = rgb_to_ycbcr(a) if rgb else (a, None, None)
             if self.method == "cnn":
                 d1, d2 = (y, b) if decide is None else (decide[0][idx], decide[1][idx])
-                empty = None if nodata is None else np.asarray(nodata[idx], bool)
+                empty = None if nodata is None else np.asarray(nodata[idx], np.uint8)
                 if neighbours is None:
                     prior = None if bone is None or rgb else np.asarray(bone[idx], bool)
                     dm, soft, act = self._decide(d1, d2, prior, timings, empty)

@@ -26,7 +26,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["HYSTERESIS", "NO_DATA_HU", "bone_prior", "no_data"]
+__all__ = [
+    "CT_NO_DATA",
+    "HYSTERESIS",
+    "MRI_NO_DATA",
+    "NO_DATA_HU",
+    "TISSUE_HU",
+    "bone_prior",
+    "no_data",
+    "source_no_data",
+]
 
 #: (bone level, cortical density) of each scale: ``"8-bit"`` grey levels, ``"hu"`` HU.
 HYSTERESIS = {"8-bit": (200.0, 250.0), "hu": (300.0, 700.0)}
@@ -86,12 +95,54 @@ def no_data(values: np.ndarray, scale: str) -> np.ndarray:
     v = np.asarray(values)
     if scale != "hu":
         return np.zeros(v.shape, bool)
-    empty = v <= NO_DATA_HU
-    if v.ndim < 2 or not empty.any():
-        return np.zeros(v.shape, bool)
-    labels, n = ndimage.label(empty, _in_slice(v.ndim))
+    return _touching_border(v <= NO_DATA_HU)
+
+
+#: Codes of :func:`source_no_data`: the CT has no data (take the MRI) or the MRI has none
+#: (take the CT).
+CT_NO_DATA = 1
+MRI_NO_DATA = 2
+#: Above this the CT shows tissue (fat is about -100 HU, lung and air well below).
+TISSUE_HU = -500.0
+
+
+def _touching_border(mask: np.ndarray) -> np.ndarray:
+    """Keep the parts of ``mask`` connected, within their slice, to the slice's border."""
+    if mask.ndim < 2 or not mask.any():
+        return np.zeros(mask.shape, bool)
+    labels, n = ndimage.label(mask, _in_slice(mask.ndim))
     border = np.zeros(n + 1, bool)
     for edge in (labels[..., 0, :], labels[..., -1, :], labels[..., :, 0], labels[..., :, -1]):
         border[edge] = True
     border[0] = False
     return border[labels]
+
+
+def source_no_data(
+    ct_values: np.ndarray, scale: str, mri_values: np.ndarray, mri_floor: float
+) -> np.ndarray:
+    """Return which source has no data at each pixel of a slice or stack, uint8.
+
+    :data:`CT_NO_DATA` where :func:`no_data` says so; :data:`MRI_NO_DATA` where the MRI is
+    at its floor (``mri_values <= mri_floor``: the MRI's lowest value, which is the fill
+    outside its field of view after resampling and the zeros a skull-stripped MRI or a slab
+    leaves around what it shows) in a region connected, within the slice, to the slice's
+    border, while the CT there shows tissue (above :data:`TISSUE_HU`): the CT has measured
+    something the MRI has not; 0 elsewhere. A dark pixel enclosed by the MRI's head (a
+    sulcus, a sinus) is never "no data". On an 8-bit CT (``scale="8-bit"``) nothing is
+    flagged: its grey levels cannot tell tissue from air.
+
+    Parameters
+    ----------
+    ct_values : ndarray (H, W) or (Z, H, W), the CT's own values
+    scale : {"8-bit", "hu"}
+    mri_values : ndarray shaped like ``ct_values``, the MRI's own values on the same grid
+    mri_floor : float, the MRI's lowest value (over the whole volume)
+    """
+    ct = np.asarray(ct_values)
+    out = no_data(ct, scale).astype(np.uint8)
+    if scale != "hu":
+        return out
+    empty_mri = _touching_border(np.asarray(mri_values) <= mri_floor) & (ct > TISSUE_HU)
+    out[empty_mri & (out == 0)] = MRI_NO_DATA
+    return out

@@ -26,13 +26,13 @@ import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from brainfuse._runtime.resources import resource_path
 from brainfuse.errors import BrainFuseError
-from brainfuse.model.bone import bone_prior, no_data
+from brainfuse.model.bone import bone_prior, source_no_data
 from brainfuse.model.counting import above_minimum_percentiles, countable
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.scale255 import from_uint8, to_255, to_uint8
@@ -44,6 +44,8 @@ __all__ = [
     "BoneScale",
     "BoneStack",
     "BoneVolume",
+    "NoDataStack",
+    "NoDataVolume",
     "UnitStack",
     "UnitVolume",
     "Window",
@@ -62,6 +64,7 @@ __all__ = [
     "to_uint8",
     "to_unit",
     "volume_bone_mask",
+    "volume_no_data",
     "window_for",
 ]
 
@@ -277,30 +280,74 @@ class _SliceWise:
 
 
 class BoneVolume(_SliceWise):
-    """The bone prior (or the no-data mask) of a CT volume, found slice by slice when read.
+    """The bone prior of a CT volume, found slice by slice when read.
 
     Indexing (``bone[k]``, ``bone[a:b]``, ``bone[[i, j]]``) returns the boolean
-    :func:`~brainfuse.model.bone.bone_prior` (``what="bone"``) or
-    :func:`~brainfuse.model.bone.no_data` (``what="nodata"``) of those slices;
-    ``np.asarray(bone)`` makes the whole mask. On a 512 x 512 x 300 CT this saves a 75 MiB
-    array for a labelling that costs a few ms per slice.
+    :func:`~brainfuse.model.bone.bone_prior` of those slices; ``np.asarray(bone)`` makes the
+    whole mask. On a 512 x 512 x 300 CT this saves a 75 MiB array for a labelling that costs
+    a few ms per slice.
 
     Parameters
     ----------
     array : the CT's voxels, ``(Z, Y, X)``
     scale : BoneScale, from :func:`bone_scale`
-    what : {"bone", "nodata"}
     """
 
     dtype = np.dtype(bool)
 
-    def __init__(self, array: np.ndarray, scale: BoneScale, what: str = "bone"):
+    def __init__(self, array: np.ndarray, scale: BoneScale):
         super().__init__(array)
         self.scale = scale
-        self.what = what
 
     def _compute(self, values: np.ndarray) -> np.ndarray:
-        return (no_data if self.what == "nodata" else bone_prior)(values, self.scale)
+        return bone_prior(values, self.scale)
+
+
+class NoDataVolume(_SliceWise):
+    """Which source has no data, per voxel of a CT-MRI pair on one grid, found when read.
+
+    Indexing returns the uint8 codes of :func:`~brainfuse.model.bone.source_no_data` of
+    those slices (``CT_NO_DATA``: take the MRI; ``MRI_NO_DATA``: take the CT; 0).
+
+    Parameters
+    ----------
+    ct, mri : the two sources' voxels on the same grid, ``(Z, Y, X)`` (the MRI grey)
+    scale : BoneScale of the CT, from :func:`bone_scale`
+    """
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, ct: np.ndarray, mri: np.ndarray, scale: BoneScale):
+        super().__init__(ct)
+        self.mri = mri
+        self.scale = scale
+        self.mri_floor = float(np.min(mri)) if np.size(mri) else 0.0
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """Compute the selected slices."""
+        return source_no_data(self.array[key], self.scale, self.mri[key], self.mri_floor)
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        """Compute the whole volume (NumPy's array protocol)."""
+        out = self[:]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
+#: Which source has no data, as the engine reads it: a uint8 array or a :class:`NoDataVolume`.
+NoDataStack = np.ndarray | NoDataVolume
+
+
+def volume_no_data(ct: ImageVolume, mri: ImageVolume, *, lazy: bool = False) -> NoDataStack | None:
+    """Return which source has no data on a pair's common grid, or None when image 1 is no CT.
+
+    :class:`NoDataVolume` (``lazy=True``) or its whole uint8 array; an RGB MRI (PET or
+    SPECT is image 1 then, never a CT) gives None.
+    """
+    scale = bone_scale(ct)
+    if scale is None or mri.is_rgb:
+        return None
+    stack = NoDataVolume(ct.array, mri.array, scale)
+    return stack if lazy else np.asarray(stack)
 
 
 #: The bone prior as the engine reads it: a bool array or a :class:`BoneVolume`.
@@ -308,32 +355,22 @@ BoneStack = np.ndarray | BoneVolume
 
 
 @overload
-def volume_bone_mask(
-    volume: ImageVolume, *, lazy: Literal[False] = False, what: str = "bone"
-) -> np.ndarray | None: ...
+def volume_bone_mask(volume: ImageVolume, *, lazy: Literal[False] = False) -> np.ndarray | None: ...
 @overload
-def volume_bone_mask(
-    volume: ImageVolume, *, lazy: Literal[True], what: str = "bone"
-) -> BoneVolume | None: ...
+def volume_bone_mask(volume: ImageVolume, *, lazy: Literal[True]) -> BoneVolume | None: ...
 @overload
-def volume_bone_mask(
-    volume: ImageVolume, *, lazy: bool, what: str = "bone"
-) -> BoneStack | None: ...
-def volume_bone_mask(
-    volume: ImageVolume, *, lazy: bool = False, what: str = "bone"
-) -> BoneStack | None:
+def volume_bone_mask(volume: ImageVolume, *, lazy: bool) -> BoneStack | None: ...
+def volume_bone_mask(volume: ImageVolume, *, lazy: bool = False) -> BoneStack | None:
     """Return the bone prior of image 1, or None when it is not a CT.
 
     :func:`brainfuse.model.bone.bone_prior` (bone grown from cortical density) in its
     :func:`bone_scale`; never depends on a display window.
-    ``lazy=True`` returns a :class:`BoneVolume` that finds the bone slice by slice when read;
-    ``what="nodata"``: where the CT has no data instead
-    (:func:`~brainfuse.model.bone.no_data`).
+    ``lazy=True`` returns a :class:`BoneVolume` that finds the bone slice by slice when read.
     """
     scale = bone_scale(volume)
     if scale is None:
         return None
-    volume_mask = BoneVolume(volume.array, scale, what)
+    volume_mask = BoneVolume(volume.array, scale)
     return volume_mask if lazy else np.asarray(volume_mask)
 
 

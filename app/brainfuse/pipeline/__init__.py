@@ -24,12 +24,14 @@ from brainfuse.fusion.compose import compose
 from brainfuse.model.image import ImageVolume
 from brainfuse.model.intensity import (
     BoneStack,
+    NoDataStack,
     UnitVolume,
     Window,
     WindowSpec,
     to_uint8,
     to_unit,
     volume_bone_mask,
+    volume_no_data,
 )
 from brainfuse.model.patient import PatientCheck
 from brainfuse.model.results import FusionResult, PairResult
@@ -77,10 +79,11 @@ class PreparedPair:
         from which source; None when they are ``ct01``/``mri01`` themselves.
     identity : PatientCheck or None
         The patient check of the pair (:func:`check_identity`), carried into the result.
-    nodata : bool array or NoDataVolume (Z, Y, X), or None
-        Where the CT has no data (:func:`brainfuse.model.bone.no_data`: outside its field
-        of view, a straight cut filled with padding): the MRI is taken there. None when
-        image 1 is not a CT.
+    nodata : uint8 array or NoDataVolume (Z, Y, X), or None
+        Which source has no data (:func:`brainfuse.model.bone.source_no_data`): where the
+        CT has none (outside its field of view, a straight cut filled with padding) the MRI
+        is taken, where the MRI has none (outside its field of view, around a
+        skull-stripped brain, beside a slab) the CT. None when image 1 is not a CT.
     """
 
     ct: ImageVolume
@@ -95,7 +98,7 @@ class PreparedPair:
     bone: BoneStack | None = None
     decide: tuple[UnitVolume | np.ndarray, UnitVolume | np.ndarray] | None = None
     identity: PatientCheck | None = None
-    nodata: BoneStack | None = None
+    nodata: NoDataStack | None = None
 
 
 def align(
@@ -199,7 +202,7 @@ def prepare(
         bone=volume_bone_mask(aligned.ct, lazy=lazy),
         decide=decide,
         identity=identity,
-        nodata=volume_bone_mask(aligned.ct, lazy=lazy, what="nodata"),
+        nodata=volume_no_data(aligned.ct, aligned.mri, lazy=lazy),
     )
 
 
