@@ -193,13 +193,14 @@ def _fuse(job: FuseJob, volumes: list, progress, fuser: Fuser | None) -> tuple[P
         relation = identity.relation() if identity is not None else None
         line = report_text(alignment_report(aligned, relation))
         del aligned
+    from brainfuse._runtime.heap import return_free_memory
+
+    return_free_memory()  # what loading and aligning freed, before the fusion allocates
     with progress.stage("fusing"):
         t0 = time.perf_counter()
         for step in fusion.steps(job.slice):
             rate = step.done / max(time.perf_counter() - t0, 1e-9)
             progress(step.fraction, f"{step.done}/{step.total} slices, {rate:.1f} slices/s")
-    from brainfuse._runtime.heap import return_free_memory
-
     return_free_memory()  # the encoder's working memory, before the writer's is taken
     return fusion.result(), line
 
