@@ -387,10 +387,12 @@ class Fuser:
 
         n = a.shape[0]
         stacked = np.concatenate([a, b])
-        # CPU: one image per task on the threads free now (fusion/parallel.py); a GPU or one
-        # thread: the whole batch, here
+        # CPU: one image per task, on the threads free now (fusion/parallel.py; with one, all
+        # here in turn); encoding each image alone keeps its numbers the same whatever the
+        # thread count (bfloat16 rounds a batched convolution differently). A GPU: the batch.
         workers = workers_now(self.workers)
-        items = [im[None] for im in stacked] if workers > 1 else [stacked]
+        on_cpu = self.torch_device.type == "cpu"
+        items = [im[None] for im in stacked] if on_cpu else [stacked]
         gather = submit_images(one_batch, items, workers)
 
         def result() -> tuple[np.ndarray, np.ndarray]:
