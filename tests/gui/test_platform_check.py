@@ -63,7 +63,12 @@ def test_simulated_missing_libraries_are_found_by_the_probe():
     line = startup_problem({"DISPLAY": ":0"}, platform="linux", can_load=lambda s: s not in gone)
     assert "libxcb-cursor.so.0, libxkbcommon-x11.so.0" in line
     assert "sudo apt-get install libxcb-cursor0 libxkbcommon-x11-0" in line
-    assert startup_problem({}, platform="linux", can_load=_all_present) is None
+    assert startup_problem({"DISPLAY": ":0"}, platform="linux", can_load=_all_present) is None
+
+
+def test_no_display_is_one_line_before_qt_aborts():
+    line = startup_problem({}, platform="linux", can_load=_all_present)
+    assert line is not None and "no display (DISPLAY is not set)" in line and "\n" not in line
 
 
 def test_only_linux_and_only_the_xcb_platform_are_probed():
@@ -88,6 +93,7 @@ def test_this_machine_has_the_xcb_libraries():
 
 def test_the_window_start_prints_one_line_and_exits_2(monkeypatch, capsys):
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":0")
     monkeypatch.setattr(platform_check.sys, "platform", "linux")
     monkeypatch.setattr(platform_check, "_can_load", lambda s: s != "libxcb-cursor.so.0")
     assert main([]) == 2
@@ -95,6 +101,9 @@ def test_the_window_start_prints_one_line_and_exits_2(monkeypatch, capsys):
     assert err.count("\n") == 1 and err.startswith("brainfuse: error: the window cannot start")
     assert "sudo apt-get install libxcb-cursor0" in err
     assert main(["view", "--demo"]) == 2
+    monkeypatch.delenv("DISPLAY")  # no display at all: one line too, before Qt aborts
+    assert main(["bench", "--first-slice", "--repeat", "1"]) == 2
+    assert "no display (DISPLAY is not set)" in capsys.readouterr().err
 
 
 def test_the_module_imports_without_pyside6():

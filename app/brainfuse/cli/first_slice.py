@@ -76,6 +76,9 @@ def time_first_slice(
     list of dict
         One per pair: ``name``, ``s_median``, ``s_min``, ``s_max``, ``s_runs`` (seconds).
     """
+    from brainfuse.gui.platform_check import check_window_platform
+
+    check_window_platform()  # one line, not Qt's abort, where no window can open
     rows = []
     for name, (ct, mri) in pairs.items():
         runs = [_one_run(Path(ct), Path(mri), timeout) for _ in range(max(repeat, 1))]

@@ -280,7 +280,8 @@ def intracranial(
         return inside
     if ring_coverage > 1:
         return inside
-    head = ndimage.binary_fill_holes(np.asarray(mri) > level)
+    outline = np.asarray(mri) > level
+    head = outline | _enclosed(outline)  # its holes filled (binary_fill_holes, by labels)
     skull = bone & head
     if skull.sum() < 20:
         return inside

@@ -169,6 +169,12 @@ def startup_problem(
         return None
     if platform_in_use(environ) != "xcb":
         return None
+    env = os.environ if environ is None else environ
+    if not env.get("DISPLAY"):  # Qt would abort the process with several lines
+        return (
+            "the window cannot start: there is no display (DISPLAY is not set); run it in a "
+            "desktop session, or use the command line (brainfuse fuse …, brainfuse --help)"
+        )
     missing = missing_libraries(can_load=can_load)
     return _message(missing) if missing else None
 
