@@ -223,4 +223,15 @@ def test_encoder_grid_is_the_block_mean(shape, factor):
     want = functional.avg_pool2d(x[:, None], factor, ceil_mode=True)[:, 0]  # partial blocks too
     got = to_encoder_grid(x, factor)
     assert got.shape == want.shape
-    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+    assert torch.equal(got, want)  # bit for bit: whole blocks summed in avg_pool2d's order
+
+
+def test_the_blends_half_grid_is_avg_pool2d_bit_for_bit():
+    from torch.nn import functional
+
+    from brainfuse.fusion.decision import pool_half
+
+    for shape in ((64, 48), (63, 50)):
+        x = np.random.default_rng(2).random(shape, dtype=np.float32) ** 3
+        want = functional.avg_pool2d(torch.from_numpy(x)[None, None], 2, ceil_mode=True)[0, 0]
+        np.testing.assert_array_equal(pool_half(x), want.numpy())

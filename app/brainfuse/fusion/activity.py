@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from brainfuse.fusion.decision import block_mean
 from brainfuse.fusion.inference import EnergyEncoder
 from brainfuse.fusion.network import Encoder
 
@@ -67,14 +68,7 @@ def to_encoder_grid(x: torch.Tensor, factor: int) -> torch.Tensor:
     _, h, w = x.shape
     if h % factor or w % factor:  # a partial last block: the mean of the pixels it has
         return functional.avg_pool2d(x[:, None], factor, ceil_mode=True)[:, 0]
-    # whole blocks: strided sums, several times faster than avg_pool2d on one thread
-    rows = x[:, 0::factor]
-    for i in range(1, factor):
-        rows = rows + x[:, i::factor]
-    out = rows[:, :, 0::factor]
-    for j in range(1, factor):
-        out = out + rows[:, :, j::factor]
-    return out * (1.0 / (factor * factor))
+    return block_mean(x, factor)  # the same numbers, several times faster on one thread
 
 
 def from_encoder_grid(x: torch.Tensor, factor: int, shape: tuple[int, int]) -> torch.Tensor:
