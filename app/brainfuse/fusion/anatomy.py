@@ -280,6 +280,10 @@ def intracranial(
         return inside
     if ring_coverage > 1:
         return inside
+    rows, cols = np.nonzero(bone.any(axis=1))[0], np.nonzero(bone.any(axis=0))[0]
+    box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+    if inside.sum() >= 0.5 * box:  # the hull's room lies in the bone's box: inside is kept
+        return inside
     outline = np.asarray(mri) > level
     head = outline | _enclosed(outline)  # its holes filled (binary_fill_holes, by labels)
     skull = bone & head
