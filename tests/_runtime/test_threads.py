@@ -64,3 +64,13 @@ def test_a_busy_process_counts_as_runnable_elsewhere():
     with busy_processes(1) as busy:  # a spin loop: runnable every moment it lives
         assert busy.pids
         assert (threads.runnable_elsewhere() or 0) >= 1
+
+
+def test_a_fuser_may_use_every_core_whatever_the_load_when_it_is_made(monkeypatch):
+    monkeypatch.setattr(threads, "usable_cores", lambda: 4)
+    monkeypatch.setattr(threads, "_load", lambda: 9.0)  # busy when the window opened
+    assert threads.choose_threads() == 1  # torch's own threads (training) follow the load
+    assert threads.fusion_threads() == 4  # the fuser's most; each batch takes what is free
+    assert threads.fusion_threads(3) == 3
+    monkeypatch.setattr(threads, "usable_cores", lambda: 64)
+    assert threads.fusion_threads() == threads.MAX_THREADS

@@ -12,17 +12,17 @@ image each, :mod:`brainfuse.fusion.parallel`), but training and any other torch 
   ``OMP_WAIT_POLICY`` once, when torch loads it, so :func:`prefer_passive_wait` must run
   before the first ``import torch``: the command's entry point (:func:`brainfuse.cli.main`)
   calls it first; importing :mod:`brainfuse` sets nothing. A value the user set is kept.
-* **Thread count.** :func:`choose_threads` (the fusion's worker threads) takes the cores
-  this process may run on (``sched_getaffinity``) minus those the 1-minute load average
-  says are taken, plus one (a thread may share a core: under CFS more threads get a larger
-  share, and with passive waits a descheduled thread costs its partners little), at least
-  1, at most 8. That is the most the fusion uses: before each batch of images
-  :func:`workers_now` takes fewer when other threads are runnable at that moment (the
-  kernel's count, not the 1-minute average, which lags a busy process by a minute). Beside
-  one busy process on two cores, two encoder threads and the calling thread shared the
-  cores with it and a 256 x 256 pair took 1.35x its quiet time; the calling thread alone,
-  on the core left free, took 1.02x its own (slower) quiet time and less than the two
-  threads did (``models/MODEL_CARD.md``).
+* **Thread count.** :func:`choose_threads` (torch's threads for training and other torch
+  work) takes the cores this process may run on (``sched_getaffinity``) minus those the
+  1-minute load average says are taken, plus one (a thread may share a core: under CFS more
+  threads get a larger share, and with passive waits a descheduled thread costs its
+  partners little), at least 1, at most 8. A fuser's encoder threads are at most every core
+  (:func:`fusion_threads`), and before each batch of images :func:`workers_now` takes fewer
+  when other threads are runnable at that moment (the kernel's count, not the 1-minute
+  average, which lags a busy process by a minute). Beside one busy process on two cores, two
+  encoder threads and the calling thread shared the cores with it and a 256 x 256 pair took
+  1.35x its quiet time; the calling thread alone, on the core left free, took 1.02x its own
+  (slower) quiet time and less than the two threads did (``models/MODEL_CARD.md``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ __all__ = [
     "WAIT_ENV",
     "choose_threads",
     "describe_threads",
+    "fusion_threads",
     "prefer_passive_wait",
     "runnable_elsewhere",
     "usable_cores",
@@ -102,6 +103,18 @@ def choose_threads(requested: int | None = None, *, load: float | None = None) -
     cores = usable_cores()
     busy = _load() if load is None else max(float(load), 0.0)
     return max(1, min(cores - int(busy) + 1, cores, MAX_THREADS))
+
+
+def fusion_threads(requested: int | None = None) -> int:
+    """Return the most encoder threads of a fuser: ``requested``, else every usable core.
+
+    At most :data:`MAX_THREADS`. Not reduced by the load when the fuser is made (a window
+    opened while the machine was busy would keep one thread for good): before each batch
+    :func:`workers_now` takes the cores free at that moment.
+    """
+    if requested is not None:
+        return max(int(requested), 1)
+    return max(1, min(usable_cores(), MAX_THREADS))
 
 
 def runnable_elsewhere() -> int | None:

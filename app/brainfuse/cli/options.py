@@ -18,9 +18,16 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_threads_option(parser: argparse.ArgumentParser, default: int | None = None) -> None:
-    """``--threads N``: CPU threads for the fusion network (default: chosen from free cores)."""
-    chosen = "the cores free now (cores - load average + 1, at most 8)"
+#: What ``--threads`` defaults to for a fusion (``fusion_threads`` and ``workers_now``).
+FUSION_THREADS = "every core, at most 8; each batch of slices uses the cores free at that moment"
+#: What it defaults to for training (``choose_threads``: torch's own threads).
+FREE_CORES = "the cores free now (cores - load average + 1, at most 8)"
+
+
+def add_threads_option(
+    parser: argparse.ArgumentParser, default: int | None = None, chosen: str = FUSION_THREADS
+) -> None:
+    """``--threads N``: CPU threads for the network (``chosen`` says the default in words)."""
     parser.add_argument(
         "--threads",
         type=positive_int,

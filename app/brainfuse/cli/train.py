@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brainfuse.cli.options import add_threads_option
+from brainfuse.cli.options import FREE_CORES, add_threads_option
 from brainfuse.errors import BrainFuseError
 
 __all__ = ["load_training_images", "register", "run"]
@@ -104,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    add_threads_option(p)
+    add_threads_option(p, chosen=FREE_CORES)
     p.set_defaults(func=run)
 
 

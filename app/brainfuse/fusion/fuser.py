@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from brainfuse._runtime.threads import workers_now
+from brainfuse._runtime.threads import fusion_threads, workers_now
 from brainfuse.errors import BrainFuseError, CancelledError
 from brainfuse.fusion.activity import (
     box_sum,
@@ -89,7 +89,8 @@ class Fuser:
     weights : path or None
         Safetensors file from ``brainfuse train``; default the shipped weights.
     threads : int or None
-        CPU threads (default: :func:`brainfuse._runtime.threads.choose_threads`, from the free cores).
+        Most CPU threads (default: :func:`brainfuse._runtime.threads.fusion_threads`, every
+        core); each batch uses those free at that moment (``workers_now``).
     tile : int or None
         Slices larger than this are encoded in overlapping tiles (bounded memory).
     batch : int
@@ -126,7 +127,7 @@ class Fuser:
         self.tile = tile
         self.batch = max(int(batch), 1)
         self.keep_activity = keep_activity
-        choice = choose_device(device, threads)
+        choice = choose_device(device, fusion_threads(threads))
         self.torch_device = choice.device
         self.device = choice.description
         self.fallback = choice.fallback
