@@ -177,50 +177,86 @@ def _where(codes: np.ndarray | None, code: int) -> np.ndarray | None:
     return hit if hit is not None and hit.any() else None
 
 
+def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """Return the bounding box of ``mask`` grown by ``margin`` pixels (clipped), or None."""
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if rows.size == 0:
+        return None
+    h, w = mask.shape
+    return (
+        slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
+        slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)),
+    )
+
+
 def _closing(mask: np.ndarray, r: int) -> np.ndarray:
-    """Binary closing by the disk of radius ``r`` (the area outside the slice is background)."""
+    """Binary closing by the disk of radius ``r`` (the area outside the slice is background).
+
+    Computed on the mask's bounding box grown by ``2 r``: nothing farther is ever set.
+    """
     if r <= 0:
         return mask
-    p = np.pad(mask, 2 * r)
-    return _erode(_dilate(p, r), r)[2 * r : -2 * r, 2 * r : -2 * r]
+    box = _box(mask, 2 * r)
+    if box is None:
+        return mask.copy()
+    p = np.pad(mask[box], 2 * r)
+    out = np.zeros_like(mask)
+    out[box] = _erode(_dilate(p, r), r)[2 * r : -2 * r, 2 * r : -2 * r]
+    return out
 
 
 _SECTORS = 72  # directions (5 degrees each) in which the ring coverage is counted
 
 
 def _enclosed(sealed: np.ndarray) -> np.ndarray:
-    """``binary_fill_holes(sealed) & ~sealed``: background not connected to the border."""
-    labels, n = ndimage.label(~sealed)
+    """``binary_fill_holes(sealed) & ~sealed``: background not connected to the border.
+
+    Labelled on ``sealed``'s bounding box grown by a pixel: the background around the box
+    reaches the border, so a region touching the box's edge is outside.
+    """
+    out = np.zeros_like(sealed)
+    box = _box(sealed, 1)
+    if box is None:
+        return out
+    crop = sealed[box]
+    labels, n = ndimage.label(~crop)
     if n == 0:
-        return np.zeros_like(sealed)
+        return out
     outside = np.zeros(n + 1, bool)
     for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         outside[edge] = True
     outside[0] = True  # label 0 is the sealed bone itself
-    return ~outside[labels]
+    out[box] = ~outside[labels]
+    return out
 
 
 def _convex_fill(mask: np.ndarray) -> np.ndarray:
     """Fill the pixels inside the convex hull of ``mask``'s pixel centres (boundary included).
 
-    A convex polygon meets each row in one span, so the fill is one ``lo <= x <= hi``
+    The hull is that of each row's first and last pixel (every other pixel lies between
+    them). A convex polygon meets each row in one span, so the fill is one ``lo <= x <= hi``
     comparison per row (the spans from the hull's edges: O(rows x edges)), much faster than
     a point-in-polygon test of every pixel.
     """
     from scipy.spatial import ConvexHull, QhullError
 
-    pts = np.argwhere(mask).astype(np.float64)  # (y, x)
+    rows = np.nonzero(mask.any(axis=1))[0]
+    first = np.argmax(mask[rows], axis=1)
+    last = mask.shape[1] - 1 - np.argmax(mask[rows, ::-1], axis=1)
+    pts = np.concatenate([np.stack([rows, first], axis=1), np.stack([rows, last], axis=1)]).astype(
+        np.float64
+    )  # (y, x)
     try:
         v = pts[ConvexHull(pts).vertices]
     except (QhullError, ValueError):  # all on one line, or too few points
         return mask.copy()
     y0, x0 = v[:, 0], v[:, 1]
     y1, x1 = np.roll(y0, -1), np.roll(x0, -1)
-    rows = np.arange(mask.shape[0], dtype=np.float64)[:, None]
+    rows_f = np.arange(mask.shape[0], dtype=np.float64)[:, None]
     dy = np.where(y1 == y0, 1.0, y1 - y0)
-    t = (rows - y0) / dy
+    t = (rows_f - y0) / dy
     flat = y1 == y0
-    on = np.where(flat, rows == y0, (t >= 0) & (t <= 1))
+    on = np.where(flat, rows_f == y0, (t >= 0) & (t <= 1))
     x_a = np.where(flat, x0, x0 + t * (x1 - x0))
     x_b = np.where(flat, x1, x_a)
     lo = np.where(on, np.minimum(x_a, x_b), np.inf).min(axis=1) - 1e-6
