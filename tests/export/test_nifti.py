@@ -138,3 +138,14 @@ def test_the_streamed_file_is_nibabels_byte_for_byte(oblique, tmp_path, dtype):
     assert gzip.decompress(small.getvalue()) == own.getvalue()
     path = write_nifti(vol, tmp_path / "v.nii.gz")
     np.testing.assert_array_equal(np.asarray(nib.load(path).dataobj), arr.transpose(2, 1, 0))
+
+
+def test_slab_checksums_combine_to_the_whole_files():
+    import os
+    import zlib
+
+    from brainfuse.export.nifti_stream import crc32_combine
+
+    for la, lb in ((0, 5), (10, 0), (1, 1), (1000, 12345), (3, 2**21 + 7)):
+        a, b = os.urandom(la), os.urandom(lb)
+        assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)

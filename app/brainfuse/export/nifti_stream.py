@@ -17,10 +17,11 @@ timestamp, no file name in the gzip header).
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -149,7 +150,7 @@ def stream_nifti(
     fh.write(struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
 
 
-def _gf2_times(matrix: list[int], vector: int) -> int:
+def _gf2_times(matrix: Sequence[int], vector: int) -> int:
     total, row = 0, 0
     while vector:
         if vector & 1:
@@ -159,33 +160,31 @@ def _gf2_times(matrix: list[int], vector: int) -> int:
     return total
 
 
-def _gf2_square(matrix: list[int]) -> list[int]:
+def _gf2_square(matrix: Sequence[int]) -> list[int]:
     return [_gf2_times(matrix, matrix[n]) for n in range(32)]
+
+
+@functools.cache
+def _zero_bytes_operator(k: int) -> tuple[int, ...]:
+    """Return the CRC-32 shift operator over ``2**k`` zero bytes (a 32 x 32 GF(2) matrix)."""
+    if k == 0:
+        one_bit = [0xEDB88320] + [1 << n for n in range(31)]
+        return tuple(_gf2_square(_gf2_square(_gf2_square(one_bit))))  # 8 zero bits
+    return tuple(_gf2_square(_zero_bytes_operator(k - 1)))
 
 
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """Return the CRC-32 of ``A + B`` from ``crc32(A)``, ``crc32(B)`` and ``len(B)``.
 
     zlib's ``crc32_combine`` (not exposed by Python's :mod:`zlib`): ``crc1`` is advanced over
-    ``len2`` zero bytes by repeated squaring of the CRC's GF(2) shift operator, so that each
-    slab's checksum can be made on the worker thread that compressed it.
+    ``len2`` zero bytes by the operators for the powers of two in ``len2`` (made once each by
+    repeated squaring of the CRC's GF(2) shift operator, then kept), so that each slab's
+    checksum can be made on the worker thread that compressed it.
     """
-    if len2 <= 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
-    even = _gf2_square(odd)  # two zero bits
-    odd = _gf2_square(even)  # four zero bits
-    while True:
-        even = _gf2_square(odd)  # one zero byte at the first pass, then doubling
+    k = 0
+    while len2 > 0:
         if len2 & 1:
-            crc1 = _gf2_times(even, crc1)
+            crc1 = _gf2_times(_zero_bytes_operator(k), crc1)
         len2 >>= 1
-        if not len2:
-            break
-        odd = _gf2_square(even)
-        if len2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
+        k += 1
     return crc1 ^ crc2
