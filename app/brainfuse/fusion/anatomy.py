@@ -52,11 +52,12 @@ from brainfuse.fusion.decision import (
     _dilate,
     _erode,
     hard_map,
+    mask_box,
     scaled_radius,
     soft_map,
 )
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
-from brainfuse.model.bone import CT_NO_DATA, MRI_NO_DATA
+from brainfuse.model.bone import CT_NO_DATA, MRI_NO_DATA, touching_border
 
 __all__ = [
     "AnatomyRegions",
@@ -136,9 +137,11 @@ def rule_maps(
     :func:`brainfuse.model.bone.source_no_data`, or bool: the CT's) says where one source
     has no data: the other is taken there, under either rule.
     """
-    codes = None if nodata is None else np.asarray(nodata)
-    ct_empty = _where(codes, CT_NO_DATA)
-    mri_empty = _where(codes, MRI_NO_DATA)
+    codes = None if nodata is None else np.asarray(nodata, np.uint8)  # bool: True = the CT's
+    ct_empty, mri_empty = (
+        None if codes is None or not (codes == code).any() else codes == code
+        for code in (CT_NO_DATA, MRI_NO_DATA)
+    )
     for empty, value in ((ct_empty, 0), (mri_empty, 1)):
         if empty is not None:
             dm[empty] = value  # the blend's means then see the source taken there
@@ -166,29 +169,6 @@ def rule_maps(
     return dm, soft
 
 
-def _where(codes: np.ndarray | None, code: int) -> np.ndarray | None:
-    """``codes == code`` as bool (a bool ``codes`` is the CT's), or None where nowhere."""
-    if codes is None:
-        return None
-    if codes.dtype != bool:
-        hit = codes == code
-        return hit if hit.any() else None
-    hit = codes if code == CT_NO_DATA else None
-    return hit if hit is not None and hit.any() else None
-
-
-def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
-    """Return the bounding box of ``mask`` grown by ``margin`` pixels (clipped), or None."""
-    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    if rows.size == 0:
-        return None
-    h, w = mask.shape
-    return (
-        slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
-        slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)),
-    )
-
-
 def _closing(mask: np.ndarray, r: int) -> np.ndarray:
     """Binary closing by the disk of radius ``r`` (the area outside the slice is background).
 
@@ -196,7 +176,7 @@ def _closing(mask: np.ndarray, r: int) -> np.ndarray:
     """
     if r <= 0:
         return mask
-    box = _box(mask, 2 * r)
+    box = mask_box(mask, 2 * r)
     if box is None:
         return mask.copy()
     p = np.pad(mask[box], 2 * r)
@@ -215,18 +195,10 @@ def _enclosed(sealed: np.ndarray) -> np.ndarray:
     reaches the border, so a region touching the box's edge is outside.
     """
     out = np.zeros_like(sealed)
-    box = _box(sealed, 1)
-    if box is None:
-        return out
-    crop = sealed[box]
-    labels, n = ndimage.label(~crop)
-    if n == 0:
-        return out
-    outside = np.zeros(n + 1, bool)
-    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        outside[edge] = True
-    outside[0] = True  # label 0 is the sealed bone itself
-    out[box] = ~outside[labels]
+    box = mask_box(sealed, 1)
+    if box is not None:
+        crop = sealed[box]
+        out[box] = ~crop & ~touching_border(~crop)
     return out
 
 
@@ -316,9 +288,11 @@ def intracranial(
         return inside
     if ring_coverage > 1:
         return inside
-    rows, cols = np.nonzero(bone.any(axis=1))[0], np.nonzero(bone.any(axis=0))[0]
-    box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
-    if inside.sum() >= 0.5 * box:  # the hull's room lies in the bone's box: inside is kept
+    box = mask_box(bone, 0)
+    assert box is not None  # the bone has 20 pixels or more
+    rows, cols = box
+    box_area = (rows.stop - rows.start) * (cols.stop - cols.start)
+    if inside.sum() >= 0.5 * box_area:  # the hull's room lies in the bone's box: inside is kept
         return inside
     outline = np.asarray(mri) > level
     head = outline | _enclosed(outline)  # its holes filled (binary_fill_holes, by labels)

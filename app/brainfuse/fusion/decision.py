@@ -25,12 +25,14 @@ from brainfuse.fusion.settings import FusionSettings
 __all__ = [
     "NeighbourMeans",
     "blend_inputs",
+    "block_mean",
     "consistency_verification",
     "detail_blend",
     "edge_energy",
     "guided_filter",
     "hard_map",
     "initial_map",
+    "mask_box",
     "pool_half",
     "scaled_radius",
     "soft_map",
@@ -190,27 +192,41 @@ ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 def block_mean(x: ArrayT, factor: int) -> ArrayT:
     """Mean of ``factor x factor`` blocks over the last two axes of a NumPy array or tensor.
 
-    Both sides must be whole multiples of ``factor``. The blocks are summed in the order
-    torch's ``avg_pool2d`` sums them on the CPU (row by row, float32) and divided the same
-    way, so the result is that function's, bit for bit, at a third of its cost on one
-    thread (strided adds, no pooling kernel).
+    Exactly torch's ``avg_pool2d(x, factor, ceil_mode=True)``: a partial last block is the
+    mean of the pixels it has. Where both sides are whole multiples of ``factor`` the blocks
+    are summed by strided adds in the order that function sums them on the CPU (row by row,
+    float32) and divided the same way: the same numbers at a third of its cost on one thread.
     """
     if factor <= 1:
         return x
-    out = x[..., 0::factor, 0::factor] + x[..., 0::factor, 1::factor]
-    for i in range(factor):
-        for j in range(factor):
-            if i or j > 1:
-                out += x[..., i::factor, j::factor]
+    h, w = x.shape[-2:]
+    if h % factor or w % factor:
+        t = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+        pooled = functional.avg_pool2d(t.reshape(-1, 1, h, w), factor, ceil_mode=True)
+        pooled = pooled.reshape(*t.shape[:-2], *pooled.shape[-2:])
+        return pooled.numpy() if isinstance(x, np.ndarray) else pooled
+    parts = [x[..., i::factor, j::factor] for i in range(factor) for j in range(factor)]
+    out = parts[0] + parts[1]
+    for part in parts[2:]:
+        out += part
     return out / (factor * factor)
 
 
 def pool_half(x: np.ndarray) -> np.ndarray:
     """2 x 2 block average of a float32 (H, W) array (the last block clipped): the blend's grid."""
-    h, w = x.shape
-    if h % 2 == 0 and w % 2 == 0:
-        return block_mean(np.asarray(x, np.float32), 2)
-    return functional.avg_pool2d(torch.from_numpy(x)[None, None], 2, ceil_mode=True)[0, 0].numpy()
+    return block_mean(np.asarray(x, np.float32), 2)
+
+
+def mask_box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """Return the bounding box of a 2-D ``mask`` grown by ``margin`` pixels (clipped), or None."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    h, w = mask.shape
+    return (
+        slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
+        slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)),
+    )
 
 
 def _gauss_half(half: np.ndarray, sigma: float) -> np.ndarray:

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from brainfuse.fusion.decision import NeighbourMeans, _dilate, _erode, scaled_radius
+from brainfuse.fusion.decision import NeighbourMeans, _dilate, _erode, mask_box, scaled_radius
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
 
 __all__ = ["BRACKET_MM", "MAX_RADIUS", "SEAL_MM", "Neighbourhood", "ZWindows"]
@@ -127,18 +127,15 @@ def _disk_op(mask: np.ndarray, r: int, grow: bool) -> np.ndarray:
     Computed on the mask's bounding box (grown by ``r`` for a dilation): the same result
     at the cost of the box (the skull spans about half a 512 x 512 slice).
     """
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     out = np.zeros(mask.shape, bool)
-    if rows.size == 0:
+    box = mask_box(mask, r if grow else 0)
+    if box is None:
         return out
-    m = r if grow else 0
-    y0, y1 = max(rows[0] - m, 0), min(rows[-1] + m + 1, mask.shape[0])
-    x0, x1 = max(cols[0] - m, 0), min(cols[-1] + m + 1, mask.shape[1])
-    box = mask[y0:y1, x0:x1]
+    crop = mask[box]
     if grow:
-        out[y0:y1, x0:x1] = _dilate(box, r)
+        out[box] = _dilate(crop, r)
     else:
-        out[y0:y1, x0:x1] = _erode(np.pad(box, r), r)[r:-r, r:-r] if r > 0 else box
+        out[box] = _erode(np.pad(crop, r), r)[r:-r, r:-r] if r > 0 else crop
     return out
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "bone_prior",
     "no_data",
     "source_no_data",
+    "touching_border",
 ]
 
 #: (bone level, cortical density) of each scale: ``"8-bit"`` grey levels, ``"hu"`` HU.
@@ -95,7 +96,7 @@ def no_data(values: np.ndarray, scale: str) -> np.ndarray:
     v = np.asarray(values)
     if scale != "hu":
         return np.zeros(v.shape, bool)
-    return _touching_border(v <= NO_DATA_HU)
+    return touching_border(v <= NO_DATA_HU)
 
 
 #: Codes of :func:`source_no_data`: the CT has no data (take the MRI) or the MRI has none
@@ -106,7 +107,7 @@ MRI_NO_DATA = 2
 TISSUE_HU = -500.0
 
 
-def _touching_border(mask: np.ndarray) -> np.ndarray:
+def touching_border(mask: np.ndarray) -> np.ndarray:
     """Keep the parts of ``mask`` connected, within their slice, to the slice's border."""
     if mask.ndim < 2 or not mask.any():
         return np.zeros(mask.shape, bool)
@@ -143,6 +144,6 @@ def source_no_data(
     out = no_data(ct, scale).astype(np.uint8)
     if scale != "hu":
         return out
-    empty_mri = _touching_border(np.asarray(mri_values) <= mri_floor) & (ct > TISSUE_HU)
+    empty_mri = touching_border(np.asarray(mri_values) <= mri_floor) & (ct > TISSUE_HU)
     out[empty_mri & (out == 0)] = MRI_NO_DATA
     return out
