@@ -280,3 +280,37 @@ def test_a_packed_mask_takes_only_zeros_and_ones_on_its_plane():
         mask[0] = np.full((3, 5), 2, np.uint8)
     with pytest.raises(ValueError, match="plane"):
         mask[0] = np.zeros((5, 3), np.uint8)
+
+
+def test_a_fusion_that_only_writes_holds_its_weight_compressed_and_reads_it_bit_for_bit(fuser):
+    """The soft map of ``store_fused=False`` is deflated per slice and reads as the stored one."""
+    from brainfuse.pipeline.composed import CompressedWeight
+
+    stored, lazy = _stored_and_lazy(fuser)
+    assert isinstance(lazy.soft_map, CompressedWeight)
+    assert ((stored.soft_map > 0) & (stored.soft_map < 1)).any()  # a real blend, not 0/1 only
+    held = np.asarray(lazy.soft_map)
+    assert held.dtype == np.float16
+    assert held.view(np.uint16).tobytes() == stored.soft_map.view(np.uint16).tobytes()
+    np.testing.assert_array_equal(lazy.soft_map[3], stored.soft_map[3])
+    assert lazy.result().soft_map is lazy.soft_map
+
+
+def test_a_compressed_weight_keeps_every_float16_bit_and_is_smaller():
+    """Every float16 bit pattern in [0, 1] (and a smooth weight) comes back exactly."""
+    from brainfuse.pipeline.composed import CompressedWeight
+
+    every = np.arange(0x3C01, dtype=np.uint16).view(np.float16)  # 0 .. 1, all of them
+    plane = (64, every.size // 64 + 1)
+    weight = CompressedWeight((3, *plane))
+    first = np.resize(every, plane[0] * plane[1]).reshape(plane)
+    xx = np.mgrid[0 : plane[0], 0 : plane[1]][1]
+    smooth = 1.0 / (1.0 + np.exp(-(xx - plane[1] / 2) / 20.0))  # float64, cast on storing
+    weight[2] = smooth
+    assert weight.nbytes < 0.75 * smooth.size * 2  # a smooth weight in under 3/4 of its bytes
+    weight[0] = first
+    assert weight[0].view(np.uint16).tobytes() == first.view(np.uint16).tobytes()
+    assert np.array_equal(weight[2], smooth.astype(np.float16))
+    assert not weight[1].any() and weight[1].dtype == np.float16  # not stored yet: zeros
+    with pytest.raises(ValueError, match="plane"):
+        weight[1] = np.zeros(plane[::-1])
