@@ -66,6 +66,31 @@ def test_a_busy_process_counts_as_runnable_elsewhere():
         assert (threads.runnable_elsewhere() or 0) >= 1
 
 
+def test_this_process_own_busy_threads_are_not_counted_elsewhere():
+    """The fusion's own worker threads are ours: counted here, taken off the machine's count."""
+    if not sys.platform.startswith("linux"):
+        return
+    import hashlib
+    import threading
+
+    stop = threading.Event()
+    block = bytes(1 << 22)
+
+    def hash_until_stopped() -> None:  # hashlib lets go of the GIL: runnable, not waiting
+        while not stop.is_set():
+            hashlib.sha256(block).digest()
+
+    worker = threading.Thread(target=hash_until_stopped)
+    worker.start()
+    try:
+        here = max(threads._runnable_here() for _ in range(200))
+    finally:
+        stop.set()
+        worker.join()
+    assert here >= 2  # the caller and the hashing thread
+    assert threads._runnable_here() >= 1
+
+
 def test_a_fuser_may_use_every_core_whatever_the_load_when_it_is_made(monkeypatch):
     monkeypatch.setattr(threads, "usable_cores", lambda: 4)
     monkeypatch.setattr(threads, "_load", lambda: 9.0)  # busy when the window opened

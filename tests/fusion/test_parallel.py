@@ -148,9 +148,9 @@ def test_a_batch_beside_busy_threads_is_encoded_by_the_calling_thread(monkeypatc
     seen = []
     real = fuser_module.submit_images
 
-    def spy(func, items, workers):
+    def spy(func, items, workers, **kw):
         seen.append((len(items), workers))
-        return real(func, items, workers)
+        return real(func, items, workers, **kw)
 
     monkeypatch.setattr(fuser_module, "submit_images", spy)
     monkeypatch.setattr(threads, "usable_cores", lambda: 2)

@@ -117,19 +117,40 @@ def fusion_threads(requested: int | None = None) -> int:
     return max(1, min(usable_cores(), MAX_THREADS))
 
 
+def _runnable_here() -> int:
+    """Count this process's runnable threads (``/proc/self/task/*/stat`` state ``R``), at least 1.
+
+    The calling thread is one of them; so are the fusion's own encoder, regions and
+    deflating threads while they work, which are not "elsewhere".
+    """
+    count = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as fh:
+                state = fh.read().rpartition(b")")[2].split(None, 1)[0]
+        except (OSError, IndexError):
+            continue
+        count += state == b"R"
+    return max(count, 1)
+
+
 def runnable_elsewhere() -> int | None:
-    """Count the threads runnable on this machine right now besides the caller.
+    """Count the threads runnable on this machine right now outside this process.
 
     Linux: the kernel's count of runnable scheduling entities (``/proc/loadavg``, fourth
-    field, the number before the slash), which includes the calling thread; None where it
-    cannot be read (other systems).
+    field, the number before the slash) less this process's own runnable threads (the
+    calling thread among them); None where it cannot be read (other systems).
     """
     try:
         with open("/proc/loadavg") as fh:
             running = int(fh.read().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return None
-    return max(running - 1, 0)
+    return max(running - _runnable_here(), 0)
 
 
 def workers_now(most: int, *, others: int | None = None) -> int:

@@ -49,7 +49,7 @@ from brainfuse.fusion.decision import blend_inputs, hard_map
 from brainfuse.fusion.device import choose_device
 from brainfuse.fusion.inference import EnergyEncoder, bfloat16_supported
 from brainfuse.fusion.methods import METHODS, Method, available_methods, check_methods
-from brainfuse.fusion.parallel import submit_images
+from brainfuse.fusion.parallel import submit_background, submit_images
 from brainfuse.fusion.settings import FusionSettings, encoder_factor
 from brainfuse.fusion.stacks import Picker, SliceFusion, check_finite, check_shapes, take
 from brainfuse.fusion.volume import Neighbourhood, ZWindows
@@ -330,8 +330,9 @@ class Fuser:
                 else:  # the batch's bone prior is read there, once
                     pick = Picker(image1, image2, decide, rgb, idx, d1, d2)
                     stack = None if rgb else bone
+                    upcoming = order[s0 + step : s0 + 2 * step]
                     dm, soft, act = self._decide_in_volume(
-                        idx, pick, stack, neighbours, timings, empty
+                        idx, pick, stack, neighbours, timings, empty, upcoming
                     )
                 fused = compose(soft, a, b)
             else:
@@ -366,12 +367,14 @@ class Fuser:
         return self.submit_activity(a, b, stages=stages)()
 
     def submit_activity(
-        self, a: np.ndarray, b: np.ndarray, *, stages: int | None = None
+        self, a: np.ndarray, b: np.ndarray, *, stages: int | None = None, ahead: bool = False
     ) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
         """Start :meth:`activity` on the worker threads; return the function that waits for it.
 
         The calling thread may meanwhile do work that needs no activity (the ``anatomy``
-        rule's regions); on one thread or a GPU the activity is computed here, at once.
+        rule's regions); on one thread or a GPU the activity is computed here, at once,
+        unless ``ahead`` (a volume's next batch, started before this one is decided: then
+        on a worker thread even when one is all the machine has free).
         """
         if self.encoder is None:
             raise BrainFuseError(f"method '{self.method}' has no deep activity")
@@ -394,7 +397,7 @@ class Fuser:
         workers = workers_now(self.workers)
         on_cpu = self.torch_device.type == "cpu"
         items = [im[None] for im in stacked] if on_cpu else [stacked]
-        gather = submit_images(one_batch, items, workers)
+        gather = submit_images(one_batch, items, workers, ahead=ahead)
 
         def result() -> tuple[np.ndarray, np.ndarray]:
             s = np.concatenate(gather())
@@ -440,13 +443,15 @@ class Fuser:
             timings[key] = timings.get(key, 0.0) + sec * 1e3
         return dm, soft, ((a1, a2) if self.keep_activity else None)
 
-    def _decide_in_volume(self, idx, pick, bones, hood, timings, nodata=None):
+    def _decide_in_volume(self, idx, pick, bones, hood, timings, nodata=None, upcoming=()):
         """:meth:`_decide` for slices ``idx`` of a volume, with their neighbours (3-D).
 
         ``bones`` is the whole volume's bone prior (or None): the ``anatomy`` rule's
         intracranial area is searched inside the bone closed in 3-D
         (:meth:`Neighbourhood.sealed`) and bracketed by the neighbouring slices'
-        (:func:`bracketed`).
+        (:func:`bracketed`). The regions of ``upcoming`` (the next batch) are found on a
+        background thread (:func:`~brainfuse.fusion.parallel.submit_background`) while this
+        batch is decided; a slice's regions are the same whichever thread finds them.
         """
         t = time.perf_counter()
         n = len(idx)
@@ -465,22 +470,35 @@ class Fuser:
             d1, d2 = pick([j])
             return anatomy_regions(bone_of(j), d1[0], d2[0], self.settings, hood.sealed(j, bone_of))
 
-        def find_regions() -> None:  # needs no activity: done while the workers encode
-            for k in idx:
+        def find_regions(ks: Sequence[int]) -> None:  # needs no activity
+            for k in ks:
                 hood.regions(k, regions_of)
 
-        missing = hood.missing_activity(idx)
         step = self.batch_for(*pick.d2.shape[-2:])
+        started, hood.encoding = hood.encoding, []  # with the batch before, for this one
+        begun = {j for js, _ in started for j in js}
+        missing = [j for j in hood.missing_activity(idx) if j not in begun]
         chunks = [missing[c0 : c0 + step] for c0 in range(0, len(missing), step)]
         # every chunk queued on the workers before the regions are found here, so that the
         # encoder never waits for them (the first slice of a volume needs 2 r + 1 slices)
-        gathers = [self.submit_activity(*pick(js), stages=stages) for js in chunks]
+        jobs = started + [(js, self.submit_activity(*pick(js), stages=stages)) for js in chunks]
         if wanted:
-            find_regions()
-        for js, gather in zip(chunks, gathers, strict=True):
+            if hood.ahead is not None:  # this batch's, found while the one before was decided
+                ahead, hood.ahead = hood.ahead, None
+                ahead.result()
+            find_regions(idx)  # what is left of them, while the workers encode
+            if upcoming:
+                hood.ahead = submit_background(lambda: find_regions(upcoming))
+        for js, gather in jobs:
             a1, a2 = gather()
             for i, j in enumerate(js):
                 hood.put_activity(j, a1[i], a2[i])
+        # the next batch encoded while this one is decided (its numbers do not depend on when)
+        ahead = hood.missing_activity(upcoming)
+        hood.encoding = [
+            (js, self.submit_activity(*pick(js), stages=stages, ahead=True))
+            for js in (ahead[c0 : c0 + step] for c0 in range(0, len(ahead), step))
+        ]
         t_enc = time.perf_counter() - t
         t = time.perf_counter()
         dm = np.empty((n, *pick.d2.shape[-2:]), np.uint8)

@@ -36,7 +36,9 @@ its neighbours' inputs only, never on the order in which slices are fused.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -189,12 +191,25 @@ class Neighbourhood:
     ----------
     done : bool (n_slices,), the slices fused (their neighbours' data may go)
     encoded : int, slices whose activities were computed (each once)
+    encoding : list of (slices, gatherer)
+        The next batch's activities being encoded on the worker threads
+        (:meth:`~brainfuse.fusion.Fuser.submit_activity` with ``ahead``) while the calling
+        thread decides the batch before.
+    ahead : Future or None
+        The regions of the next batch being found on a background thread
+        (:meth:`~brainfuse.fusion.Fuser.slices`); :meth:`regions`, :meth:`bone` and
+        :meth:`sealed` may run there while the calling thread decides and :meth:`finish`-es
+        the slices before, so what they hold is guarded by one lock (the work itself runs
+        outside it; a slice two threads both find is found the same and held once).
     """
 
     def __init__(self, n_slices: int, windows: ZWindows):
         self.windows = windows
         self.done = np.zeros(n_slices, bool)
         self.encoded = 0
+        self.ahead: Future[None] | None = None
+        self.encoding: list[tuple[list[int], Callable[[], tuple[np.ndarray, np.ndarray]]]] = []
+        self._lock = threading.Lock()
         self._activity: dict[int, np.ndarray] = {}
         self._hard: dict[int, np.ndarray] = {}
         self._inputs: dict[int, Inputs] = {}
@@ -217,11 +232,12 @@ class Neighbourhood:
     @property
     def nbytes(self) -> int:
         """Bytes of the arrays held now (activities, hard maps, blend inputs)."""
-        arrays = [*self._activity.values(), *self._hard.values()]
-        arrays += [m for r in self._regions.values() for m in r.arrays()]
-        arrays += [m for r in self._brains.values() for m in r.arrays()]
-        arrays += [x for inputs in self._inputs.values() for x in inputs]
-        arrays += [*self._bone.values(), *self._grown.values()]
+        with self._lock:
+            arrays = [*self._activity.values(), *self._hard.values()]
+            arrays += [m for r in self._regions.values() for m in r.arrays()]
+            arrays += [m for r in self._brains.values() for m in r.arrays()]
+            arrays += [x for inputs in self._inputs.values() for x in inputs]
+            arrays += [*self._bone.values(), *self._grown.values()]
         return sum(x.nbytes for x in arrays)
 
     def _span(self, k: int, r: int) -> range:
@@ -325,13 +341,18 @@ class Neighbourhood:
         """
         span = self._span(k, self.windows.bracket)
         for j in span:
-            if j not in self._regions and j not in self._brains:
-                self._regions[j] = _Packed(find(j))
-        own = self._regions[k].unpack() if k in self._regions else find(k)
-        brains = [
-            self._brains[j].brain() if j in self._brains else self._regions[j].brain() for j in span
-        ]
-        return own, brains, k - span.start
+            with self._lock:
+                known = j in self._regions or j in self._brains
+            if not known:
+                packed = _Packed(find(j))
+                with self._lock:
+                    if j not in self._regions and j not in self._brains:
+                        self._regions[j] = packed
+        with self._lock:
+            mine = self._regions.get(k)
+            held = [self._brains[j] if j in self._brains else self._regions[j] for j in span]
+        own = mine.unpack() if mine is not None else find(k)
+        return own, [p.brain() for p in held], k - span.start
 
     def _unpacked(self, bits: np.ndarray) -> np.ndarray:
         n = self._plane[0] * self._plane[1]
@@ -339,11 +360,17 @@ class Neighbourhood:
 
     def bone(self, j: int, read: Callable[[int], np.ndarray]) -> np.ndarray:
         """Return slice ``j``'s bone prior, read once (``read(j)``) and held bit-packed."""
-        if j not in self._bone:
+        return self._unpacked(self._bone_bits(j, read))
+
+    def _bone_bits(self, j: int, read: Callable[[int], np.ndarray]) -> np.ndarray:
+        with self._lock:
+            bits = self._bone.get(j)
+        if bits is None:
             mask = np.asarray(read(j), bool)
-            self._plane = mask.shape
-            self._bone[j] = np.packbits(mask)
-        return self._unpacked(self._bone[j])
+            with self._lock:
+                self._plane = mask.shape
+                bits = self._bone.setdefault(j, np.packbits(mask))
+        return bits
 
     def sealed(self, k: int, read: Callable[[int], np.ndarray]) -> np.ndarray | None:
         """Return slice ``k``'s bone closed in 3-D by the windows' cylinder (None: not sealed).
@@ -369,17 +396,25 @@ class Neighbourhood:
         b, r = self.windows.bracket, self.windows.seal
         if b < 1 or r < 1:
             return None
+        grown = []
         for j in self._span(k, b):
-            if j not in self._grown:
-                for i in self._span(j, b):
-                    self.bone(i, read)
-                around = np.bitwise_or.reduce([self._bone[i] for i in self._span(j, b)])
-                self._grown[j] = np.packbits(_disk_op(self._unpacked(around), r, grow=True))
-        inside = self._unpacked(np.bitwise_and.reduce([self._grown[j] for j in self._span(k, b)]))
+            with self._lock:
+                bits = self._grown.get(j)
+            if bits is None:
+                around = np.bitwise_or.reduce([self._bone_bits(i, read) for i in self._span(j, b)])
+                bits = np.packbits(_disk_op(self._unpacked(around), r, grow=True))
+                with self._lock:
+                    bits = self._grown.setdefault(j, bits)
+            grown.append(bits)
+        inside = self._unpacked(np.bitwise_and.reduce(grown))
         return _disk_op(inside, r, grow=False)
 
     def finish(self, k: int) -> None:
         """Slice ``k`` is fused: let go of what no slice left to fuse needs."""
+        with self._lock:
+            self._finish(k)
+
+    def _finish(self, k: int) -> None:
         self.done[k] = True
         if k in self._regions:
             self._brains[k] = self._regions.pop(k).brain_only()
