@@ -30,6 +30,18 @@ def test_disk_morphology_at_the_slice_border():
         assert np.array_equal(decision._dilate(m, r), ndimage.binary_dilation(m, disk))
 
 
+def test_disk_morphology_of_a_disk_wider_than_the_slice():
+    """A radius past the slice's height or width: rows and columns outside are foreground."""
+    rng = np.random.default_rng(2)
+    for shape, r in (((5, 3), 4), ((3, 40), 10), ((40, 3), 10), ((12, 9), 10)):
+        m = rng.random(shape) > 0.15
+        disk = decision._disk(r)
+        assert np.array_equal(
+            decision._erode(m, r), ndimage.binary_erosion(m, disk, border_value=1)
+        ), (shape, r)
+        assert np.array_equal(decision._dilate(m, r), ndimage.binary_dilation(m, disk))
+
+
 def test_consistency_verification_removes_specks_and_fills_holes():
     dm = np.zeros((128, 128), np.uint8)
     dm[:, :64] = 1
