@@ -55,7 +55,9 @@ Refinement = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarr
 
 
 def flat_blend(q: float = 50.0, beta: float = 0.5, border_sigma: float = 0.6) -> Refinement:
-    """Keep the map hard but blend towards 0.5 in the flattest ``q`` percent of the slice
+    """Build a refinement that blends the map towards 0.5 in the flattest ``q`` % of the slice.
+
+    The map is kept hard but blended towards 0.5 in the flattest ``q`` percent of the slice
     (low deep activity in both images) by ``beta`` (a mask smoothed by a Gaussian of sigma
     2 px at 256 x 256); ``border_sigma`` (px at 256 x 256) softens the region borders.
     """
@@ -86,7 +88,7 @@ def guided(radius: float = 2.0, eps: float = 1e-3) -> Refinement:
     """Guided filter of the hard map (He et al. 2013), guided by the mean of the sources."""
 
     def refine(dm, i1, i2, activity):
-        r = max(int(round(radius * min(dm.shape) / 256.0)), 1)
+        r = max(round(radius * min(dm.shape) / 256.0), 1)
         out = guided_filter(0.5 * (i1 + i2), dm.astype(np.float32), r, eps)
         return np.clip(out, 0.0, 1.0)
 
@@ -95,9 +97,11 @@ def guided(radius: float = 2.0, eps: float = 1e-3) -> Refinement:
 
 @dataclass(frozen=True)
 class Variant:
-    """One row of the table: changes to the engine's settings (``FusionSettings`` fields),
-    optionally a research refinement (replacing the settings' one) and the activity source
-    (``deep`` features with the default precision, ``deep-float32``, or raw ``pixels``).
+    """One row of the table: settings changes, an optional refinement and the activity source.
+
+    The changes are to the engine's settings (``FusionSettings`` fields); the research
+    refinement, if any, replaces the settings' one; the activity source is ``deep`` features
+    with the default precision, ``deep-float32``, or raw ``pixels``.
     """
 
     changes: dict = field(default_factory=dict)
@@ -175,6 +179,7 @@ CONFIGS.update(
 
 
 def load_pairs(limit: int | None):
+    """Yield ``(id, ct, mri)`` for the first ``limit`` pairs by id (all if None), scaled to 0..1."""
     ids = sorted(p.name[: -len("_ct.png")] for p in PAIRS.glob("*_ct.png"))[:limit]
     for i in ids:
         a = np.asarray(Image.open(PAIRS / f"{i}_ct.png").convert("L"), np.float32) / 255
@@ -183,6 +188,7 @@ def load_pairs(limit: int | None):
 
 
 def score(fused01, a, b) -> dict:
+    """Score ``fused01`` against its sources ``a`` and ``b`` (all 0..1) on the 0-255 scale."""
     f = np.round(255 * fused01)
     a255, b255 = np.round(255 * a), np.round(255 * b)
     return {
@@ -244,6 +250,7 @@ def run(
 
 
 def baselines(pairs) -> dict[str, dict]:
+    """Score every baseline method (all of ``METHODS`` but ``cnn``) on every pair."""
     out = {}
     for method in METHODS:
         if method == "cnn":
@@ -254,8 +261,9 @@ def baselines(pairs) -> dict[str, dict]:
 
 
 def means(rows: dict[str, list[dict]], keep: list[bool]) -> dict[str, dict]:
-    """Mean of each score over the pairs where ``keep`` is True (NaN skipped), with the
-    worst slice of brain_clean and how many slices fall below .90 and .95.
+    """Average each score over the pairs where ``keep`` is True (NaN skipped).
+
+    Also give the worst slice of brain_clean and how many slices fall below .90 and .95.
     """
     out = {}
     for n, rs in rows.items():
@@ -270,6 +278,7 @@ def means(rows: dict[str, list[dict]], keep: list[bool]) -> dict[str, dict]:
 
 
 def table(results: dict[str, dict]) -> str:
+    """Format ``results`` as a Markdown table below the SESF-Fuse release's row."""
     lines = [
         "| setting | SSIM | PSNR dB | SF | MI bits | Qabf | bone kept | brain kept "
         "| skull kept | brain clean (worst, < .90, < .95) | >= SESF on all |",
@@ -288,6 +297,7 @@ def table(results: dict[str, dict]) -> str:
 
 
 def main() -> None:
+    """Score the chosen variants (and baselines) on the development pairs; print the tables."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--weights", nargs="*", default=[None])
     ap.add_argument("--limit", type=int, default=None)

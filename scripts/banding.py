@@ -87,13 +87,13 @@ def rates(dm, head, spacing_xyz, z_range=None, same=None) -> dict[str, float]:
 
 
 def mri_mask(mri) -> np.ndarray:
-    """The MRI above 10 % of its maximum (its head, or its brain when skull-stripped)."""
+    """Mask the MRI above 10 % of its maximum (its head, or its brain when skull-stripped)."""
     m = np.asarray(mri, float)
     return m > 0.1 * m.max()
 
 
 def ct_head(ct_hu) -> np.ndarray | None:
-    """The head in a CT in HU: above -500 HU, the largest piece of each slice, holes filled.
+    """Mask the head in a CT in HU: above -500 HU, the largest piece of each slice, holes filled.
 
     None for a CT without HU (8-bit pictures). The largest piece leaves out a head holder
     or a table that does not touch the head.

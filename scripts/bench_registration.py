@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
+import SimpleITK
 
 from brainfuse._runtime.resources import demo_dir
 from brainfuse.grid import register_rigid, resample_to, rigid_difference
@@ -33,7 +33,7 @@ def _load(path: Path) -> ImageVolume:
 
 
 def cubic_grid(volume: ImageVolume, size: int) -> ImageVolume:
-    """An N³ grid with cubic voxels covering ``volume``'s largest extent, same centre."""
+    """Make a ``size``³ grid of cubic voxels over ``volume``'s largest extent, same centre."""
     z, y, x = volume.shape
     extent = float(np.max(np.array([x, y, z]) * np.asarray(volume.spacing)))
     spacing = extent / size
@@ -48,6 +48,7 @@ def cubic_grid(volume: ImageVolume, size: int) -> ImageVolume:
 
 
 def main() -> None:
+    """Move the resampled image by a known rigid transform, register it back, print the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--image", type=Path, default=demo_dir() / "demo_mri.nii.gz")
@@ -60,7 +61,7 @@ def main() -> None:
     fixed = resample_to(source, cubic_grid(source, args.size))
     z, y, x = fixed.shape
     centre = tuple((fixed.affine @ np.array([(x - 1) / 2, (y - 1) / 2, (z - 1) / 2, 1.0]))[:3])
-    versor = sitk.VersorRigid3DTransform()
+    versor = SimpleITK.VersorRigid3DTransform()
     versor.SetCenter(centre)
     versor.SetRotation((1 / 3, -2 / 3, 2 / 3), math.radians(args.rotation))
     versor.SetTranslation(tuple(args.translation * np.array([2.0, 1.0, -2.0]) / 3.0))

@@ -169,7 +169,7 @@ def build(sources: Path, out: Path) -> dict[str, str]:
     head = (mr_r > 15) | (ct_r > -400)
     head = ndimage.binary_opening(head, iterations=2)
     idx = np.argwhere(head)
-    margin = int(round(MARGIN_MM / SPACING_MM))
+    margin = round(MARGIN_MM / SPACING_MM)
     a = np.maximum(idx.min(axis=0) - margin, 0)
     b = np.minimum(idx.max(axis=0) + margin + 1, shape)
     crop = tuple(slice(int(s), int(e)) for s, e in zip(a, b, strict=True))
@@ -295,6 +295,7 @@ def write_readme(out: Path, shape: tuple[int, int, int], digests: dict[str, str]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the demo pair from ``--sources`` into ``--out`` and return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--sources", type=Path, default=REPO_ROOT.parent / "shared" / "demo-sources"

@@ -69,16 +69,19 @@ def volume_slices(vol01: np.ndarray, step: int, zoom: float) -> list[np.ndarray]
 
 
 def window(a: np.ndarray, c: float, w: float) -> np.ndarray:
+    """Map the window of centre ``c`` and width ``w`` linearly onto 0..1 (clipped, float32)."""
     return np.clip((a - (c - w / 2)) / w, 0, 1).astype(np.float32)
 
 
 def percentile01(a: np.ndarray) -> np.ndarray:
+    """Window ``a`` onto 0..1 between the 0.5th and 99.5th percentiles of its non-minimum values."""
     fg = a[a > a.min()]
     lo, hi = np.percentile(fg, (0.5, 99.5))
     return window(a, (lo + hi) / 2, hi - lo)
 
 
 def main() -> None:
+    """Build the training slices and save them to ``--out`` as a compressed ``.npz``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="runs/trainset.npz")
     ap.add_argument("--step", type=int, default=3, help="take every STEP-th slice (1 mm MRI)")

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 
 def resized_demo(n_slices: int, size: int):
-    """The demo pair resampled to ``(n_slices, size, size)``, spacing adjusted to match."""
+    """Resample the demo pair to ``(n_slices, size, size)`` voxels, spacing adjusted to match."""
     from brainfuse.io import demo_pair
 
     out = []
@@ -41,6 +41,7 @@ def resized_demo(n_slices: int, size: int):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Fuse the resized pair in the window, print the event-loop gaps; 0 if all < 100 ms, else 1."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=180)
     parser.add_argument("--size", type=int, default=256)

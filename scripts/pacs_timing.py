@@ -1,11 +1,11 @@
-"""Time retrieving a DICOM series from a local Orthanc over C-GET, C-MOVE and WADO-RS,
-against copying the same files, and sending it over C-STORE and STOW-RS.
+"""Time retrieving and sending a DICOM series with a local Orthanc, against copying its files.
 
-Starts a throw-away Orthanc (the tests' helper, tests/pacs/orthanc.py) on loopback ports,
-stores the series once, then repeats each retrieve into a fresh folder (the full
-``brainfuse.pacs.get``: C-FIND for the counts, transfer, checks, rename). Prints the median
-and the fastest of the runs in seconds. The copy is ``shutil.copytree`` of the same files
-(hot in the page cache, as the PACS's are).
+Retrieves over C-GET, C-MOVE and WADO-RS, against copying the same files, and sends over
+C-STORE and STOW-RS. Starts a throw-away Orthanc (the tests' helper, tests/pacs/orthanc.py)
+on loopback ports, stores the series once, then repeats each retrieve into a fresh folder
+(the full ``brainfuse.pacs.get``: C-FIND for the counts, transfer, checks, rename). Prints
+the median and the fastest of the runs in seconds. The copy is ``shutil.copytree`` of the
+same files (hot in the page cache, as the PACS's are).
 
 Usage::
 
@@ -39,6 +39,7 @@ def _time(fn) -> float:
 
 
 def main() -> None:
+    """Time each retrieve, the copy and each send of the series; print a table (s)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = REPO.parent / "shared" / "data" / "dicom" / "ct" / "cranium_ct_series"
     parser.add_argument("series", nargs="?", type=Path, default=default)

@@ -33,12 +33,14 @@ app = v.app
 
 
 def pump(n=30):
+    """Process the Qt application's events ``n`` times, sleeping 20 ms after each."""
     for _ in range(n):
         app.processEvents()
         time.sleep(0.02)
 
 
 def shot(name):
+    """Let the window settle, then save the screen to ``<out>/reader_<name>.png``."""
     pump()
     subprocess.run(["import", "-window", "root", f"{out}/reader_{name}.png"], check=True)
 

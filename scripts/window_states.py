@@ -41,6 +41,7 @@ def _drag(v: Viewer, panel: str, points: list) -> None:
 
 
 def main(state: str, size: str) -> None:
+    """Show the window in ``state`` at ``size`` (``WxH`` px), print ``READY``, stay open 1 h."""
     width, height = (int(n) for n in size.split("x"))
     v = Viewer(show=True)
     w = v.window
