@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -148,6 +149,39 @@ def test_volume_numbers_do_not_depend_on_order_cancel_or_resume(fuser, demo):
     assert other.neighbours.held == 0  # all let go once every slice is fused
     for name in ("decision_map", "soft_map", "fused"):
         assert np.array_equal(getattr(other, name), getattr(middle, name)), name
+
+
+def test_the_next_batch_is_started_before_this_one_is_decided(demo, monkeypatch):
+    """Its regions on the background thread, its activities on a worker: the same numbers."""
+    from brainfuse.fusion import fuser as fuser_module
+
+    prepared = _slab(demo)
+    threads_seen: set[str] = set()
+    real_regions = fuser_module.anatomy_regions
+
+    def spy(*args, **kwargs):
+        threads_seen.add(threading.current_thread().name)
+        return real_regions(*args, **kwargs)
+
+    monkeypatch.setattr(fuser_module, "anatomy_regions", spy)
+    early = PairFusion(prepared, Fuser(device="cpu", threads=2, batch=2))
+    list(early.steps())
+    assert any(name.startswith("brainfuse-regions") for name in threads_seen)
+    assert early.neighbours.held == 0 and early.neighbours.ahead is None
+    assert early.neighbours.encoding == []  # nothing left started at the end
+    assert early.neighbours.encoded == early.n_slices  # no slice encoded twice
+    monkeypatch.setattr(fuser_module, "anatomy_regions", real_regions)
+
+    def at_once(func):  # the regions found on the calling thread, when asked
+        done: Future = Future()
+        done.set_result(func())
+        return done
+
+    monkeypatch.setattr(fuser_module, "submit_background", at_once)
+    here = PairFusion(prepared, Fuser(device="cpu", threads=1, batch=3))
+    list(here.steps())
+    for name in ("decision_map", "soft_map", "fused"):
+        assert np.array_equal(getattr(early, name), getattr(here, name)), name
 
 
 @pytest.mark.slow

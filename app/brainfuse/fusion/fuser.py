@@ -484,8 +484,8 @@ class Fuser:
         jobs = started + [(js, self.submit_activity(*pick(js), stages=stages)) for js in chunks]
         if wanted:
             if hood.ahead is not None:  # this batch's, found while the one before was decided
-                ahead, hood.ahead = hood.ahead, None
-                ahead.result()
+                found, hood.ahead = hood.ahead, None
+                found.result()
             find_regions(idx)  # what is left of them, while the workers encode
             if upcoming:
                 hood.ahead = submit_background(lambda: find_regions(upcoming))
@@ -494,10 +494,10 @@ class Fuser:
             for i, j in enumerate(js):
                 hood.put_activity(j, a1[i], a2[i])
         # the next batch encoded while this one is decided (its numbers do not depend on when)
-        ahead = hood.missing_activity(upcoming)
+        needed_next = hood.missing_activity(upcoming)
         hood.encoding = [
             (js, self.submit_activity(*pick(js), stages=stages, ahead=True))
-            for js in (ahead[c0 : c0 + step] for c0 in range(0, len(ahead), step))
+            for js in (needed_next[c0 : c0 + step] for c0 in range(0, len(needed_next), step))
         ]
         t_enc = time.perf_counter() - t
         t = time.perf_counter()
