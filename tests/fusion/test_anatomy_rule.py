@@ -328,3 +328,21 @@ def test_where_a_skull_stripped_mri_has_no_data_the_ct_is_taken(fuser):
     assert not res.decision_map[pocket].any()  # the MRI's own dark pixel, not the CT's brain
     without = fuser.fuse(ct01, stripped, bone=bone_mask(ct_hu, "hu"))
     assert not without.decision_map[fat].any()  # dark in both: background, the MRI's
+
+
+def test_the_edge_strength_sobel_is_scipys_bit_for_bit():
+    """Small, zero and saturated values, odd shapes, both axes: the same float32 bits."""
+    from brainfuse.fusion.anatomy import _sobel
+
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        h, w = (int(v) for v in rng.integers(3, 140, 2))
+        x = (rng.random((h, w)) ** rng.uniform(1, 30)).astype(np.float32)
+        if trial % 3 == 0:
+            x[rng.random((h, w)) < 0.3] = 0.0
+        if trial % 5 == 0:
+            x[rng.random((h, w)) < 0.2] = 1.0
+        for axis in (0, 1):
+            ours, theirs = _sobel(x, axis), ndimage.sobel(x, axis=axis)
+            assert ours.dtype == theirs.dtype == np.float32
+            assert ours.view(np.uint32).tobytes() == theirs.view(np.uint32).tobytes()

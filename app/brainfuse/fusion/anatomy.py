@@ -416,9 +416,23 @@ def bracketed(
     return replace(own, brain=own.brain | extra)
 
 
+def _sobel(x: np.ndarray, axis: int) -> np.ndarray:
+    """Return :func:`scipy.ndimage.sobel` of a 2-D float32 ``x`` bit for bit, in half the time.
+
+    The same two passes in the same order: the derivative ``[-1, 0, 1]`` along ``axis``,
+    then ``[1, 2, 1]`` along the other, each summed in float64 as SciPy sums them
+    (``x[i + 1] - x[i - 1]``; ``2 x[i] + (x[i + 1] + x[i - 1])``) and rounded to float32.
+    """
+    p = np.pad(np.asarray(x, np.float32), 1, mode="symmetric").astype(np.float64)
+    p = p if axis == 0 else p.T  # the derivative along the first axis of p
+    d = (p[2:] - p[:-2]).astype(np.float32).astype(np.float64)  # the first pass's float32
+    s = (d[:, 1:-1] * 2.0 + (d[:, 2:] + d[:, :-2])).astype(np.float32)
+    return s if axis == 0 else np.ascontiguousarray(s.T)
+
+
 def _edge_strength(x: np.ndarray, r: int) -> np.ndarray:
     """Sobel gradient magnitude of ``x`` (mirrored border), averaged over a ``2 r + 1`` square."""
-    sy, sx = ndimage.sobel(x, axis=0), ndimage.sobel(x, axis=1)
+    sy, sx = _sobel(x, 0), _sobel(x, 1)
     g = np.sqrt(sy * sy + sx * sx)  # np.hypot is 6x slower here, for nothing
     return ndimage.uniform_filter(g, 2 * r + 1) if r > 0 else g
 
