@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "MAX_THREADS",
     "WAIT_ENV",
+    "background_thread",
     "choose_threads",
     "describe_threads",
     "fusion_threads",
@@ -186,3 +189,22 @@ def describe_threads(n: int, *, per_image: bool = True) -> str:
     return f"{n} thread{'s' if n != 1 else ''}" + (
         ", one image each" if per_image and n > 1 else ""
     )
+
+
+_background: dict[str, ThreadPoolExecutor] = {}
+_background_lock = threading.Lock()
+
+
+def background_thread(name: str) -> ThreadPoolExecutor:
+    """Return the process's one worker thread called ``brainfuse-<name>`` (made on first use).
+
+    Long-lived, so that its malloc arena is made once; never made on import. A volume's
+    fusion uses ``regions`` (the next batch's anatomy regions,
+    :func:`brainfuse.fusion.parallel.submit_background`) and ``deflate`` (the stored weight,
+    :class:`brainfuse.pipeline.composed.CompressedWeight`).
+    """
+    with _background_lock:
+        pool = _background.get(name)
+        if pool is None:
+            pool = _background[name] = ThreadPoolExecutor(1, f"brainfuse-{name}")
+        return pool

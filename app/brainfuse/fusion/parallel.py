@@ -24,6 +24,8 @@ from typing import TypeVar
 
 import torch
 
+from brainfuse._runtime.threads import background_thread
+
 __all__ = ["map_images", "submit_background", "submit_images"]
 
 T = TypeVar("T")
@@ -52,11 +54,7 @@ def submit_background(func: Callable[[], R]) -> Future[R]:
     1.97x as fast as one on the 512 x 512 bench volume), and beside the encoder's threads
     the calling thread was the volume's bottleneck.
     """
-    with _lock:
-        pool = _pools.get(0)
-        if pool is None:
-            pool = _pools[0] = ThreadPoolExecutor(1, thread_name_prefix="brainfuse-regions")
-    return pool.submit(func)
+    return background_thread("regions").submit(func)
 
 
 def _in_inference_mode(func: Callable[[T], R], item: T) -> R:

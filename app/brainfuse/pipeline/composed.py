@@ -13,10 +13,11 @@ from __future__ import annotations
 import zlib
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import numpy as np
 
+from brainfuse._runtime.threads import background_thread
 from brainfuse.fusion.compose import compose
 from brainfuse.model.intensity import UnitStack
 
@@ -203,7 +204,7 @@ class CompressedWeight(SliceComputed):
         while self._waiting and self._waiting[0].done():
             self._waiting.popleft()
         plane = v.astype(self.dtype)  # a copy the deflating thread owns
-        task = _deflating_thread().submit(self.deflate, plane)
+        task = background_thread("deflate").submit(self.deflate, plane)
         self._stored[range(len(self))[k]] = task
         self._waiting.append(task)
 
@@ -214,13 +215,3 @@ class CompressedWeight(SliceComputed):
             return np.zeros(self._shape[1:], self.dtype)
         halves = np.frombuffer(zlib.decompress(stored), np.uint8).reshape(2, -1)
         return np.ascontiguousarray(halves.T).view(self.dtype).reshape(self._shape[1:])
-
-
-_deflater: list[ThreadPoolExecutor] = []
-
-
-def _deflating_thread() -> ThreadPoolExecutor:
-    """Return the one thread that deflates weights (made on first use, never on import)."""
-    if not _deflater:
-        _deflater.append(ThreadPoolExecutor(1, thread_name_prefix="brainfuse-deflate"))
-    return _deflater[0]
